@@ -1,0 +1,62 @@
+/**
+ * The one error taxonomy of Sigill. Every failure that a person or a caller may act on is a
+ * `SigillError` with a stable `code`; the message is written for a person. Codes never change
+ * meaning once released: callers (the extension, the CLI's exit codes, tests) switch on them.
+ */
+
+export const errorMessages = {
+  // keys
+  NO_ENCRYPTION_KEY: 'The key has no usable encryption subkey.',
+  NO_SIGNING_KEY: 'The key has no usable signing key.',
+  KEY_EXPIRED: 'The key has expired.',
+  KEY_REVOKED: 'The key has been revoked.',
+  KEY_INVALID: 'The key is not valid (a self-signature or binding signature is missing or wrong).',
+  KEY_NOT_SECRET: 'A secret key was needed, but this is only a public certificate.',
+  KEY_LOCKED: 'The secret key is locked with a passphrase.',
+  KEY_TAMPERED: 'The secret key material does not match its public key (it has been tampered with).',
+  KEY_NOT_FOUND: 'No matching key was found.',
+  BAD_PASSPHRASE: 'The passphrase is wrong.',
+  UNSUPPORTED_ALGORITHM: 'The algorithm is not supported.',
+  BAD_USER_ID: 'The user ID is not valid.',
+  // messages
+  NOT_ENCRYPTED_FOR_US: 'The message was not encrypted to any of the available keys.',
+  INTEGRITY_FAILURE: 'The message has been modified or corrupted; nothing of it is shown.',
+  NO_INTEGRITY_PROTECTION: 'The message is encrypted without integrity protection and is refused.',
+  BAD_SIGNATURE: 'The signature is not valid.',
+  NO_SIGNATURE: 'No valid signature was found.',
+  MALFORMED_MESSAGE: 'The OpenPGP data is malformed.',
+  MALFORMED_ARMOR: 'The ASCII armor is malformed.',
+  NOT_ENCRYPTED: 'The data is not an encrypted OpenPGP message.',
+  PASSWORD_NOT_HUMAN_READABLE: 'The password is not human-readable text.',
+  TOO_LARGE: 'The data is larger than allowed.',
+  // generic
+  BAD_INPUT: 'The input is not valid.',
+  UNSUPPORTED_OPTION: 'The option is not supported.',
+  INTERNAL: 'An internal error occurred.',
+} as const;
+
+export type SigillErrorCode = keyof typeof errorMessages;
+
+export interface SigillErrorOptions {
+  /** The underlying error, kept for logs; never shown as the message. */
+  cause?: unknown;
+  /** Details a person can act on (a field name, a fingerprint); appended to the message. */
+  detail?: string;
+}
+
+export class SigillError extends Error {
+  override readonly name = 'SigillError';
+  readonly code: SigillErrorCode;
+  readonly detail: string | undefined;
+
+  constructor(code: SigillErrorCode, options: SigillErrorOptions = {}) {
+    const base = errorMessages[code];
+    super(options.detail ? `${base} (${options.detail})` : base, { cause: options.cause });
+    this.code = code;
+    this.detail = options.detail;
+  }
+}
+
+export function isSigillError(error: unknown, code?: SigillErrorCode): error is SigillError {
+  return error instanceof SigillError && (code === undefined || error.code === code);
+}
