@@ -19,6 +19,7 @@ function step(name, command, args) {
 
 step('typecheck', 'npx', ['tsc', '--noEmit']);
 step('lint', 'npx', ['eslint', '--max-warnings=0', '.']);
+step('build', 'npm', ['run', '--silent', 'build']);
 
 const report = '.test-results.json';
 rmSync(report, { force: true });
