@@ -29,6 +29,18 @@ export const errorMessages = {
   NOT_ENCRYPTED: 'The data is not an encrypted OpenPGP message.',
   PASSWORD_NOT_HUMAN_READABLE: 'The password is not human-readable text.',
   TOO_LARGE: 'The data is larger than allowed.',
+  NOT_COMMITTED: 'The plaintext is not available: it has not (yet) passed every integrity check.',
+  // command line (sigill sop): usage and file errors a person fixes in the command itself
+  MISSING_ARGUMENT: 'A required argument is missing.',
+  INCOMPATIBLE_OPTIONS: 'These options cannot be used together.',
+  UNSUPPORTED_PROFILE: 'The profile is not supported.',
+  UNSUPPORTED_SUBCOMMAND: 'The subcommand is not supported.',
+  UNSUPPORTED_SPECIAL_PREFIX: 'The special designator (@...) is not supported.',
+  AMBIGUOUS_INPUT: 'A file has the same name as the special designator; rename it.',
+  INPUT_NOT_FOUND: 'The input file does not exist.',
+  OUTPUT_EXISTS: 'The output file already exists; it is never overwritten.',
+  EXPECTED_TEXT: 'The input is not UTF-8 text.',
+  INCOMPLETE_VERIFICATION: 'Verification was asked for without all it needs (certificates and an output for the result).',
   // generic
   BAD_INPUT: 'The input is not valid.',
   UNSUPPORTED_OPTION: 'The option is not supported.',

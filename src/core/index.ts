@@ -1,0 +1,4 @@
+// The platform-neutral core: what the extension and the CLI import.
+export * from './errors.ts';
+export * from './keys/index.ts';
+export * from './messages/index.ts';
