@@ -1,0 +1,351 @@
+/**
+ * A read-only HTTP view of what the relay stores: mailboxes, messages (raw bytes exactly as stored) and
+ * the spool queue, as JSON and as two small HTML pages. It never changes anything (GET and HEAD only).
+ *
+ * It listens on loopback by default. Anywhere else it refuses to start without a bearer token
+ * (RFC 6750 §2.1 `Authorization: Bearer <token>`), because a mail store is private. The HTML pages are
+ * static: every stored byte is HTML-escaped and a Content-Security-Policy of default-src 'none' forbids
+ * scripts, styles, images and frames, so a hostile message cannot run or load anything in the viewer.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from '../log.ts';
+import { isValidMessageId, MailboxError, normaliseAddress, type MailboxStore, type StoredMessage } from '../mailbox.ts';
+import { formatListen, isLoopback, parseListen } from '../pop3/listen.ts';
+
+export interface HttpViewOptions {
+  /** `host:port`; port 0 picks a free one. Off loopback a `token` is required. */
+  listen: string;
+  store: MailboxStore;
+  /** The spool's directory (the one holding `queue/`); without it /api/queue answers 404. */
+  spoolDir?: string;
+  logger: Logger;
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+export interface HttpView {
+  /** The actual `host:port` listened on. */
+  address: string;
+  close(): Promise<void>;
+}
+
+export interface QueueEntryView {
+  entryId: string;
+  size: number;
+  sender: string;
+  createdAt: string;
+  recipients: { recipient: string; attempts: number; nextAttemptAt: string; lastError?: string }[];
+}
+
+const MAX_URL_LENGTH = 2048;
+/** The HTML message page shows at most this much of the source; /raw always has all of it. */
+const MAX_HTML_SOURCE = 2 * 1024 * 1024;
+const QUEUE_ENTRY_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const RECORD_FILE = /^rcpt-(\d{1,6})\.json$/;
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** C0 controls other than TAB, LF and CR (and DEL) shown as Unicode control pictures (U+2400...). */
+function showControlCharacters(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (char) => String.fromCharCode(char === '\x7f' ? 0x2421 : 0x2400 + char.charCodeAt(0)));
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}
+
+/** Splits the path into decoded segments; dot segments, NUL and undecodable escapes are refused. */
+function pathSegments(url: string): string[] {
+  if (url.length > MAX_URL_LENGTH) throw new HttpError(414, 'URL too long');
+  if (!url.startsWith('/')) throw new HttpError(400, 'bad request target');
+  const path = url.split(/[?#]/, 1)[0] ?? '/';
+  const segments = path.split('/').slice(1);
+  if (segments.at(-1) === '' && segments.length > 1) segments.pop(); // a trailing slash
+  return segments.map((segment) => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw new HttpError(400, 'bad percent-encoding in path');
+    }
+    if (decoded === '.' || decoded === '..' || decoded.includes('\0') || decoded.includes('/') || decoded.includes('\\')) {
+      throw new HttpError(400, 'path segment not allowed');
+    }
+    return decoded;
+  });
+}
+
+function addressParameter(value: string): string {
+  try {
+    return normaliseAddress(value);
+  } catch {
+    throw new HttpError(400, 'not a valid mailbox address');
+  }
+}
+
+function idParameter(value: string): string {
+  if (!isValidMessageId(value)) throw new HttpError(400, 'not a valid message id');
+  return value;
+}
+
+class HttpViewHandler {
+  constructor(private readonly options: HttpViewOptions) {}
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
+    try {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.setHeader('Allow', 'GET, HEAD');
+        throw new HttpError(405, 'this view is read-only: GET and HEAD only');
+      }
+      this.checkToken(request);
+      const segments = pathSegments(request.url ?? '/');
+      await this.route(segments, response);
+      return response.statusCode;
+    } catch (error) {
+      if (response.headersSent) {
+        response.destroy();
+        return response.statusCode;
+      }
+      const status = error instanceof HttpError ? error.status : 500;
+      const message = error instanceof HttpError ? error.message : 'internal error';
+      if (!(error instanceof HttpError)) this.options.logger.error('http.internal-error', { error });
+      this.sendJson(response, status, { error: message });
+      return status;
+    }
+  }
+
+  private checkToken(request: IncomingMessage): void {
+    const token = this.options.token;
+    if (token === undefined) return;
+    const match = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '');
+    // Compare digests: equal length, constant time, whatever the client sent.
+    if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), digest(token))) {
+      throw new HttpError(401, 'a bearer token is required');
+    }
+  }
+
+  private async route(segments: string[], response: ServerResponse): Promise<void> {
+    const [first, second, third, fourth, fifth, sixth] = segments;
+    const count = segments.length;
+    if (count === 1 && first === '') return this.indexPage(response);
+    if (first === 'messages' && count === 3) return this.messagePage(response, addressParameter(second ?? ''), idParameter(third ?? ''));
+    if (first !== 'api') throw new HttpError(404, 'not found');
+    if (second === 'queue' && count === 2) return this.sendJson(response, 200, await this.queue());
+    if (second !== 'mailboxes') throw new HttpError(404, 'not found');
+    if (count === 2) return this.sendJson(response, 200, await this.mailboxSummaries());
+    if (count === 4 && fourth === 'messages') {
+      const address = await this.existingMailbox(third ?? '');
+      const messages = await this.options.store.list(address);
+      return this.sendJson(response, 200, messages.map((message) => ({ id: message.id, size: message.size, received: message.received.toISOString() })));
+    }
+    if (count === 6 && fourth === 'messages' && sixth === 'raw') return this.raw(response, addressParameter(third ?? ''), idParameter(fifth ?? ''));
+    throw new HttpError(404, 'not found');
+  }
+
+  private async existingMailbox(value: string): Promise<string> {
+    const address = addressParameter(value);
+    if (!(await this.options.store.mailboxes()).includes(address)) throw new HttpError(404, 'no such mailbox');
+    return address;
+  }
+
+  private async mailboxSummaries(): Promise<{ address: string; messages: number }[]> {
+    const summaries = [];
+    for (const address of await this.options.store.mailboxes()) {
+      summaries.push({ address, messages: (await this.options.store.list(address)).length });
+    }
+    return summaries;
+  }
+
+  private async raw(response: ServerResponse, address: string, id: string): Promise<void> {
+    let stream;
+    let size: number | undefined;
+    try {
+      size = (await this.options.store.info(address, id))?.size;
+      stream = await this.options.store.readStream(address, id);
+    } catch (error) {
+      if (error instanceof MailboxError) throw new HttpError(error.code === 'NOT_FOUND' ? 404 : 400, error.message);
+      throw error;
+    }
+    response.writeHead(200, {
+      ...SECURITY_HEADERS,
+      // The stored bytes are never rendered by the browser as a page.
+      'Content-Security-Policy': "default-src 'none'; sandbox",
+      'Content-Type': 'message/rfc822',
+      'Content-Disposition': `attachment; filename="${id}.eml"`,
+      ...(size === undefined ? {} : { 'Content-Length': String(size) }),
+    });
+    if (response.req.method === 'HEAD') {
+      stream.destroy();
+      response.end();
+      return;
+    }
+    await pipeline(stream, response);
+  }
+
+  /** What waits in the spool, read straight from `<spoolDir>/queue/<entry>/` without changing it. */
+  private async queue(): Promise<QueueEntryView[]> {
+    if (this.options.spoolDir === undefined) throw new HttpError(404, 'no spool configured');
+    const queueDir = join(this.options.spoolDir, 'queue');
+    let entries: string[];
+    try {
+      entries = await readdir(queueDir);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return [];
+      throw error;
+    }
+    const views: QueueEntryView[] = [];
+    for (const entryId of entries.filter((name) => QUEUE_ENTRY_ID.test(name)).sort()) {
+      const entryDir = join(queueDir, entryId);
+      const files = await readdir(entryDir).catch(() => [] as string[]);
+      const records = [];
+      for (const file of files.filter((name) => RECORD_FILE.test(name))) {
+        try {
+          records.push(JSON.parse(await readFile(join(entryDir, file), 'utf8')) as Record<string, unknown>);
+        } catch {
+          // delivered (unlinked) or being rewritten meanwhile
+        }
+      }
+      if (records.length === 0) continue;
+      const size = (await stat(join(entryDir, 'message.eml')).catch(() => undefined))?.size ?? 0;
+      const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+      const time = (value: unknown): string => (typeof value === 'number' && Number.isFinite(value) ? new Date(value).toISOString() : '');
+      records.sort((a, b) => Number(a.index) - Number(b.index));
+      views.push({
+        entryId,
+        size,
+        sender: text(records[0]?.sender),
+        createdAt: time(records[0]?.createdAt),
+        recipients: records.map((record) => ({
+          recipient: text(record.recipient),
+          attempts: typeof record.attempts === 'number' ? record.attempts : 0,
+          nextAttemptAt: time(record.nextAttemptAt),
+          ...(typeof record.lastError === 'string' ? { lastError: record.lastError } : {}),
+        })),
+      });
+    }
+    return views;
+  }
+
+  private async indexPage(response: ServerResponse): Promise<void> {
+    const sections: string[] = [];
+    for (const address of await this.options.store.mailboxes()) {
+      const messages = await this.options.store.list(address);
+      const rows = messages.map((message) => this.messageRow(address, message)).join('\n');
+      sections.push(
+        `<h2>${escapeHtml(address)} (${messages.length} messages)</h2>\n` +
+          (messages.length === 0 ? '<p>empty</p>' : `<table>\n<tr><th>id</th><th>octets</th><th>received</th></tr>\n${rows}\n</table>`),
+      );
+    }
+    const queue = this.options.spoolDir === undefined ? undefined : await this.queue();
+    const queueLine = queue === undefined ? '' : `<p>Spool queue: ${queue.length} messages waiting (<a href="/api/queue">JSON</a>).</p>\n`;
+    this.sendHtml(
+      response,
+      'Sigill relay: stored mail',
+      `<h1>What this relay stores</h1>\n${queueLine}${sections.length === 0 ? '<p>No mailboxes yet.</p>' : sections.join('\n')}`,
+    );
+  }
+
+  private messageRow(address: string, message: StoredMessage): string {
+    const href = `/messages/${encodeURIComponent(address)}/${encodeURIComponent(message.id)}`;
+    return `<tr><td><a href="${escapeHtml(href)}">${escapeHtml(message.id)}</a></td><td>${message.size}</td><td>${message.received.toISOString()}</td></tr>`;
+  }
+
+  private async messagePage(response: ServerResponse, address: string, id: string): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.options.store.read(address, id);
+    } catch (error) {
+      if (error instanceof MailboxError) throw new HttpError(error.code === 'NOT_FOUND' ? 404 : 400, error.message);
+      throw error;
+    }
+    const truncated = bytes.length > MAX_HTML_SOURCE;
+    const source = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, MAX_HTML_SOURCE));
+    const raw = `/api/mailboxes/${encodeURIComponent(address)}/messages/${encodeURIComponent(id)}/raw`;
+    this.sendHtml(
+      response,
+      `Message ${id}`,
+      `<p><a href="/">all mailboxes</a></p>\n<h1>${escapeHtml(address)}: ${escapeHtml(id)}</h1>\n` +
+        `<p>${bytes.length} octets exactly as stored (<a href="${escapeHtml(raw)}">raw</a>)${truncated ? '; only the first 2 MiB are shown here' : ''}.</p>\n` +
+        `<pre>${escapeHtml(showControlCharacters(source))}</pre>`,
+    );
+  }
+
+  private sendHtml(response: ServerResponse, title: string, body: string): void {
+    const html = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+    this.send(response, 200, 'text/html; charset=utf-8', html);
+  }
+
+  private sendJson(response: ServerResponse, status: number, value: unknown): void {
+    this.send(response, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`);
+  }
+
+  private send(response: ServerResponse, status: number, contentType: string, body: string): void {
+    const payload = Buffer.from(body, 'utf8');
+    response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': contentType, 'Content-Length': String(payload.length) });
+    response.end(response.req.method === 'HEAD' ? undefined : payload);
+  }
+}
+
+export async function startHttpView(options: HttpViewOptions): Promise<HttpView> {
+  const { host, port } = parseListen(options.listen);
+  if (options.token !== undefined && options.token.length < 16) {
+    throw new Error('http view: the token must be at least 16 characters');
+  }
+  if (!isLoopback(host) && options.token === undefined) {
+    throw new Error(`http view: refusing to listen on ${options.listen} (not loopback) without a token; set one or listen on 127.0.0.1`);
+  }
+  const handler = new HttpViewHandler(options);
+  const logger = options.logger.child({ listener: 'http' });
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (request, response) => {
+    void handler.handle(request, response).then((status) => {
+      logger.info('http.request', { method: request.method, path: (request.url ?? '').slice(0, 200), status, remote: request.socket.remoteAddress });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => logger.error('http.server-error', { error }));
+  const bound = server.address();
+  const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;
+  logger.info('http.listening', { address, bearerRequired: options.token !== undefined });
+  return {
+    address,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

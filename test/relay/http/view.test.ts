@@ -1,0 +1,185 @@
+/** The read-only HTTP view over a real loopback socket (node:http as the client: it sends paths as given). */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/relay/log.ts';
+import { MailboxStore } from '../../../src/relay/mailbox.ts';
+import { startHttpView, type HttpView } from '../../../src/relay/http/index.ts';
+import { parseListen } from '../../../src/relay/pop3/listen.ts';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+function get(view: HttpView, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const { host, port } = parseListen(view.address);
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const json = (reply: Reply): unknown => JSON.parse(reply.body.toString('utf8'));
+const silent = createLogger({ stream: { write: () => true } });
+
+describe('HTTP view', () => {
+  let dir: string;
+  let store: MailboxStore;
+  let view: HttpView;
+  const stored = Buffer.concat([
+    Buffer.from('From: <script>alert(1)</script> "x" & \'y\'\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\n'),
+    Buffer.from([0x00, 0xff, 0xfe, 0x0d, 0x0a]),
+    Buffer.from('-----BEGIN PGP MESSAGE-----\r\n<img src=x onerror=alert(2)>\r\n'),
+  ]);
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
+    store = new MailboxStore({ dir });
+    await mkdir(join(dir, 'spool', 'queue'), { recursive: true });
+    view = await startHttpView({ listen: '127.0.0.1:0', store, spoolDir: join(dir, 'spool'), logger: silent });
+  });
+  afterEach(async () => {
+    await view.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists mailboxes and messages as JSON and serves the raw bytes exactly', async () => {
+    const id = await store.deliver('alice@example.test', stored);
+    await store.deliver('bob@example.test', Buffer.from('x'));
+    await store.deliver('bob@example.test', Buffer.from('yy'));
+
+    const mailboxes = await get(view, '/api/mailboxes');
+    expect(mailboxes.status).toBe(200);
+    expect(mailboxes.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(json(mailboxes)).toEqual([
+      { address: 'alice@example.test', messages: 1 },
+      { address: 'bob@example.test', messages: 2 },
+    ]);
+
+    const messages = await get(view, '/api/mailboxes/alice%40example.test/messages');
+    expect(json(messages)).toEqual([{ id, size: stored.length, received: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown }]);
+
+    const raw = await get(view, `/api/mailboxes/alice@example.test/messages/${id}/raw`);
+    expect(raw.status).toBe(200);
+    expect(raw.headers['content-type']).toBe('message/rfc822');
+    expect(raw.headers['content-length']).toBe(String(stored.length));
+    expect(raw.body.equals(stored)).toBe(true);
+
+    const head = await get(view, `/api/mailboxes/alice@example.test/messages/${id}/raw`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body.length).toBe(0);
+  });
+
+  it('shows stored source HTML-escaped under a strict CSP, with no script', async () => {
+    const id = await store.deliver('alice@example.test', stored);
+    for (const path of ['/', `/messages/alice%40example.test/${id}`]) {
+      const page = await get(view, path);
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.headers['content-security-policy']).toMatch(/^default-src 'none'/);
+      expect(page.headers['x-content-type-options']).toBe('nosniff');
+      const html = page.body.toString('utf8');
+      expect(html).not.toMatch(/<script|<img/i);
+      expect(html).not.toContain('\u0000');
+      if (path !== '/') {
+        expect(html).toContain('From: &#60;script&#62;alert(1)&#60;/script&#62; &#34;x&#34; &#38; &#39;y&#39;');
+        expect(html).toContain('&#60;img src=x onerror=alert(2)&#62;');
+        expect(html).toContain(`${stored.length} octets exactly as stored`);
+        expect(html).toContain('\u2400\ufffd\ufffd'); // NUL as a control picture, invalid UTF-8 as U+FFFD
+      } else {
+        expect(html).toContain(`href="/messages/alice%40example.test/${id}"`);
+      }
+    }
+  });
+
+  it('answers 405 to anything but GET and HEAD', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const reply = await get(view, '/api/mailboxes', { method });
+      expect(reply.status, method).toBe(405);
+      expect(reply.headers.allow).toBe('GET, HEAD');
+    }
+  });
+
+  it('refuses traversal and malformed parameters with 400/404', async () => {
+    await store.deliver('alice@example.test', Buffer.from('x'));
+    await writeFile(join(dir, 'secret.txt'), 'secret');
+    const attempts = [
+      '/api/mailboxes/../../secret.txt',
+      '/api/mailboxes/alice@example.test/messages/../../../secret.txt/raw',
+      '/api/mailboxes/alice@example.test/messages/..%2f..%2fsecret.txt/raw',
+      '/api/mailboxes/%2e%2e/messages',
+      '/api/mailboxes/..%2F..%2F/messages',
+      '/api/mailboxes/alice@example.test/messages/%2e%2e/raw',
+      '/messages/alice@example.test/..%2Fmsg',
+      '/messages/%2e%2e%2fmailboxes/x',
+      '/api/mailboxes/alice@example.test/messages/.hidden/raw',
+      '/api/mailboxes/%00/messages',
+      '/api/mailboxes/%zz/messages',
+      `/api/mailboxes/${'a'.repeat(3000)}/messages`,
+    ];
+    for (const path of attempts) {
+      const reply = await get(view, path);
+      expect([400, 404, 414], path).toContain(reply.status);
+      expect(reply.body.toString()).not.toContain('secret');
+    }
+    expect((await get(view, '/api/mailboxes/nobody@example.test/messages')).status).toBe(404);
+    expect((await get(view, '/api/mailboxes/alice@example.test/messages/0000-none/raw')).status).toBe(404);
+    expect((await get(view, '/nothing/here')).status).toBe(404);
+  });
+
+  it('shows the spool queue read-only', async () => {
+    const entry = join(dir, 'spool', 'queue', 'mxyz123-abcdef');
+    await mkdir(entry);
+    await writeFile(join(entry, 'message.eml'), 'Subject: queued\r\n\r\n');
+    const record = { entryId: 'mxyz123-abcdef', index: 0, recipient: 'carol@remote.test', sender: 'alice@example.test', createdAt: 1_700_000_000_000, attempts: 2, nextAttemptAt: 1_700_000_060_000, lastError: '451 try later' };
+    await writeFile(join(entry, 'rcpt-0.json'), JSON.stringify(record));
+    const reply = await get(view, '/api/queue');
+    expect(json(reply)).toEqual([
+      {
+        entryId: 'mxyz123-abcdef',
+        size: 19,
+        sender: 'alice@example.test',
+        createdAt: new Date(record.createdAt).toISOString(),
+        recipients: [{ recipient: 'carol@remote.test', attempts: 2, nextAttemptAt: new Date(record.nextAttemptAt).toISOString(), lastError: '451 try later' }],
+      },
+    ]);
+  });
+});
+
+describe('HTTP view access control', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('requires the bearer token when one is set', async () => {
+    const token = 'a-long-enough-test-token';
+    const view = await startHttpView({ listen: '127.0.0.1:0', store: new MailboxStore({ dir }), logger: silent, token });
+    try {
+      expect((await get(view, '/api/mailboxes')).status).toBe(401);
+      expect((await get(view, '/api/mailboxes', { headers: { Authorization: 'Bearer wrong-token-of-some-length' } })).status).toBe(401);
+      expect((await get(view, '/', { headers: { Authorization: `Basic ${token}` } })).status).toBe(401);
+      expect((await get(view, '/api/mailboxes', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await get(view, '/api/queue', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(404); // no spool
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('refuses to listen off loopback without a token', async () => {
+    await expect(startHttpView({ listen: '0.0.0.0:0', store: new MailboxStore({ dir }), logger: silent })).rejects.toThrow(/not loopback\) without a token/);
+    await expect(startHttpView({ listen: 'nonsense', store: new MailboxStore({ dir }), logger: silent })).rejects.toThrow(/host:port/);
+  });
+});
