@@ -1,0 +1,268 @@
+/**
+ * The relay's configuration: a JSON file (`sigill relay --config relay.json`), validated field by
+ * field with errors that name the field (`relay config: users[1].address: not an e-mail address`),
+ * or embedded defaults for a loopback demo. Relative paths resolve against the config file's folder.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parsePasswordHash, PasswordHashError, type UserConfig } from './auth.ts';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ListenConfig {
+  submission: ListenAddress | null;
+  smtp: ListenAddress | null;
+  pop3: ListenAddress | null;
+  http: ListenAddress | null;
+}
+
+export interface TlsFiles {
+  /** Absolute paths of PEM files. */
+  cert: string;
+  key: string;
+}
+
+export interface LimitsConfig {
+  /** Largest message accepted, in octets (SIZE, RFC 1870). */
+  messageSize: number;
+  /** Recipients per transaction (RFC 5321 §4.5.3.1.8: at least 100). */
+  recipients: number;
+  /** Longest text line in DATA including CRLF (RFC 5321 §4.5.3.1.6: 1000). */
+  lineLength: number;
+  /** Concurrent connections per listener. */
+  connections: number;
+}
+
+export interface RetryConfig {
+  /** Delays before the 2nd, 3rd ... attempt; the last one repeats. Fractions allowed (tests). */
+  scheduleSeconds: number[];
+  /** After this long in the queue a message bounces. */
+  maxAgeSeconds: number;
+}
+
+export interface RelayConfig {
+  hostname: string;
+  /** Lower-case local domains. */
+  domains: string[];
+  users: UserConfig[];
+  listen: ListenConfig;
+  tls: TlsFiles | null;
+  /** Lower-case domain → next hop. */
+  routes: Record<string, ListenAddress>;
+  /** Absolute. */
+  dataDir: string;
+  limits: LimitsConfig;
+  retry: RetryConfig;
+}
+
+export class RelayConfigError extends Error {
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`relay config: ${field}: ${problem}`);
+    this.name = 'RelayConfigError';
+  }
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = { messageSize: 26_214_400, recipients: 100, lineLength: 1000, connections: 100 };
+export const DEFAULT_RETRY: RetryConfig = { scheduleSeconds: [60, 300, 900, 3600], maxAgeSeconds: 172_800 };
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** An LDH domain name without trailing dot, e.g. `mx.sigill.test` (RFC 5321 §4.1.2 Domain). */
+export function isDomainName(value: string): boolean {
+  return value.length > 0 && value.length <= 253 && value.split('.').every((label) => LABEL.test(label));
+}
+
+/** Dot-atom local part (RFC 5321 §4.1.2), ASCII only: what a config may name as a user. */
+const DOT_ATOM = /^[A-Za-z0-9!#$&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$&'*+/=?^_`{|}~-]+)*$/;
+
+export function isPlainAddress(value: string): boolean {
+  const at = value.lastIndexOf('@');
+  if (at <= 0 || value.length > 254) return false;
+  const local = value.slice(0, at);
+  return local.length <= 64 && DOT_ATOM.test(local) && isDomainName(value.slice(at + 1));
+}
+
+type Json = unknown;
+
+function isObject(value: Json): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function checkKeys(value: Record<string, Json>, field: string, allowed: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const where = field === '' ? key : `${field}.${key}`;
+      throw new RelayConfigError(where, `unknown field (expected one of: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function requireString(value: Json, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new RelayConfigError(field, 'must be a non-empty string');
+  return value;
+}
+
+function requireNumber(value: Json, field: string, { min, integer }: { min: number; integer: boolean }): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min) {
+    throw new RelayConfigError(field, `must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
+  }
+  return value;
+}
+
+/** `host:port`, `[v6]:port` or `:port` / `port` (host 127.0.0.1). Port 0 picks a free one. */
+export function parseListenAddress(value: Json, field: string): ListenAddress {
+  const text = requireString(value, field);
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):?(\d{1,5})$/.exec(text.includes(':') ? text : `:${text}`);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 0 && port <= 65535)) throw new RelayConfigError(field, `expected host:port, got ${JSON.stringify(text)}`);
+  const host = match[1] ?? match[2] ?? '';
+  return { host: host === '' ? '127.0.0.1' : host, port };
+}
+
+export function formatListenAddress(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+function parseUsers(value: Json, domains: string[]): UserConfig[] {
+  if (!Array.isArray(value)) throw new RelayConfigError('users', 'must be an array');
+  const seen = new Set<string>();
+  return value.map((entry: Json, index) => {
+    const field = `users[${index}]`;
+    if (!isObject(entry)) throw new RelayConfigError(field, 'must be an object');
+    checkKeys(entry, field, ['address', 'password', 'passwordHash']);
+    const address = requireString(entry.address, `${field}.address`);
+    if (!isPlainAddress(address)) throw new RelayConfigError(`${field}.address`, 'not an e-mail address');
+    const lower = address.toLowerCase();
+    const domain = lower.slice(lower.lastIndexOf('@') + 1);
+    if (!domains.includes(domain)) throw new RelayConfigError(`${field}.address`, `domain ${domain} is not one of domains`);
+    if (seen.has(lower)) throw new RelayConfigError(`${field}.address`, 'duplicate user');
+    seen.add(lower);
+    const hasPassword = entry.password !== undefined;
+    const hasHash = entry.passwordHash !== undefined;
+    if (hasPassword === hasHash) throw new RelayConfigError(field, 'needs exactly one of password, passwordHash');
+    if (hasHash) {
+      const passwordHash = requireString(entry.passwordHash, `${field}.passwordHash`);
+      try {
+        parsePasswordHash(passwordHash);
+      } catch (error) {
+        if (error instanceof PasswordHashError) throw new RelayConfigError(`${field}.passwordHash`, error.message);
+        throw error;
+      }
+      return { address: lower, passwordHash };
+    }
+    return { address: lower, password: requireString(entry.password, `${field}.password`) };
+  });
+}
+
+function parseListen(value: Json): ListenConfig {
+  const listen: ListenConfig = { submission: null, smtp: null, pop3: null, http: null };
+  if (value === undefined) {
+    for (const key of Object.keys(listen) as (keyof ListenConfig)[]) listen[key] = { host: '127.0.0.1', port: 0 };
+    return listen;
+  }
+  if (!isObject(value)) throw new RelayConfigError('listen', 'must be an object');
+  checkKeys(value, 'listen', Object.keys(listen));
+  for (const key of Object.keys(listen) as (keyof ListenConfig)[]) {
+    const entry = value[key];
+    // Omitted: loopback with a free port; null: listener disabled.
+    listen[key] = entry === null ? null : entry === undefined ? { host: '127.0.0.1', port: 0 } : parseListenAddress(entry, `listen.${key}`);
+  }
+  return listen;
+}
+
+function parseLimits(value: Json): LimitsConfig {
+  if (value === undefined) return { ...DEFAULT_LIMITS };
+  if (!isObject(value)) throw new RelayConfigError('limits', 'must be an object');
+  checkKeys(value, 'limits', Object.keys(DEFAULT_LIMITS));
+  const limits = { ...DEFAULT_LIMITS };
+  const minimum: LimitsConfig = { messageSize: 1024, recipients: 1, lineLength: 78, connections: 1 };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof LimitsConfig)[]) {
+    if (value[key] !== undefined) limits[key] = requireNumber(value[key], `limits.${key}`, { min: minimum[key], integer: true });
+  }
+  return limits;
+}
+
+function parseRetry(value: Json): RetryConfig {
+  if (value === undefined) return { scheduleSeconds: [...DEFAULT_RETRY.scheduleSeconds], maxAgeSeconds: DEFAULT_RETRY.maxAgeSeconds };
+  if (!isObject(value)) throw new RelayConfigError('retry', 'must be an object');
+  checkKeys(value, 'retry', ['scheduleSeconds', 'maxAgeSeconds']);
+  let scheduleSeconds = [...DEFAULT_RETRY.scheduleSeconds];
+  if (value.scheduleSeconds !== undefined) {
+    if (!Array.isArray(value.scheduleSeconds) || value.scheduleSeconds.length === 0) {
+      throw new RelayConfigError('retry.scheduleSeconds', 'must be a non-empty array of seconds');
+    }
+    scheduleSeconds = value.scheduleSeconds.map((entry: Json, index) =>
+      requireNumber(entry, `retry.scheduleSeconds[${index}]`, { min: 0, integer: false }),
+    );
+  }
+  const maxAgeSeconds =
+    value.maxAgeSeconds === undefined ? DEFAULT_RETRY.maxAgeSeconds : requireNumber(value.maxAgeSeconds, 'retry.maxAgeSeconds', { min: 0, integer: false });
+  return { scheduleSeconds, maxAgeSeconds };
+}
+
+export interface ParseConfigOptions {
+  /** Folder that relative paths resolve against (the config file's folder). */
+  baseDir: string;
+}
+
+/** Validates parsed JSON into a RelayConfig; throws RelayConfigError naming the first bad field. */
+export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig {
+  if (!isObject(raw)) throw new RelayConfigError('(root)', 'must be a JSON object');
+  checkKeys(raw, '', ['hostname', 'domains', 'users', 'listen', 'tls', 'routes', 'dataDir', 'limits', 'retry']);
+  const hostname = requireString(raw.hostname, 'hostname');
+  if (!isDomainName(hostname)) throw new RelayConfigError('hostname', 'not a domain name');
+  if (!Array.isArray(raw.domains) || raw.domains.length === 0) throw new RelayConfigError('domains', 'must be a non-empty array');
+  const domains = raw.domains.map((entry: Json, index) => {
+    const domain = requireString(entry, `domains[${index}]`);
+    if (!isDomainName(domain)) throw new RelayConfigError(`domains[${index}]`, 'not a domain name');
+    return domain.toLowerCase();
+  });
+  const users = parseUsers(raw.users ?? [], domains);
+  const listen = parseListen(raw.listen);
+
+  let tls: TlsFiles | null = null;
+  if (raw.tls !== undefined && raw.tls !== null) {
+    if (!isObject(raw.tls)) throw new RelayConfigError('tls', 'must be an object with cert and key');
+    checkKeys(raw.tls, 'tls', ['cert', 'key']);
+    tls = {
+      cert: path.resolve(options.baseDir, requireString(raw.tls.cert, 'tls.cert')),
+      key: path.resolve(options.baseDir, requireString(raw.tls.key, 'tls.key')),
+    };
+  }
+
+  const routes: Record<string, ListenAddress> = {};
+  if (raw.routes !== undefined) {
+    if (!isObject(raw.routes)) throw new RelayConfigError('routes', 'must be an object of domain → host:port');
+    for (const [domain, target] of Object.entries(raw.routes)) {
+      if (!isDomainName(domain)) throw new RelayConfigError(`routes.${domain}`, 'key is not a domain name');
+      routes[domain.toLowerCase()] = parseListenAddress(target, `routes.${domain}`);
+    }
+  }
+
+  const dataDir = path.resolve(options.baseDir, raw.dataDir === undefined ? '.sigill-relay' : requireString(raw.dataDir, 'dataDir'));
+  return { hostname: hostname.toLowerCase(), domains, users, listen, tls, routes, dataDir, limits: parseLimits(raw.limits), retry: parseRetry(raw.retry) };
+}
+
+/** Reads and validates a config file. Errors (missing file, bad JSON, bad field) are RelayConfigError. */
+export async function loadConfig(file: string): Promise<RelayConfig> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new RelayConfigError('(file)', `cannot read ${absolute}: ${(error as Error).message}`);
+  }
+  let raw: Json;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new RelayConfigError('(file)', `${absolute} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(raw, { baseDir: path.dirname(absolute) });
+}
