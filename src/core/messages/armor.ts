@@ -1,0 +1,72 @@
+/**
+ * ASCII armor (RFC 9580 §6), streaming in both directions through OpenPGP.js.
+ */
+import * as openpgp from 'openpgp';
+import { SigillError } from '../errors.ts';
+import { mapStreamErrors, toSigillError } from './common.ts';
+import { asByteStream, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import type { DataInput } from './types.ts';
+
+export type ArmorType = 'message' | 'signature' | 'public key' | 'private key' | 'auto';
+
+/** The armor header for binary OpenPGP data, from its first packet's tag (RFC 9580 §4.2, §6.2). */
+function armorTypeOf(firstByte: number): openpgp.enums.armor {
+  const tag = (firstByte & 0x40) !== 0 ? firstByte & 0x3f : (firstByte & 0x3c) >> 2;
+  switch (tag) {
+    case openpgp.enums.packet.signature:
+      return openpgp.enums.armor.signature;
+    case openpgp.enums.packet.publicKey:
+      return openpgp.enums.armor.publicKey;
+    case openpgp.enums.packet.secretKey:
+      return openpgp.enums.armor.privateKey;
+    default:
+      return openpgp.enums.armor.message;
+  }
+}
+
+const namedTypes = {
+  message: openpgp.enums.armor.message,
+  signature: openpgp.enums.armor.signature,
+  'public key': openpgp.enums.armor.publicKey,
+  'private key': openpgp.enums.armor.privateKey,
+} as const;
+
+/**
+ * Armors binary OpenPGP data. Already-armored input passes through unchanged (idempotent, as
+ * `sop armor` requires). 'auto' picks the header from the first packet.
+ */
+export function armor(data: DataInput, type: ArmorType): ReadableStream<Uint8Array> {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  void (async () => {
+    const sniffed = await sniffArmor(toStream(data));
+    if (sniffed.armored) return sniffed.stream.pipeTo(writable);
+    if (sniffed.empty || sniffed.first === undefined) throw new SigillError('MALFORMED_MESSAGE', { detail: 'empty input' });
+    const armorType = type === 'auto' ? armorTypeOf(sniffed.first) : namedTypes[type];
+    // RFC 9580 §6.1: no CRC-24 checksum is emitted (it is optional and ignored by readers).
+    const armored = openpgp.armor(armorType, sniffed.stream as unknown as Uint8Array);
+    return asByteStream(armored).pipeTo(writable);
+  })().catch(async (error: unknown) => {
+    await writable.abort(toSigillError(error, 'MALFORMED_MESSAGE')).catch(() => undefined);
+  });
+  return readable;
+}
+
+/** Removes ASCII armor; binary input passes through. Errors: MALFORMED_ARMOR. */
+export function dearmor(data: DataInput): ReadableStream<Uint8Array> {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  void (async () => {
+    const sniffed = await sniffArmor(toStream(data));
+    if (sniffed.empty) throw new SigillError('MALFORMED_ARMOR', { detail: 'empty input' });
+    if (!sniffed.armored) return sniffed.stream.pipeTo(writable);
+    let unarmored: { data: unknown };
+    try {
+      unarmored = await openpgp.unarmor(sniffed.stream.pipeThrough(utf8Decoder()) as unknown as string);
+    } catch (error) {
+      throw toSigillError(error, 'MALFORMED_ARMOR');
+    }
+    return mapStreamErrors(asByteStream(unarmored.data), 'MALFORMED_ARMOR').pipeTo(writable);
+  })().catch(async (error: unknown) => {
+    await writable.abort(toSigillError(error, 'MALFORMED_ARMOR')).catch(() => undefined);
+  });
+  return readable;
+}

@@ -1,0 +1,251 @@
+/**
+ * Decryption with bounded memory in both SEIPD versions, releasing nothing unauthenticated:
+ * plaintext is written to a caller's PlaintextSink that is committed only after every check passed.
+ *
+ * - SEIPDv2 (RFC 9580 §5.13.2, AEAD): OpenPGP.js decrypts chunk by chunk, each chunk authenticated;
+ *   truncation is caught at the final tag, which OpenPGP.js surfaces as an error of the data stream
+ *   (its linkStreams). We write the stream to the sink and commit only when it ended without error.
+ * - SEIPDv1 (RFC 9580 §5.13.1, CFB + MDC): OpenPGP.js would buffer everything; we decrypt the
+ *   packet body ourselves as it streams (seipd-v1.ts), hand the inner packets to the OpenPGP.js
+ *   parser (literal data, compression, one-pass signatures), write the literal data to the sink and
+ *   commit only if the MDC matched. A parse error waits for the MDC verdict, which takes precedence.
+ *   Ciphers other than AES use OpenPGP.js's in-memory path (memory grows with the message; it
+ *   likewise releases nothing before the MDC check).
+ * - SED (tag 9, no integrity protection) is always refused: NO_INTEGRITY_PROTECTION.
+ */
+import * as openpgp from 'openpgp';
+import { SigillError, isSigillError } from '../errors.ts';
+import { pgpConfig, toSigillError, toVerifications } from './common.ts';
+import { decryptSeipdV1, streamingCiphers } from './seipd-v1.ts';
+import { pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
+
+export interface DecryptOptions {
+  input: DataInput;
+  sink: PlaintextSink;
+  /** Unlocked private keys. */
+  decryptionKeys?: openpgp.PrivateKey[];
+  passwords?: string[];
+  sessionKeys?: SessionKey[];
+  verificationKeys?: openpgp.PublicKey[];
+  date?: Date;
+  /** Faster audited CFB/SHA-1 for SEIPDv1 (Node: src/cli/node-cfb.ts). */
+  cfb?: CfbDecryptorFactory;
+  /** Refuse (TOO_LARGE) a message that decompresses to more than this; bounds compression bombs. */
+  maxDecompressedSize?: number;
+}
+
+/** Fields of OpenPGP.js packet objects that its typings mark private; read-only use here. */
+interface SeipdFields {
+  version: number;
+  cipherAlgorithm: number | null;
+  encrypted: ReadableStream<Uint8Array> | Uint8Array | null;
+}
+interface LiteralFields {
+  format: openpgp.enums.literal;
+}
+
+const tags = openpgp.enums.packet;
+
+export async function decrypt(options: DecryptOptions): Promise<DecryptResult> {
+  const { sink } = options;
+  try {
+    return await run(options);
+  } catch (error) {
+    await sink.abort(error).catch(() => undefined);
+    throw toSigillError(error, 'MALFORMED_MESSAGE');
+  }
+}
+
+/** Reads an OpenPGP message (armored or binary) from any input, as a stream. */
+export async function readMessageStream(input: DataInput, config: Partial<openpgp.Config>): Promise<openpgp.Message<ReadableStream<Uint8Array>>> {
+  const sniffed = await sniffArmor(toStream(input));
+  if (sniffed.empty) throw new SigillError('MALFORMED_MESSAGE', { detail: 'empty input' });
+  try {
+    return sniffed.armored
+      ? await openpgp.readMessage({ armoredMessage: sniffed.stream.pipeThrough(utf8Decoder()), config })
+      : await openpgp.readMessage({ binaryMessage: sniffed.stream, config });
+  } catch (error) {
+    throw toSigillError(error, sniffed.armored ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE');
+  }
+}
+
+/** Reads a packet stream to its end; any further packet, or an error in it, is a malformed message. */
+async function expectNoMorePackets(stream: unknown, what: string): Promise<void> {
+  if (!(stream instanceof ReadableStream)) return;
+  const reader = (stream as ReadableStream<unknown>).getReader();
+  for (;;) {
+    const { done } = await reader.read();
+    if (done) return;
+    await reader.cancel().catch(() => undefined);
+    throw new SigillError('MALFORMED_MESSAGE', { detail: `packet after the ${what}` });
+  }
+}
+
+/** The rest of a streamed packet list (OpenPGP.js keeps it on `packets.stream`, untyped). */
+function packetStream(message: openpgp.Message<unknown>): unknown {
+  return (message.packets as unknown as { stream?: unknown }).stream;
+}
+
+async function drain(stream: unknown): Promise<void> {
+  if (!(stream instanceof ReadableStream)) return;
+  const reader = (stream as ReadableStream<unknown>).getReader();
+  while (!(await reader.read()).done) {
+    /* discard */
+  }
+}
+
+async function run(options: DecryptOptions): Promise<DecryptResult> {
+  const config = pgpConfig(options.maxDecompressedSize !== undefined ? { maxDecompressedMessageSize: options.maxDecompressedSize } : {});
+  const message = await readMessageStream(options.input, config);
+  const dataPacket = message.packets.find((packet) =>
+    [tags.symmetricallyEncryptedData, tags.symEncryptedIntegrityProtectedData, tags.aeadEncryptedData, tags.literalData, tags.compressedData].includes(
+      (packet.constructor as { tag?: number }).tag ?? -1,
+    ),
+  );
+  const tag = (dataPacket?.constructor as { tag?: number } | undefined)?.tag;
+  if (tag === tags.symmetricallyEncryptedData) {
+    // RFC 9580 §5.7: SED has no integrity protection and is deprecated; its plaintext is malleable
+    // (EFAIL's CFB gadgets). Refused outright, before any key is used.
+    throw new SigillError('NO_INTEGRITY_PROTECTION');
+  }
+  if (tag === tags.aeadEncryptedData) {
+    throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: 'AEAD Encrypted Data packet (tag 20, never standardised)' });
+  }
+  if (tag !== tags.symEncryptedIntegrityProtectedData || dataPacket === undefined) {
+    // Plaintext data first: if encrypted packets follow, the grammar check fails while reading
+    // on ("literal data outside the encrypted packet"); otherwise it is simply not encrypted.
+    try {
+      if (dataPacket instanceof openpgp.LiteralDataPacket) await drain((dataPacket as unknown as { data: unknown }).data);
+      await drain(packetStream(message));
+    } catch (error) {
+      throw toSigillError(error, 'MALFORMED_MESSAGE');
+    }
+    throw new SigillError('NOT_ENCRYPTED');
+  }
+  const seipd = dataPacket as unknown as SeipdFields;
+  const sessionKey = await findSessionKey(options, message, seipd);
+
+  if (seipd.version === 1 && streamingCiphers[sessionKey.algorithm] !== undefined) {
+    return decryptV1Streaming(options, message, seipd, sessionKey, config);
+  }
+  return decryptWithOpenpgp(options, message, sessionKey, config);
+}
+
+async function findSessionKey(options: DecryptOptions, message: openpgp.Message<ReadableStream<Uint8Array>>, seipd: SeipdFields): Promise<SessionKey> {
+  // SEIPDv2 with v6 ESKs: the cipher is named by the data packet, not the session key (§5.13.2).
+  const fixedAlgorithm = seipd.version === 2 && seipd.cipherAlgorithm !== null ? openpgp.enums.read(openpgp.enums.symmetric, seipd.cipherAlgorithm) : undefined;
+  const normalise = (key: { algorithm?: string | null; data: Uint8Array }): SessionKey => ({ algorithm: fixedAlgorithm ?? key.algorithm ?? '', data: key.data });
+  if (options.sessionKeys?.length) {
+    const given = options.sessionKeys[0];
+    if (given) return normalise(given);
+  }
+  const config = pgpConfig();
+  let failure: SigillError | undefined;
+  if (options.decryptionKeys?.length) {
+    const locked = options.decryptionKeys.find((key) => !key.isDecrypted());
+    if (locked) throw new SigillError('KEY_LOCKED', { detail: locked.getFingerprint() });
+    try {
+      const found = await openpgp.decryptSessionKeys({ message, decryptionKeys: options.decryptionKeys, date: options.date ?? new Date(), config });
+      if (found[0]) return normalise(found[0]);
+    } catch (error) {
+      failure = isSigillError(error) ? error : new SigillError('NOT_ENCRYPTED_FOR_US', { cause: error });
+    }
+  }
+  if (options.passwords?.length) {
+    try {
+      const found = await openpgp.decryptSessionKeys({ message, passwords: options.passwords, config });
+      if (found[0]) return normalise(found[0]);
+    } catch (error) {
+      failure = new SigillError('BAD_PASSPHRASE', { cause: error });
+    }
+  }
+  if (!options.decryptionKeys?.length && !options.passwords?.length) {
+    throw new SigillError('NOT_ENCRYPTED_FOR_US', { detail: 'no key, password or session key given' });
+  }
+  throw failure ?? new SigillError('NOT_ENCRYPTED_FOR_US');
+}
+
+function literalFormat(message: openpgp.Message<unknown>): DecryptResult['format'] {
+  const literal = message.unwrapCompressed().packets.findPacket(tags.literalData) as unknown as LiteralFields | undefined;
+  switch (literal?.format) {
+    case openpgp.enums.literal.text:
+      return 'text';
+    case openpgp.enums.literal.utf8:
+      return 'utf8';
+    case openpgp.enums.literal.mime:
+      return 'mime';
+    default:
+      return 'binary';
+  }
+}
+
+async function decryptV1Streaming(
+  options: DecryptOptions,
+  message: openpgp.Message<ReadableStream<Uint8Array>>,
+  seipd: SeipdFields,
+  sessionKey: SessionKey,
+  config: Partial<openpgp.Config>,
+): Promise<DecryptResult> {
+  const ciphertext = seipd.encrypted instanceof ReadableStream ? seipd.encrypted : toStream(seipd.encrypted ?? new Uint8Array(0));
+  const v1 = decryptSeipdV1({ ciphertext, algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb });
+  const verificationKeys = options.verificationKeys ?? [];
+  try {
+    const inner = await openpgp.readMessage({ binaryMessage: v1.packets, config });
+    // §5.13.1: the plaintext is an OpenPGP Message; we accept only literal data, optionally
+    // compressed and signed, never another encryption layer.
+    const first = inner.packets.find((packet) => packet instanceof openpgp.LiteralDataPacket || packet instanceof openpgp.CompressedDataPacket);
+    if (!first) throw new SigillError('MALFORMED_MESSAGE', { detail: 'the encrypted data holds no literal data' });
+    const verified = await openpgp.verify({ message: inner, verificationKeys, format: 'binary', date: options.date ?? new Date(), config });
+    const format = literalFormat(inner);
+    await pumpToSink(verified.data, options.sink);
+    if (!(await v1.integrity)) throw new SigillError('INTEGRITY_FAILURE');
+    await expectNoMorePackets(packetStream(message), 'encrypted data');
+    const verifications = await toVerifications(verified.signatures, verificationKeys);
+    await options.sink.commit();
+    const filename = inner.getFilename();
+    return { sessionKey, verifications, format, ...(filename ? { filename } : {}) };
+  } catch (error) {
+    // Let the integrity verdict win over any parse error: a tampered ciphertext must look the same
+    // whatever garbage it decrypts to. Cancelling drains the rest of the ciphertext for the MDC.
+    if (!(await v1.abandon())) throw new SigillError('INTEGRITY_FAILURE', { cause: error });
+    throw error;
+  }
+}
+
+async function decryptWithOpenpgp(
+  options: DecryptOptions,
+  message: openpgp.Message<ReadableStream<Uint8Array>>,
+  sessionKey: SessionKey,
+  config: Partial<openpgp.Config>,
+): Promise<DecryptResult> {
+  const verificationKeys = options.verificationKeys ?? [];
+  // openpgp.decrypt does not hand out the decrypted Message; capture it to read the literal
+  // packet's format octet (RFC 9580 §5.9).
+  let decryptedMessage: openpgp.Message<unknown> | undefined;
+  const original = message.decrypt.bind(message);
+  message.decrypt = async (...args: Parameters<typeof message.decrypt>) => {
+    const result = await original(...args);
+    decryptedMessage = result;
+    return result;
+  };
+  let result: Awaited<ReturnType<typeof openpgp.decrypt<ReadableStream<Uint8Array>>>>;
+  try {
+    result = await openpgp.decrypt({ message, sessionKeys: [sessionKey as openpgp.SessionKey], verificationKeys, format: 'binary', date: options.date ?? new Date(), config });
+  } catch (error) {
+    throw toSigillError(error, 'INTEGRITY_FAILURE');
+  }
+  const inner = decryptedMessage?.unwrapCompressed();
+  if (inner && !inner.packets.some((packet) => packet instanceof openpgp.LiteralDataPacket)) {
+    throw new SigillError('MALFORMED_MESSAGE', { detail: 'the encrypted data holds no literal data' });
+  }
+  try {
+    await pumpToSink(result.data as ReadableStream<Uint8Array>, options.sink);
+  } catch (error) {
+    throw toSigillError(error, 'INTEGRITY_FAILURE');
+  }
+  const verifications = await toVerifications(result.signatures, verificationKeys);
+  await options.sink.commit();
+  const format = decryptedMessage ? literalFormat(decryptedMessage) : 'binary';
+  return { sessionKey, verifications, format, ...(result.filename ? { filename: result.filename } : {}) };
+}

@@ -1,0 +1,218 @@
+/**
+ * Streaming decryption of a version 1 Symmetrically Encrypted and Integrity Protected Data packet
+ * (RFC 9580 §5.13.1) with bounded memory.
+ *
+ * OpenPGP.js buffers the whole plaintext of SEIPDv1 before checking the MDC unless
+ * `allowUnauthenticatedStream` is set, which we never do. Instead this module decrypts the
+ * packet body as it streams and verifies the MDC at the end; the caller feeds the resulting inner
+ * packet stream to the OpenPGP.js parser and from there into an uncommitted PlaintextSink, and
+ * commits only if `integrity` resolved true. The returned stream closes only after the MDC has been
+ * verified and errors (INTEGRITY_FAILURE) otherwise, so nothing downstream can finish on forged data.
+ *
+ * The primitives are not ours: AES-CFB comes from @noble/ciphers (or an injected node:crypto
+ * decipher) and SHA-1 from @noble/hashes (or injected). What is written here is the RFC framing:
+ *
+ *   plaintext = prefix (block size + 2 octets, the last two repeating the two before, §5.13.1)
+ *            || inner packets (an OpenPGP Message, §10.3)
+ *            || MDC packet: 0xD3 0x14 || SHA-1(prefix || inner packets || 0xD3 0x14)   (§5.13.1)
+ *
+ * encrypted with CFB mode, zero IV, no resynchronisation (unlike the old SED packet, §5.7).
+ */
+import { cfb } from '@noble/ciphers/aes';
+import { sha1 } from '@noble/hashes/legacy';
+import { SigillError } from '../errors.ts';
+import type { CfbDecipher, CfbDecryptorFactory, IncrementalHash } from './types.ts';
+
+const BLOCK = 16;
+/** MDC packet: a new-format header for tag 19 (0xD3) with length 20 (0x14), then the SHA-1 digest. */
+const MDC_LENGTH = 22;
+
+/** The ciphers this streaming path supports; everything else falls back (see decrypt.ts). */
+export const streamingCiphers: Record<string, number> = { aes128: 16, aes192: 24, aes256: 32 };
+
+/** CFB decryption with noble: whole blocks at a time, the IV of the next call being the last ciphertext block. */
+class NobleCfb implements CfbDecipher {
+  private iv: Uint8Array;
+  private pending = new Uint8Array(0);
+  constructor(private readonly key: Uint8Array, iv: Uint8Array) {
+    this.iv = iv.slice();
+  }
+  update(chunk: Uint8Array): Uint8Array {
+    const data = this.pending.length ? concat2(this.pending, chunk) : chunk;
+    const whole = data.length - (data.length % BLOCK);
+    this.pending = data.slice(whole);
+    if (whole === 0) return new Uint8Array(0);
+    const ciphertext = data.subarray(0, whole);
+    const plaintext = cfb(this.key, this.iv).decrypt(ciphertext);
+    this.iv = ciphertext.slice(whole - BLOCK);
+    return plaintext;
+  }
+  final(): Uint8Array {
+    if (this.pending.length === 0) return new Uint8Array(0);
+    const out = cfb(this.key, this.iv).decrypt(this.pending);
+    this.pending = new Uint8Array(0);
+    return out;
+  }
+}
+
+function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function nobleSha1(): IncrementalHash {
+  const hash = sha1.create();
+  return {
+    update: (chunk) => void hash.update(chunk),
+    digest: () => hash.digest(),
+  };
+}
+
+export interface SeipdV1Options {
+  /** The packet body after the version octet (RFC 9580 §5.13.1): the CFB ciphertext. */
+  ciphertext: ReadableStream<Uint8Array>;
+  /** OpenPGP.js symmetric algorithm name: 'aes128' | 'aes192' | 'aes256'. */
+  algorithm: string;
+  key: Uint8Array;
+  cfb?: CfbDecryptorFactory | undefined;
+}
+
+export interface SeipdV1Decryption {
+  /** The inner packets; closes only after the MDC matched, errors with INTEGRITY_FAILURE otherwise. */
+  packets: ReadableStream<Uint8Array>;
+  /**
+   * Settles once the whole ciphertext was read (even if `packets` was cancelled early, the rest is
+   * drained so the MDC decides): true iff the quick check and the MDC matched. Callers use it to
+   * let an integrity failure take precedence over a parse error, so malformed-plaintext errors
+   * cannot serve as an oracle on tampered ciphertext.
+   */
+  integrity: Promise<boolean>;
+  /**
+   * Stops emitting and reads the rest of the ciphertext only to settle `integrity`, which it
+   * returns. Works whoever holds a lock on `packets` (a failed parser may still hold it).
+   */
+  abandon(): Promise<boolean>;
+}
+
+export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
+  const keySize = streamingCiphers[options.algorithm];
+  if (keySize === undefined) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: options.algorithm });
+  if (options.key.length !== keySize) throw new SigillError('INTEGRITY_FAILURE', { detail: 'session key size does not match the cipher' });
+  const iv = new Uint8Array(BLOCK); // §5.13.1: CFB with an all-zero IV.
+  const decipher = options.cfb?.decipher({ algorithm: options.algorithm, key: options.key, iv }) ?? new NobleCfb(options.key, iv);
+  const hash = options.cfb?.sha1?.() ?? nobleSha1();
+
+  const reader = options.ciphertext.getReader();
+  const prefix = new Uint8Array(BLOCK + 2);
+  let prefixFilled = 0;
+  let tail = new Uint8Array(0); // the last up to 22 plaintext octets: maybe the MDC packet
+  let discard = false; // downstream cancelled: keep hashing, emit nothing
+  let readFailure: unknown;
+  let settle!: (ok: boolean) => void;
+  const integrity = new Promise<boolean>((resolve) => (settle = resolve));
+
+  /** Feeds decrypted octets through the framing; returns the inner packet octets that are ready. */
+  const frame = (plain: Uint8Array): Uint8Array => {
+    let data = plain;
+    if (prefixFilled < prefix.length) {
+      const take = Math.min(prefix.length - prefixFilled, data.length);
+      prefix.set(data.subarray(0, take), prefixFilled);
+      prefixFilled += take;
+      hash.update(data.subarray(0, take));
+      data = data.subarray(take);
+    }
+    if (data.length === 0) return data;
+    // Hold back the last 22 octets: they may be the MDC packet, which is not plaintext.
+    const joined = tail.length ? concat2(tail, data) : data;
+    const ready = Math.max(0, joined.length - MDC_LENGTH);
+    tail = joined.slice(ready);
+    const out = joined.subarray(0, ready);
+    hash.update(out);
+    return out;
+  };
+
+  const check = (): boolean => {
+    if (prefixFilled < prefix.length || tail.length !== MDC_LENGTH) return false;
+    // §5.13.1 quick check: the last two prefix octets repeat the two before. Evaluated only at the
+    // end together with the MDC, never early, so it is no faster oracle than the MDC itself.
+    const quick = prefix[BLOCK] === prefix[BLOCK - 2] && prefix[BLOCK + 1] === prefix[BLOCK - 1];
+    if (tail[0] !== 0xd3 || tail[1] !== 0x14) return false;
+    hash.update(tail.subarray(0, 2));
+    const digest = hash.digest();
+    let diff = 0;
+    for (let i = 0; i < 20; i++) diff |= (digest[i] ?? 0) ^ (tail[2 + i] ?? 0);
+    return quick && diff === 0;
+  };
+
+  let ended = false;
+  // Steps run one after the other, whether called by a pull or by abandon().
+  let queue: Promise<unknown> = Promise.resolve();
+  /** Decrypts the next ciphertext chunk; undefined once the end was reached (`integrity` settled). */
+  const step = (): Promise<Uint8Array | undefined> => {
+    const next = queue.then(stepNow);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const stepNow = async (): Promise<Uint8Array | undefined> => {
+    if (ended) return undefined;
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (error) {
+      // A truncated or broken packet body: never authenticated.
+      readFailure = error;
+      settle(false);
+      throw error;
+    }
+    if (next.done) {
+      ended = true;
+      const last = frame(decipher.final());
+      settle(check());
+      return last;
+    }
+    return frame(decipher.update(next.value));
+  };
+
+  const drain = async (): Promise<boolean> => {
+    discard = true;
+    try {
+      while ((await step()) !== undefined) {
+        /* hashing only */
+      }
+    } catch {
+      /* settled false in step */
+    }
+    return integrity;
+  };
+
+  const packets = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            const out = await step();
+            if (out === undefined) {
+              if (await integrity) controller.close();
+              else controller.error(new SigillError('INTEGRITY_FAILURE', { detail: 'SEIPDv1 modification detection code mismatch' }));
+              return;
+            }
+            if (discard) return;
+            if (out.length > 0) {
+              controller.enqueue(out);
+              return;
+            }
+          }
+        } catch (error) {
+          controller.error(new SigillError('INTEGRITY_FAILURE', { detail: 'encrypted data truncated or unreadable', cause: readFailure ?? error }));
+        }
+      },
+      async cancel() {
+        await drain();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+  return { packets, integrity, abandon: drain };
+}

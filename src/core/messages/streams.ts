@@ -1,0 +1,163 @@
+/**
+ * Small web-stream helpers shared by the message operations. Everything here is platform-neutral
+ * (WHATWG streams exist in Thunderbird and in Node >= 18).
+ */
+import { SigillError } from '../errors.ts';
+import type { DataInput, PlaintextSink } from './types.ts';
+
+const encoder = new TextEncoder();
+
+/** Any input as a byte stream; strings are encoded as UTF-8. */
+export function toStream(input: DataInput): ReadableStream<Uint8Array> {
+  if (typeof input === 'string') return bytesStream(encoder.encode(input));
+  if (input instanceof Uint8Array) return bytesStream(input);
+  if (input instanceof ReadableStream) return input;
+  throw new SigillError('BAD_INPUT', { detail: 'expected bytes, text or a ReadableStream of bytes' });
+}
+
+/** A stream of one chunk, or a few chunks for large arrays so consumers never see one huge chunk. */
+export function bytesStream(bytes: Uint8Array, chunkSize = 1 << 16): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(bytes.length, offset + chunkSize);
+      controller.enqueue(bytes.subarray(offset, end));
+      offset = end;
+    },
+  });
+}
+
+/** Reads a whole input into memory (only for small things: signatures, keys, test data). */
+export async function readAll(input: DataInput | ReadableStream<string>, limit = Infinity): Promise<Uint8Array> {
+  if (typeof input === 'string') return encoder.encode(input);
+  if (input instanceof Uint8Array) return input;
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = (input as ReadableStream<Uint8Array | string>).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const bytes = typeof value === 'string' ? encoder.encode(value) : value;
+    length += bytes.length;
+    if (length > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new RangeError('input larger than the limit');
+    }
+    chunks.push(bytes);
+  }
+  return concatBytes(chunks, length);
+}
+
+export function concatBytes(chunks: Uint8Array[], length = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Looks at the first non-whitespace byte without consuming it: OpenPGP binary data always starts
+ * with a packet header whose high bit is set (RFC 9580 §4.2), ASCII armor with a "-----BEGIN" line
+ * (RFC 9580 §6.2). Returns a stream that still yields every byte.
+ */
+export async function sniffArmor(
+  stream: ReadableStream<Uint8Array>,
+  headLength = 64,
+): Promise<{ armored: boolean; empty: boolean; stream: ReadableStream<Uint8Array>; head: Uint8Array; first: number | undefined }> {
+  const reader = stream.getReader();
+  const seen: Uint8Array[] = [];
+  let seenLength = 0;
+  let first: number | undefined;
+  let done = false;
+  while (first === undefined || seenLength < headLength) {
+    const next = await reader.read();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    seen.push(next.value);
+    seenLength += next.value.length;
+    if (first === undefined) {
+      for (const byte of next.value) {
+        if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) {
+          first = byte;
+          break;
+        }
+      }
+    }
+  }
+  const head = concatBytes(seen, seenLength);
+  const replay = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const head = seen.shift();
+      if (head !== undefined) {
+        controller.enqueue(head);
+        return;
+      }
+      if (done) {
+        controller.close();
+        return;
+      }
+      try {
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      } catch (error) {
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+    },
+  });
+  return { armored: first !== undefined && (first & 0x80) === 0, empty: first === undefined, stream: replay, head, first };
+}
+
+/** Writes a stream into a sink (without committing it); returns the number of bytes written. */
+export async function pumpToSink(stream: ReadableStream<Uint8Array | string>, sink: PlaintextSink): Promise<number> {
+  const reader = stream.getReader();
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return total;
+      const bytes = typeof value === 'string' ? encoder.encode(value) : value;
+      total += bytes.length;
+      if (bytes.length > 0) await sink.write(bytes);
+    }
+  } catch (error) {
+    await reader.cancel(error).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Byte stream -> string stream (UTF-8), for OpenPGP.js text messages. */
+export function utf8Stream(stream: ReadableStream<Uint8Array>): ReadableStream<string> {
+  return stream.pipeThrough(utf8Decoder(true));
+}
+
+/** A UTF-8 decoding transform (typed for Uint8Array input: the DOM lib types it for BufferSource). */
+export function utf8Decoder(fatal = false): TransformStream<Uint8Array, string> {
+  return new TextDecoderStream('utf-8', { fatal }) as unknown as TransformStream<Uint8Array, string>;
+}
+
+/** Normalises OpenPGP.js output (string or bytes, stream or not) to a byte stream. */
+export function asByteStream(data: unknown): ReadableStream<Uint8Array> {
+  if (typeof data === 'string') return toStream(data);
+  if (data instanceof Uint8Array) return bytesStream(data);
+  const stream = data as ReadableStream<Uint8Array | string>;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array | string, Uint8Array>({
+      transform(chunk, controller) {
+        controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
+      },
+    }),
+  );
+}
