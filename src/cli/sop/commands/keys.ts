@@ -1,0 +1,85 @@
+/**
+ * Key subcommands (draft-dkg-openpgp-stateless-cli, sections "generate-key", "change-key-password",
+ * "revoke-key", "extract-cert"): KEYS in, KEYS or CERTS out, all OpenPGP work in src/core/keys.
+ */
+import { SigillError } from '../../../core/errors.ts';
+import { changePassphrase, extractCertificate, generateKey, readSecretKeys, revokeKey, clearUnlockedKey } from '../../../core/keys/index.ts';
+import { optionValue } from '../args.ts';
+import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
+import { rejectPositionals } from '../checks.ts';
+import { sopExitCodes } from '../exit-codes.ts';
+import { collect, stdinStream, writeStdout } from '../io.ts';
+import { exportKeys, newMaterialPassword, unlockPasswords } from '../key-inputs.ts';
+import { findProfile, generateKeyProfiles } from '../profiles.ts';
+
+export const generateKeyCommand: SopCommand = {
+  name: 'generate-key',
+  summary: 'Generates a secret key (see list-profiles generate-key)',
+  usage: '[--no-armor] [--with-key-password=PASSWORD] [--profile=PROFILE] [--signing-only] [--] [USERID...]',
+  options: [
+    noArmorOption,
+    { name: 'with-key-password', takesValue: true },
+    { name: 'profile', takesValue: true },
+    { name: 'signing-only', takesValue: false },
+  ],
+  async run(args) {
+    // The core generates keys with an encryption subkey only (no signing-only variant yet).
+    if (args.flags.has('signing-only')) throw new SigillError('UNSUPPORTED_OPTION', { detail: '--signing-only is not supported yet' });
+    const profile = findProfile(generateKeyProfiles, optionValue(args, 'profile'));
+    const passphrase = await newMaterialPassword(optionValue(args, 'with-key-password'), 'with-key-password');
+    const { secretKey } = await generateKey({ userIDs: args.positionals, profile, ...(passphrase !== undefined ? { passphrase } : {}) });
+    await writeStdout(exportKeys([secretKey], { armor: !args.flags.has('no-armor'), secret: true }));
+    return sopExitCodes.OK;
+  },
+};
+
+export const changeKeyPasswordCommand: SopCommand = {
+  name: 'change-key-password',
+  summary: 'Changes (or removes) the password of secret keys',
+  usage: '[--no-armor] [--new-key-password=PASSWORD] [--old-key-password=PASSWORD...] < KEYS',
+  options: [noArmorOption, { name: 'new-key-password', takesValue: true }, { name: 'old-key-password', takesValue: true, repeatable: true }],
+  async run(args) {
+    rejectPositionals(args);
+    const oldPassphrases = await unlockPasswords(args, 'old-key-password');
+    const newPassphrase = await newMaterialPassword(optionValue(args, 'new-key-password'), 'new-key-password');
+    const keys = await readSecretKeys(await collect(stdinStream()));
+    const changed = [];
+    for (const key of keys) changed.push(await changePassphrase({ key, oldPassphrases, newPassphrase }));
+    try {
+      await writeStdout(exportKeys(changed, { armor: !args.flags.has('no-armor'), secret: true }));
+    } finally {
+      // Without a new password the output keys are unlocked copies: clear them once written.
+      for (const key of changed) clearUnlockedKey(key);
+    }
+    return sopExitCodes.OK;
+  },
+};
+
+export const revokeKeyCommand: SopCommand = {
+  name: 'revoke-key',
+  summary: 'Makes revocation certificates for secret keys',
+  usage: '[--no-armor] [--with-key-password=PASSWORD...] < KEYS',
+  options: [noArmorOption, keyPasswordOption],
+  async run(args) {
+    rejectPositionals(args);
+    const passphrases = await unlockPasswords(args, 'with-key-password');
+    const keys = await readSecretKeys(await collect(stdinStream()));
+    const certificates = [];
+    for (const key of keys) certificates.push(extractCertificate(await revokeKey({ key, passphrases })));
+    await writeStdout(exportKeys(certificates, { armor: !args.flags.has('no-armor'), secret: false }));
+    return sopExitCodes.OK;
+  },
+};
+
+export const extractCertCommand: SopCommand = {
+  name: 'extract-cert',
+  summary: 'Extracts the certificates (public keys) of secret keys',
+  usage: '[--no-armor] < KEYS',
+  options: [noArmorOption],
+  async run(args) {
+    rejectPositionals(args);
+    const keys = await readSecretKeys(await collect(stdinStream()));
+    await writeStdout(exportKeys(keys.map(extractCertificate), { armor: !args.flags.has('no-armor'), secret: false }));
+    return sopExitCodes.OK;
+  },
+};

@@ -1,0 +1,23 @@
+/**
+ * Where `decrypt` and `inline-verify` put plaintext until the core commits it: the CLI's file-backed
+ * sink (src/cli/plaintext-sink.ts), so memory stays bounded for any message size and nothing reaches
+ * stdout before every integrity check passed (the PlaintextSink contract of src/core/messages);
+ * with Node's CFB (src/cli/node-cfb.ts) for fast SEIPDv1 decryption.
+ */
+import type { CfbDecryptorFactory } from '../../core/messages/index.ts';
+import { nodeCfb } from '../node-cfb.ts';
+import { fileSink, type FileSink } from '../plaintext-sink.ts';
+
+export interface PlaintextOutput {
+  sink: FileSink;
+  cfb: CfbDecryptorFactory;
+  /** The committed plaintext (once); only after the core committed the sink. */
+  read(): ReadableStream<Uint8Array>;
+  /** Removes the temporary file, whatever happened. */
+  dispose(): Promise<void>;
+}
+
+export async function openPlaintextOutput(): Promise<PlaintextOutput> {
+  const sink = await fileSink();
+  return { sink, cfb: nodeCfb, read: () => sink.read(), dispose: () => sink.dispose() };
+}

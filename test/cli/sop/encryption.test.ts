@@ -1,0 +1,152 @@
+/**
+ * `sigill sop encrypt` / `decrypt`: certificates, passwords, session keys, signing inside encryption,
+ * verification output and the exit codes of each failure (draft-dkg-openpgp-stateless-cli).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
+import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from './run-sop.ts';
+
+const directory = temporaryDirectory('encryption');
+afterAll(() => directory.remove());
+
+const message = 'The meeting moved to Thursday. — A.\n';
+
+function file(name: string, content: string | Uint8Array): string {
+  const path = join(directory.path, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+function out(name: string): string {
+  return join(directory.path, name);
+}
+
+describe('sigill sop encrypt / decrypt', () => {
+  it('encrypts to several certificates (v4, RSA, v6) and each recipient decrypts', async () => {
+    const encrypted = await sop(['encrypt', fixture('alice', 'pub'), fixture('dave', 'pub'), fixture('erin', 'pub')], { stdin: message });
+    expect(encrypted.status).toBe(0);
+    expect(encrypted.text).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    const decrypted = await Promise.all(['alice', 'dave', 'erin'].map((name) => sop(['decrypt', fixture(name as 'alice', 'unprotected')], { stdin: encrypted.stdout })));
+    expect(decrypted.map((result) => [result.status, result.text])).toEqual([
+      [0, message],
+      [0, message],
+      [0, message],
+    ]);
+  });
+
+  it('signs inside the encryption and reports the signature in --verifications-out', async () => {
+    const encrypted = await sop(['encrypt', '--as=text', `--sign-with=${fixture('bob', 'sec')}`, `--with-key-password=@ENV:PW`, fixture('alice', 'pub')], {
+      stdin: message,
+      env: { PW: fixturePassphrase('bob') },
+    });
+    expect(encrypted.status).toBe(0);
+    const [verified, wrongCert] = await Promise.all([
+      sop(['decrypt', `--verifications-out=${out('signed.verifications')}`, `--verify-with=${fixture('bob', 'pub')}`, fixture('alice', 'unprotected')], { stdin: encrypted.stdout }),
+      sop(['decrypt', `--verify-out=${out('wrong.verifications')}`, `--verify-with=${fixture('carol', 'pub')}`, fixture('alice', 'unprotected')], { stdin: encrypted.stdout }),
+    ]);
+    expect(verified.status).toBe(0);
+    const line = readFileSync(out('signed.verifications'), 'utf8').trimEnd();
+    expect(line).toMatch(verificationLine);
+    expect(line).toContain(`${await fixtureFingerprint('bob')} mode:text`);
+    // Decryption still succeeds; the verifications are simply empty (section "decrypt").
+    expect(wrongCert.status).toBe(0);
+    expect(readFileSync(out('wrong.verifications'), 'utf8')).toBe('');
+  });
+
+  it('encrypt --as=text gives the text back byte for byte (as sqop and gosop do)', async () => {
+    const text = 'line one\nline two\r\nline three\n';
+    const encrypted = await sop(['encrypt', '--as=text', fixture('alice', 'pub')], { stdin: text });
+    const decrypted = await sop(['decrypt', fixture('alice', 'unprotected')], { stdin: encrypted.stdout });
+    expect(decrypted.status).toBe(0);
+    expect(decrypted.text).toBe(text);
+  });
+
+  it('encrypts with a password and decrypts with it (trailing newline of the file ignored)', async () => {
+    const encrypted = await sop(['encrypt', '--no-armor', `--with-password=${file('pw', 'open sesame\n')}`], { stdin: message });
+    expect(encrypted.status).toBe(0);
+    expect(encrypted.stdout[0]! & 0x80).toBe(0x80);
+    const [right, exact, wrong] = await Promise.all([
+      sop(['decrypt', `--with-password=${file('pw2', 'open sesame\n')}`], { stdin: encrypted.stdout }),
+      sop(['decrypt', '--with-password=@ENV:PW'], { stdin: encrypted.stdout, env: { PW: 'open sesame' } }),
+      sop(['decrypt', '--with-password=@ENV:PW'], { stdin: encrypted.stdout, env: { PW: 'close sesame' } }),
+    ]);
+    expect([right.status, right.text]).toEqual([0, message]);
+    expect([exact.status, exact.text]).toEqual([0, message]);
+    expect(wrong.status).toBe(29);
+    expect(wrong.text).toBe('');
+  });
+
+  it('writes --session-key-out as ALGO:HEX and decrypts again --with-session-key (SEIPDv1 and v2)', async () => {
+    const [v1, v2] = await Promise.all([sop(['encrypt', fixture('alice', 'pub')], { stdin: message }), sop(['encrypt', fixture('erin', 'pub')], { stdin: message })]);
+    const [first, second] = await Promise.all([
+      sop(['decrypt', `--session-key-out=${out('v1.sk')}`, fixture('alice', 'unprotected')], { stdin: v1.stdout }),
+      sop(['decrypt', `--session-key-out=${out('v2.sk')}`, fixture('erin', 'unprotected')], { stdin: v2.stdout }),
+    ]);
+    expect([first.status, second.status]).toEqual([0, 0]);
+    const sessionKey = readFileSync(out('v1.sk'), 'utf8');
+    expect(sessionKey).toMatch(/^\d+:[0-9A-F]+\n$/);
+    const again = await Promise.all([
+      sop(['decrypt', `--with-session-key=${out('v1.sk')}`], { stdin: v1.stdout }),
+      sop(['decrypt', `--with-session-key=${out('v2.sk')}`], { stdin: v2.stdout }),
+      sop(['decrypt', '--with-session-key=@ENV:SK'], { stdin: v1.stdout, env: { SK: `9:${'00'.repeat(32)}` } }),
+    ]);
+    expect(again.map((result) => [result.status, result.text])).toEqual([
+      [0, message],
+      [0, message],
+      [29, ''],
+    ]);
+  });
+
+  it('streams a 5 MB binary message through encrypt and decrypt unchanged', async () => {
+    const data = randomBytes(5 * 1024 * 1024);
+    const encrypted = await sop(['encrypt', '--no-armor', fixture('alice', 'pub')], { stdin: data });
+    expect(encrypted.status).toBe(0);
+    const decrypted = await sop(['decrypt', fixture('alice', 'unprotected')], { stdin: encrypted.stdout });
+    expect(decrypted.status).toBe(0);
+    expect(decrypted.stdout.equals(data)).toBe(true);
+  });
+});
+
+describe('failures of encrypt / decrypt', () => {
+  it('encrypt: 19 without recipients, 17 for expired / revoked / signing-only certificates, 41 for garbage, 79 for an expired signer', async () => {
+    const results = await Promise.all([
+      sop(['encrypt'], { stdin: message }),
+      sop(['encrypt', fixture('expired', 'pub')], { stdin: message }),
+      sop(['encrypt', fixture('revoked', 'pub')], { stdin: message }),
+      sop(['encrypt', fixture('signing-only', 'pub')], { stdin: message }),
+      sop(['encrypt', file('garbage.cert', 'no certificate here')], { stdin: message }),
+      sop(['encrypt', `--sign-with=${fixture('expired', 'sec')}`, fixture('alice', 'pub')], { stdin: message }),
+      sop(['encrypt', '--profile=rfc4880-only', fixture('alice', 'pub')], { stdin: message }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual([19, 17, 17, 17, 41, 79, 89]);
+    for (const result of results) expect(result.text).toBe('');
+  });
+
+  it('decrypt: 19 without keys, 29 for the wrong key, 67 for a locked key, 41 for garbage, 23 / 59 for bad verification output', async () => {
+    const encrypted = (await sop(['encrypt', fixture('alice', 'pub')], { stdin: message })).stdout;
+    const existing = file('exists.verifications', 'keep');
+    const results = await Promise.all([
+      sop(['decrypt'], { stdin: encrypted }),
+      sop(['decrypt', fixture('bob', 'unprotected')], { stdin: encrypted }),
+      sop(['decrypt', fixture('alice', 'sec')], { stdin: encrypted }),
+      sop(['decrypt', fixture('alice', 'unprotected')], { stdin: 'this is not OpenPGP data' }),
+      sop(['decrypt', `--verify-with=${fixture('alice', 'pub')}`, fixture('alice', 'unprotected')], { stdin: encrypted }),
+      sop(['decrypt', `--verifications-out=${existing}`, `--verify-with=${fixture('alice', 'pub')}`, fixture('alice', 'unprotected')], { stdin: encrypted }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual([19, 29, 67, 41, 23, 59]);
+    for (const result of results) expect(result.text).toBe('');
+    expect(readFileSync(existing, 'utf8')).toBe('keep');
+  });
+
+  it('decrypt releases no plaintext of a modified message (29)', async () => {
+    const encrypted = (await sop(['encrypt', '--no-armor', fixture('alice', 'pub')], { stdin: message.repeat(200) })).stdout;
+    const tampered = Buffer.from(encrypted);
+    tampered[tampered.length - 30]! ^= 0x01;
+    const result = await sop(['decrypt', fixture('alice', 'unprotected')], { stdin: tampered });
+    expect(result.status).toBe(29);
+    expect(result.text).toBe('');
+  });
+});
