@@ -1,0 +1,156 @@
+// Test-only driver (never shipped): runs in each test profile's Thunderbird, takes commands from the
+// harness's HTTP sink (long polling) and posts results back. config.json (written by the harness next
+// to this file in the profile) holds {sink, profile}. Add a command = add a function to `commands`.
+/* global messenger, fetch, setTimeout */
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function withTimeout(promise, ms, what) {
+  return Promise.race([
+    promise,
+    sleep(ms).then(() => {
+      throw new Error(`${what}: no answer within ${ms} ms`);
+    }),
+  ]);
+}
+
+async function inboxMessages(accountId) {
+  const account = await messenger.accounts.get(accountId, true);
+  const inbox = account.rootFolder.subFolders.find((folder) => folder.specialUse?.includes('inbox'));
+  if (!inbox) throw new Error(`account ${accountId} has no inbox`);
+  const found = [];
+  let page = await messenger.messages.list(inbox.id);
+  for (;;) {
+    found.push(...page.messages);
+    if (!page.id) return found;
+    page = await messenger.messages.continueList(page.id);
+  }
+}
+
+async function mailAccounts() {
+  return (await messenger.accounts.list(false)).filter((account) => account.type !== 'none');
+}
+
+function textOf(part) {
+  if (part.body !== undefined && (part.contentType ?? '').startsWith('text/')) return part.body;
+  return (part.parts ?? []).map(textOf).join('');
+}
+
+const commands = {
+  async info() {
+    return { browser: await messenger.runtime.getBrowserInfo(), accounts: await mailAccounts() };
+  },
+
+  /** Composes a plain-text message and sends it now; `openpgp` switches Thunderbird's own OpenPGP on. */
+  async send({ to, subject, body, openpgp, timeoutMs = 60_000 }) {
+    const tab = await messenger.compose.beginNew({ to, subject, plainTextBody: body, isPlainText: true });
+    if (openpgp) {
+      await messenger.compose.setComposeDetails(tab.id, {
+        selectedEncryptionTechnology: {
+          name: 'OpenPGP',
+          encryptBody: Boolean(openpgp.encrypt),
+          encryptSubject: Boolean(openpgp.encryptSubject),
+          signMessage: Boolean(openpgp.sign),
+        },
+      });
+    }
+    return withTimeout(messenger.compose.sendMessage(tab.id, { mode: 'sendNow' }), timeoutMs, 'compose.sendMessage');
+  },
+
+  /** Fetches mail until a message with this Message-ID (or subject) is in an inbox; returns its header. */
+  async receive({ headerMessageId, subject, timeoutMs = 60_000 }) {
+    const wanted = (message) =>
+      headerMessageId ? message.headerMessageId === headerMessageId : message.subject === subject;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const account of await mailAccounts()) {
+        const status = await withTimeout(messenger.sigillTest.getNewMessages(account.id), 30_000, 'getNewMessages');
+        const found = (await inboxMessages(account.id)).find(wanted);
+        if (found) return found;
+        if (status !== 0) console.warn(`sigill-e2e: getNewMessages(${account.id}) ended with status ${status}`);
+      }
+      if (Date.now() > deadline) throw new Error(`no message ${headerMessageId ?? subject} within ${timeoutMs} ms`);
+      await sleep(1000);
+    }
+  },
+
+  /** The message as stored in the profile, as a binary string (MV2). */
+  async getRaw({ messageId }) {
+    return messenger.messages.getRaw(messageId);
+  },
+
+  /** The add-on manager's view of an add-on (is it installed and active?). */
+  async addonInfo({ addonId }) {
+    return messenger.sigillTest.addonInfo(addonId);
+  },
+
+  /** Shows an add-on's page in the Add-ons Manager (for a screenshot). */
+  async openAddonsManager({ addonId }) {
+    await messenger.sigillTest.openAddonsManager(addonId);
+    return null;
+  },
+
+  /** The main window drawn into a PNG data URL (the screenshot used with --headless). */
+  async screenshot() {
+    return messenger.sigillTest.screenshot();
+  },
+
+  /** Opens a message in a tab (so message display scripts run). */
+  async open({ messageId }) {
+    const tab = await messenger.messageDisplay.open({ messageId, location: 'tab' });
+    return { tabId: tab.id };
+  },
+
+  /** The message as Thunderbird's MIME parser gives it (decrypted by its own OpenPGP unless decrypt:false). */
+  async getFull({ messageId, decrypt = true }) {
+    const full = await messenger.messages.getFull(messageId, { decrypt });
+    const header = await messenger.messages.get(messageId);
+    return { subject: header.subject, headers: full.headers, decryptionStatus: full.decryptionStatus, text: textOf(full), part: full };
+  },
+};
+
+async function post(kind, body) {
+  await fetch(`${config.sink}/${kind}/${encodeURIComponent(config.profile)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify(body),
+  });
+}
+
+let config;
+
+async function serve() {
+  for (;;) {
+    let command;
+    try {
+      const response = await fetch(`${config.sink}/command/${encodeURIComponent(config.profile)}`);
+      if (response.status !== 200) continue;
+      command = await response.json();
+    } catch {
+      await sleep(1000); // the sink is gone or restarting
+      continue;
+    }
+    run(command); // commands run concurrently: a slow send does not block a receive
+  }
+}
+
+async function run({ id, name, args }) {
+  try {
+    const command = commands[name];
+    if (!command) throw new Error(`unknown command ${name}`);
+    await post('result', { id, ok: true, value: await command(args) });
+  } catch (error) {
+    await post('result', { id, ok: false, error: String(error?.stack ? `${error.message}\n${error.stack}` : error) });
+  }
+}
+
+async function main() {
+  config = await (await fetch(messenger.runtime.getURL('config.json'))).json();
+  await post('event', { type: 'ready', browser: await messenger.runtime.getBrowserInfo() });
+  messenger.messages.onNewMailReceived.addListener((folder, messages) => {
+    post('event', { type: 'newMail', folder: folder.path, subjects: messages.messages.map((m) => m.subject) });
+  });
+  await serve();
+}
+
+main();
