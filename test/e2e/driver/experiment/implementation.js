@@ -42,6 +42,11 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
         async openAddonsManager(addonId) {
           const view = `addons://detail/${encodeURIComponent(addonId)}`;
           const window = Services.wm.getMostRecentWindow('mail:3pane');
+          // On a loaded machine the driver can ask before tabmail has registered its tab modes
+          // ("No such tab mode: contentTab"): wait for the mode the add-ons manager opens in.
+          for (let tries = 0; tries < 300 && !window.document.getElementById('tabmail')?.tabModes?.contentTab; tries++) {
+            await new Promise((resolve) => window.setTimeout(resolve, 100));
+          }
           try {
             await window.openAddonsMgr(view);
             return;
