@@ -8,7 +8,7 @@ import { cfb } from '@noble/ciphers/aes';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isSigillError } from '../../src/core/errors.ts';
-import { decrypt, encrypt, memorySink, type PlaintextSink } from '../../src/core/messages/index.ts';
+import { decrypt, encrypt, memorySink, type PlaintextSink, type SessionKey } from '../../src/core/messages/index.ts';
 import { bytes, generatedStream, privateKey, randomBytes } from '../unit/core/messages/helpers.ts';
 
 interface RecordingSink extends PlaintextSink {
@@ -209,6 +209,40 @@ describe('MG: SEIPDv1 (CFB + MDC)', () => {
   it('the message cut off mid-packet is refused', async () => {
     const message = await serialize(await encryptTo(bob, randomBytes(300_000)));
     await expectRefused(message.slice(0, message.length - 1000), bob, ['INTEGRITY_FAILURE', 'MALFORMED_MESSAGE']);
+  });
+});
+
+describe('MG: several candidate session keys (chosen by the §5.13.1 quick check, RFC 9580 §13.4)', () => {
+  it('a tampered SEIPDv1 fails the same way whatever the candidates, quick check passing or not; nothing committed', async () => {
+    const message = await encryptTo(bob, randomBytes(100_000));
+    const original = (await seipdOf(message)).encrypted;
+    const { sessionKey: right } = await decrypt({ input: await serialize(message), sink: memorySink(), decryptionKeys: [bob] });
+    const wrong: SessionKey[] = [
+      { algorithm: 'aes256', data: randomBytes(32, 21) },
+      { algorithm: 'aes256', data: randomBytes(32, 22) },
+    ];
+    // Untampered, the right key is found behind wrong ones.
+    const found = memorySink();
+    await decrypt({ input: await serialize(message), sink: found, sessionKeys: [...wrong, right] });
+    expect(found.state).toBe('committed');
+    // 3 and 17 spoil the prefix, so the right key fails the quick check too; the others leave it
+    // passing and only the MDC fails. Every case must look the same from outside.
+    for (const position of [3, 17, 50_000, original.length - 1]) {
+      const tampered = original.slice();
+      tampered[position]! ^= 0x01;
+      (await seipdOf(message)).encrypted = tampered;
+      const input = await serialize(message);
+      for (const sessionKeys of [[right], [...wrong, right], [right, ...wrong], wrong]) {
+        const sink = recordingSink();
+        const error = await decrypt({ input, sink, sessionKeys }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isSigillError(error) ? error.code : String(error), `flip at ${position}, ${sessionKeys.length} candidates`).toBe('INTEGRITY_FAILURE');
+        expect(sink.committed).toBe(false);
+        expect(sink.aborted).toBe(true);
+      }
+    }
   });
 });
 

@@ -15,9 +15,9 @@
  */
 import * as openpgp from 'openpgp';
 import { SigillError, isSigillError } from '../errors.ts';
-import { pgpConfig, toSigillError, toVerifications } from './common.ts';
-import { decryptSeipdV1, streamingCiphers } from './seipd-v1.ts';
-import { pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
+import { QUICK_CHECK_LENGTH, decryptSeipdV1, quickCheck, streamingCiphers } from './seipd-v1.ts';
+import { peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
 
 export interface DecryptOptions {
@@ -124,7 +124,7 @@ async function run(options: DecryptOptions): Promise<DecryptResult> {
     throw new SigillError('NOT_ENCRYPTED');
   }
   const seipd = dataPacket as unknown as SeipdFields;
-  const sessionKey = await findSessionKey(options, message, seipd);
+  const sessionKey = await chooseSessionKey(await sessionKeyCandidates(options, message, seipd), seipd, options.cfb);
 
   if (seipd.version === 1 && streamingCiphers[sessionKey.algorithm] !== undefined) {
     return decryptV1Streaming(options, message, seipd, sessionKey, config);
@@ -132,38 +132,83 @@ async function run(options: DecryptOptions): Promise<DecryptResult> {
   return decryptWithOpenpgp(options, message, sessionKey, config);
 }
 
-async function findSessionKey(options: DecryptOptions, message: openpgp.Message<ReadableStream<Uint8Array>>, seipd: SeipdFields): Promise<SessionKey> {
+/**
+ * Every session key the caller's material yields: the given session keys, then those of the
+ * decryption keys and of the passwords (OpenPGP.js returns one per password and SKESK that
+ * "decrypts"; a v4 SKESK without an encrypted session key (RFC 9580 §5.3) gives a key for any
+ * password, right or wrong). Duplicates are dropped, order is kept.
+ */
+async function sessionKeyCandidates(options: DecryptOptions, message: openpgp.Message<ReadableStream<Uint8Array>>, seipd: SeipdFields): Promise<SessionKey[]> {
   // SEIPDv2 with v6 ESKs: the cipher is named by the data packet, not the session key (§5.13.2).
   const fixedAlgorithm = seipd.version === 2 && seipd.cipherAlgorithm !== null ? openpgp.enums.read(openpgp.enums.symmetric, seipd.cipherAlgorithm) : undefined;
   const normalise = (key: { algorithm?: string | null; data: Uint8Array }): SessionKey => ({ algorithm: fixedAlgorithm ?? key.algorithm ?? '', data: key.data });
-  if (options.sessionKeys?.length) {
-    const given = options.sessionKeys[0];
-    if (given) return normalise(given);
-  }
+  const candidates: SessionKey[] = (options.sessionKeys ?? []).map(normalise);
   const config = pgpConfig();
   let failure: SigillError | undefined;
-  if (options.decryptionKeys?.length) {
-    const locked = options.decryptionKeys.find((key) => !key.isDecrypted());
-    if (locked) throw new SigillError('KEY_LOCKED', { detail: locked.getFingerprint() });
+  const decryptionKeys = (options.decryptionKeys ?? []).filter((key) => key.isDecrypted());
+  const locked = options.decryptionKeys?.find((key) => !key.isDecrypted());
+  if (locked) failure = new SigillError('KEY_LOCKED', { detail: locked.getFingerprint() });
+  if (decryptionKeys.length > 0) {
     try {
-      const found = await openpgp.decryptSessionKeys({ message, decryptionKeys: options.decryptionKeys, date: options.date ?? new Date(), config });
-      if (found[0]) return normalise(found[0]);
+      const found = await openpgp.decryptSessionKeys({ message, decryptionKeys, date: options.date ?? new Date(), config });
+      candidates.push(...found.map(normalise));
     } catch (error) {
-      failure = isSigillError(error) ? error : new SigillError('NOT_ENCRYPTED_FOR_US', { cause: error });
+      failure ??= isSigillError(error) ? error : new SigillError('NOT_ENCRYPTED_FOR_US', { cause: error });
     }
   }
   if (options.passwords?.length) {
     try {
       const found = await openpgp.decryptSessionKeys({ message, passwords: options.passwords, config });
-      if (found[0]) return normalise(found[0]);
+      candidates.push(...found.map(normalise));
     } catch (error) {
-      failure = new SigillError('BAD_PASSPHRASE', { cause: error });
+      failure ??= new SigillError('BAD_PASSPHRASE', { cause: error });
     }
   }
-  if (!options.decryptionKeys?.length && !options.passwords?.length) {
+  const seen = new Set<string>();
+  const unique = candidates.filter((candidate) => {
+    const id = `${candidate.algorithm}:${hex(candidate.data)}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  if (unique.length > 0) return unique;
+  if (!options.sessionKeys?.length && !options.decryptionKeys?.length && !options.passwords?.length) {
     throw new SigillError('NOT_ENCRYPTED_FOR_US', { detail: 'no key, password or session key given' });
   }
   throw failure ?? new SigillError('NOT_ENCRYPTED_FOR_US');
+}
+
+/**
+ * Picks the session key to decrypt with, without reading the message twice (it streams).
+ * - SEIPDv1 with AES: the first candidate that passes the §5.13.1 quick check (see quickCheck for
+ *   why this is no oracle); if none does, the first, which then fails at the MDC like any wrong key.
+ * - Otherwise (SEIPDv2, other ciphers): the first candidate whose size fits the cipher. SEIPDv2
+ *   authenticates per chunk (§5.13.2), but testing a candidate on the first chunk would mean
+ *   re-implementing its key derivation outside OpenPGP.js; with keys and passwords the v6 PKESK /
+ *   SKESK already reject wrong candidates (AEAD, key wrap), so this only matters for several
+ *   --with-session-key values.
+ * A failure is always the one error of the decryption itself, whatever the candidates were.
+ */
+async function chooseSessionKey(candidates: SessionKey[], seipd: SeipdFields, cfb: CfbDecryptorFactory | undefined): Promise<SessionKey> {
+  const [first] = candidates;
+  if (first === undefined) throw new SigillError('NOT_ENCRYPTED_FOR_US');
+  if (candidates.length === 1) return first;
+  if (seipd.version === 1 && seipd.encrypted !== null) {
+    let head: Uint8Array;
+    if (seipd.encrypted instanceof ReadableStream) {
+      const peeked = await peek(seipd.encrypted, (bytes) => bytes.length >= QUICK_CHECK_LENGTH);
+      seipd.encrypted = peeked.stream;
+      head = peeked.head;
+    } else {
+      head = seipd.encrypted;
+    }
+    return candidates.find((candidate) => quickCheck({ head, algorithm: candidate.algorithm, key: candidate.data, cfb })) ?? first;
+  }
+  const fits = (candidate: SessionKey): boolean => {
+    const size = streamingCiphers[candidate.algorithm];
+    return size === undefined || candidate.data.length === size;
+  };
+  return candidates.find(fits) ?? first;
 }
 
 function literalFormat(message: openpgp.Message<unknown>): DecryptResult['format'] {

@@ -11,8 +11,8 @@ import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError } from './common.ts';
-import { asByteStream, toStream, utf8Stream } from './streams.ts';
-import type { DataInput } from './types.ts';
+import { asByteStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
+import type { DataInput, SessionKey } from './types.ts';
 
 export interface EncryptOptions {
   input: DataInput;
@@ -22,18 +22,28 @@ export interface EncryptOptions {
   passwords?: string[];
   /** ASCII armor (RFC 9580 §6); default true. */
   armor?: boolean;
-  /** 'text': a UTF-8 literal packet ('u', line endings canonicalised to CRLF) and text-mode signatures. */
+  /** 'text': a UTF-8 literal packet ('u', line endings canonicalised to CRLF, RFC 9580 §5.9) and text-mode signatures (§5.2.1.2). */
   format?: 'binary' | 'text';
   filename?: string;
   date?: Date;
 }
 
-/** Creates the OpenPGP.js message object for an input (shared with sign.ts). */
+/**
+ * Creates the OpenPGP.js message object for an input (shared with sign.ts).
+ *
+ * 'text': UTF-8 is required (EXPECTED_TEXT otherwise). RFC 9580 §5.9 stores text literal data with
+ * <CR><LF> line endings, and GnuPG relies on it: it hashes text literal data as stored, so an
+ * inline or encrypted+signed text message with bare LF shows a BAD signature there (seen with gpg
+ * 2.2.40, for sqop's output as much as for a store-as-given variant of ours). OpenPGP.js's `text`
+ * input canonicalises line endings as it streams and makes type 0x01 text signatures (§5.2.1.2), so
+ * `a\nb\n` is stored, and decrypts, as `a\r\nb\r\n`.
+ */
 export async function createLiteralMessage(input: DataInput, format: 'binary' | 'text', filename: string | undefined, date: Date | undefined): Promise<openpgp.Message<ReadableStream<Uint8Array | string>>> {
   const common = { ...(filename !== undefined ? { filename } : {}), ...(date ? { date } : {}) };
   try {
     if (format === 'text') {
-      return (await openpgp.createMessage({ text: utf8Stream(toStream(input)), format: 'utf8', ...common })) as openpgp.Message<ReadableStream<Uint8Array | string>>;
+      const text = requireUtf8(toStream(input)).pipeThrough(utf8Decoder(true));
+      return await openpgp.createMessage({ text, format: 'utf8', ...common });
     }
     return await openpgp.createMessage({ binary: toStream(input), format: 'binary', ...common });
   } catch (error) {
@@ -41,7 +51,23 @@ export async function createLiteralMessage(input: DataInput, format: 'binary' | 
   }
 }
 
+export interface EncryptResult {
+  /** The encrypted message, produced as it is read. */
+  data: ReadableStream<Uint8Array>;
+  /**
+   * The session key the message is encrypted with (for `sop encrypt --session-key-out`). Whoever
+   * holds it can read the message: hand it out only when the caller asked for it.
+   */
+  sessionKey: SessionKey;
+}
+
+/** Encrypts a message; the output stream is the ciphertext. See encryptWithSessionKey. */
 export async function encrypt(options: EncryptOptions): Promise<ReadableStream<Uint8Array>> {
+  return (await encryptWithSessionKey(options)).data;
+}
+
+/** Encrypts a message and also reports the session key used. */
+export async function encryptWithSessionKey(options: EncryptOptions): Promise<EncryptResult> {
   const { recipients, passwords = [], signingKeys = [] } = options;
   if (recipients.length === 0 && passwords.length === 0) {
     throw new SigillError('BAD_INPUT', { detail: 'no recipient and no password' });
@@ -73,7 +99,7 @@ export async function encrypt(options: EncryptOptions): Promise<ReadableStream<U
       config,
     };
     const output = armored ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' });
-    return mapStreamErrors(asByteStream(output), 'INTERNAL');
+    return { data: mapStreamErrors(asByteStream(output), 'INTERNAL'), sessionKey: { algorithm: sessionKey.algorithm, data: sessionKey.data } };
   } catch (error) {
     throw toSigillError(error, 'INTERNAL');
   }

@@ -1,15 +1,16 @@
 /**
  * Signing and verification: detached signatures, inline signed messages (one-pass signatures,
- * RFC 9580 §5.4 and §10.3) and cleartext signatures (RFC 9580 §7). Binary data streams; the
- * cleartext framework is for text (mail bodies) and is handled in memory.
+ * RFC 9580 §5.4 and §10.3) and cleartext signatures (RFC 9580 §7, framed in cleartext.ts). Binary
+ * data streams; the cleartext framework is for text (mail bodies) and is held in memory, bounded.
  */
 import * as openpgp from 'openpgp';
 import { SigillError, isSigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError, toVerifications } from './common.ts';
+import { CLEARTEXT_HEAD_LENGTH, DEFAULT_CLEARTEXT_LIMIT, clearsign, readCleartext, readText, signedText, signedTextAsFile, startsCleartext } from './cleartext.ts';
 import { readMessageStream } from './decrypt.ts';
 import { createLiteralMessage } from './encrypt.ts';
-import { asByteStream, bytesStream, concatBytes, pumpToSink, readAll, sniffArmor, toStream } from './streams.ts';
+import { asByteStream, concatBytes, pumpToSink, readAll, sniffArmor, toStream } from './streams.ts';
 import type { DataInput, PlaintextSink, Verification } from './types.ts';
 
 export interface SignOptions {
@@ -24,6 +25,8 @@ export interface SignOptions {
   /** Default true. Cleartext signed messages are always armored. */
   armor?: boolean;
   date?: Date;
+  /** Bound of the in-memory cleartext framework (TOO_LARGE past it); default DEFAULT_CLEARTEXT_LIMIT. */
+  maxCleartextSize?: number;
 }
 
 export interface VerifyDetachedOptions {
@@ -40,10 +43,13 @@ export interface VerifyInlineOptions {
   verificationKeys: openpgp.PublicKey[];
   notBefore?: Date;
   notAfter?: Date;
+  /** Bound for a cleartext signed input, held in memory (TOO_LARGE past it); default DEFAULT_CLEARTEXT_LIMIT. */
+  maxCleartextSize?: number;
 }
 
-const CLEARTEXT_HEADER = '-----BEGIN PGP SIGNED MESSAGE-----';
 const decoder = new TextDecoder();
+/** Detached signature input is read whole; no real one comes near this (TOO_LARGE past it). */
+const MAX_SIGNATURE_INPUT = 16 * 1024 * 1024;
 
 async function checkSigners(signingKeys: openpgp.PrivateKey[], date: Date): Promise<void> {
   if (signingKeys.length === 0) throw new SigillError('NO_SIGNING_KEY', { detail: 'no signing key given' });
@@ -60,10 +66,8 @@ export async function sign(options: SignOptions): Promise<ReadableStream<Uint8Ar
   const armored = options.armor ?? true;
   try {
     if (options.cleartext) {
-      const text = decoder.decode(await readAll(options.input));
-      const message = await openpgp.createCleartextMessage({ text });
-      const signed = await openpgp.sign({ message, signingKeys: options.signingKeys, date, config, format: 'armored' });
-      return toStream(signed);
+      const text = await readText(options.input, options.maxCleartextSize ?? DEFAULT_CLEARTEXT_LIMIT, 'strict');
+      return toStream(await clearsign(text, (message) => openpgp.sign({ message, signingKeys: options.signingKeys, date, config, format: 'armored' })));
     }
     const message = await createLiteralMessage(options.input, options.mode ?? 'binary', undefined, options.date);
     const common = { message, signingKeys: options.signingKeys, detached: options.detached ?? false, date, config };
@@ -77,7 +81,7 @@ export async function sign(options: SignOptions): Promise<ReadableStream<Uint8Ar
 async function readSignatureInput(signature: Uint8Array | string): Promise<openpgp.Signature> {
   const sniffed = await sniffArmor(toStream(signature));
   if (sniffed.empty) throw new SigillError('BAD_INPUT', { detail: 'empty signature' });
-  const bytes = await readAll(sniffed.stream);
+  const bytes = await readAll(sniffed.stream, MAX_SIGNATURE_INPUT);
   try {
     return sniffed.armored ? await openpgp.readSignature({ armoredSignature: decoder.decode(bytes) }) : await openpgp.readSignature({ binarySignature: bytes });
   } catch (error) {
@@ -114,18 +118,13 @@ export async function verifyInline(options: VerifyInlineOptions): Promise<Verifi
   const { sink } = options;
   const window = { notBefore: options.notBefore, notAfter: options.notAfter };
   try {
-    const sniffed = await sniffArmor(toStream(options.input), CLEARTEXT_HEADER.length);
+    const sniffed = await sniffArmor(toStream(options.input), CLEARTEXT_HEAD_LENGTH);
     let verifications: Verification[];
-    if (sniffed.armored && decoder.decode(sniffed.head).trimStart().startsWith(CLEARTEXT_HEADER)) {
-      const text = decoder.decode(await readAll(sniffed.stream));
-      let message: openpgp.CleartextMessage;
-      try {
-        message = await openpgp.readCleartextMessage({ cleartextMessage: text });
-      } catch (error) {
-        throw toSigillError(error, 'MALFORMED_ARMOR');
-      }
+    if (sniffed.armored && startsCleartext(sniffed.head)) {
+      const document = await readText(sniffed.stream, options.maxCleartextSize ?? DEFAULT_CLEARTEXT_LIMIT, 'lenient');
+      const message = await readCleartext(document);
       const result = await openpgp.verify({ message, verificationKeys: options.verificationKeys, date: new Date(), config: pgpConfig() });
-      await pumpToSink(toStream(result.data), sink);
+      await pumpToSink(toStream(signedTextAsFile(message, document)), sink);
       verifications = await toVerifications(result.signatures, options.verificationKeys, window);
     } else {
       const message = await readMessageStream(sniffed.stream, pgpConfig());
@@ -147,23 +146,45 @@ export async function verifyInline(options: VerifyInlineOptions): Promise<Verifi
   }
 }
 
+export interface DetachedParts {
+  /** The signed data. */
+  data: ReadableStream<Uint8Array>;
+  /**
+   * The binary signature packets. For an inline signed message they follow the data (RFC 9580
+   * §10.3, one-pass signatures), so this settles only once `data` has been read to its end: read
+   * `data` first, then await this.
+   */
+  signatures: Promise<Uint8Array>;
+}
+
 /**
  * Splits an inline signed (or cleartext signed) message into its data and its binary signature
- * packets. The data is held in memory: the signatures follow the data in the message.
+ * packets, verifying nothing. An inline signed message streams (memory does not grow with it); a
+ * cleartext one is held in memory up to `maxCleartextSize` (TOO_LARGE past it).
  */
-export async function detachInline(options: { input: DataInput }): Promise<{ data: ReadableStream<Uint8Array>; signatures: Uint8Array }> {
+export async function detachInline(options: { input: DataInput; maxCleartextSize?: number }): Promise<DetachedParts> {
   try {
-    const sniffed = await sniffArmor(toStream(options.input), CLEARTEXT_HEADER.length);
-    if (sniffed.armored && decoder.decode(sniffed.head).trimStart().startsWith(CLEARTEXT_HEADER)) {
-      const message = await openpgp.readCleartextMessage({ cleartextMessage: decoder.decode(await readAll(sniffed.stream)) });
-      return { data: toStream(message.getText()), signatures: (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array };
+    const sniffed = await sniffArmor(toStream(options.input), CLEARTEXT_HEAD_LENGTH);
+    if (sniffed.armored && startsCleartext(sniffed.head)) {
+      const document = await readText(sniffed.stream, options.maxCleartextSize ?? DEFAULT_CLEARTEXT_LIMIT, 'lenient');
+      const message = await readCleartext(document);
+      const signatures = (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array;
+      return { data: toStream(signedText(message, document)), signatures: Promise.resolve(signatures) };
     }
     const message = await readMessageStream(sniffed.stream, pgpConfig());
     const result = await openpgp.verify({ message, verificationKeys: [], format: 'binary', config: pgpConfig() });
-    const data = await readAll(asByteStream(result.data));
-    const signatures = await Promise.all(result.signatures.map(async (item) => (await item.signature).write()));
-    if (signatures.length === 0) throw new SigillError('NO_SIGNATURE', { detail: 'the message has no signature' });
-    return { data: bytesStream(data), signatures: concatBytes(signatures) };
+    // The one-pass signature packets before the data announce every signature (§5.4).
+    if (result.signatures.length === 0) throw new SigillError('NO_SIGNATURE', { detail: 'the message has no signature' });
+    const signatures = (async () => {
+      try {
+        return concatBytes(await Promise.all(result.signatures.map(async (item) => (await item.signature).write())));
+      } catch (error) {
+        throw toSigillError(error, 'MALFORMED_MESSAGE');
+      }
+    })();
+    // Handled here too, so a caller that stops after a failure on `data` leaves no unhandled rejection.
+    signatures.catch(() => undefined);
+    return { data: mapStreamErrors(asByteStream(result.data), 'MALFORMED_MESSAGE'), signatures };
   } catch (error) {
     throw toSigillError(error, 'MALFORMED_MESSAGE');
   }

@@ -31,10 +31,14 @@ export function bytesStream(bytes: Uint8Array, chunkSize = 1 << 16): ReadableStr
   });
 }
 
-/** Reads a whole input into memory (only for small things: signatures, keys, test data). */
+/** Reads a whole input into memory (only for small things: signatures, keys, test data); TOO_LARGE past `limit`. */
 export async function readAll(input: DataInput | ReadableStream<string>, limit = Infinity): Promise<Uint8Array> {
-  if (typeof input === 'string') return encoder.encode(input);
-  if (input instanceof Uint8Array) return input;
+  const tooLarge = (): SigillError => new SigillError('TOO_LARGE', { detail: `more than ${limit} bytes to hold in memory` });
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const bytes = typeof input === 'string' ? encoder.encode(input) : input;
+    if (bytes.length > limit) throw tooLarge();
+    return bytes;
+  }
   const chunks: Uint8Array[] = [];
   let length = 0;
   const reader = (input as ReadableStream<Uint8Array | string>).getReader();
@@ -45,7 +49,7 @@ export async function readAll(input: DataInput | ReadableStream<string>, limit =
     length += bytes.length;
     if (length > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new RangeError('input larger than the limit');
+      throw tooLarge();
     }
     chunks.push(bytes);
   }
@@ -63,42 +67,28 @@ export function concatBytes(chunks: Uint8Array[], length = chunks.reduce((n, c) 
 }
 
 /**
- * Looks at the first non-whitespace byte without consuming it: OpenPGP binary data always starts
- * with a packet header whose high bit is set (RFC 9580 §4.2), ASCII armor with a "-----BEGIN" line
- * (RFC 9580 §6.2). Returns a stream that still yields every byte.
+ * Reads chunks until `enough(head)` holds or the stream ends, without losing them: returns what was
+ * read and a stream that still yields every byte (errors of the source pass through).
  */
-export async function sniffArmor(
-  stream: ReadableStream<Uint8Array>,
-  headLength = 64,
-): Promise<{ armored: boolean; empty: boolean; stream: ReadableStream<Uint8Array>; head: Uint8Array; first: number | undefined }> {
+export async function peek(stream: ReadableStream<Uint8Array>, enough: (head: Uint8Array) => boolean): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
   const reader = stream.getReader();
   const seen: Uint8Array[] = [];
-  let seenLength = 0;
-  let first: number | undefined;
+  let head: Uint8Array = new Uint8Array(0);
   let done = false;
-  while (first === undefined || seenLength < headLength) {
+  while (!enough(head)) {
     const next = await reader.read();
     if (next.done) {
       done = true;
       break;
     }
     seen.push(next.value);
-    seenLength += next.value.length;
-    if (first === undefined) {
-      for (const byte of next.value) {
-        if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) {
-          first = byte;
-          break;
-        }
-      }
-    }
+    head = concatBytes([head, next.value]);
   }
-  const head = concatBytes(seen, seenLength);
   const replay = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const head = seen.shift();
-      if (head !== undefined) {
-        controller.enqueue(head);
+      const chunk = seen.shift();
+      if (chunk !== undefined) {
+        controller.enqueue(chunk);
         return;
       }
       if (done) {
@@ -117,7 +107,26 @@ export async function sniffArmor(
       await reader.cancel(reason);
     },
   });
-  return { armored: first !== undefined && (first & 0x80) === 0, empty: first === undefined, stream: replay, head, first };
+  return { head, stream: replay };
+}
+
+/** The first byte that is not ASCII whitespace, if any. */
+function firstNonBlank(bytes: Uint8Array): number | undefined {
+  return bytes.find((byte) => byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d);
+}
+
+/**
+ * Looks at the first non-whitespace byte without consuming it: OpenPGP binary data always starts
+ * with a packet header whose high bit is set (RFC 9580 §4.2), ASCII armor with a "-----BEGIN" line
+ * (RFC 9580 §6.2). Returns a stream that still yields every byte.
+ */
+export async function sniffArmor(
+  stream: ReadableStream<Uint8Array>,
+  headLength = 64,
+): Promise<{ armored: boolean; empty: boolean; stream: ReadableStream<Uint8Array>; head: Uint8Array; first: number | undefined }> {
+  const peeked = await peek(stream, (head) => head.length >= headLength && firstNonBlank(head) !== undefined);
+  const first = firstNonBlank(peeked.head);
+  return { armored: first !== undefined && (first & 0x80) === 0, empty: first === undefined, stream: peeked.stream, head: peeked.head, first };
 }
 
 /** Writes a stream into a sink (without committing it); returns the number of bytes written. */
@@ -138,9 +147,32 @@ export async function pumpToSink(stream: ReadableStream<Uint8Array | string>, si
   }
 }
 
-/** Byte stream -> string stream (UTF-8), for OpenPGP.js text messages. */
-export function utf8Stream(stream: ReadableStream<Uint8Array>): ReadableStream<string> {
-  return stream.pipeThrough(utf8Decoder(true));
+/**
+ * Passes bytes through unchanged while checking, chunk by chunk, that they are valid UTF-8: text
+ * mode (RFC 9580 §5.9 format 'u', §5.2.1 signature type 0x01) is defined for UTF-8 text only, and
+ * the SOP draft's `--as=text` fails with EXPECTED_TEXT otherwise. Nothing is decoded or re-encoded,
+ * so line endings and every other byte stay as given.
+ */
+export function requireUtf8(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const check = (decode: () => void): void => {
+    try {
+      decode();
+    } catch (error) {
+      throw new SigillError('EXPECTED_TEXT', { cause: error });
+    }
+  };
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        check(() => decoder.decode(chunk, { stream: true }));
+        controller.enqueue(chunk);
+      },
+      flush() {
+        check(() => decoder.decode());
+      },
+    }),
+  );
 }
 
 /** A UTF-8 decoding transform (typed for Uint8Array input: the DOM lib types it for BufferSource). */

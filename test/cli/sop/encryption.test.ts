@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
+import { describeWithTools } from '../../support/tools.ts';
 import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from './run-sop.ts';
 
 const directory = temporaryDirectory('encryption');
@@ -56,12 +58,12 @@ describe('sigill sop encrypt / decrypt', () => {
     expect(readFileSync(out('wrong.verifications'), 'utf8')).toBe('');
   });
 
-  it('encrypt --as=text gives the text back byte for byte (as sqop and gosop do)', async () => {
+  it('encrypt --as=text stores the text with CRLF line endings (RFC 9580 §5.9), as GnuPG needs', async () => {
     const text = 'line one\nline two\r\nline three\n';
     const encrypted = await sop(['encrypt', '--as=text', fixture('alice', 'pub')], { stdin: text });
     const decrypted = await sop(['decrypt', fixture('alice', 'unprotected')], { stdin: encrypted.stdout });
     expect(decrypted.status).toBe(0);
-    expect(decrypted.text).toBe(text);
+    expect(decrypted.text).toBe('line one\r\nline two\r\nline three\r\n');
   });
 
   it('encrypts with a password and decrypts with it (trailing newline of the file ignored)', async () => {
@@ -98,6 +100,40 @@ describe('sigill sop encrypt / decrypt', () => {
       [0, message],
       [29, ''],
     ]);
+  });
+
+  it('encrypt --session-key-out reports the session key, which decrypts (SEIPDv1 and v2) and equals decrypt\'s', async () => {
+    const [v1, v2] = await Promise.all([
+      sop(['encrypt', `--session-key-out=${out('enc-v1.sk')}`, fixture('alice', 'pub')], { stdin: message }),
+      sop(['encrypt', `--session-key-out=${out('enc-v2.sk')}`, fixture('erin', 'pub')], { stdin: message }),
+    ]);
+    expect([v1.status, v2.status]).toEqual([0, 0]);
+    for (const [name, encrypted, key] of [['v1', v1, 'alice'], ['v2', v2, 'erin']] as const) {
+      const sessionKey = readFileSync(out(`enc-${name}.sk`), 'utf8');
+      expect(sessionKey).toMatch(/^9:[0-9A-F]{64}\n$/);
+      const [withSessionKey, withKey] = await Promise.all([
+        sop(['decrypt', `--with-session-key=${out(`enc-${name}.sk`)}`], { stdin: encrypted.stdout }),
+        sop(['decrypt', `--session-key-out=${out(`dec-${name}.sk`)}`, fixture(key, 'unprotected')], { stdin: encrypted.stdout }),
+      ]);
+      expect([withSessionKey.status, withSessionKey.text]).toEqual([0, message]);
+      expect(withKey.status).toBe(0);
+      expect(readFileSync(out(`dec-${name}.sk`), 'utf8')).toBe(sessionKey);
+    }
+    const exists = await sop(['encrypt', `--session-key-out=${out('enc-v1.sk')}`, fixture('alice', 'pub')], { stdin: message });
+    expect([exists.status, exists.text]).toEqual([59, '']);
+  });
+
+  it('decrypt tries every --with-session-key, not only the first; all wrong is one error (29)', async () => {
+    const encrypted = await sop(['encrypt', `--session-key-out=${out('many.sk')}`, fixture('alice', 'pub')], { stdin: message });
+    const right = readFileSync(out('many.sk'), 'utf8');
+    const wrong = [`9:${'00'.repeat(32)}`, `9:${'11'.repeat(32)}`, `7:${'22'.repeat(16)}`];
+    const env = { W0: wrong[0]!, W1: wrong[1]!, W2: wrong[2]!, R: right };
+    const [lastRight, allWrong] = await Promise.all([
+      sop(['decrypt', '--with-session-key=@ENV:W0', '--with-session-key=@ENV:W2', '--with-session-key=@ENV:W1', '--with-session-key=@ENV:R'], { stdin: encrypted.stdout, env }),
+      sop(['decrypt', '--with-session-key=@ENV:W0', '--with-session-key=@ENV:W1', '--with-session-key=@ENV:W2'], { stdin: encrypted.stdout, env }),
+    ]);
+    expect([lastRight.status, lastRight.text]).toEqual([0, message]);
+    expect([allWrong.status, allWrong.text]).toEqual([29, '']);
   });
 
   it('streams a 5 MB binary message through encrypt and decrypt unchanged', async () => {
@@ -148,5 +184,23 @@ describe('failures of encrypt / decrypt', () => {
     const result = await sop(['decrypt', fixture('alice', 'unprotected')], { stdin: tampered });
     expect(result.status).toBe(29);
     expect(result.text).toBe('');
+  });
+});
+
+describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'sigill sop decrypt of GnuPG password messages', () => {
+  it('tries every --with-password: gpg --symmetric derives the session key from the password itself (RFC 9580 §5.3)', async () => {
+    const home = temporaryDirectory('gnupg-symmetric');
+    try {
+      // A v4 SKESK without an encrypted session key: any password gives *a* key; only the MDC tells.
+      const encrypted = execFileSync('gpg', ['--homedir', home.path, '--batch', '--pinentry-mode', 'loopback', '--passphrase', 'right one', '--symmetric', '--output', '-'], { input: message });
+      const [wrongFirst, onlyWrong] = await Promise.all([
+        sop(['decrypt', '--with-password=@ENV:W', '--with-password=@ENV:R'], { stdin: encrypted, env: { W: 'wrong one', R: 'right one' } }),
+        sop(['decrypt', '--with-password=@ENV:W', '--with-password=@ENV:X'], { stdin: encrypted, env: { W: 'wrong one', X: 'another wrong one' } }),
+      ]);
+      expect([wrongFirst.status, wrongFirst.text]).toEqual([0, message]);
+      expect([onlyWrong.status, onlyWrong.text]).toEqual([29, '']);
+    } finally {
+      home.remove();
+    }
   });
 });

@@ -71,9 +71,30 @@ describe('sigill sop generate-key / extract-cert', () => {
     expect(ofCertificate.status).toBe(41);
   });
 
-  it('cannot make a signing-only key yet (37)', async () => {
-    const signingOnly = await sop(['generate-key', '--signing-only', 'S <s@example.org>']);
-    expect(signingOnly.status).toBe(37);
+  it('without USERID: a v6 key (rfc9580); a v4 profile is UNSUPPORTED_OPTION (37), not bad data', async () => {
+    const [v4, v6] = await Promise.all([sop(['generate-key']), sop(['generate-key', '--profile=rfc9580'])]);
+    expect(v4.status).toBe(37);
+    expect(v4.stderr).toMatch(/rfc9580/);
+    expect(v6.status).toBe(0);
+    const [key] = await readSecretKeys(v6.text);
+    expect(key?.getUserIDs()).toEqual([]);
+  });
+
+  it('--signing-only makes a key that signs and whose certificate cannot be encrypted to (17)', async () => {
+    const [v4, v6] = await Promise.all([
+      sop(['generate-key', '--signing-only', 'S <s@example.org>']),
+      sop(['generate-key', '--signing-only', '--profile=rfc9580', 'S6 <s6@example.org>']),
+    ]);
+    for (const key of [v4, v6]) {
+      expect(key.status).toBe(0);
+      const keyFile = file(`signing-only-${key === v4 ? 'v4' : 'v6'}.key`, key.stdout);
+      const cert = file(`signing-only-${key === v4 ? 'v4' : 'v6'}.cert`, (await sop(['extract-cert'], { stdin: key.stdout })).stdout);
+      const signature = await sop(['sign', keyFile], { stdin: message });
+      expect(signature.status).toBe(0);
+      const [verified, encrypted] = await Promise.all([sop(['verify', file(`so-${cert.length}.sig`, signature.stdout), cert], { stdin: message }), sop(['encrypt', cert], { stdin: message })]);
+      expect(verified.status).toBe(0);
+      expect(encrypted.status).toBe(17);
+    }
   });
 });
 

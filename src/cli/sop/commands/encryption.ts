@@ -5,7 +5,7 @@
  */
 import type { PrivateKey } from 'openpgp';
 import { SigillError, isSigillError } from '../../../core/errors.ts';
-import { decrypt, encrypt, type DecryptResult, type SessionKey, type Verification } from '../../../core/messages/index.ts';
+import { decrypt, encryptWithSessionKey, type DecryptResult, type SessionKey, type Verification } from '../../../core/messages/index.ts';
 import { choiceOption, optionValue, optionValues } from '../args.ts';
 import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
 import { sopExitCodes } from '../exit-codes.ts';
@@ -14,12 +14,11 @@ import { assertOutputWritable, readIndirectInput, stdinStream, writeIndirectOutp
 import { clearKeys, loadCertificates, loadSecretKeys, signingKeys, unlockKeys, unlockPasswords } from '../key-inputs.ts';
 import { openPlaintextOutput } from '../plaintext-output.ts';
 import { encryptProfiles, findProfile } from '../profiles.ts';
-import { requireUtf8 } from '../text-input.ts';
 
 export const encryptCommand: SopCommand = {
   name: 'encrypt',
   summary: 'Encrypts a message to certificates and/or passwords, optionally signed',
-  usage: '[--as={binary|text}] [--no-armor] [--with-password=PASSWORD...] [--sign-with=KEYS...] [--with-key-password=PASSWORD...] [--profile=PROFILE] [--] [CERTS...] < DATA',
+  usage: '[--as={binary|text}] [--no-armor] [--with-password=PASSWORD...] [--sign-with=KEYS...] [--with-key-password=PASSWORD...] [--profile=PROFILE] [--session-key-out=SESSIONKEY] [--] [CERTS...] < DATA',
   options: [
     noArmorOption,
     { name: 'as', takesValue: true },
@@ -33,17 +32,19 @@ export const encryptCommand: SopCommand = {
   async run(args) {
     const format = choiceOption(args, 'as', ['binary', 'text'] as const, 'binary');
     findProfile(encryptProfiles, optionValue(args, 'profile'));
-    // The core's encrypt does not hand out the session key it generated.
-    if (args.values.has('session-key-out')) throw new SigillError('UNSUPPORTED_OPTION', { detail: 'encrypt --session-key-out is not supported yet' });
+    const sessionKeyOut = optionValue(args, 'session-key-out');
+    if (sessionKeyOut !== undefined) assertOutputWritable(sessionKeyOut);
     const passwords: string[] = [];
     for (const designator of optionValues(args, 'with-password')) passwords.push(passwordForNewMaterial(await readIndirectInput(designator), '--with-password'));
     if (args.positionals.length === 0 && passwords.length === 0) throw new SigillError('MISSING_ARGUMENT', { detail: 'CERTS or --with-password' });
     const recipients = await loadCertificates(args.positionals);
     const signers = await signingKeys(optionValues(args, 'sign-with'), await unlockPasswords(args, 'with-key-password'));
     try {
-      const input = format === 'text' ? requireUtf8(stdinStream()) : stdinStream();
-      const encrypted = await encrypt({ input, recipients, signingKeys: signers, passwords, armor: !args.flags.has('no-armor'), format });
-      await writeStdout(encrypted);
+      // --as=text: the core checks the input is UTF-8 (EXPECTED_TEXT, 53).
+      const encrypted = await encryptWithSessionKey({ input: stdinStream(), recipients, signingKeys: signers, passwords, armor: !args.flags.has('no-armor'), format });
+      await writeStdout(encrypted.data);
+      // Section "encrypt": --session-key-out, written once the message is complete.
+      if (sessionKeyOut !== undefined) await writeIndirectOutput(sessionKeyOut, formatSessionKey(encrypted.sessionKey));
     } finally {
       clearKeys(signers);
     }

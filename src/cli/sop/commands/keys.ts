@@ -23,11 +23,20 @@ export const generateKeyCommand: SopCommand = {
     { name: 'signing-only', takesValue: false },
   ],
   async run(args) {
-    // The core generates keys with an encryption subkey only (no signing-only variant yet).
-    if (args.flags.has('signing-only')) throw new SigillError('UNSUPPORTED_OPTION', { detail: '--signing-only is not supported yet' });
     const profile = findProfile(generateKeyProfiles, optionValue(args, 'profile'));
+    if (args.positionals.length === 0 && profile !== 'rfc9580') {
+      // The draft allows generate-key without USERID. A v4 key keeps its preferences, flags and
+      // expiry on user ID self-signatures (RFC 9580 §10.1.1, §5.2.3.10); a user-ID-less v4 key needs
+      // a direct-key self-signature (0x1F) in their place, which OpenPGP.js cannot make (it refuses
+      // v4 keys without user IDs), and stripping the user ID of a generated key would leave one
+      // without those subpackets. So: the request is valid SOP that this implementation does not
+      // support, UNSUPPORTED_OPTION (37) rather than BAD_DATA (41); v6 keys (rfc9580) work.
+      throw new SigillError('UNSUPPORTED_OPTION', { detail: `generate-key without USERID needs --profile=rfc9580 (a v4 ${profile} key needs a user ID)` });
+    }
     const passphrase = await newMaterialPassword(optionValue(args, 'with-key-password'), 'with-key-password');
-    const { secretKey } = await generateKey({ userIDs: args.positionals, profile, ...(passphrase !== undefined ? { passphrase } : {}) });
+    // Section "generate-key": --signing-only makes a key that cannot decrypt (no encryption subkey).
+    const signingOnly = args.flags.has('signing-only');
+    const { secretKey } = await generateKey({ userIDs: args.positionals, profile, signingOnly, ...(passphrase !== undefined ? { passphrase } : {}) });
     await writeStdout(exportKeys([secretKey], { armor: !args.flags.has('no-armor'), secret: true }));
     return sopExitCodes.OK;
   },

@@ -13,7 +13,6 @@ import { assertOutputWritable, collect, readIndirectInput, stdinStream, writeInd
 import { clearKeys, loadCertificates, signingKeys, unlockPasswords } from '../key-inputs.ts';
 import { micalgOf } from '../micalg.ts';
 import { openPlaintextOutput } from '../plaintext-output.ts';
-import { requireUtf8 } from '../text-input.ts';
 
 const verificationWindowOptions = [
   { name: 'not-before', takesValue: true },
@@ -45,9 +44,8 @@ export const signCommand: SopCommand = {
     const keys = await signingKeys(requirePositionals(args, 'KEYS to sign with'), await unlockPasswords(args, 'with-key-password'));
     let signatures: Uint8Array;
     try {
-      const input = mode === 'text' ? requireUtf8(stdinStream()) : stdinStream();
       // Detached signatures are small: collected, so --micalg-out can be read from them.
-      signatures = await collect(await sign({ input, signingKeys: keys, detached: true, mode, armor: !args.flags.has('no-armor') }));
+      signatures = await collect(await sign({ input: stdinStream(), signingKeys: keys, detached: true, mode, armor: !args.flags.has('no-armor') }));
     } finally {
       clearKeys(keys);
     }
@@ -88,9 +86,9 @@ export const inlineSignCommand: SopCommand = {
     if (as === 'clearsigned' && args.flags.has('no-armor')) throw new SigillError('INCOMPATIBLE_OPTIONS', { detail: '--as=clearsigned with --no-armor' });
     const keys = await signingKeys(requirePositionals(args, 'KEYS to sign with'), await unlockPasswords(args, 'with-key-password'));
     try {
-      const input = as === 'binary' ? stdinStream() : requireUtf8(stdinStream());
+      // --as=text / clearsigned: the core checks the input is UTF-8 (EXPECTED_TEXT, 53).
       const signed = await sign({
-        input,
+        input: stdinStream(),
         signingKeys: keys,
         detached: false,
         cleartext: as === 'clearsigned',
@@ -139,8 +137,10 @@ export const inlineDetachCommand: SopCommand = {
     if (signaturesOut === undefined) throw new SigillError('MISSING_ARGUMENT', { detail: '--signatures-out' });
     assertOutputWritable(signaturesOut);
     const { data, signatures } = await detachInline({ input: stdinStream() });
+    // The data streams out first: an inline signed message carries its signatures after it.
     await writeStdout(data);
-    const output = args.flags.has('no-armor') ? signatures : await collect(armor(signatures, 'signature'));
+    const binary = await signatures;
+    const output = args.flags.has('no-armor') ? binary : await collect(armor(binary, 'signature'));
     await writeIndirectOutput(signaturesOut, output);
     return sopExitCodes.OK;
   },

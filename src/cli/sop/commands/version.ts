@@ -10,7 +10,7 @@ import { formatProfiles, profilesBySubcommand } from '../profiles.ts';
 /** The draft version this layer follows; `~` because some subcommands of it are not implemented. */
 export const sopSpecVersion = '~draft-dkg-openpgp-stateless-cli-16';
 const sopSpecRemarks = [
-  'Not implemented: update-key, merge-certs, certify-userid, validate-userid; generate-key --signing-only.',
+  'Not implemented: update-key, merge-certs, certify-userid, validate-userid.',
   'Hardware keys are not supported.',
 ];
 /** Version of the sopv verification subset (section "sopv") this implementation provides. */

@@ -111,14 +111,23 @@ describe('encrypt/decrypt round trips', () => {
     await expect(decrypt({ input: message, sink: memorySink(), decryptionKeys: [locked] })).rejects.toMatchObject({ code: 'KEY_LOCKED' });
   });
 
-  it('text mode: UTF-8 literal data with canonical CRLF line endings and a text signature', async () => {
-    const message = await text(await encrypt({ input: 'line one\nline two\n', recipients: [bob.toPublic()], signingKeys: [alice], format: 'text' }));
+  it('text mode: UTF-8 literal data with CRLF line endings (RFC 9580 §5.9) and a text signature', async () => {
+    const input = 'line one\nline two\r\nline three\n';
+    const message = await text(await encrypt({ input, recipients: [bob.toPublic()], signingKeys: [alice], format: 'text' }));
     const sink = memorySink();
     const result = await decrypt({ input: message, sink, decryptionKeys: [bob], verificationKeys: [alice.toPublic()] });
     expect(result.format).toBe('utf8');
-    // RFC 9580 §5.9: text literal data carries <CR><LF> line endings.
-    expect(sink.text()).toBe('line one\r\nline two\r\n');
+    // Canonical network line endings, which GnuPG hashes as stored (see createLiteralMessage).
+    expect(sink.text()).toBe('line one\r\nline two\r\nline three\r\n');
     expect(result.verifications[0]).toMatchObject({ status: 'good', mode: 'text' });
+    // OpenPGP.js itself reads it back too, hashing the canonical (CRLF) text: RFC 9580 §5.2.1.2.
+    const decrypted = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: message }), decryptionKeys: bob, verificationKeys: alice.toPublic(), expectSigned: true });
+    expect(decrypted.data).toBe('line one\nline two\nline three\n');
+  });
+
+  it('text mode refuses input that is not UTF-8 (EXPECTED_TEXT)', async () => {
+    const latin1 = new Uint8Array([0x48, 0xe9, 0x6a, 0x0a]);
+    await expect(encrypt({ input: latin1, recipients: [bob.toPublic()], format: 'text' }).then(bytes)).rejects.toMatchObject({ code: 'EXPECTED_TEXT' });
   });
 
   it('streams in and out: a 3 MiB stream input, armored and binary, v1 and v2', async () => {

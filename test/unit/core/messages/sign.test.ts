@@ -76,6 +76,23 @@ describe('inline and cleartext signatures', () => {
     expect(sameBytes(sink.bytes(), data)).toBe(true);
   });
 
+  it('inline signed text (RFC 9580 §5.9 \'u\', §5.2.1.2 type 0x01): the literal data has CRLF line endings', async () => {
+    const input = 'a\nb\r\nc\n';
+    const signed = await bytes(await sign({ input, signingKeys: [alice], mode: 'text', armor: false }));
+    const parsed = await openpgp.readMessage({ binaryMessage: signed });
+    const literal = parsed.packets.findPacket(openpgp.enums.packet.literalData) as unknown as { format: number; getBytes(): Uint8Array };
+    expect(literal.format).toBe(openpgp.enums.literal.utf8);
+    const canonical = 'a\r\nb\r\nc\r\n';
+    expect(new TextDecoder().decode(literal.getBytes())).toBe(canonical);
+    // The signature packet itself follows the streamed data; its type shows in the verification's mode.
+    const onePass = parsed.packets.findPacket(openpgp.enums.packet.onePassSignature) as unknown as { signatureType: number };
+    expect(onePass.signatureType).toBe(openpgp.enums.signature.text);
+    const sink = memorySink();
+    const result = await verifyInline({ input: signed, sink, verificationKeys: [alice.toPublic()] });
+    expect(result[0]).toMatchObject({ status: 'good', mode: 'text' });
+    expect(sink.text()).toBe(canonical);
+  });
+
   it('inline signed message by an unknown key: NO_SIGNATURE and nothing committed', async () => {
     const signed = await text(await sign({ input: 'hello', signingKeys: [alice] }));
     const sink = memorySink();
@@ -98,13 +115,72 @@ describe('inline and cleartext signatures', () => {
     expect(bad.state).toBe('aborted');
   });
 
+  it('cleartext body keeps the input\'s line endings, its final one standing before the signature (RFC 9580 §7.1)', async () => {
+    for (const [input, body] of [
+      ['a\nb\n', '\n\na\nb\n-----BEGIN PGP SIGNATURE-----\n'],
+      ['a\r\nb\r\n', '\n\na\r\nb\r\n-----BEGIN PGP SIGNATURE-----\n'],
+    ] as const) {
+      const signed = await text(await sign({ input, signingKeys: [alice], cleartext: true }));
+      expect(signed).toContain(body);
+      // No CR added to an LF text (OpenPGP.js alone writes `a\r\n` lines into an LF document).
+      if (!input.includes('\r')) expect(signed).not.toContain('\r');
+      const sink = memorySink();
+      await verifyInline({ input: signed, sink, verificationKeys: [alice.toPublic()] });
+      // Read back as a file again, as GnuPG and sqop output it.
+      expect(sink.text()).toBe(input);
+      // The signature is over the canonical text: a detached verification of `a<CR><LF>b` is good.
+      const { signatures } = await detachInline({ input: signed });
+      const detached = await verifyDetached({ input: 'a\r\nb', signature: await signatures, verificationKeys: [alice.toPublic()] });
+      expect(detached[0]).toMatchObject({ status: 'good', mode: 'text' });
+    }
+  });
+
+  it('cleartext: trailing blanks are neither signed nor shown (§7.2); an empty text signs; an oversized one is TOO_LARGE', async () => {
+    const signed = await text(await sign({ input: 'x \t\n-y\n', signingKeys: [alice], cleartext: true }));
+    expect(signed).toContain('\n\nx\n- -y\n-----BEGIN PGP SIGNATURE-----');
+    const sink = memorySink();
+    await verifyInline({ input: signed, sink, verificationKeys: [alice.toPublic()] });
+    expect(sink.text()).toBe('x\n-y\n');
+    const empty = await text(await sign({ input: '', signingKeys: [alice], cleartext: true }));
+    const emptySink = memorySink();
+    await verifyInline({ input: empty, sink: emptySink, verificationKeys: [alice.toPublic()] });
+    expect(emptySink.text()).toBe('\n');
+    await expect(sign({ input: 'x'.repeat(101), signingKeys: [alice], cleartext: true, maxCleartextSize: 100 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    const big = memorySink();
+    await expect(verifyInline({ input: signed, sink: big, verificationKeys: [alice.toPublic()], maxCleartextSize: 100 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    expect(big.state).toBe('aborted');
+    await expect(detachInline({ input: signed, maxCleartextSize: 100 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(sign({ input: new Uint8Array([0xe9, 0x0a]), signingKeys: [alice], cleartext: true })).rejects.toMatchObject({ code: 'EXPECTED_TEXT' });
+  });
+
+  it('detachInline streams an inline signed message: it returns before the input is read, signatures after the data', async () => {
+    const size = 8 * 1024 * 1024;
+    const signed = await sign({ input: generatedStream(size), signingKeys: [alice], armor: false });
+    let pulled = 0;
+    const counted = signed.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    const { data, signatures } = await detachInline({ input: counted });
+    expect(pulled).toBeLessThan(size / 2);
+    const content = await bytes(data);
+    expect(content.length).toBe(size);
+    const result = await verifyDetached({ input: content, signature: await signatures, verificationKeys: [alice.toPublic()] });
+    expect(result[0]?.status).toBe('good');
+  });
+
   it('detachInline gives the data and signatures that verify detached', async () => {
     for (const cleartext of [false, true]) {
       const signed = await text(await sign({ input: 'detach me\n', signingKeys: [alice], cleartext }));
       const { data, signatures } = await detachInline({ input: signed });
       const content = await bytes(data);
+      // Read after the data: inline signatures follow it.
       expect(new TextDecoder().decode(content).trimEnd()).toBe('detach me');
-      const result = await verifyDetached({ input: content, signature: signatures, verificationKeys: [alice.toPublic()] });
+      const result = await verifyDetached({ input: content, signature: await signatures, verificationKeys: [alice.toPublic()] });
       expect(result[0]?.status).toBe('good');
     }
   });
