@@ -225,6 +225,9 @@ export async function createGpgHome(): Promise<GpgHome> {
     const result = await run('gpg', [...base, ...args], { stdin: options.stdin, captureFd3: true, env: { LC_ALL: 'C' } });
     return { ...result, status: parseGpgStatus(result.fd3) };
   };
+  // Create the keyring before any concurrent use: two first imports at once race to create
+  // pubring.kbx and one fails with "no writable keyring found".
+  await gpg(['--list-keys']);
   return {
     home,
     gpg,
