@@ -1,6 +1,7 @@
 /**
- * Crypto benchmark: `npx tsx bench/crypto.ts [--size 100M] [--big 1G] [--repeat 1]` (`--big 0` skips the big
- * run; `--repeat N` keeps the best wall time of N runs at SIZE, for a noisy machine).
+ * Crypto benchmark: `npx tsx bench/crypto.ts [--size 100M] [--big 1G] [--repeat 1] [--baseline DIR]` (`--big 0`
+ * skips the big run; `--repeat N` keeps the best wall and CPU time of N runs at SIZE, for a noisy machine;
+ * `--baseline DIR` also runs DIR/bin/sigill, another checkout, at SIZE for before/after ratios in one run).
  *
  * Encrypts and decrypts SIZE of random data to the same Cv25519 v4 recipient (keys-fixtures/alice) with
  * `bin/sigill sop`, `gpg` (a throwaway GNUPGHOME), `sqop` and `sq`, each process run under
@@ -94,6 +95,8 @@ function encryptionPacket(path: string): string {
 
 interface Measured {
   seconds: number;
+  /** User + system CPU seconds (from time -v): steadier than wall time on a shared machine. */
+  cpu: number;
   rssMiB: number;
   code: number;
   stderr: string;
@@ -119,7 +122,9 @@ async function timed(command: string, args: string[], io: { stdin?: string; stdo
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const report = await readFile(timeFile, 'utf8');
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(report);
-    return { seconds, rssMiB: rss ? Number(rss[1]) / 1024 : NaN, code, stderr };
+    const user = /User time \(seconds\): ([\d.]+)/.exec(report);
+    const system = /System time \(seconds\): ([\d.]+)/.exec(report);
+    return { seconds, cpu: Number(user?.[1] ?? NaN) + Number(system?.[1] ?? NaN), rssMiB: rss ? Number(rss[1]) / 1024 : NaN, code, stderr };
   } finally {
     if (typeof stdin === 'number') closeSync(stdin);
     if (typeof stdout === 'number') closeSync(stdout);
@@ -139,21 +144,23 @@ const rows: Row[] = [];
 let failures = 0;
 
 function printRows(title: string, selected: Row[]): void {
-  const gpgTime = (op: Row['op']) => selected.find((r) => r.tool === 'gpg' && r.op === op)?.m.seconds;
+  const gpg = (op: Row['op']) => selected.find((r) => r.tool === 'gpg' && r.op === op)?.m;
   const table = selected.map((r) => {
-    const base = gpgTime(r.op);
+    const base = gpg(r.op);
     return [
       r.run,
       r.tool,
       r.op,
       r.m.code !== 0 ? 'FAILED' : r.op === 'start-up' ? '' : (r.bytes / MiB / r.m.seconds).toFixed(1),
       r.m.seconds.toFixed(2),
+      r.m.cpu.toFixed(2),
       r.m.rssMiB.toFixed(1),
-      base && r.m.code === 0 ? `${(r.m.seconds / base).toFixed(2)}x` : '',
+      base && r.m.code === 0 ? `${(r.m.seconds / base.seconds).toFixed(2)}x` : '',
+      base && r.m.code === 0 ? `${(r.m.cpu / base.cpu).toFixed(2)}x` : '',
       r.check,
     ];
   });
-  const head = ['input', 'tool', 'op', 'MiB/s', 'wall s', 'peak RSS MiB', 'vs gpg (time)', 'output'];
+  const head = ['input', 'tool', 'op', 'MiB/s', 'wall s', 'cpu s', 'peak RSS MiB', 'vs gpg (wall)', 'vs gpg (cpu)', 'output'];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   console.log(`\n${title}\n`);
@@ -173,6 +180,10 @@ async function main(): Promise<void> {
   const key = join(fixtures, 'alice.unprotected.sec.asc');
   for (const path of [cert, key]) if (!existsSync(path)) throw new Error(`missing ${path}`);
   const sigill = [process.execPath, join(root, 'bin', 'sigill'), 'sop'];
+  // --baseline DIR: another checkout (with node_modules) measured in the same run, for before/after
+  // ratios on a machine whose load changes from minute to minute.
+  const baselineDir = option('baseline', '');
+  const baseline = baselineDir ? [process.execPath, join(resolve(baselineDir), 'bin', 'sigill'), 'sop'] : undefined;
   const gpgBase = ['--homedir', gnupg, '--batch', '--yes', '--no-tty', '--trust-model', 'always', '--quiet'];
   const recipient = 'alice@sigill.test';
   const versions: string[] = [];
@@ -185,6 +196,10 @@ async function main(): Promise<void> {
     const tools = {
       sigill: (o: Row['op']) =>
         o === 'encrypt' ? [...sigill, 'encrypt', '--no-armor', '--as=binary', cert] : o === 'decrypt' ? [...sigill, 'decrypt', key] : [...sigill, 'version'],
+      'sigill (baseline)': (o: Row['op']) => {
+        const base = baseline ?? sigill;
+        return o === 'encrypt' ? [...base, 'encrypt', '--no-armor', '--as=binary', cert] : o === 'decrypt' ? [...base, 'decrypt', key] : [...base, 'version'];
+      },
       gpg: (o: Row['op']) => (o === 'encrypt' ? ['gpg', ...gpgBase, '-z', '0', '--recipient', recipient, '--encrypt'] : ['gpg', ...gpgBase, '--decrypt']),
       'gpg (default zlib)': (o: Row['op']) => ['gpg', ...gpgBase, '--recipient', recipient, o === 'encrypt' ? '--encrypt' : '--decrypt'],
       sqop: (o: Row['op']) => (o === 'encrypt' ? ['sqop', 'encrypt', '--no-armor', '--as=binary', cert] : ['sqop', 'decrypt', key]),
@@ -199,7 +214,7 @@ async function main(): Promise<void> {
       let m = await timed(command, args, { stdin: input, stdout: output }, dir);
       for (let i = 1; i < times && m.code === 0; i += 1) {
         const again = await timed(command, args, { stdin: input, stdout: output }, dir);
-        m = again.code !== 0 ? again : { ...m, seconds: Math.min(m.seconds, again.seconds), rssMiB: Math.max(m.rssMiB, again.rssMiB) };
+        m = again.code !== 0 ? again : { ...m, seconds: Math.min(m.seconds, again.seconds), cpu: Math.min(m.cpu, again.cpu), rssMiB: Math.max(m.rssMiB, again.rssMiB) };
       }
       let check = op === 'encrypt' ? encryptionPacket(output) : op === 'start-up' ? '`sigill sop version`' : '';
       if (m.code !== 0) {
@@ -212,7 +227,7 @@ async function main(): Promise<void> {
       }
       const row = { run, tool, op, bytes: statSync(input).size, m, check };
       rows.push(row);
-      process.stderr.write(`  ${run} ${tool} ${op}: ${m.seconds.toFixed(2)} s, ${m.rssMiB.toFixed(1)} MiB RSS ${check}\n`);
+      process.stderr.write(`  ${run} ${tool} ${op}: ${m.seconds.toFixed(2)} s (cpu ${m.cpu.toFixed(2)} s), ${m.rssMiB.toFixed(1)} MiB RSS ${check}\n`);
       return row;
     };
 
@@ -235,6 +250,11 @@ async function main(): Promise<void> {
     const ctSigill = join(dir, 'ct.sigill.pgp');
     const ctGpg = join(dir, 'ct.gpg.pgp');
     await measure(run, 'sigill', 'encrypt', input, ctSigill, undefined, repeat);
+    if (baseline) {
+      await measure(run, 'sigill (baseline)', 'start-up', input, join(dir, 'version.txt'), undefined, repeat);
+      await measure(run, 'sigill (baseline)', 'encrypt', input, join(dir, 'ct.base.pgp'), undefined, repeat);
+      await rm(join(dir, 'ct.base.pgp'), { force: true });
+    }
     await measure(run, 'gpg', 'encrypt', input, ctGpg, undefined, repeat);
     await measure(run, 'gpg (default zlib)', 'encrypt', input, join(dir, 'ct.gpgz.pgp'));
     await measure(run, 'sqop', 'encrypt', input, join(dir, 'ct.sqop.pgp'));
@@ -243,10 +263,12 @@ async function main(): Promise<void> {
     const out = join(dir, 'out.bin');
     // All decrypt gpg's ciphertext (SEIPDv1, what GnuPG 2.2 correspondents send); sigill also its own.
     await measure(`${run} gpg ct`, 'sigill', 'decrypt', ctGpg, out, { sha }, repeat);
+    if (baseline) await measure(`${run} gpg ct`, 'sigill (baseline)', 'decrypt', ctGpg, out, { sha }, repeat);
     await measure(`${run} gpg ct`, 'gpg', 'decrypt', ctGpg, out, { sha }, repeat);
     await measure(`${run} gpg ct`, 'sq', 'decrypt', ctGpg, out, { sha }, repeat);
     await measure(`${run} gpg ct`, 'sqop', 'decrypt', ctGpg, out, { sha }, repeat);
     await measure(`${run} sigill ct`, 'sigill', 'decrypt', ctSigill, out, { sha }, repeat);
+    if (baseline) await measure(`${run} sigill ct`, 'sigill (baseline)', 'decrypt', ctSigill, out, { sha }, repeat);
     await measure(`${run} sigill ct`, 'gpg', 'decrypt', ctSigill, out, { sha }, repeat);
     await rm(input, { force: true });
 
@@ -287,10 +309,14 @@ async function main(): Promise<void> {
   console.log('\ntargets (reported, not asserted):');
   if (enc[0] && enc[1]) {
     const ratio = enc[0].m.seconds / enc[1].m.seconds;
-    console.log(`  encrypt ≤ 1.5x gpg's time: ${ratio.toFixed(2)}x — ${ratio <= 1.5 ? 'met' : 'NOT met'}`);
+    console.log(`  encrypt ≤ 1.5x gpg's time: ${ratio.toFixed(2)}x (cpu time ${(enc[0].m.cpu / enc[1].m.cpu).toFixed(2)}x) — ${ratio <= 1.5 ? 'met' : 'NOT met'}`);
+    const bigEnc = [find(human(big), 'sigill', 'encrypt'), find(human(big), 'gpg', 'encrypt')];
+    if (bigEnc[0] && bigEnc[1]) console.log(`    at ${human(big)}: ${(bigEnc[0].m.seconds / bigEnc[1].m.seconds).toFixed(2)}x (cpu time ${(bigEnc[0].m.cpu / bigEnc[1].m.cpu).toFixed(2)}x)`);
   }
   if (dec[0] && dec[1]) {
-    console.log(`  decrypt faster than sq: sigill ${dec[0].m.seconds.toFixed(2)} s vs sq ${dec[1].m.seconds.toFixed(2)} s — ${dec[0].m.seconds < dec[1].m.seconds ? 'met' : 'NOT met'}`);
+    console.log(
+      `  decrypt faster than sq: sigill ${dec[0].m.seconds.toFixed(2)} s vs sq ${dec[1].m.seconds.toFixed(2)} s (cpu ${dec[0].m.cpu.toFixed(2)} vs ${dec[1].m.cpu.toFixed(2)} s) — ${dec[0].m.seconds < dec[1].m.seconds ? 'met' : 'NOT met'}`,
+    );
   }
   if (big > 0) {
     const bigRows = rows.filter((r) => r.tool === 'sigill' && r.run.startsWith(human(big)) && r.m.code === 0);

@@ -58,6 +58,35 @@ describe('fileSink', () => {
     }
   });
 
+  it('gives back exactly what was written, for any mix of small and large writes and record boundaries', async () => {
+    const recordSize = 1000;
+    for (const total of [0, 1, recordSize, 3 * recordSize, 3 * recordSize + 1, 70_000, 200_003]) {
+      const data = randomBytes(total);
+      const sink = await fileSink({ recordSize });
+      // Small writes are gathered before encryption, large ones go straight through: mix both.
+      const sizes = [1, 999, 1000, 1001, 65_536, 7, 100_000];
+      for (let at = 0, i = 0; at < total; i++) {
+        const size = Math.min(sizes[i % sizes.length] ?? 1, total - at);
+        await sink.write(data.subarray(at, at + size));
+        at += size;
+      }
+      await sink.commit();
+      expect(statSync(sink.path).size).toBe(total + Math.ceil(total / recordSize) * 16);
+      expect(sameBytes(await readAll(sink.read()), data)).toBe(true);
+    }
+  });
+
+  it('records swapped in the temporary file fail to read (INTEGRITY_FAILURE)', async () => {
+    const sink = await fileSink({ recordSize: 100 });
+    await sink.write(repeated(20));
+    await sink.commit();
+    const file = readFileSync(sink.path);
+    const record = 116;
+    writeFileSync(sink.path, Buffer.concat([file.subarray(record, 2 * record), file.subarray(0, record), file.subarray(2 * record)]));
+    await expect(readAll(sink.read())).rejects.toMatchObject({ code: 'INTEGRITY_FAILURE' });
+    expect(existsSync(sink.path)).toBe(false);
+  });
+
   it('enforces its limit', async () => {
     const sink = await fileSink({ limit: 10 });
     await expect(sink.write(new Uint8Array(11))).rejects.toMatchObject({ code: 'TOO_LARGE' });

@@ -17,6 +17,7 @@ import * as openpgp from 'openpgp';
 import { SigillError, isSigillError } from '../errors.ts';
 import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
 import { QUICK_CHECK_LENGTH, decryptSeipdV1, quickCheck, streamingCiphers } from './seipd-v1.ts';
+import { coalescePartialBodies } from './partial-bodies.ts';
 import { peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
 
@@ -64,7 +65,7 @@ export async function readMessageStream(input: DataInput, config: Partial<openpg
   try {
     return sniffed.armored
       ? await openpgp.readMessage({ armoredMessage: sniffed.stream.pipeThrough(utf8Decoder()), config })
-      : await openpgp.readMessage({ binaryMessage: sniffed.stream, config });
+      : await openpgp.readMessage({ binaryMessage: coalescePartialBodies(sniffed.stream), config }); // speed only: see partial-bodies.ts
   } catch (error) {
     throw toSigillError(error, sniffed.armored ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE');
   }

@@ -26,6 +26,8 @@ import type { CfbDecipher, CfbDecryptorFactory, IncrementalHash } from './types.
 const BLOCK = 16;
 /** MDC packet: a new-format header for tag 19 (0xD3) with length 20 (0x14), then the SHA-1 digest. */
 const MDC_LENGTH = 22;
+/** Ciphertext octets gathered per decryption step (see stepNow). */
+const COALESCE = 256 * 1024;
 
 /** The ciphers this streaming path supports; everything else falls back (see decrypt.ts). */
 export const streamingCiphers: Record<string, number> = { aes128: 16, aes192: 24, aes256: 32 };
@@ -59,6 +61,16 @@ function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);
+  return out;
+}
+
+function concatAll(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
   return out;
 }
 
@@ -96,12 +108,35 @@ export interface SeipdV1Decryption {
   abandon(): Promise<boolean>;
 }
 
+function createDecipher(algorithm: string, key: Uint8Array, cfb: CfbDecryptorFactory | undefined): CfbDecipher {
+  const iv = new Uint8Array(BLOCK); // §5.13.1: CFB with an all-zero IV.
+  return cfb?.decipher({ algorithm, key, iv }) ?? new NobleCfb(key, iv);
+}
+
+/** How many ciphertext octets quickCheck needs: the random prefix (§5.13.1). */
+export const QUICK_CHECK_LENGTH = BLOCK + 2;
+
+/**
+ * The §5.13.1 quick check of a candidate session key on the first QUICK_CHECK_LENGTH ciphertext
+ * octets: the last two prefix octets repeat the two before. RFC 9580 §13.4 warns against letting
+ * it decide anything an attacker can observe (it leaks 16 bits of plaintext per query). It is used
+ * only to choose among several session keys the caller itself supplied (decrypt.ts); when none
+ * passes, decryption goes on with the first one and fails at the MDC exactly as a single wrong key
+ * does — same error, same full read — so it adds no observable outcome.
+ */
+export function quickCheck(options: { head: Uint8Array; algorithm: string; key: Uint8Array; cfb?: CfbDecryptorFactory | undefined }): boolean {
+  const keySize = streamingCiphers[options.algorithm];
+  if (keySize === undefined || options.key.length !== keySize || options.head.length < QUICK_CHECK_LENGTH) return false;
+  const decipher = createDecipher(options.algorithm, options.key, options.cfb);
+  const prefix = concat2(decipher.update(options.head.subarray(0, QUICK_CHECK_LENGTH)), decipher.final());
+  return prefix[BLOCK] === prefix[BLOCK - 2] && prefix[BLOCK + 1] === prefix[BLOCK - 1];
+}
+
 export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
   const keySize = streamingCiphers[options.algorithm];
   if (keySize === undefined) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: options.algorithm });
   if (options.key.length !== keySize) throw new SigillError('INTEGRITY_FAILURE', { detail: 'session key size does not match the cipher' });
-  const iv = new Uint8Array(BLOCK); // §5.13.1: CFB with an all-zero IV.
-  const decipher = options.cfb?.decipher({ algorithm: options.algorithm, key: options.key, iv }) ?? new NobleCfb(options.key, iv);
+  const decipher = createDecipher(options.algorithm, options.key, options.cfb);
   const hash = options.cfb?.sha1?.() ?? nobleSha1();
 
   const reader = options.ciphertext.getReader();
@@ -113,8 +148,11 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
   let settle!: (ok: boolean) => void;
   const integrity = new Promise<boolean>((resolve) => (settle = resolve));
 
-  /** Feeds decrypted octets through the framing; returns the inner packet octets that are ready. */
-  const frame = (plain: Uint8Array): Uint8Array => {
+  /**
+   * Feeds decrypted octets through the framing; returns the inner packet octets that are ready,
+   * in order (two pieces rather than one joined copy: the held-back tail, then the new octets).
+   */
+  const frame = (plain: Uint8Array): Uint8Array[] => {
     let data = plain;
     if (prefixFilled < prefix.length) {
       const take = Math.min(prefix.length - prefixFilled, data.length);
@@ -123,13 +161,20 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
       hash.update(data.subarray(0, take));
       data = data.subarray(take);
     }
-    if (data.length === 0) return data;
+    if (data.length === 0) return [];
     // Hold back the last 22 octets: they may be the MDC packet, which is not plaintext.
-    const joined = tail.length ? concat2(tail, data) : data;
-    const ready = Math.max(0, joined.length - MDC_LENGTH);
-    tail = joined.slice(ready);
-    const out = joined.subarray(0, ready);
-    hash.update(out);
+    let out: Uint8Array[];
+    if (data.length >= MDC_LENGTH) {
+      out = [tail, data.subarray(0, data.length - MDC_LENGTH)];
+      tail = data.slice(data.length - MDC_LENGTH);
+    } else {
+      const joined = concat2(tail, data);
+      const ready = Math.max(0, joined.length - MDC_LENGTH);
+      out = [joined.subarray(0, ready)];
+      tail = joined.slice(ready);
+    }
+    out = out.filter((part) => part.length > 0);
+    for (const part of out) hash.update(part);
     return out;
   };
 
@@ -150,29 +195,44 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
   // Steps run one after the other, whether called by a pull or by abandon().
   let queue: Promise<unknown> = Promise.resolve();
   /** Decrypts the next ciphertext chunk; undefined once the end was reached (`integrity` settled). */
-  const step = (): Promise<Uint8Array | undefined> => {
+  const step = (): Promise<Uint8Array[] | undefined> => {
     const next = queue.then(stepNow);
     queue = next.catch(() => undefined);
     return next;
   };
-  const stepNow = async (): Promise<Uint8Array | undefined> => {
+  const stepNow = async (): Promise<Uint8Array[] | undefined> => {
     if (ended) return undefined;
-    let next: ReadableStreamReadResult<Uint8Array>;
+    // Gather at least COALESCE octets of ciphertext before decrypting: GnuPG writes 8 KiB partial
+    // body chunks, which OpenPGP.js hands over one by one, and every chunk costs a decipher call,
+    // a hash update and a trip through the parser's streams downstream (profiled: 12,800 chunks
+    // per 100 MiB made this path about twice as slow as with large chunks).
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    let done = false;
     try {
-      next = await reader.read();
+      while (length < COALESCE) {
+        const next = await reader.read();
+        if (next.done) {
+          done = true;
+          break;
+        }
+        chunks.push(next.value);
+        length += next.value.length;
+      }
     } catch (error) {
       // A truncated or broken packet body: never authenticated.
       readFailure = error;
       settle(false);
       throw error;
     }
-    if (next.done) {
-      ended = true;
-      const last = frame(decipher.final());
-      settle(check());
-      return last;
-    }
-    return frame(decipher.update(next.value));
+    const ciphertext = chunks.length === 1 ? (chunks[0] as Uint8Array) : concatAll(chunks, length);
+    const plain = length > 0 ? decipher.update(ciphertext) : new Uint8Array(0);
+    if (!done) return frame(plain);
+    ended = true;
+    const rest = decipher.final();
+    const last = frame(rest.length > 0 ? concat2(plain, rest) : plain);
+    settle(check());
+    return last;
   };
 
   const drain = async (): Promise<boolean> => {
@@ -200,7 +260,7 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
             }
             if (discard) return;
             if (out.length > 0) {
-              controller.enqueue(out);
+              for (const part of out) controller.enqueue(part);
               return;
             }
           }
