@@ -1,34 +1,39 @@
 /**
  * What a durable accept costs on this disk, by spool design — the figures behind bench/relay.ts's
  * ratios, to decide where the relay's accept path can go. `npx tsx bench/relay-spool-designs.ts
- * [--messages N] [--writers W] [--size BYTES]`. Every design makes a message durable (fsync) before
+ * [--messages N] [--writers W] [--size BYTES] [--rounds R]`. The designs take turns, R rounds (the
+ * order rotating, so that neither a cold start nor a change in machine load favours one); medians. Every design makes a message durable (fsync) before
  * it resolves, as a 250 requires; W writers run concurrently like W SMTP sessions.
  *
- *  current   src/relay/spool's Spool.add: staging dir, message file + one record file per recipient,
- *            each fsynced, staging dir fsynced, renamed into queue/, queue/ fsynced (4 fsyncs).
- *  one-file  envelope and message in one file: write, fsync, rename into queue/, and queue/ fsyncs
- *            coalesced across concurrent writers (1 fsync + a shared directory fsync).
+ *  current   src/relay/spool's Spool.add: envelope and message in one file written in tmp/, fsynced,
+ *            renamed into queue/, and queue/'s fsyncs shared by the commits in flight (1 fsync + a
+ *            share of a directory fsync per message).
+ *  previous  the spool before that: a staging directory with the message file and one record file per
+ *            recipient, each fsynced, the staging directory fsynced, renamed into queue/, queue/ fsynced
+ *            (4 fsyncs per message).
  *  journal   group commit: writers append to one journal; all records waiting when a commit starts
  *            share one write + fdatasync (a write-ahead log, as databases do).
  */
 import { mkdir, mkdtemp, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fsyncPath } from '../src/relay/fsync.ts';
 import { Spool } from '../src/relay/spool/index.ts';
 
 interface Options {
   messages: number;
   writers: number;
   size: number;
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { messages: 1000, writers: 10, size: 4096 };
+  const options: Options = { messages: 1000, writers: 10, size: 4096, rounds: 3 };
   for (let index = 0; index < argv.length; index += 2) {
     const key = argv[index]?.replace(/^--/, '') as keyof Options | undefined;
     const value = Number(argv[index + 1]);
     if (key === undefined || !(key in options) || !Number.isInteger(value) || value < 1) {
-      throw new Error('usage: bench/relay-spool-designs.ts [--messages N] [--writers W] [--size BYTES]');
+      throw new Error('usage: bench/relay-spool-designs.ts [--messages N] [--writers W] [--size BYTES] [--rounds R]');
     }
     options[key] = value;
   }
@@ -36,15 +41,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 type Commit = (envelope: { sender: string; recipients: string[] }, message: Buffer) => Promise<void>;
-
-async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Runs `work` for every waiter queued before it starts: one operation covers a whole batch. */
 function batcher(work: (batch: number) => Promise<void>): () => Promise<void> {
@@ -79,22 +75,31 @@ async function currentDesign(dir: string): Promise<Commit> {
   };
 }
 
-async function oneFileDesign(dir: string): Promise<Commit> {
+async function writeSynced(file: string, data: string | Buffer): Promise<void> {
+  const handle = await open(file, 'w', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function previousDesign(dir: string): Promise<Commit> {
   await mkdir(join(dir, 'tmp'), { recursive: true });
   await mkdir(join(dir, 'queue'), { recursive: true });
-  const syncQueue = batcher(() => fsyncDirectory(join(dir, 'queue')));
+  const syncQueue = batcher(() => fsyncPath(join(dir, 'queue')));
   let counter = 0;
   return async (envelope, message) => {
     const name = `${Date.now().toString(36)}-${(counter += 1)}`;
-    const temp = join(dir, 'tmp', name);
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(Buffer.concat([Buffer.from(`${JSON.stringify(envelope)}\n`), message]));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, join(dir, 'queue', name));
+    const staging = join(dir, 'tmp', name);
+    await mkdir(staging);
+    await Promise.all([
+      writeSynced(join(staging, 'message.eml'), message),
+      ...envelope.recipients.map((recipient, index) => writeSynced(join(staging, `rcpt-${index}.json`), JSON.stringify({ recipient, sender: envelope.sender }))),
+    ]);
+    await fsyncPath(staging);
+    await rename(staging, join(dir, 'queue', name));
     await syncQueue();
   };
 }
@@ -102,7 +107,7 @@ async function oneFileDesign(dir: string): Promise<Commit> {
 async function journalDesign(dir: string): Promise<{ commit: Commit; close(): Promise<void>; commits(): number }> {
   await mkdir(dir, { recursive: true });
   const journal: FileHandle = await open(join(dir, 'journal'), 'a', 0o600);
-  await fsyncDirectory(dir);
+  await fsyncPath(dir);
   let pending: Buffer[] = [];
   let commits = 0;
   const flush = batcher(async () => {
@@ -147,17 +152,38 @@ async function main(): Promise<void> {
       `durable accepts: ${options.messages} messages of ${options.size} octets, ${options.writers} concurrent writers, ` +
         `libuv threadpool ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`,
     );
-    const current = await drive(await currentDesign(join(dir, 'current')), options);
-    console.log(`  current   ${current.toFixed(0).padStart(6)} msg/s`);
-    const oneFile = await drive(await oneFileDesign(join(dir, 'one-file')), options);
-    console.log(`  one-file  ${oneFile.toFixed(0).padStart(6)} msg/s  (${(oneFile / current).toFixed(1)}x current)`);
-    const journal = await journalDesign(join(dir, 'journal'));
-    const grouped = await drive(journal.commit, options);
-    await journal.close();
-    console.log(
-      `  journal   ${grouped.toFixed(0).padStart(6)} msg/s  (${(grouped / current).toFixed(1)}x current; ` +
-        `${(options.messages / journal.commits()).toFixed(1)} messages per fdatasync)`,
-    );
+    const designs: { name: string; start(dir: string): Promise<{ commit: Commit; close(): Promise<number | undefined> }> }[] = [
+      { name: 'current', start: async (path) => ({ commit: await currentDesign(path), close: async () => undefined }) },
+      { name: 'previous', start: async (path) => ({ commit: await previousDesign(path), close: async () => undefined }) },
+      {
+        name: 'journal',
+        start: async (path) => {
+          const journal = await journalDesign(path);
+          return { commit: journal.commit, close: async () => (await journal.close(), journal.commits()) };
+        },
+      },
+    ];
+    const rates = new Map<string, number[]>(designs.map((design) => [design.name, []]));
+    let fsyncsPerJournal: number | undefined;
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (let turn = 0; turn < designs.length; turn += 1) {
+        const design = designs[(round + turn) % designs.length]!;
+        const running = await design.start(join(dir, `${design.name}-${round}`));
+        rates.get(design.name)?.push(await drive(running.commit, options));
+        fsyncsPerJournal = (await running.close()) ?? fsyncsPerJournal;
+      }
+    }
+    const median = (name: string): number => {
+      const sorted = [...(rates.get(name) ?? [])].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+    };
+    const current = median('current');
+    for (const { name } of designs) {
+      const all = (rates.get(name) ?? []).map((rate) => rate.toFixed(0)).join(', ');
+      const note = name === 'current' ? '' : `  ${(median(name) / current).toFixed(1)}x current`;
+      const batch = name === 'journal' && fsyncsPerJournal ? `; ${(options.messages / fsyncsPerJournal).toFixed(1)} messages per fdatasync` : '';
+      console.log(`  ${name.padEnd(9)} ${median(name).toFixed(0).padStart(6)} msg/s median (runs: ${all})${note}${batch}`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

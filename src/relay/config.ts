@@ -6,11 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parsePasswordHash, PasswordHashError, type UserConfig } from './auth.ts';
+import { formatListen, isLoopback, type ListenAddress } from './pop3/listen.ts';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress };
 
 export interface ListenConfig {
   submission: ListenAddress | null;
@@ -23,6 +21,14 @@ export interface TlsFiles {
   /** Absolute paths of PEM files. */
   cert: string;
   key: string;
+}
+
+export interface HttpViewConfig {
+  /**
+   * Bearer token every request to the HTTP view must carry (RFC 6750 `Authorization: Bearer ...`);
+   * null: no token, which is allowed only while listen.http is on loopback.
+   */
+  token: string | null;
 }
 
 export interface LimitsConfig {
@@ -50,6 +56,7 @@ export interface RelayConfig {
   users: UserConfig[];
   listen: ListenConfig;
   tls: TlsFiles | null;
+  http: HttpViewConfig;
   /** Lower-case domain → next hop. */
   routes: Record<string, ListenAddress>;
   /** Absolute. */
@@ -126,7 +133,7 @@ export function parseListenAddress(value: Json, field: string): ListenAddress {
 }
 
 export function formatListenAddress(address: ListenAddress): string {
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  return formatListen(address.host, address.port);
 }
 
 function parseUsers(value: Json, domains: string[]): UserConfig[] {
@@ -206,6 +213,28 @@ function parseRetry(value: Json): RetryConfig {
   return { scheduleSeconds, maxAgeSeconds };
 }
 
+/** Shortest HTTP view token: a guessable one would make the view public in all but name. */
+const MIN_HTTP_TOKEN_LENGTH = 16;
+
+function parseHttp(value: Json, listen: ListenAddress | null): HttpViewConfig {
+  let token: string | null = null;
+  if (value !== undefined && value !== null) {
+    if (!isObject(value)) throw new RelayConfigError('http', 'must be an object with token');
+    checkKeys(value, 'http', ['token']);
+    if (value.token !== undefined && value.token !== null) {
+      token = requireString(value.token, 'http.token');
+      // Printable ASCII without spaces: what fits in an Authorization header as one token (RFC 6750 §2.1).
+      if (!/^[\x21-\x7e]+$/.test(token)) throw new RelayConfigError('http.token', 'only printable ASCII without spaces');
+      if (token.length < MIN_HTTP_TOKEN_LENGTH) throw new RelayConfigError('http.token', `must be at least ${MIN_HTTP_TOKEN_LENGTH} characters`);
+    }
+  }
+  // Said now, naming the field to set, rather than when the listener starts.
+  if (listen && token === null && !isLoopback(listen.host)) {
+    throw new RelayConfigError('http.token', `required when listen.http (${formatListenAddress(listen)}) is not loopback`);
+  }
+  return { token };
+}
+
 export interface ParseConfigOptions {
   /** Folder that relative paths resolve against (the config file's folder). */
   baseDir: string;
@@ -214,7 +243,7 @@ export interface ParseConfigOptions {
 /** Validates parsed JSON into a RelayConfig; throws RelayConfigError naming the first bad field. */
 export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig {
   if (!isObject(raw)) throw new RelayConfigError('(root)', 'must be a JSON object');
-  checkKeys(raw, '', ['hostname', 'domains', 'users', 'listen', 'tls', 'routes', 'dataDir', 'limits', 'retry']);
+  checkKeys(raw, '', ['hostname', 'domains', 'users', 'listen', 'tls', 'http', 'routes', 'dataDir', 'limits', 'retry']);
   const hostname = requireString(raw.hostname, 'hostname');
   if (!isDomainName(hostname)) throw new RelayConfigError('hostname', 'not a domain name');
   if (!Array.isArray(raw.domains) || raw.domains.length === 0) throw new RelayConfigError('domains', 'must be a non-empty array');
@@ -236,6 +265,8 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
     };
   }
 
+  const http = parseHttp(raw.http, listen.http);
+
   const routes: Record<string, ListenAddress> = {};
   if (raw.routes !== undefined) {
     if (!isObject(raw.routes)) throw new RelayConfigError('routes', 'must be an object of domain → host:port');
@@ -246,7 +277,7 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
   }
 
   const dataDir = path.resolve(options.baseDir, raw.dataDir === undefined ? '.sigill-relay' : requireString(raw.dataDir, 'dataDir'));
-  return { hostname: hostname.toLowerCase(), domains, users, listen, tls, routes, dataDir, limits: parseLimits(raw.limits), retry: parseRetry(raw.retry) };
+  return { hostname: hostname.toLowerCase(), domains, users, listen, tls, http, routes, dataDir, limits: parseLimits(raw.limits), retry: parseRetry(raw.retry) };
 }
 
 /** Reads and validates a config file. Errors (missing file, bad JSON, bad field) are RelayConfigError. */

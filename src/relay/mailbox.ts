@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { DirectorySync, fsyncPath } from './fsync.ts';
 
 export interface StoredMessage {
   /** The file name under msg/; also the id the HTTP view and `read` use. */
@@ -111,47 +112,6 @@ function isErrno(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
-async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Directory fsyncs coalesced: every request made before a sync starts is covered by that sync, so N
- * concurrent deliveries into one directory cost one or two directory fsyncs instead of N.
- */
-class DirectorySyncer {
-  private running = false;
-  private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-
-  constructor(private readonly path: string) {}
-
-  sync(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (!this.running) void this.loop();
-    });
-  }
-
-  private async loop(): Promise<void> {
-    this.running = true;
-    while (this.waiters.length > 0) {
-      const batch = this.waiters.splice(0);
-      try {
-        await fsyncDirectory(this.path);
-        for (const waiter of batch) waiter.resolve();
-      } catch (error) {
-        for (const waiter of batch) waiter.reject(error);
-      }
-    }
-    this.running = false;
-  }
-}
-
 function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -180,7 +140,7 @@ export class MailboxStore {
   readonly root: string;
   /** Mailbox directories known to exist (and be fsynced into their parent) in this instance. */
   private readonly created = new Set<string>();
-  private readonly syncers = new Map<string, DirectorySyncer>();
+  private readonly syncers = new Map<string, DirectorySync>();
 
   constructor(options: MailboxStoreOptions) {
     this.root = join(options.dir, 'mailboxes');
@@ -193,7 +153,7 @@ export class MailboxStore {
   private syncDirectory(path: string): Promise<void> {
     let syncer = this.syncers.get(path);
     if (syncer === undefined) {
-      syncer = new DirectorySyncer(path);
+      syncer = new DirectorySync(path);
       this.syncers.set(path, syncer);
     }
     return syncer.sync();
@@ -211,9 +171,9 @@ export class MailboxStore {
     await mkdir(this.root, { recursive: true });
     await mkdir(join(dir, 'msg'), { recursive: true });
     await mkdir(join(dir, 'tmp'), { recursive: true });
-    await fsyncDirectory(dir);
-    await fsyncDirectory(this.root);
-    await fsyncDirectory(dirname(this.root));
+    await fsyncPath(dir);
+    await fsyncPath(this.root);
+    await fsyncPath(dirname(this.root));
     this.created.add(dir);
     await this.sweepTemporaryFiles(join(dir, 'tmp'));
     return dir;

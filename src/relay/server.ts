@@ -182,7 +182,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   if (config.listen.http) {
     const listen = config.listen.http;
     const http = await named('http', listen, () =>
-      startHttpView({ listen: formatListenAddress(listen), store, spoolDir: spool.dir, logger: logger.child({ component: 'http' }) }),
+      startHttpView({
+        listen: formatListenAddress(listen),
+        store,
+        spoolDir: spool.dir,
+        logger: logger.child({ component: 'http' }),
+        ...(config.http.token === null ? {} : { token: config.http.token }),
+      }),
     );
     closers.push(http.close);
     info.http = http.address;

@@ -60,9 +60,23 @@ describe('relay config', () => {
     [{ ...base, routes: { 'example.net': 'nowhere' } }, 'relay config: routes.example.net: expected host:port'],
     [{ ...base, tls: { cert: 'c.pem' } }, 'relay config: tls.key: must be a non-empty string'],
     [{ ...base, colour: 'blue' }, 'relay config: colour: unknown field'],
+    [{ ...base, http: 'a-long-enough-token' }, 'relay config: http: must be an object with token'],
+    [{ ...base, http: { bearer: 'a-long-enough-token' } }, 'relay config: http.bearer: unknown field'],
+    [{ ...base, http: { token: 'too-short' } }, 'relay config: http.token: must be at least 16 characters'],
+    [{ ...base, http: { token: 'has spaces, so never matches' } }, 'relay config: http.token: only printable ASCII without spaces'],
+    [{ ...base, listen: { http: '0.0.0.0:8080' } }, 'relay config: http.token: required when listen.http (0.0.0.0:8080) is not loopback'],
     [[1, 2], 'relay config: (root): must be a JSON object'],
   ])('names the bad field: %#', (raw, message) => {
     expect(errorOf(raw)).toContain(message);
+  });
+
+  it('takes an HTTP view token, which lets the view listen off loopback', () => {
+    expect(parseConfig(base, { baseDir: '/' }).http).toEqual({ token: null });
+    const config = parseConfig({ ...base, listen: { http: '0.0.0.0:8080' }, http: { token: 'a-long-enough-token' } }, { baseDir: '/' });
+    expect(config.listen.http).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.http).toEqual({ token: 'a-long-enough-token' });
+    // A disabled view needs no token wherever it would have listened.
+    expect(parseConfig({ ...base, listen: { http: null } }, { baseDir: '/' }).http).toEqual({ token: null });
   });
 
   it('parses listen addresses', () => {

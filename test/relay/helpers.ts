@@ -36,6 +36,7 @@ export interface TestRelayOptions {
   retry?: { scheduleSeconds: number[]; maxAgeSeconds: number };
   limits?: Record<string, number>;
   tls?: { cert: string; key: string };
+  http?: { token: string };
   listen?: Record<string, string | null>;
   extra?: Partial<StartRelayOptions>;
   logger?: Logger;
@@ -67,6 +68,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       ],
       listen: { submission: '127.0.0.1:0', smtp: '127.0.0.1:0', pop3: null, http: null, ...options.listen },
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.http ? { http: options.http } : {}),
       ...(options.routes ? { routes: options.routes } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.limits ? { limits: options.limits } : {}),

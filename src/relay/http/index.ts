@@ -8,19 +8,18 @@
  * scripts, styles, images and frames, so a hostile message cannot run or load anything in the viewer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.ts';
 import { isValidMessageId, MailboxError, normaliseAddress, type MailboxStore, type StoredMessage } from '../mailbox.ts';
-import { formatListen, isLoopback, parseListen } from '../pop3/listen.ts';
+import { formatListen, isLoopback, listenOn, parseListen } from '../pop3/listen.ts';
+import { Spool } from '../spool/index.ts';
 
 export interface HttpViewOptions {
   /** `host:port`; port 0 picks a free one. Off loopback a `token` is required. */
   listen: string;
   store: MailboxStore;
-  /** The spool's directory (the one holding `queue/`); without it /api/queue answers 404. */
+  /** The spool's directory (as given to Spool); without it /api/queue answers 404. */
   spoolDir?: string;
   logger: Logger;
   /** When set, every request needs `Authorization: Bearer <token>`. */
@@ -44,8 +43,6 @@ export interface QueueEntryView {
 const MAX_URL_LENGTH = 2048;
 /** The HTML message page shows at most this much of the source; /raw always has all of it. */
 const MAX_HTML_SOURCE = 2 * 1024 * 1024;
-const QUEUE_ENTRY_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
-const RECORD_FILE = /^rcpt-(\d{1,6})\.json$/;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
@@ -76,10 +73,6 @@ function showControlCharacters(text: string): string {
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
 /** Splits the path into decoded segments; dot segments, NUL and undecodable escapes are refused. */
@@ -117,7 +110,12 @@ function idParameter(value: string): string {
 }
 
 class HttpViewHandler {
-  constructor(private readonly options: HttpViewOptions) {}
+  private readonly spool: Spool | undefined;
+
+  constructor(private readonly options: HttpViewOptions) {
+    // Only its read-only entries() is used: the view never changes the queue.
+    this.spool = options.spoolDir === undefined ? undefined : new Spool({ dir: options.spoolDir });
+  }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
     try {
@@ -210,48 +208,22 @@ class HttpViewHandler {
     await pipeline(stream, response);
   }
 
-  /** What waits in the spool, read straight from `<spoolDir>/queue/<entry>/` without changing it. */
+  /** What waits in the spool, read from its files without changing them (see spool/index.ts). */
   private async queue(): Promise<QueueEntryView[]> {
-    if (this.options.spoolDir === undefined) throw new HttpError(404, 'no spool configured');
-    const queueDir = join(this.options.spoolDir, 'queue');
-    let entries: string[];
-    try {
-      entries = await readdir(queueDir);
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) return [];
-      throw error;
-    }
-    const views: QueueEntryView[] = [];
-    for (const entryId of entries.filter((name) => QUEUE_ENTRY_ID.test(name)).sort()) {
-      const entryDir = join(queueDir, entryId);
-      const files = await readdir(entryDir).catch(() => [] as string[]);
-      const records = [];
-      for (const file of files.filter((name) => RECORD_FILE.test(name))) {
-        try {
-          records.push(JSON.parse(await readFile(join(entryDir, file), 'utf8')) as Record<string, unknown>);
-        } catch {
-          // delivered (unlinked) or being rewritten meanwhile
-        }
-      }
-      if (records.length === 0) continue;
-      const size = (await stat(join(entryDir, 'message.eml')).catch(() => undefined))?.size ?? 0;
-      const text = (value: unknown): string => (typeof value === 'string' ? value : '');
-      const time = (value: unknown): string => (typeof value === 'number' && Number.isFinite(value) ? new Date(value).toISOString() : '');
-      records.sort((a, b) => Number(a.index) - Number(b.index));
-      views.push({
-        entryId,
-        size,
-        sender: text(records[0]?.sender),
-        createdAt: time(records[0]?.createdAt),
-        recipients: records.map((record) => ({
-          recipient: text(record.recipient),
-          attempts: typeof record.attempts === 'number' ? record.attempts : 0,
-          nextAttemptAt: time(record.nextAttemptAt),
-          ...(typeof record.lastError === 'string' ? { lastError: record.lastError } : {}),
-        })),
-      });
-    }
-    return views;
+    if (this.spool === undefined) throw new HttpError(404, 'no spool configured');
+    const time = (value: number): string => (Number.isFinite(value) ? new Date(value).toISOString() : '');
+    return (await this.spool.entries()).map((entry) => ({
+      entryId: entry.entryId,
+      size: entry.size,
+      sender: entry.sender,
+      createdAt: time(entry.createdAt),
+      recipients: entry.records.map((record) => ({
+        recipient: record.recipient,
+        attempts: record.attempts,
+        nextAttemptAt: time(record.nextAttemptAt),
+        ...(record.lastError === undefined ? {} : { lastError: record.lastError }),
+      })),
+    }));
   }
 
   private async indexPage(response: ServerResponse): Promise<void> {
@@ -264,7 +236,7 @@ class HttpViewHandler {
           (messages.length === 0 ? '<p>empty</p>' : `<table>\n<tr><th>id</th><th>octets</th><th>received</th></tr>\n${rows}\n</table>`),
       );
     }
-    const queue = this.options.spoolDir === undefined ? undefined : await this.queue();
+    const queue = this.spool === undefined ? undefined : await this.queue();
     const queueLine = queue === undefined ? '' : `<p>Spool queue: ${queue.length} messages waiting (<a href="/api/queue">JSON</a>).</p>\n`;
     this.sendHtml(
       response,
@@ -316,8 +288,9 @@ class HttpViewHandler {
 
 export async function startHttpView(options: HttpViewOptions): Promise<HttpView> {
   const { host, port } = parseListen(options.listen);
-  if (options.token !== undefined && options.token.length < 16) {
-    throw new Error('http view: the token must be at least 16 characters');
+  // A token outside printable ASCII could never match checkToken's header pattern.
+  if (options.token !== undefined && !/^[\x21-\x7e]{16,}$/.test(options.token)) {
+    throw new Error('http view: the token must be at least 16 printable ASCII characters without spaces');
   }
   if (!isLoopback(host) && options.token === undefined) {
     throw new Error(`http view: refusing to listen on ${options.listen} (not loopback) without a token; set one or listen on 127.0.0.1`);
@@ -329,13 +302,7 @@ export async function startHttpView(options: HttpViewOptions): Promise<HttpView>
       logger.info('http.request', { method: request.method, path: (request.url ?? '').slice(0, 200), status, remote: request.socket.remoteAddress });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, { host, port });
   server.on('error', (error) => logger.error('http.server-error', { error }));
   const bound = server.address();
   const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;

@@ -13,7 +13,7 @@ import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { AuthResult, Authenticator } from '../auth.ts';
 import type { Logger } from '../log.ts';
 import type { MailboxLock, MailboxStore, StoredMessage } from '../mailbox.ts';
-import { formatListen, isLoopback, parseListen } from './listen.ts';
+import { formatListen, isLoopback, listenOn, parseListen } from './listen.ts';
 import { MultilineEncoder } from './multiline.ts';
 
 export interface Pop3Limits {
@@ -605,13 +605,7 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     void session.closed.then(() => sessions.delete(session));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, { host, port });
   server.on('error', (error) => options.logger.error('pop3.server-error', { error }));
   const bound = server.address();
   const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;

@@ -1,8 +1,9 @@
 /**
  * `host:port` listen addresses (`127.0.0.1:0`, `[::1]:1100`, `localhost:8080`) and the loopback test
- * that decides where plaintext authentication and an unauthenticated HTTP view are allowed.
+ * that decides where plaintext authentication and an unauthenticated HTTP view are allowed; shared by
+ * the SMTP, POP3 and HTTP listeners and the config.
  */
-import { isIP } from 'node:net';
+import { isIP, type Server } from 'node:net';
 
 export interface ListenAddress {
   host: string;
@@ -29,4 +30,15 @@ export function isLoopback(host: string): boolean {
 
 export function formatListen(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Starts listening; a bind error (EADDRINUSE, EACCES ...) rejects instead of being emitted later. */
+export function listenOn(server: Server, { host, port }: ListenAddress): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

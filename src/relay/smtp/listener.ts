@@ -21,6 +21,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Authenticator } from '../auth.ts';
 import type { LimitsConfig, ListenAddress } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { isLoopback, listenOn } from '../pop3/listen.ts';
 import type { RecipientRecord, Spool, SpoolWriter } from '../spool/index.ts';
 import { hasRoutingHack, parseEnvelopeAddress } from './address.ts';
 import { DataChecker } from './data.ts';
@@ -64,6 +65,8 @@ export interface RunningListener {
 
 interface SessionState {
   authFailures: number;
+  /** The session's logger, made once: every command of every message would otherwise build one. */
+  log: Logger;
 }
 
 /**
@@ -79,10 +82,6 @@ type SmtpError = Error & { responseCode: number };
 
 function smtpError(responseCode: number, message: string): SmtpError {
   return Object.assign(new Error(message), { responseCode });
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 /** RFC 5322 §3.3 date-time in UTC. */
@@ -133,13 +132,12 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
   const stateOf = (session: SMTPServerSession): SessionState => {
     let state = states.get(session);
     if (!state) {
-      state = { authFailures: 0 };
+      state = { authFailures: 0, log: logger.child({ listener: kind, session: session.id, remote: session.remoteAddress }) };
       states.set(session, state);
     }
     return state;
   };
-  const sessionLog = (session: SMTPServerSession): Logger =>
-    logger.child({ listener: kind, session: session.id, remote: session.remoteAddress });
+  const sessionLog = (session: SMTPServerSession): Logger => stateOf(session).log;
 
   const server = new SMTPServer({
     name: options.hostname,
@@ -291,7 +289,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
       const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       let failed = false;
-      const writerPromise: Promise<SpoolWriter | undefined> = options.spool.createWriter().then(
+      const writerPromise: Promise<SpoolWriter | undefined> = options.spool.createWriter({ sender, recipients }).then(
         async (writer) => {
           const trace = receivedHeader({
             helo: session.hostNameAppearsAs,
@@ -359,7 +357,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
               await writer.abort();
               return callback(smtpError(451, 'Error: local error in processing'));
             }
-            const records = await writer.commit({ sender, recipients });
+            const records = await writer.commit();
             log.info('smtp.accepted', { id: writer.entryId, sender, recipients, bytes: stream.byteLength, user: authenticatedUser(session) });
             callback(null, `OK: queued as ${writer.entryId}`);
             options.onAccepted(records);
@@ -378,14 +376,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
 
   server.on('error', (error) => logger.warn('smtp.error', { listener: kind, error }));
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
-    server.server.once('error', onError);
-    server.listen(options.listen.port, options.listen.host, () => {
-      server.server.removeListener('error', onError);
-      resolve();
-    });
-  });
+  await listenOn(server.server, options.listen); // smtp-server's listen() only forwards to it
   const bound = server.server.address();
   const port = typeof bound === 'object' && bound ? bound.port : options.listen.port;
   return {

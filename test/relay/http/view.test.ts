@@ -8,6 +8,8 @@ import { createLogger } from '../../../src/relay/log.ts';
 import { MailboxStore } from '../../../src/relay/mailbox.ts';
 import { startHttpView, type HttpView } from '../../../src/relay/http/index.ts';
 import { parseListen } from '../../../src/relay/pop3/listen.ts';
+import { Spool } from '../../../src/relay/spool/index.ts';
+import { startTestRelay } from '../helpers.ts';
 
 interface Reply {
   status: number;
@@ -137,21 +139,24 @@ describe('HTTP view', () => {
   });
 
   it('shows the spool queue read-only', async () => {
-    const entry = join(dir, 'spool', 'queue', 'mxyz123-abcdef');
-    await mkdir(entry);
-    await writeFile(join(entry, 'message.eml'), 'Subject: queued\r\n\r\n');
-    const record = { entryId: 'mxyz123-abcdef', index: 0, recipient: 'carol@remote.test', sender: 'alice@example.test', createdAt: 1_700_000_000_000, attempts: 2, nextAttemptAt: 1_700_000_060_000, lastError: '451 try later' };
-    await writeFile(join(entry, 'rcpt-0.json'), JSON.stringify(record));
+    const spool = new Spool({ dir: join(dir, 'spool') });
+    await spool.init();
+    const [record] = await spool.add({ sender: 'alice@example.test', recipients: ['carol@remote.test', 'dave@remote.test'] }, Buffer.from('Subject: queued\r\n\r\n'));
+    const deferred = { ...record!, attempts: 2, nextAttemptAt: 1_700_000_060_000, lastError: '451 try later' };
+    await spool.update(deferred);
+    await spool.complete({ ...record!, index: 1, recipient: 'dave@remote.test' });
     const reply = await get(view, '/api/queue');
     expect(json(reply)).toEqual([
       {
-        entryId: 'mxyz123-abcdef',
+        entryId: record!.entryId,
         size: 19,
         sender: 'alice@example.test',
-        createdAt: new Date(record.createdAt).toISOString(),
-        recipients: [{ recipient: 'carol@remote.test', attempts: 2, nextAttemptAt: new Date(record.nextAttemptAt).toISOString(), lastError: '451 try later' }],
+        createdAt: new Date(record!.createdAt).toISOString(),
+        recipients: [{ recipient: 'carol@remote.test', attempts: 2, nextAttemptAt: new Date(deferred.nextAttemptAt).toISOString(), lastError: '451 try later' }],
       },
     ]);
+    // Read-only: the entry is still queued, with its state, for the queue to work on.
+    expect(await spool.list()).toEqual([deferred]);
   });
 });
 
@@ -175,6 +180,21 @@ describe('HTTP view access control', () => {
       expect((await get(view, '/api/queue', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(404); // no spool
     } finally {
       await view.close();
+    }
+  });
+
+  it('takes its token from the relay config (http.token)', async () => {
+    const token = 'config-token-0123456789';
+    const relay = await startTestRelay({ listen: { http: '127.0.0.1:0' }, http: { token } });
+    try {
+      const view: HttpView = { address: relay.info.http ?? '', close: async () => {} };
+      expect((await get(view, '/api/queue')).status).toBe(401);
+      expect((await get(view, '/', { headers: { Authorization: 'Bearer not-the-configured-token' } })).status).toBe(401);
+      const queue = await get(view, '/api/queue', { headers: { Authorization: `Bearer ${token}` } });
+      expect(queue.status).toBe(200);
+      expect(json(queue)).toEqual([]);
+    } finally {
+      await relay.stop();
     }
   });
 

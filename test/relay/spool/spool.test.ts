@@ -4,6 +4,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DirectorySync } from '../../../src/relay/fsync.ts';
 import { Spool } from '../../../src/relay/spool/index.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -20,11 +21,11 @@ describe('Spool', () => {
   });
 
   it('shows an entry only once committed, with one record per recipient', async () => {
-    const writer = await spool.createWriter();
+    const writer = await spool.createWriter({ sender: 'a@b.test', recipients: ['c@d.test', 'e@f.test'] });
     await writer.write(Buffer.from('Subject: x\r\n\r\n'));
     await writer.write(Buffer.from('body\r\n'));
     expect(await spool.list()).toEqual([]);
-    const records = await writer.commit({ sender: 'a@b.test', recipients: ['c@d.test', 'e@f.test'] });
+    const records = await writer.commit();
     expect(records.map((record) => [record.index, record.recipient, record.attempts])).toEqual([[0, 'c@d.test', 0], [1, 'e@f.test', 0]]);
     expect((await spool.list()).map((record) => record.recipient).sort()).toEqual(['c@d.test', 'e@f.test']);
     expect((await spool.readMessage(writer.entryId)).toString()).toBe('Subject: x\r\n\r\nbody\r\n');
@@ -32,22 +33,53 @@ describe('Spool', () => {
   });
 
   it('an aborted writer leaves nothing behind', async () => {
-    const writer = await spool.createWriter();
-    await writer.write(Buffer.from('partial'));
+    const writer = await spool.createWriter({ sender: 'a@b.test', recipients: ['c@d.test'] });
+    await writer.write(Buffer.alloc(100 * 1024, 0x61)); // past the write buffer: a staging file exists
+    expect(await readdir(path.join(dir, 'tmp'))).toHaveLength(1);
     await writer.abort();
     expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
     expect(await spool.list()).toEqual([]);
   });
 
-  it('drops a staged entry a crash left in tmp/, and an entry whose recipients were all done', async () => {
-    await mkdir(path.join(dir, 'tmp', 'crashed'), { recursive: true });
-    await writeFile(path.join(dir, 'tmp', 'crashed', 'message.eml'), 'half a mess');
-    await mkdir(path.join(dir, 'queue', 'finished'), { recursive: true });
-    await writeFile(path.join(dir, 'queue', 'finished', 'message.eml'), 'done');
+  it('keeps a message larger than its write buffer whole and in order', async () => {
+    const chunks = Array.from({ length: 40 }, (_, index) => Buffer.alloc(5000, 0x41 + (index % 26)));
+    const writer = await spool.createWriter({ sender: 'a@b.test', recipients: ['c@d.test'] });
+    for (const chunk of chunks) await writer.write(chunk);
+    await writer.commit();
+    expect((await spool.readMessage(writer.entryId)).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('drops a staged entry a crash left in tmp/, an entry whose recipients were all done, and stray state files', async () => {
+    await writeFile(path.join(dir, 'tmp', 'crashed.msg'), '{"sender":"a@b.test","recipients":["c@d.test"],"createdAt":1}\nhalf a mess');
+    // A crash after the last recipient's "done" but before the clean-up.
+    const [first, second] = await spool.add({ sender: 'a@b.test', recipients: ['c@d.test', 'e@f.test'] }, Buffer.from('m'));
+    await spool.complete(first!);
+    await writeFile(path.join(dir, 'queue', `${second!.entryId}.1.json`), '{"done":true}');
+    // A crash after the message file of a finished entry was removed but before its state files.
+    await writeFile(path.join(dir, 'queue', '0000000ab-000000000000.0.json'), '{"done":true}');
     const restarted = new Spool({ dir });
     await restarted.init();
     expect(await readdir(path.join(dir, 'tmp'))).toEqual([]);
     expect(await restarted.list()).toEqual([]);
+    expect(await readdir(path.join(dir, 'queue'))).toEqual([]);
+  });
+
+  it('reports what is not a spool file of its layout and leaves it alone', async () => {
+    await mkdir(path.join(dir, 'queue', 'mxyz123-abcdef'));
+    const reported: string[] = [];
+    expect(await spool.list((file) => reported.push(path.basename(file)))).toEqual([]);
+    expect(reported).toEqual(['mxyz123-abcdef']);
+    expect(await readdir(path.join(dir, 'queue'))).toEqual(['mxyz123-abcdef']);
+  });
+
+  it('keeps an entry until every recipient is done, across a restart', async () => {
+    const [first, second] = await spool.add({ sender: 'a@b.test', recipients: ['c@d.test', 'e@f.test'] }, Buffer.from('m'));
+    await spool.complete(second!);
+    const restarted = new Spool({ dir });
+    await restarted.init();
+    expect(await restarted.list()).toEqual([first]);
+    expect((await restarted.readMessage(first!.entryId)).toString()).toBe('m');
+    await restarted.complete(first!);
     expect(await readdir(path.join(dir, 'queue'))).toEqual([]);
   });
 
@@ -62,4 +94,12 @@ describe('Spool', () => {
     expect(await readdir(path.join(dir, 'queue'))).toEqual([]);
     await spool.complete(second!); // completing twice (a retry after a crash) is harmless
   });
+
+  it('answers every directory sync, also one asked for while the previous burst closes its handle', async () => {
+    const sync = new DirectorySync(dir);
+    // Each request comes right after the previous one was answered, i.e. while the handle closes.
+    for (let round = 0; round < 20; round += 1) await sync.sync();
+    await Promise.all(Array.from({ length: 20 }, () => sync.sync()));
+    await expect(new DirectorySync(path.join(dir, 'missing')).sync()).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 10_000);
 });
