@@ -2,7 +2,7 @@
  * The table every interop suite runs: sigill ⇄ one peer, both directions, for
  * encrypt+sign → decrypt+verify, detached sign → verify and inline-sign → inline-verify, with a
  * Cv25519 v4 key (UTF-8 text with non-ASCII, CRLF and trailing blanks; 5 MiB of random binary) and an
- * RSA-3072 key (the text); then keys made by the peer read by sigill, a key made by sigill read by the
+ * RSA-3072 key (both payloads too); then keys made by the peer read by sigill, a key made by sigill read by the
  * peer, and v6 keys asserted unsupported by the peer (with sigill itself as the positive control).
  *
  * Verification results are checked by signer fingerprint (primary, and the signing subkey belongs to it),
@@ -141,11 +141,11 @@ export function defineInteropSuite(spec: PeerSpec): void {
     };
 
     const peerName = spec.name;
-    // RSA-3072 with the text only: the 5 MiB body exercises the symmetric layer, the same for either key.
     const matrix: Array<[string, (p: Personas) => InteropKey, 'UTF-8 text' | '5 MiB binary']> = [
       ['Cv25519 v4', (p) => p.alice, 'UTF-8 text'],
       ['Cv25519 v4', (p) => p.alice, '5 MiB binary'],
       ['RSA-3072', (p) => p.dave, 'UTF-8 text'],
+      ['RSA-3072', (p) => p.dave, '5 MiB binary'],
     ];
     for (const [keyLabel, role, payload] of matrix) {
       const isText = payload === 'UTF-8 text';
