@@ -21,6 +21,7 @@
 import { cfb } from '@noble/ciphers/aes';
 import { sha1 } from '@noble/hashes/legacy';
 import { SigillError } from '../errors.ts';
+import { concatBytes } from './streams.ts';
 import type { CfbDecipher, CfbDecryptorFactory, IncrementalHash } from './types.ts';
 
 const BLOCK = 16;
@@ -40,7 +41,7 @@ class NobleCfb implements CfbDecipher {
     this.iv = iv.slice();
   }
   update(chunk: Uint8Array): Uint8Array {
-    const data = this.pending.length ? concat2(this.pending, chunk) : chunk;
+    const data = this.pending.length ? concatBytes([this.pending, chunk]) : chunk;
     const whole = data.length - (data.length % BLOCK);
     this.pending = data.slice(whole);
     if (whole === 0) return new Uint8Array(0);
@@ -55,23 +56,6 @@ class NobleCfb implements CfbDecipher {
     this.pending = new Uint8Array(0);
     return out;
   }
-}
-
-function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function concatAll(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function nobleSha1(): IncrementalHash {
@@ -128,7 +112,7 @@ export function quickCheck(options: { head: Uint8Array; algorithm: string; key: 
   const keySize = streamingCiphers[options.algorithm];
   if (keySize === undefined || options.key.length !== keySize || options.head.length < QUICK_CHECK_LENGTH) return false;
   const decipher = createDecipher(options.algorithm, options.key, options.cfb);
-  const prefix = concat2(decipher.update(options.head.subarray(0, QUICK_CHECK_LENGTH)), decipher.final());
+  const prefix = concatBytes([decipher.update(options.head.subarray(0, QUICK_CHECK_LENGTH)), decipher.final()]);
   return prefix[BLOCK] === prefix[BLOCK - 2] && prefix[BLOCK + 1] === prefix[BLOCK - 1];
 }
 
@@ -168,7 +152,7 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
       out = [tail, data.subarray(0, data.length - MDC_LENGTH)];
       tail = data.slice(data.length - MDC_LENGTH);
     } else {
-      const joined = concat2(tail, data);
+      const joined = concatBytes([tail, data]);
       const ready = Math.max(0, joined.length - MDC_LENGTH);
       out = [joined.subarray(0, ready)];
       tail = joined.slice(ready);
@@ -225,12 +209,12 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
       settle(false);
       throw error;
     }
-    const ciphertext = chunks.length === 1 ? (chunks[0] as Uint8Array) : concatAll(chunks, length);
+    const ciphertext = chunks.length === 1 ? (chunks[0] as Uint8Array) : concatBytes(chunks, length);
     const plain = length > 0 ? decipher.update(ciphertext) : new Uint8Array(0);
     if (!done) return frame(plain);
     ended = true;
     const rest = decipher.final();
-    const last = frame(rest.length > 0 ? concat2(plain, rest) : plain);
+    const last = frame(rest.length > 0 ? concatBytes([plain, rest]) : plain);
     settle(check());
     return last;
   };
