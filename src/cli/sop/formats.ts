@@ -4,6 +4,7 @@
  */
 import { enums } from 'openpgp';
 import { SigillError } from '../../core/errors.ts';
+import type { Verification } from '../../core/messages/index.ts';
 
 // ---- DATE ("Date" input type): ISO-8601, `now`, or `-` for the beginning / end of time.
 
@@ -100,22 +101,13 @@ export function formatSessionKey(sessionKey: { algorithm: string | number | null
 
 // ---- VERIFICATIONS: `2019-10-29T18:36:49Z FPR_SIGNING_KEY FPR_PRIMARY_KEY mode:binary [free text]`.
 
-export interface VerificationLike {
-  status: 'good' | 'bad' | 'unknown-key';
-  signingKeyFingerprint: string;
-  certificateFingerprint?: string;
-  userID?: string;
-  created: Date;
-  mode: 'binary' | 'text';
-}
-
 /** Fingerprints in the draft's form: upper-case hex, no spaces. */
 export function sopFingerprint(fingerprint: string): string {
   return fingerprint.replace(/[\s:]/g, '').toUpperCase();
 }
 
 /** One line per good signature; bad or unknown-key signatures are not listed (section "verify"). */
-export function formatVerifications(verifications: readonly VerificationLike[]): string {
+export function formatVerifications(verifications: readonly Verification[]): string {
   return verifications
     .filter((verification) => verification.status === 'good')
     .map((verification) => {
