@@ -18,7 +18,7 @@
  * something OpenPGP.js would refuse into something it accepts, since the packet sequence, tags and
  * body bytes are unchanged. A truncated body stays truncated (the stream ends inside a chunk).
  */
-import { concatBytes } from './streams.ts';
+import { concatBytes, iteratorStream } from './streams.ts';
 
 const SEIPD = 18;
 /** Emitted partial chunk size: 2^18 = 256 KiB. */
@@ -182,24 +182,7 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
     while (await fill(1)) yield* passThrough();
   }
 
-  const output = frames();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const next = await output.next();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
-        } catch (error) {
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  return iteratorStream(frames(), (reason) => reader.cancel(reason));
 }
 
 /** The shortest regular length header for `length` (RFC 9580 §4.2.1.1-3). */

@@ -67,6 +67,30 @@ export function concatBytes(chunks: Uint8Array[], length = chunks.reduce((n, c) 
 }
 
 /**
+ * A byte stream pulled from an async iterator, one chunk per pull (no read-ahead, so memory stays
+ * bounded); iterator errors become stream errors, and cancelling cancels the source.
+ */
+export function iteratorStream(chunks: AsyncIterator<Uint8Array>, cancelSource: (reason: unknown) => Promise<void>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await chunks.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+      async cancel(reason) {
+        await cancelSource(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
  * Reads chunks until `enough(head)` holds or the stream ends, without losing them: returns what was
  * read and a stream that still yields every byte (errors of the source pass through).
  */
@@ -84,29 +108,12 @@ export async function peek(stream: ReadableStream<Uint8Array>, enough: (head: Ui
     seen.push(next.value);
     head = concatBytes([head, next.value]);
   }
-  const replay = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const chunk = seen.shift();
-      if (chunk !== undefined) {
-        controller.enqueue(chunk);
-        return;
-      }
-      if (done) {
-        controller.close();
-        return;
-      }
-      try {
-        const next = await reader.read();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      } catch (error) {
-        controller.error(error);
-      }
-    },
-    async cancel(reason) {
-      await reader.cancel(reason);
-    },
-  });
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    yield* seen;
+    if (done) return;
+    for (let next = await reader.read(); !next.done; next = await reader.read()) yield next.value;
+  }
+  const replay = iteratorStream(rest(), (reason) => reader.cancel(reason));
   return { head, stream: replay };
 }
 
