@@ -59,13 +59,15 @@ async function sendWelcome(relay: Relay, from: DemoAccount, to: DemoAccount): Pr
       from: `${from.fullName} <${from.address}>`,
       to: `${to.fullName} <${to.address}>`,
       subject: 'Welcome to the Sigill demo',
+      // One line per paragraph: mail clients wrap plain text to the window (nodemailer soft-wraps on the wire).
       text: [
         `Hi ${to.fullName},`,
         '',
-        'this message went through the Sigill relay running on your machine, in plain text, as most mail',
-        `still does. Its HTTP view shows what the server stored: ${relay.httpUrl}/api/mailboxes`,
+        'this message came to you through the Sigill relay running on your machine. It travelled and was stored in plain text, as most mail still does: the Sigill add-on in this Thunderbird does not encrypt or decrypt mail yet.',
         '',
-        `Write back to ${from.address}: with Sigill, what the relay stores is ciphertext.`,
+        `The relay's HTTP view shows what the server stored: ${relay.httpUrl}/api/mailboxes`,
+        '',
+        `Once Sigill encrypts, a reply from you to ${from.address} will show there as ciphertext only.`,
         '',
         from.fullName,
       ].join('\n'),
