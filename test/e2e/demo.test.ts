@@ -92,8 +92,13 @@ describeWithTools(e2eTools(displayTools), 'e2e: npm start (sigill demo)', () => 
     expect(await pop3Login(pop3, 'alice@sigill.test', password)).toMatch(/^\+OK/);
     const mailboxes = await fetch(line(output, /what it stores +(\S+)/));
     expect(await mailboxes.json()).toContainEqual({ address: 'alice@sigill.test', messages: 1 }); // the welcome message
+    const interruptedAt = performance.now();
     demo.interrupt();
     expect(await demo.exited).toBe(0);
+    const seconds = (performance.now() - interruptedAt) / 1000;
+    console.log(`e2e demo: exited ${seconds.toFixed(2)} s after Ctrl-C`);
+    // A liveness bound, not a benchmark: a leaked 10 s grace timer once kept it alive after stopping.
+    expect(seconds).toBeLessThan(5);
     expect(demo.output()).toContain('Stopped everything.');
     expect(processesWithMarker(marker)).toEqual([]);
   });

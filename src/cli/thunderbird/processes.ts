@@ -72,10 +72,17 @@ export class Processes {
     const pid = started.child.pid;
     if (pid === undefined) return;
     if (started.child.exitCode === null && started.child.signalCode === null) signalGroup(pid, 'SIGTERM');
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout'));
-    if ((await Promise.race([started.exited, timer])) === 'timeout') {
-      signalGroup(pid, 'SIGKILL');
-      await started.exited;
+    // The grace timer is cleared once the process is gone: a pending timer keeps Node's event loop
+    // alive, and `sigill demo` would linger for the whole grace period after "Stopped everything.".
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(resolve, graceMs, 'timeout')));
+    try {
+      if ((await Promise.race([started.exited, timeout])) === 'timeout') {
+        signalGroup(pid, 'SIGKILL');
+        await started.exited;
+      }
+    } finally {
+      clearTimeout(timer);
     }
     // Children that outlived their leader (they keep the group id).
     signalGroup(pid, 'SIGKILL');
