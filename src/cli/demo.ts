@@ -4,17 +4,19 @@
  * a ready profile for alice (Sigill installed, account wired to the relay). Otherwise it prints where the
  * .xpi is and how to point any mail client at the relay. Ctrl-C stops everything it started.
  *
- * State lives in .sigill-demo/ (or --dir): the passwords, the relay's mailboxes and alice's profile
- * survive between runs; the ports are new each run (user.js is rewritten each time).
+ * The relay is the one `sigill relay` starts without --config (demo-relay.ts), run in this process.
+ * State lives in .sigill-demo/ (or --dir): the passwords, the HTTP view's token, the ports, the relay's
+ * mailboxes and alice's profile survive between runs, so links and the profile keep working; a port
+ * taken by another program is replaced (user.js is rewritten each run, the welcome mail re-sent).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
+import { createLogger } from '../relay/log.ts';
+import { describeMovedPorts, startDemoRelay, type DemoAccount, type DemoRelay } from './demo-relay.ts';
 import { Processes, type Started } from './thunderbird/processes.ts';
 import { buildProfile } from './thunderbird/profile.ts';
-import { Relay } from './thunderbird/relay.ts';
 import { thunderbirdBinary, xpiPath } from './thunderbird/paths.ts';
 import { buildXpi } from './thunderbird/xpi.ts';
 
@@ -25,33 +27,28 @@ const usage = `usage: sigill demo [--no-thunderbird] [--no-build] [--dir DIR]
   --dir DIR         where the demo keeps its state (default .sigill-demo)
 `;
 
-interface DemoAccount {
-  address: string;
-  password: string;
-  fullName: string;
+/** The HTTP view address the last welcome message links to, if one was sent. */
+function welcomedView(file: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { viewUrl?: string }).viewUrl;
+  } catch {
+    return undefined; // none yet, or unreadable: a new welcome message replaces it
+  }
 }
 
-/** The demo accounts, with passwords made on the first run and kept in DIR/accounts.json. */
-function demoAccounts(dir: string): DemoAccount[] {
-  const file = join(dir, 'accounts.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoAccount[];
-  const accounts = [
-    { address: 'alice@sigill.test', fullName: 'Alice', password: randomBytes(9).toString('base64url') },
-    { address: 'bob@sigill.test', fullName: 'Bob', password: randomBytes(9).toString('base64url') },
-  ];
-  writeFileSync(file, JSON.stringify(accounts, null, 2), { mode: 0o600 });
-  return accounts;
-}
-
-/** On the first run, bob writes alice a note, so her inbox shows the relay at work. */
-async function sendWelcome(relay: Relay, from: DemoAccount, to: DemoAccount): Promise<boolean> {
-  if ((await relay.messages(to.address)).length > 0) return false;
-  const submission = relay.listening.submission;
+/**
+ * On the first run bob writes alice a note, so her inbox shows the relay at work; again only when the
+ * HTTP view has moved (its port was taken), so the newest welcome message always links to a live view.
+ */
+async function sendWelcome(demo: DemoRelay, dir: string, from: DemoAccount, to: DemoAccount): Promise<boolean> {
+  const record = join(dir, 'welcome.json');
+  if (welcomedView(record) === demo.viewUrl) return false;
+  const submission = demo.relay.info.submission ?? '';
   const transport = nodemailer.createTransport({
     host: submission.slice(0, submission.lastIndexOf(':')),
     port: Number(submission.slice(submission.lastIndexOf(':') + 1)),
     secure: false,
-    ignoreTLS: true,
+    ignoreTLS: true, // loopback: AUTH without STARTTLS is allowed there
     auth: { user: from.address, pass: from.password },
   });
   try {
@@ -65,17 +62,18 @@ async function sendWelcome(relay: Relay, from: DemoAccount, to: DemoAccount): Pr
         '',
         'this message came to you through the Sigill relay running on your machine. It travelled and was stored in plain text, as most mail still does: the Sigill add-on in this Thunderbird does not encrypt or decrypt mail yet.',
         '',
-        `The relay's HTTP view shows what the server stored: ${relay.httpUrl}/api/mailboxes`,
+        `The relay's HTTP view shows what the server stored (the link carries the demo's access token): ${demo.viewUrl}`,
         '',
         `Once Sigill encrypts, a reply from you to ${from.address} will show there as ciphertext only.`,
         '',
         from.fullName,
       ].join('\n'),
     });
-    return true;
   } finally {
     transport.close();
   }
+  writeFileSync(record, `${JSON.stringify({ viewUrl: demo.viewUrl, sent: new Date().toISOString() })}\n`, { mode: 0o600 });
+  return true;
 }
 
 function waitForStop(): Promise<string> {
@@ -121,23 +119,29 @@ export async function run(args: string[]): Promise<number> {
   // Everything started here carries one marker, so a test (or a person) can find what is left.
   const processes = new Processes(process.env.SIGILL_E2E_MARKER ?? `sigill-demo-${process.pid}`);
   const stopRequested = waitForStop();
+  const relayLog = createWriteStream(join(dir, 'relay.log'), { flags: 'a', mode: 0o600 });
+  let demo: DemoRelay | undefined;
   try {
-    const accounts = demoAccounts(dir);
-    const relay = await Relay.start(processes, { dir: join(dir, 'relay'), users: accounts, logFile: join(dir, 'relay.log') });
-    const { listening } = relay;
+    // The same relay set-up as `sigill relay` without --config, with its state in DIR/relay.
+    const relayDir = join(dir, 'relay');
+    demo = await startDemoRelay({ dir: relayDir, dataDir: join(relayDir, 'data'), logger: createLogger({ stream: relayLog }) });
+    const { info } = demo.relay;
+    const listening = { submission: info.submission ?? '', pop3: info.pop3 ?? '' };
     say();
     say('Sigill demo');
     say(`  extension   ${xpiPath}`);
-    say(`  relay       ${listening.hostname} for @sigill.test (log: ${join(dir, 'relay.log')})`);
-    say(`    SMTP submission  ${listening.submission}  (AUTH PLAIN/LOGIN, no TLS needed on loopback)`);
-    say(`    POP3             ${listening.pop3}  (user name = full address)`);
-    say(`    inbound SMTP     ${listening.smtp}`);
-    say(`    what it stores   ${relay.httpUrl}/api/mailboxes  (one message: ${relay.httpUrl}/messages/<address>/<id>)`);
+    say(`  relay       ${info.hostname} for @sigill.test (state: ${relayDir}, log: ${join(dir, 'relay.log')})`);
+    say(`    SMTP submission  ${info.submission}  (AUTH PLAIN/LOGIN, no TLS needed on loopback)`);
+    say(`    POP3             ${info.pop3}  (user name = full address)`);
+    say(`    inbound SMTP     ${info.smtp}`);
+    say(`    what it stores   ${demo.viewUrl}`);
+    say(`                     (programs: ${demo.httpUrl}/api/mailboxes with Authorization: Bearer ${demo.httpToken})`);
+    for (const line of describeMovedPorts(demo.movedPorts)) say(`    note: ${line}`);
     say('  accounts');
-    for (const account of accounts) say(`    ${account.address.padEnd(20)} password ${account.password}`);
-    const [alice, bob] = accounts;
-    if (alice === undefined || bob === undefined) throw new Error(`${join(dir, 'accounts.json')} lacks the demo accounts`);
-    if (await sendWelcome(relay, bob, alice)) say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}`);
+    for (const account of demo.accounts) say(`    ${account.address.padEnd(20)} password ${account.password}`);
+    const [alice, bob] = demo.accounts;
+    if (alice === undefined || bob === undefined) throw new Error(`${join(relayDir, 'accounts.json')} lacks the demo accounts`);
+    if (await sendWelcome(demo, dir, bob, alice)) say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}`);
 
     let thunderbird: Started | undefined;
     const binary = thunderbirdBinary();
@@ -149,7 +153,7 @@ export async function run(args: string[]): Promise<number> {
         env: { ...process.env, HOME: join(dir, 'home') },
         logFile: join(dir, 'thunderbird.log'),
       });
-      say(`  Thunderbird ${binary} on ${display}, profile ${profileDir} (alice, Sigill installed)`);
+      say(`  Thunderbird ${binary} on ${display}, profile ${profileDir} (alice, Sigill installed; it does not encrypt yet)`);
     } else {
       const why = options['no-thunderbird'] ? '--no-thunderbird' : display === '' ? 'no display: $DISPLAY is empty' : `no Thunderbird at ${binary}`;
       say(`  Thunderbird not started (${why}). To use any mail client:`);
@@ -161,7 +165,6 @@ export async function run(args: string[]): Promise<number> {
 
     const { reason, code } = await Promise.race([
       stopRequested.then((reason) => ({ reason, code: 0 })),
-      relay.process.exited.then((exit) => ({ reason: `the relay exited (${exit}), see ${join(dir, 'relay.log')}`, code: 1 })),
       ...(thunderbird ? [thunderbird.exited.then(() => ({ reason: 'Thunderbird was closed', code: 0 }))] : []),
     ]);
     say(`\nStopping (${reason}) ...`);
@@ -171,6 +174,8 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   } finally {
     await processes.stopAll();
+    await demo?.close();
+    relayLog.end();
     const left = processes.leftovers();
     if (left.length > 0) process.stderr.write(`sigill demo: still running: ${left.join(', ')}\n`);
     else say('Stopped everything.');

@@ -2,23 +2,20 @@
  * `sigill relay [--config relay.json]` runs the mail relay; `sigill relay hash-password` reads a
  * password on stdin and prints its `scrypt$...` hash for the config.
  *
- * Without --config it starts a loopback demo: data in ./.sigill-relay, users alice@ and bob@sigill.test
- * with random passwords (printed), and a self-signed TLS pair made with the `openssl` command line
- * (kept in <dataDir>/tls/; without openssl there is no STARTTLS and AUTH works on loopback only).
+ * Without --config it starts the loopback demo relay of demo-relay.ts (the one `sigill demo` runs) with
+ * its state and data in ./.sigill-relay: users alice@ and bob@sigill.test, their passwords, the HTTP
+ * view's token and the ports are made on the first run and kept; it prints them with the view's URL.
  *
  * stdout carries exactly one JSON `listening` line (then, for the demo only, how to connect);
  * logs go to stderr as JSON lines.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { hashPassword } from '../relay/auth.ts';
-import { loadConfig, parseConfig, RelayConfigError, type RelayConfig } from '../relay/config.ts';
+import { loadConfig, RelayConfigError } from '../relay/config.ts';
 import { createLogger } from '../relay/log.ts';
-import { startRelay, type ListeningInfo } from '../relay/server.ts';
+import { startRelay } from '../relay/server.ts';
+import { DemoSetupError, describeMovedPorts, startDemoRelay, type DemoAccount, type DemoRelay } from './demo-relay.ts';
 
 const usage = `usage: sigill relay [--config relay.json]
        sigill relay hash-password    (reads the password from stdin, prints scrypt$...)
@@ -54,73 +51,28 @@ async function hashPasswordCommand(): Promise<number> {
   return 0;
 }
 
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** A self-signed pair for the demo, generated once with the openssl CLI. */
-async function demoTls(dataDir: string, hostname: string): Promise<{ cert: string; key: string } | null> {
-  const dir = path.join(dataDir, 'tls');
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  if ((await exists(cert)) && (await exists(key))) return { cert, key };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  try {
-    await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
-      '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=DNS:${hostname},DNS:localhost,IP:127.0.0.1`,
-      '-keyout', key, '-out', cert,
-    ]);
-    return { cert, key };
-  } catch {
-    return null;
-  }
-}
-
-async function demoConfig(): Promise<{ config: RelayConfig; passwords: Record<string, string>; tlsMissing: boolean }> {
-  const hostname = 'mx.sigill.test';
-  const dataDir = path.resolve('.sigill-relay');
-  const passwords: Record<string, string> = {
-    'alice@sigill.test': randomBytes(9).toString('base64url'),
-    'bob@sigill.test': randomBytes(9).toString('base64url'),
-  };
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const tls = await demoTls(dataDir, hostname);
-  const config = parseConfig(
-    {
-      hostname,
-      domains: ['sigill.test'],
-      users: Object.entries(passwords).map(([address, password]) => ({ address, password })),
-      ...(tls ? { tls } : {}),
-      dataDir,
-    },
-    { baseDir: process.cwd() },
-  );
-  return { config, passwords, tlsMissing: tls === null };
-}
-
-function howToConnect(info: ListeningInfo, passwords: Record<string, string>, tlsMissing: boolean): string {
-  const [alice, bob] = Object.keys(passwords) as [string, string];
+function howToConnect(demo: DemoRelay): string {
+  const info = demo.relay.info;
+  const [alice, bob] = demo.accounts as [DemoAccount, DemoAccount];
   const [subHost, subPort] = (info.submission ?? '127.0.0.1:?').split(/:(?=\d+$)/);
   const [popHost, popPort] = (info.pop3 ?? '127.0.0.1:?').split(/:(?=\d+$)/);
+  const moved = describeMovedPorts(demo.movedPorts).map((line) => `  (${line})\n`).join('');
   return `
 Sigill relay (demo) is running. Data: ${info.dataDir}
-  users:      ${alice}  password ${passwords[alice]}
-              ${bob}  password ${passwords[bob]}
+  users:      ${alice.address}  password ${alice.password}
+              ${bob.address}  password ${bob.password}
   submission: ${info.submission ?? 'off'}   (AUTH PLAIN/LOGIN; on loopback also without TLS)
   inbound:    ${info.smtp ?? 'off'}
   pop3:       ${info.pop3 ?? 'off'}
-  http view:  ${info.http ? `http://${info.http}/` : 'off'}
-${tlsMissing ? '  (openssl not found: no STARTTLS)\n' : ''}
+  http view:  ${demo.viewUrl}
+              (programs: Authorization: Bearer ${demo.httpToken})
+${demo.tlsMissing ? '  (openssl not found: no STARTTLS)\n' : ''}${moved}
 Send a message from alice to bob:
-  swaks --server ${subHost} --port ${subPort} --auth PLAIN --auth-user ${alice} --auth-password '${passwords[alice]}' \\
-        --from ${alice} --to ${bob}${tlsMissing ? '' : ' --tls'}
+  swaks --server ${subHost} --port ${subPort} --auth PLAIN --auth-user ${alice.address} --auth-password '${alice.password}' \\
+        --from ${alice.address} --to ${bob.address}${demo.tlsMissing ? '' : ' --tls'}
 
 Read bob's mailbox with Python:
-  python3 -c "import poplib; p = poplib.POP3('${popHost}', ${popPort}); p.user('${bob}'); p.pass_('${passwords[bob]}'); \\
+  python3 -c "import poplib; p = poplib.POP3('${popHost}', ${popPort}); p.user('${bob.address}'); p.pass_('${bob.password}'); \\
 print(p.stat()); print(b'\\\\n'.join(p.retr(1)[1]).decode()); p.quit()"
 
 Stop with Ctrl-C.
@@ -149,11 +101,10 @@ export async function run(args: string[]): Promise<number> {
 
   const logger = createLogger();
   try {
-    const demo = configFile === undefined ? await demoConfig() : undefined;
-    const config = demo ? demo.config : await loadConfig(configFile as string);
-    const relay = await startRelay({ config, logger });
+    const demo = configFile === undefined ? await startDemoRelay({ dir: path.resolve('.sigill-relay'), logger }) : undefined;
+    const relay = demo ? demo.relay : await startRelay({ config: await loadConfig(configFile as string), logger });
     process.stdout.write(`${JSON.stringify(relay.info)}\n`);
-    if (demo) process.stdout.write(howToConnect(relay.info, demo.passwords, demo.tlsMissing));
+    if (demo) process.stdout.write(howToConnect(demo));
     const { event: _event, ...addresses } = relay.info;
     logger.info('relay.started', addresses);
 
@@ -167,13 +118,17 @@ export async function run(args: string[]): Promise<number> {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    await relay.close();
+    await (demo ?? relay).close();
     logger.info('relay.stopped', {});
     return 0;
   } catch (error) {
     if (error instanceof RelayConfigError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
+    }
+    if (error instanceof DemoSetupError) {
+      process.stderr.write(`sigill relay: ${error.message}\n`);
+      return 1;
     }
     process.stderr.write(`sigill relay: ${(error as Error).stack ?? String(error)}\n`);
     return 1;

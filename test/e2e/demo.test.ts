@@ -3,7 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -62,6 +62,23 @@ function pop3Login(endpoint: string, user: string, password: string): Promise<st
 
 const line = (output: string, pattern: RegExp): string => pattern.exec(output)?.[1] ?? '';
 
+/** The HTTP view a demo printed: its address with the token, and a GET that sends the token as Bearer. */
+function viewOf(output: string): { url: string; get: (target: string) => Promise<Response> } {
+  const url = line(output, /what it stores +(\S+)/);
+  const token = new URL(url).searchParams.get('token') ?? '';
+  return { url, get: (target) => fetch(new URL(target, url), { headers: { Authorization: `Bearer ${token}` } }) };
+}
+
+/** The link in the newest welcome message alice has on the relay (the text is quoted-printable). */
+async function welcomeLink(view: ReturnType<typeof viewOf>): Promise<string> {
+  const messages = (await (await view.get('/api/mailboxes/alice%40sigill.test/messages')).json()) as { id: string }[];
+  const newest = messages.at(-1);
+  if (newest === undefined) throw new Error('alice has no message');
+  const raw = await (await view.get(`/api/mailboxes/alice%40sigill.test/messages/${encodeURIComponent(newest.id)}/raw`)).text();
+  const text = raw.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(text)?.[1] ?? '';
+}
+
 // The second case gives the demo a display of its own, so it needs Xvfb even when SIGILL_E2E_HEADLESS=1.
 const displayTools = [
   { command: 'Xvfb', debianPackage: 'xvfb' },
@@ -90,8 +107,12 @@ describeWithTools(e2eTools(displayTools), 'e2e: npm start (sigill demo)', () => 
     const pop3 = line(output, /POP3 +(\S+)/);
     const password = line(output, /alice@sigill\.test +password (\S+)/);
     expect(await pop3Login(pop3, 'alice@sigill.test', password)).toMatch(/^\+OK/);
-    const mailboxes = await fetch(line(output, /what it stores +(\S+)/));
+    const view = viewOf(output);
+    expect(new URL(view.url).searchParams.get('token')?.length).toBeGreaterThanOrEqual(32);
+    expect((await fetch(new URL('/api/mailboxes', view.url))).status).toBe(401); // no token, no mail
+    const mailboxes = await view.get('/api/mailboxes');
     expect(await mailboxes.json()).toContainEqual({ address: 'alice@sigill.test', messages: 1 }); // the welcome message
+    expect(await welcomeLink(view)).toBe(view.url);
     const interruptedAt = performance.now();
     demo.interrupt();
     expect(await demo.exited).toBe(0);
@@ -103,6 +124,56 @@ describeWithTools(e2eTools(displayTools), 'e2e: npm start (sigill demo)', () => 
     expect(processesWithMarker(marker)).toEqual([]);
   });
 
+  it('on later runs: the same addresses, so the welcome link works; a taken port is replaced and a new link mailed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigill-demo-test-'));
+    dirs.push(dir);
+    const env: NodeJS.ProcessEnv = { ...process.env, [MARKER_VARIABLE]: `demo-${randomBytes(6).toString('hex')}` };
+    delete env.DISPLAY;
+    const run = async (check: (output: string) => Promise<void>): Promise<string> => {
+      const demo = startDemo(['--dir', dir, '--no-build'], env);
+      try {
+        await demo.ready();
+        await check(demo.output());
+      } finally {
+        demo.interrupt();
+        await demo.exited;
+      }
+      return demo.output();
+    };
+
+    const first = await run(async () => {});
+    const firstView = viewOf(first);
+    expect(first).toContain('a welcome message from bob@sigill.test is waiting');
+
+    const second = await run(async (output) => {
+      const view = viewOf(output);
+      expect(view.url).toBe(firstView.url);
+      expect(line(output, /POP3 +(\S+)/)).toBe(line(first, /POP3 +(\S+)/));
+      const link = await welcomeLink(view);
+      expect(link).toBe(firstView.url);
+      expect((await view.get(link)).status).toBe(200); // the first run's link still answers
+    });
+    expect(second).not.toContain('a welcome message'); // nothing new to say: no second copy
+
+    // Another program takes the view's port before the next start.
+    const httpPort = Number(new URL(firstView.url).port);
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(httpPort, '127.0.0.1', resolve));
+    try {
+      const third = await run(async (output) => {
+        const view = viewOf(output);
+        expect(view.url).not.toBe(firstView.url);
+        expect(output).toContain(`port ${httpPort} (http) is taken by another program`);
+        const link = await welcomeLink(view);
+        expect(link).toBe(view.url);
+        expect((await view.get(link)).status).toBe(200);
+      });
+      expect(third).toContain('a welcome message from bob@sigill.test is waiting');
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
   it('with a display: opens Thunderbird on a ready profile for alice with Sigill running', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigill-demo-test-'));
     dirs.push(dir);
@@ -111,7 +182,7 @@ describeWithTools(e2eTools(displayTools), 'e2e: npm start (sigill demo)', () => 
     const marker = `demo-${randomBytes(6).toString('hex')}`;
     const demo = startDemo(['--dir', dir, '--no-build'], { ...process.env, DISPLAY: display.name, [MARKER_VARIABLE]: marker });
     await demo.ready();
-    expect(demo.output()).toContain('profile-alice (alice, Sigill installed)');
+    expect(demo.output()).toContain('profile-alice (alice, Sigill installed; it does not encrypt yet)');
     const log = (): string => {
       try {
         return readFileSync(join(dir, 'thunderbird.log'), 'utf8');
