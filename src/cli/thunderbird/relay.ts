@@ -1,7 +1,9 @@
 /**
  * Runs the real `bin/sigill relay --config FILE` on free loopback ports and reads what it stored
- * through its read-only HTTP view.
+ * through its read-only HTTP view, which requires the random token written into that config
+ * (sent as `Authorization: Bearer`, RFC 6750 §2.1).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,6 +36,7 @@ export class Relay {
     readonly listening: Listening,
     readonly process: Started,
     private readonly processes: Processes,
+    private readonly httpToken: string,
   ) {}
 
   /** Starts the relay; `dir` receives config.json and the data dir, its log goes to `logFile`. */
@@ -41,22 +44,24 @@ export class Relay {
     const domain = options.domain ?? 'sigill.test';
     const dataDir = join(options.dir, 'data');
     mkdirSync(dataDir, { recursive: true });
+    const httpToken = randomBytes(32).toString('base64url');
     const config = {
       hostname: `mx.${domain}`,
       domains: [domain],
       users: options.users.map(({ address, password }) => ({ address, password })),
       listen: { submission: '127.0.0.1:0', smtp: '127.0.0.1:0', pop3: '127.0.0.1:0', http: '127.0.0.1:0' },
+      http: { token: httpToken },
       dataDir,
     };
     const configFile = join(options.dir, 'relay-config.json');
-    writeFileSync(configFile, JSON.stringify(config, null, 2));
+    writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 }); // passwords and the token
     const started = processes.start('relay', process.execPath, [join(repoRoot, 'bin', 'sigill'), 'relay', '--config', configFile], {
       cwd: repoRoot,
       logFile: options.logFile,
       pipeStdout: true,
     });
     const listening = await readListening(started, options.logFile);
-    return new Relay(listening, started, processes);
+    return new Relay(listening, started, processes, httpToken);
   }
 
   get httpUrl(): string {
@@ -69,7 +74,7 @@ export class Relay {
 
   /** The messages stored for an address (none while its mailbox does not exist yet). */
   async messages(address: string): Promise<StoredMessage[]> {
-    const response = await fetch(`${this.httpUrl}/api/mailboxes/${encodeURIComponent(address)}/messages`);
+    const response = await this.get(`/api/mailboxes/${encodeURIComponent(address)}/messages`);
     if (response.status === 404) return [];
     if (!response.ok) throw new Error(`relay HTTP view: ${response.status} for ${address}'s messages`);
     return (await response.json()) as StoredMessage[];
@@ -77,14 +82,14 @@ export class Relay {
 
   /** The message exactly as the relay stored it. */
   async raw(address: string, id: string): Promise<Buffer> {
-    const response = await fetch(`${this.httpUrl}/api/mailboxes/${encodeURIComponent(address)}/messages/${encodeURIComponent(id)}/raw`);
+    const response = await this.get(`/api/mailboxes/${encodeURIComponent(address)}/messages/${encodeURIComponent(id)}/raw`);
     if (!response.ok) throw new Error(`relay HTTP view: ${response.status} for raw ${address}/${id}`);
     return Buffer.from(await response.arrayBuffer());
   }
 
   /** The HTML page a person would look at for one stored message. */
   async page(address: string, id: string): Promise<string> {
-    const response = await fetch(`${this.httpUrl}/messages/${encodeURIComponent(address)}/${encodeURIComponent(id)}`);
+    const response = await this.get(`/messages/${encodeURIComponent(address)}/${encodeURIComponent(id)}`);
     if (!response.ok) throw new Error(`relay HTTP view: ${response.status} for page ${address}/${id}`);
     return response.text();
   }
@@ -108,8 +113,13 @@ export class Relay {
     await this.processes.stop(this.process, 10_000);
   }
 
+  /** Every request to the view carries the token: it answers nothing without it. */
+  private get(path: string): Promise<Response> {
+    return fetch(`${this.httpUrl}${path}`, { headers: { Authorization: `Bearer ${this.httpToken}` } });
+  }
+
   private async getJson(path: string): Promise<unknown> {
-    const response = await fetch(`${this.httpUrl}${path}`);
+    const response = await this.get(path);
     if (!response.ok) throw new Error(`relay HTTP view: ${response.status} for ${path}`);
     return response.json();
   }
