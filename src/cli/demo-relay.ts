@@ -14,7 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -78,6 +78,13 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** Writes a state file whole or not at all (a crash mid-write leaves the old one). */
+async function writeState(file: string, text: string, mode: number): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode });
+  await rename(temporary, file);
+}
+
 /** Reads a JSON state file, or undefined when it does not exist; a damaged one is a clear error. */
 async function readState(file: string): Promise<unknown> {
   let text: string;
@@ -112,7 +119,7 @@ async function demoAccounts(dir: string): Promise<DemoAccount[]> {
     { address: `alice@${DEMO_DOMAIN}`, fullName: 'Alice', password: randomBytes(9).toString('base64url') },
     { address: `bob@${DEMO_DOMAIN}`, fullName: 'Bob', password: randomBytes(9).toString('base64url') },
   ];
-  await writeFile(file, `${JSON.stringify(accounts, null, 2)}\n`, { mode: 0o600 });
+  await writeState(file, `${JSON.stringify(accounts, null, 2)}\n`, 0o600);
   return accounts;
 }
 
@@ -124,8 +131,7 @@ async function demoHttpToken(dir: string): Promise<string> {
   }
   // 32 random bytes: 43 base64url characters, printable ASCII as an RFC 6750 token must be.
   const token = randomBytes(32).toString('base64url');
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  await chmod(file, 0o600);
+  await writeState(file, `${token}\n`, 0o600);
   return token;
 }
 
@@ -159,7 +165,8 @@ function portIsFree(port: number): Promise<boolean> {
 
 /** The earlier runs' ports where still free; port 0 (a new free one) for the rest and on the first run. */
 async function demoPorts(file: string): Promise<{ ports: Record<DemoListener, number>; moved: Omit<MovedPort, 'now'>[] }> {
-  const saved = ((await readState(file)) ?? {}) as Partial<Record<DemoListener, unknown>>;
+  // Only a preference: a damaged file means new ports, not an error.
+  const saved = ((await readState(file).catch(() => undefined)) ?? {}) as Partial<Record<DemoListener, unknown>>;
   const ports = { submission: 0, smtp: 0, pop3: 0, http: 0 };
   const moved: Omit<MovedPort, 'now'>[] = [];
   for (const listener of LISTENERS) {
@@ -232,7 +239,7 @@ export async function startDemoRelay(options: DemoRelayOptions): Promise<DemoRel
     );
     const relay = await startRelay({ config, logger: options.logger });
     const bound = Object.fromEntries(LISTENERS.map((listener) => [listener, portOf(relay.info[listener])])) as Record<DemoListener, number>;
-    await writeFile(portsFile, `${JSON.stringify(bound, null, 2)}\n`);
+    await writeState(portsFile, `${JSON.stringify(bound, null, 2)}\n`, 0o644);
     const httpUrl = `http://${relay.info.http ?? ''}`;
     return {
       relay,
