@@ -100,6 +100,19 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const logger = createLogger();
+  // Listening for Ctrl-C/SIGTERM from the start: a signal that arrives while the relay starts, or right
+  // after it printed its addresses, stops it cleanly instead of killing it halfway.
+  let stopSignal: NodeJS.Signals | undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      stopSignal = signal;
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
   try {
     const demo = configFile === undefined ? await startDemoRelay({ dir: path.resolve('.sigill-relay'), logger }) : undefined;
     const relay = demo ? demo.relay : await startRelay({ config: await loadConfig(configFile as string), logger });
@@ -108,16 +121,8 @@ export async function run(args: string[]): Promise<number> {
     const { event: _event, ...addresses } = relay.info;
     logger.info('relay.started', addresses);
 
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        logger.info('relay.stopping', { signal });
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await stopRequested;
+    logger.info('relay.stopping', { signal: stopSignal });
     await (demo ?? relay).close();
     logger.info('relay.stopped', {});
     return 0;
