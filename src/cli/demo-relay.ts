@@ -9,6 +9,7 @@
  *   ports.json      the ports the listeners had; reused, and replaced only when one is taken
  *   tls/            a self-signed pair made with the `openssl` command line (none without openssl)
  *   demo.lock       the pid of the process running the relay on this directory
+ *   welcome.json    (sigill demo) which view address the last welcome mail linked to
  *
  * The relay's data (mailboxes, spool) goes to `dataDir`, by default the state directory itself.
  */

@@ -39,6 +39,7 @@ function welcomedView(file: string): string | undefined {
 /**
  * On the first run bob writes alice a note, so her inbox shows the relay at work; again only when the
  * HTTP view has moved (its port was taken), so the newest welcome message always links to a live view.
+ * The record sits beside the relay's state: a fresh relay state gets a fresh welcome.
  */
 async function sendWelcome(demo: DemoRelay, dir: string, from: DemoAccount, to: DemoAccount): Promise<boolean> {
   const record = join(dir, 'welcome.json');
@@ -141,7 +142,7 @@ export async function run(args: string[]): Promise<number> {
     for (const account of demo.accounts) say(`    ${account.address.padEnd(20)} password ${account.password}`);
     const [alice, bob] = demo.accounts;
     if (alice === undefined || bob === undefined) throw new Error(`${join(relayDir, 'accounts.json')} lacks the demo accounts`);
-    if (await sendWelcome(demo, dir, bob, alice)) say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}`);
+    if (await sendWelcome(demo, relayDir, bob, alice)) say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}`);
 
     let thunderbird: Started | undefined;
     const binary = thunderbirdBinary();
