@@ -17,6 +17,12 @@ import type { DataInput, SessionKey } from './types.ts';
 export interface EncryptOptions {
   input: DataInput;
   recipients: openpgp.PublicKey[];
+  /**
+   * Recipients whose key IDs are not written (anonymous recipients, RFC 9580 §5.1.1: key ID 0 in v3
+   * PKESKs, §5.1.2: no fingerprint in v6 ones), as `gpg --hidden-recipient` does: for Bcc, so no
+   * other recipient learns who else can read the message. Readers try every secret key they hold.
+   */
+  hiddenRecipients?: openpgp.PublicKey[];
   /** Unlocked private keys; the message is signed inside the encryption. */
   signingKeys?: openpgp.PrivateKey[];
   passwords?: string[];
@@ -68,13 +74,13 @@ export async function encrypt(options: EncryptOptions): Promise<ReadableStream<U
 
 /** Encrypts a message and also reports the session key used. */
 export async function encryptWithSessionKey(options: EncryptOptions): Promise<EncryptResult> {
-  const { recipients, passwords = [], signingKeys = [] } = options;
-  if (recipients.length === 0 && passwords.length === 0) {
+  const { recipients, passwords = [], signingKeys = [], hiddenRecipients = [] } = options;
+  if (recipients.length === 0 && passwords.length === 0 && hiddenRecipients.length === 0) {
     throw new SigillError('BAD_INPUT', { detail: 'no recipient and no password' });
   }
   const date = options.date ?? new Date();
   // Fail closed before any byte is produced: every recipient must be usable now.
-  for (const recipient of recipients) await assertUsable(recipient, 'encrypt', { date });
+  for (const recipient of [...recipients, ...hiddenRecipients]) await assertUsable(recipient, 'encrypt', { date });
   for (const signer of signingKeys) {
     await assertUsable(signer, 'sign', { date });
     if (!signer.isDecrypted()) throw new SigillError('KEY_LOCKED', { detail: signer.getFingerprint() });
@@ -82,25 +88,44 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
   const config = pgpConfig();
   try {
     // The session key decides the SEIPD version: with an aeadAlgorithm OpenPGP.js writes SEIPDv2.
-    const generated = await openpgp.generateSessionKey({ encryptionKeys: recipients, date, config });
-    const allV2 = recipients.length > 0 && generated.aeadAlgorithm !== undefined;
+    const everyone = [...recipients, ...hiddenRecipients];
+    const generated = await openpgp.generateSessionKey({ encryptionKeys: everyone, date, config });
+    const allV2 = everyone.length > 0 && generated.aeadAlgorithm !== undefined;
     const sessionKey: openpgp.SessionKey = allV2
       ? { data: generated.data, algorithm: generated.algorithm, aeadAlgorithm: 'gcm' }
       : { data: generated.data, algorithm: generated.algorithm };
     const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
     const armored = options.armor ?? true;
+    // Only hidden recipients (and no password): every PKESK is anonymous and OpenPGP.js writes them all.
+    const onlyHidden = recipients.length === 0 && passwords.length === 0;
     const common = {
       message,
-      encryptionKeys: recipients,
+      encryptionKeys: onlyHidden ? hiddenRecipients : recipients,
+      wildcard: onlyHidden,
       signingKeys,
       passwords,
       sessionKey,
       date,
       config,
     };
-    const output = armored ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' });
-    return { data: mapStreamErrors(asByteStream(output), 'INTERNAL'), sessionKey: { algorithm: sessionKey.algorithm, data: sessionKey.data } };
+    const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
+    if (hiddenRecipients.length === 0 || onlyHidden) {
+      const output = armored ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' });
+      return { data: mapStreamErrors(asByteStream(output), 'INTERNAL'), sessionKey: result };
+    }
+    // Mixed: the anonymous PKESKs for the same session key go after the named ones, just before the
+    // encrypted data (any order of ESK packets is valid, RFC 9580 §10.3.1). The order matters to GnuPG:
+    // it tries its keys on an anonymous PKESK it meets before a session key is found and then exits 2
+    // ("Checksum error") even though a later named PKESK decrypts; after the named ones it never does.
+    const visible = await openpgp.encrypt({ ...common, format: 'object' });
+    const hidden = await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: hiddenRecipients, wildcard: true, date, config, format: 'object' });
+    const packets = new openpgp.PacketList();
+    const dataIndex = visible.packets.findIndex((packet) => !(packet instanceof openpgp.PublicKeyEncryptedSessionKeyPacket) && !(packet instanceof openpgp.SymEncryptedSessionKeyPacket));
+    packets.push(...visible.packets.slice(0, dataIndex), ...hidden.packets, ...visible.packets.slice(dataIndex));
+    const combined = new openpgp.Message(packets);
+    return { data: mapStreamErrors(asByteStream(armored ? combined.armor({ ...openpgp.config, ...config }) : combined.write()), 'INTERNAL'), sessionKey: result };
   } catch (error) {
     throw toSigillError(error, 'INTERNAL');
   }
 }
+

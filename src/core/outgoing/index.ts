@@ -1,0 +1,15 @@
+/** Outgoing mail: may we encrypt/sign (plan), and the transform of body and attachments. */
+export { mailboxAddress } from './address.ts';
+export {
+  planOutgoing,
+  type OutgoingKeySource,
+  type OutgoingPlan,
+  type PlanProblem,
+  type PlanRequest,
+  type PlannedRecipient,
+  type RecipientField,
+  type RecipientKeyState,
+  type RecipientKeys,
+  type SenderKey,
+} from './plan.ts';
+export { transformOutgoing, type OutgoingAttachment, type TransformRequest, type TransformResult, type TransformedAttachment } from './transform.ts';
