@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { exportKey, generateKey, type KeyProfile } from '../../../../src/core/keys/index.ts';
+import { exportKey, generateKey, type KeyProfile } from '../../../../src/core/index.ts';
 import { describeWithTools } from '../../../support/tools.ts';
 
 describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'gpg imports generated keys', () => {
