@@ -12,11 +12,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
-import { Processes, type Started } from './thunderbird/processes.ts';
-import { buildProfile } from './thunderbird/profile.ts';
-import { Relay } from './thunderbird/relay.ts';
-import { thunderbirdBinary, xpiPath } from './thunderbird/paths.ts';
-import { buildXpi } from './thunderbird/xpi.ts';
+import { Processes, type Started } from '../testbed/processes.ts';
+import { buildProfile } from '../testbed/profile.ts';
+import { Relay } from '../testbed/relay.ts';
+import { thunderbirdBinary, xpiPath } from '../testbed/paths.ts';
+import { buildXpi } from '../testbed/xpi.ts';
 
 const usage = `usage: sigill demo [--no-thunderbird] [--no-build] [--dir DIR]
 

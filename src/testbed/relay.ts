@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ListeningInfo } from '../relay/server.ts';
 import type { Processes, Started } from './processes.ts';
 import { repoRoot } from './paths.ts';
 
@@ -13,14 +14,12 @@ export interface RelayUser {
   password: string;
 }
 
-export interface Listening {
-  event: 'listening';
-  hostname: string;
+/** The relay's `listening` line, with every listener present (the test-bed configures all four). */
+export interface Listening extends ListeningInfo {
   submission: string;
   smtp: string;
   pop3: string;
   http: string;
-  dataDir: string;
 }
 
 export interface StoredMessage {
