@@ -1,16 +1,18 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyValueStorage } from '../../../src/core/index.ts';
 import { jsonFileStorage, memoryStorage } from '../../../src/platform/node/index.ts';
+import { tempDir, type TempDir } from '../../support/temp.ts';
 
+let scratch: TempDir;
 let directory: string;
 beforeEach(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'sigill-storage-'));
+  scratch = await tempDir('sigill-storage-');
+  directory = scratch.path;
 });
 afterEach(async () => {
-  await rm(directory, { recursive: true, force: true });
+  await scratch.dispose();
 });
 
 const kinds: [string, () => KeyValueStorage][] = [
