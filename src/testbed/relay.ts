@@ -5,14 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { UserConfig } from '../relay/auth.ts';
 import type { ListeningInfo } from '../relay/server.ts';
 import type { Processes, Started } from './processes.ts';
 import { repoRoot } from './paths.ts';
 
-export interface RelayUser {
-  address: string;
-  password: string;
-}
+/** A mailbox user as the relay's config file takes it, with a plaintext password (hashed by the relay at load). */
+export type RelayUser = Required<Pick<UserConfig, 'address' | 'password'>>;
 
 /** The relay's `listening` line, with every listener present (the test-bed configures all four). */
 export interface Listening extends ListeningInfo {
