@@ -1,19 +1,21 @@
-// Scenario: the core decrypts and verifies real messages INSIDE Thunderbird's extension realm, through
+// Scenario: the core decrypts and verifies real messages INSIDE Thunderbird's extension realm, and signs
+// and encrypts messages there that other implementations read back, through
 // the test-only core probe (built by vite from the same src/core/index.ts and extension/platform/ as
 // Sigill's background, for the same target). The messages are made at test time from the persona
 // fixtures by other implementations' command lines: GnuPG 2.2 (SEIPDv1, signed, v4 keys) and
 // `sigill sop` in Node (SEIPDv2, signed, erin's v6 key; no packaged tool here writes v6 yet).
 // Times measured inside Thunderbird are printed, never asserted.
-import { randomBytes } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase, fixturePath, loadCertificate, readFixture, type Persona } from '../../keys-fixtures/index.ts';
 import { armor, readAll } from '../../src/core/index.ts';
-import { createGpgHome, ok, runSop, sigillSop, type GpgHome } from '../support/sop.ts';
+import { createGpgHome, ok, parseVerifications, runSop, sigillSop, type GpgHome } from '../support/sop.ts';
 import { tempDir, type TempDir } from '../support/temp.ts';
 import { describeWithTools } from '../support/tools.ts';
-import type { DecryptProbeRequest, DecryptProbeResult, ProbeResponse } from './core-probe/protocol.ts';
+import type { DecryptProbeRequest, ProbeRequest, ProbeResponse, ProbeResults } from './core-probe/protocol.ts';
 import { e2eTools, World, type Client } from './harness/index.ts';
 
 const canary = `secret-canary-${randomBytes(8).toString('hex')}`;
@@ -57,7 +59,12 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-async function probeDecrypt(client: Client, fixture: Fixture, returnPlaintext: boolean): Promise<ProbeResponse> {
+/** The driver's `probe` command, typed by the request's kind. */
+function probe<K extends ProbeRequest['kind']>(client: Client, request: Extract<ProbeRequest, { kind: K }>): Promise<ProbeResponse<K>> {
+  return client.call('probe', request, 180_000) as Promise<ProbeResponse<K>>;
+}
+
+async function probeDecrypt(client: Client, fixture: Fixture, returnPlaintext: boolean): Promise<ProbeResponse<'decrypt'>> {
   const request: DecryptProbeRequest = {
     kind: 'decrypt',
     message: fixture.message,
@@ -66,15 +73,15 @@ async function probeDecrypt(client: Client, fixture: Fixture, returnPlaintext: b
     verificationKeys: [readFixture(fixture.signer, 'pub')],
     returnPlaintext,
   };
-  return client.call('probe', request, 180_000);
+  return probe(client, request);
 }
 
-function expectDecrypted(response: ProbeResponse): DecryptProbeResult {
+function expectOk<K extends ProbeRequest['kind']>(response: ProbeResponse<K>): ProbeResults[K] {
   if (!response.ok) throw new Error(`the probe failed: ${response.code ?? 'no code'}: ${response.message}`);
   return response.result;
 }
 
-function report(label: string, fixture: Fixture, result: DecryptProbeResult): void {
+function report(label: string, fixture: Fixture, result: ProbeResults['decrypt']): void {
   const size = `${(fixture.message.length / 1024).toFixed(0)} KiB armored`;
   console.log(`core in Thunderbird: ${label} (${size}): key unlock ${result.unlockMs.toFixed(0)} ms, decrypt + verify ${result.decryptMs.toFixed(0)} ms`);
 }
@@ -91,7 +98,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     dir = await tempDir('sigill-core-probe-');
     const passphraseFile = await dir.file('alice.pass', fixturePassphrase('alice'));
     ok(await gpg.importKey(fixturePath('alice', 'sec'), passphraseFile));
-    ok(await gpg.importKey(fixturePath('bob', 'pub')));
+    ok(await gpg.importKey(fixturePath('bob', 'sec'), await dir.file('bob.pass', fixturePassphrase('bob'))));
     const fromGpg = { recipient: 'bob', signer: 'alice' } as const;
     const fromSop = { recipient: 'erin', signer: 'erin' } as const;
     fixtures.seipdV1 = { label: 'gpg SEIPDv1', ...fromGpg, plaintext: smallText, message: (await gpgSignEncrypt(gpg, smallText, { armor: true })).toString() };
@@ -124,7 +131,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
 
   it("decrypts a gpg SEIPDv1 message and verifies alice's signature", async () => {
     const alicePrimary = (await loadCertificate('alice')).getFingerprint().toUpperCase();
-    const result = expectDecrypted(await probeDecrypt(alice, fixtures.seipdV1, true));
+    const result = expectOk(await probeDecrypt(alice, fixtures.seipdV1, true));
     report('gpg SEIPDv1, signed', fixtures.seipdV1, result);
     expect(result.plaintext).toBe(smallText);
     expect(result.plaintextSha256).toBe(sha256(smallText));
@@ -133,7 +140,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
 
   it("decrypts a v6 SEIPDv2 message and verifies erin's signature", async () => {
     const erinPrimary = (await loadCertificate('erin')).getFingerprint().toUpperCase();
-    const result = expectDecrypted(await probeDecrypt(alice, fixtures.seipdV2, true));
+    const result = expectOk(await probeDecrypt(alice, fixtures.seipdV2, true));
     report('v6 SEIPDv2, signed', fixtures.seipdV2, result);
     expect(result.plaintext).toBe(smallText);
     expect(result.verifications).toEqual([expect.objectContaining({ status: 'good', certificateFingerprint: erinPrimary, userID: 'Erin <erin@sigill.test>' })]);
@@ -141,7 +148,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
 
   it('decrypts 1 MiB in each format (times printed)', async () => {
     for (const fixture of [fixtures.largeV1, fixtures.largeV2]) {
-      const result = expectDecrypted(await probeDecrypt(alice, fixture, false));
+      const result = expectOk(await probeDecrypt(alice, fixture, false));
       report(fixture.label, fixture, result);
       expect(result.plaintextLength).toBe(largeText.length);
       expect(result.plaintextSha256).toBe(sha256(largeText));
@@ -153,6 +160,44 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     const response = await probeDecrypt(alice, fixtures.tamperedV1, true);
     expect(response).toMatchObject({ ok: false, code: 'INTEGRITY_FAILURE' });
     expect(JSON.stringify(response)).not.toContain(canary);
+  });
+
+  it('signs and encrypts inside Thunderbird (v4) so that gpg decrypts it and verifies alice', async () => {
+    if (!gpg) throw new Error('no gpg home');
+    const response = await probe(alice, {
+      kind: 'encrypt',
+      plaintext: smallText,
+      recipients: [readFixture('bob', 'pub')],
+      signingKey: readFixture('alice', 'sec'),
+      passphrase: fixturePassphrase('alice'),
+    });
+    const { message, encryptMs } = expectOk(response);
+    console.log(`core in Thunderbird: sign + encrypt to bob (v4) ${encryptMs.toFixed(0)} ms`);
+    expect(message).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    const decrypted = ok(await gpg.gpg(['--passphrase', fixturePassphrase('bob'), '--decrypt'], { stdin: message }));
+    expect(decrypted.stdout.toString('utf8')).toBe(smallText);
+    const alicePrimary = (await loadCertificate('alice')).getFingerprint().toUpperCase();
+    expect(decrypted.status.keywords).toContain('GOODSIG');
+    expect(decrypted.status.validSigs.map((signature) => signature.primaryFingerprint)).toEqual([alicePrimary]);
+  });
+
+  it('signs and encrypts inside Thunderbird (v6) so that sigill sop in Node decrypts it and verifies erin', async () => {
+    if (!dir) throw new Error('no scratch directory');
+    const response = await probe(alice, {
+      kind: 'encrypt',
+      plaintext: smallText,
+      recipients: [readFixture('erin', 'pub')],
+      signingKey: readFixture('erin', 'sec'),
+      passphrase: fixturePassphrase('erin'),
+    });
+    const { message } = expectOk(response);
+    expect(await seipdVersion(message)).toBe(2);
+    const key = await dir.file('erin-decrypt.sec.asc', readFixture('erin', 'unprotected'));
+    const verificationsFile = join(dir.path, 'verifications.txt');
+    const decrypted = ok(await runSop(sigillSop, ['decrypt', '--verifications-out', verificationsFile, '--verify-with', fixturePath('erin', 'pub'), key], { stdin: message }));
+    expect(decrypted.stdout.toString('utf8')).toBe(smallText);
+    const erinPrimary = (await loadCertificate('erin')).getFingerprint().toUpperCase();
+    expect(parseVerifications(await readFile(verificationsFile, 'utf8')).map((line) => line.primaryFingerprint)).toEqual([erinPrimary]);
   });
 
   it('leaves nothing running', async () => {

@@ -5,9 +5,9 @@
  * streams on Thunderbird's ReadableStream, @noble/ciphers for SEIPDv1, WebCrypto for SEIPDv2,
  * Argon2 and S2K key unlocking. It answers the e2e driver (runtime messaging between extensions) only.
  */
-import { decrypt, isSigillError, readCertificates, readSecretKeys, unlockKey } from '../../../src/core/index.ts';
+import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey } from '../../../src/core/index.ts';
 import { extensionCfb, extensionSink } from '../../../extension/platform/index.ts';
-import type { DecryptProbeRequest, DecryptProbeResult, ProbeRequest, ProbeResponse } from './protocol.ts';
+import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, ProbeRequest, ProbeResponse } from './protocol.ts';
 
 const driverId = 'sigill-e2e-driver@sigill.test';
 
@@ -53,6 +53,17 @@ async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeR
   };
 }
 
+async function encryptProbe(request: EncryptProbeRequest): Promise<EncryptProbeResult> {
+  const [locked] = await readSecretKeys(request.signingKey);
+  if (locked === undefined) throw new Error('no signing key in the request');
+  const signingKey = await unlockKey(locked, [request.passphrase]);
+  const recipients = (await Promise.all(request.recipients.map((armored) => readCertificates(armored)))).flat();
+  const started = performance.now();
+  const encrypted = await encrypt({ input: new Blob([request.plaintext]).stream(), recipients, signingKeys: [signingKey] });
+  const message = new TextDecoder().decode(await readAll(encrypted));
+  return { message, encryptMs: performance.now() - started };
+}
+
 /** The error and its causes, one per line: what went wrong below a SigillError is what a test needs to see. */
 function describe(error: unknown): string {
   const lines: string[] = [];
@@ -64,8 +75,14 @@ function describe(error: unknown): string {
 
 async function answer(request: ProbeRequest): Promise<ProbeResponse> {
   try {
-    if (request.kind !== 'decrypt') throw new Error(`unknown probe request ${String((request as { kind?: unknown }).kind)}`);
-    return { ok: true, result: await decryptProbe(request) };
+    switch (request.kind) {
+      case 'decrypt':
+        return { ok: true, result: await decryptProbe(request) };
+      case 'encrypt':
+        return { ok: true, result: await encryptProbe(request) };
+      default:
+        throw new Error(`unknown probe request ${String((request as { kind?: unknown }).kind)}`);
+    }
   } catch (error) {
     return {
       ok: false,

@@ -19,7 +19,18 @@ export interface DecryptProbeRequest {
   returnPlaintext: boolean;
 }
 
-export type ProbeRequest = DecryptProbeRequest;
+/** Sign and encrypt a text inside Thunderbird, for another implementation to decrypt and verify. */
+export interface EncryptProbeRequest {
+  kind: 'encrypt';
+  plaintext: string;
+  /** Armored certificates of the recipients. */
+  recipients: string[];
+  /** The signer's armored secret key, locked with `passphrase`. */
+  signingKey: string;
+  passphrase: string;
+}
+
+export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest;
 
 export interface ProbeVerification {
   status: 'good' | 'bad' | 'unknown-key';
@@ -41,7 +52,20 @@ export interface DecryptProbeResult {
   decryptMs: number;
 }
 
+export interface EncryptProbeResult {
+  /** The armored OpenPGP message. */
+  message: string;
+  /** Wall time inside Thunderbird, for the report; never asserted. */
+  encryptMs: number;
+}
+
+/** What each request kind answers. */
+export interface ProbeResults {
+  decrypt: DecryptProbeResult;
+  encrypt: EncryptProbeResult;
+}
+
 /** A failure is an answer too: a SigillError's stable code, or none for anything else. */
-export type ProbeResponse =
-  | { ok: true; result: DecryptProbeResult }
+export type ProbeResponse<K extends ProbeRequest['kind'] = ProbeRequest['kind']> =
+  | { ok: true; result: ProbeResults[K] }
   | { ok: false; code: string | null; message: string };
