@@ -121,8 +121,14 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     await dir?.dispose();
   });
 
-  it('the fixtures are what they claim: SEIPDv1 from gpg, SEIPDv2 from the v6 key', async () => {
+  it('the fixtures are what they claim: SEIPDv1 with AES from gpg, SEIPDv2 from the v6 key', async () => {
+    if (!gpg) throw new Error('no gpg home');
     expect(await seipdVersion(fixtures.seipdV1.message)).toBe(1);
+    // DECRYPTION_INFO <mdc method> <cipher>: AES-128/192/256 are 7/8/9 (RFC 9580 §9.3), the ciphers the
+    // core decrypts as a stream with @noble/ciphers in Thunderbird (no CFB is injected there).
+    const decrypted = ok(await gpg.gpg(['--passphrase', fixturePassphrase('bob'), '--decrypt'], { stdin: fixtures.seipdV1.message }));
+    const info = decrypted.status.lines.find((line) => line.startsWith('[GNUPG:] DECRYPTION_INFO '))?.split(' ');
+    expect(['7', '8', '9']).toContain(info?.[3]);
     expect(await seipdVersion(fixtures.largeV1.message)).toBe(1);
     expect(await seipdVersion(fixtures.seipdV2.message)).toBe(2);
     expect(await seipdVersion(fixtures.largeV2.message)).toBe(2);

@@ -43,6 +43,8 @@ export interface LaunchOptions {
   openpgp?: BuiltinOpenPgp;
   /** Install the test-only core probe next to the driver (the `probe` command). */
   coreProbe?: boolean;
+  /** Extra prefs for this profile (they win over the harness's own). */
+  prefs?: Record<string, string | number | boolean>;
 }
 
 export type SendRequest = SendArgs;
@@ -166,6 +168,7 @@ export class World {
       sigillXpi: options.sigill === false ? undefined : ensureXpi(),
       driver: { id: driverId, dir: driverDir, config: { sink: this.sink.url, profile: name } },
       openpgp: options.openpgp,
+      prefs: options.prefs,
     });
     if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
     const thunderbird = await Thunderbird.launch(this.processes, {
