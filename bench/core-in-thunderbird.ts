@@ -4,7 +4,8 @@
  *   npx tsx bench/core-in-thunderbird.ts [--size 10M]
  *
  * SIZE of text (base64 of pseudo-random bytes, the shape of a mail attachment) is signed and encrypted by
- * GnuPG (SEIPDv1, v4 keys: alice to bob) and by `sigill sop` in Node (SEIPDv2, erin's v6 key). Two
+ * GnuPG (SEIPDv1, v4 keys: alice to bob) and by `sigill sop` in Node (SEIPDv2, erin's v6 key; also
+ * unsigned, to tell decryption from the hashing a signature needs). Two
  * Thunderbirds, each with the test-only core probe (test/e2e/core-probe, the same core and
  * extension/platform modules as Sigill's background), decrypt and verify both and sign and encrypt the
  * text (v4): one with Debian's default prefs, where JavaScript runs without the baseline JIT
@@ -48,7 +49,8 @@ interface Message {
   label: string;
   armored: string;
   recipient: Persona;
-  signer: Persona;
+  /** Who signed it; none for an unsigned message (then only decryption is measured). */
+  signer?: Persona;
 }
 
 interface Row {
@@ -72,11 +74,12 @@ async function inThunderbird(client: Client, messages: Message[], text: string):
       message: message.armored,
       secretKey: readFixture(message.recipient, 'sec'),
       passphrase: fixturePassphrase(message.recipient),
-      verificationKeys: [readFixture(message.signer, 'pub')],
+      verificationKeys: message.signer === undefined ? [] : [readFixture(message.signer, 'pub')],
       returnPlaintext: false,
     });
     if (result.plaintextSha256 !== sha256(text)) throw new Error(`${message.label}: wrong plaintext in Thunderbird`);
-    if (result.verifications.map((verification) => verification.status).join() !== 'good') throw new Error(`${message.label}: signature not good in Thunderbird`);
+    const expected = message.signer === undefined ? '' : 'good';
+    if (result.verifications.map((verification) => verification.status).join() !== expected) throw new Error(`${message.label}: signature not ${expected || 'absent'} in Thunderbird`);
     times.push(result.decryptMs);
   }
   const encrypted = await probe(client, {
@@ -100,12 +103,13 @@ async function inNode(messages: Message[], text: string, cfb: CfbDecryptorFactor
       input: message.armored,
       sink,
       decryptionKeys: [secretKey],
-      verificationKeys: [await loadCertificate(message.signer)],
+      verificationKeys: message.signer === undefined ? [] : [await loadCertificate(message.signer)],
       ...(cfb === undefined ? {} : { cfb }),
     });
     times.push(performance.now() - started);
     if (sha256(sink.bytes()) !== sha256(text)) throw new Error(`${message.label}: wrong plaintext in Node`);
-    if (result.verifications.map((verification) => verification.status).join() !== 'good') throw new Error(`${message.label}: signature not good in Node`);
+    const expected = message.signer === undefined ? '' : 'good';
+    if (result.verifications.map((verification) => verification.status).join() !== expected) throw new Error(`${message.label}: signature not ${expected || 'absent'} in Node`);
   }
   const signingKey = await loadSecretKey('alice', { unlocked: true });
   const started = performance.now();
@@ -117,8 +121,8 @@ async function inNode(messages: Message[], text: string, cfb: CfbDecryptorFactor
 function print(rows: Row[], size: number): void {
   const columns = Object.keys(rows[0]?.times ?? {});
   const cell = (ms: number | undefined): string => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s ${((size / MiB) / (ms / 1000)).toFixed(1).padStart(6)} MiB/s`);
-  console.log(`\n${'operation'.padEnd(34)}${columns.map((column) => column.padEnd(28)).join('')}`);
-  for (const row of rows) console.log(`${row.operation.padEnd(34)}${columns.map((column) => cell(row.times[column]).padEnd(28)).join('')}`);
+  console.log(`\n${'operation'.padEnd(44)}${columns.map((column) => column.padEnd(28)).join('')}`);
+  for (const row of rows) console.log(`${row.operation.padEnd(44)}${columns.map((column) => cell(row.times[column]).padEnd(28)).join('')}`);
   const ratio = (a: string, b: string): string =>
     rows.map((row) => {
       const [x, y] = [row.times[a], row.times[b]];
@@ -158,6 +162,12 @@ async function main(): Promise<void> {
         recipient: 'erin',
         signer: 'erin',
       },
+      {
+        // Unsigned: separates the cost of decryption from that of hashing the data for the signature.
+        label: 'sop SEIPDv2 (v6) unsigned',
+        armored: ok(await runSop(sigillSop, ['encrypt', fixturePath('erin', 'pub')], { stdin: text })).stdout.toString(),
+        recipient: 'erin',
+      },
     ];
 
     world = await World.start('bench-core-in-thunderbird', { relay: false });
@@ -166,10 +176,11 @@ async function main(): Promise<void> {
     const runtimes: Record<string, number[]> = {
       'Thunderbird (Debian)': await inThunderbird(standard, messages, text),
       'Thunderbird (baseline JIT)': await inThunderbird(jit, messages, text),
-      'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb),
+      // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
+      'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb).then(() => inNode(messages, text, nodeCfb)),
       'Node (pure-JS CFB)': await inNode(messages, text, undefined),
     };
-    const operations = [...messages.map((message) => `decrypt + verify ${message.label}`), 'sign + encrypt (v4)'];
+    const operations = [...messages.map((message) => `${message.signer === undefined ? 'decrypt' : 'decrypt + verify'} ${message.label}`), 'sign + encrypt (v4)'];
     print(
       operations.map((operation, index) => ({
         operation,
