@@ -14,8 +14,8 @@ const coreInternals = {
 };
 const nodeBuiltins = { group: ['node:*'], message: 'Node built-ins do not exist in Thunderbird: use a seam of src/core/platform.ts.' };
 const nodeOnlyLayers = {
-  group: ['**/relay/**', '**/cli/**', '**/platform/node/**', '**/testbed/**'],
-  message: 'Node-only code (relay, CLI, Node platform, test-bed) does not run in Thunderbird.',
+  group: ['**/relay/**', '**/cli/**', '**/platform/node/**', '**/testbed/**', '**/test/**', '**/keys-fixtures/**'],
+  message: 'Node-only code (relay, CLI, Node platform, test-bed, tests) does not run in Thunderbird.',
 };
 const cryptoLibraries = {
   group: ['openpgp', 'openpgp/*', '@noble/*'],
