@@ -1,6 +1,35 @@
-// ESLint flat config: typescript-eslint's recommended type-aware rules for all TypeScript.
+// ESLint flat config: typescript-eslint's recommended rules for all TypeScript, then the import
+// boundaries between the layers (docs/architecture.md, "Import rules"). The core is at the bottom: it
+// imports nothing of the others, and everything above reaches it only through src/core/index.ts.
+//
+// One block per layer, each owning the layer's `no-restricted-imports` (in a flat config a later block
+// that sets the same rule for the same file replaces the earlier options instead of adding to them).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/** Everything of the core except its one public entry point. */
+const coreInternals = {
+  group: ['**/src/core/**', '../core/**', '../../core/**', '!**/core/index.ts'],
+  message: 'Import the core through src/core/index.ts, its one public entry point.',
+};
+const nodeBuiltins = { group: ['node:*'], message: 'Node built-ins do not exist in Thunderbird: use a seam of src/core/platform.ts.' };
+const nodeOnlyLayers = {
+  group: ['**/relay/**', '**/cli/**', '**/platform/node/**', '**/testbed/**', '**/test/**', '**/keys-fixtures/**'],
+  message: 'Node-only code (relay, CLI, Node platform, test-bed, tests) does not run in Thunderbird.',
+};
+const cryptoLibraries = {
+  group: ['openpgp', 'openpgp/*', '@noble/*'],
+  message: 'Crypto goes through the core (src/core/index.ts), never around it.',
+};
+const nodeGlobals = [
+  { name: 'process', message: 'Node only.' },
+  { name: 'Buffer', message: 'Node only: use Uint8Array.' },
+  { name: 'require', message: 'Node only.' },
+];
+
+// Files the "sop" work converts to the core's entry point in its own change; until then they keep their
+// sub-path imports (remove an entry once the file imports src/core/index.ts).
+const awaitingEntryPointConversion = ['src/cli/sop/**', 'test/cli/sop/**', 'test/security/manipulation.test.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'artifacts/', '.sigill-relay/', '.sigill-demo/', 'coverage/'] },
@@ -19,8 +48,8 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['node:*'], message: 'src/core is platform-neutral: inject what you need.' },
-          { group: ['**/extension/**', '**/relay/**', '**/cli/**'], message: 'src/core imports nothing of the others.' },
+          { group: ['node:*'], message: 'src/core is platform-neutral: inject what you need (src/core/platform.ts).' },
+          { group: ['**/extension/**', '**/relay/**', '**/cli/**', '**/platform/**', '**/testbed/**', '**/test/**'], message: 'src/core imports nothing of the others.' },
         ],
       }],
       'no-restricted-globals': ['error',
@@ -28,7 +57,18 @@ export default tseslint.config(
         { name: 'messenger', message: 'src/core is platform-neutral.' },
         { name: 'process', message: 'src/core is platform-neutral.' },
         { name: 'Buffer', message: 'src/core is platform-neutral: use Uint8Array.' },
+        { name: 'window', message: 'src/core is platform-neutral.' },
+        { name: 'document', message: 'src/core is platform-neutral.' },
       ],
+    },
+  },
+  {
+    // The MailExtension, and the test-only extensions built the same way: Thunderbird, never Node.
+    files: ['extension/**/*.ts', 'test/e2e/core-probe/**/*.ts', 'test/e2e/driver/**/*.js'],
+    ignores: ['test/e2e/core-probe/vite.config.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [nodeBuiltins, nodeOnlyLayers, coreInternals, cryptoLibraries] }],
+      'no-restricted-globals': ['error', ...nodeGlobals],
     },
   },
   {
@@ -36,6 +76,32 @@ export default tseslint.config(
     files: ['src/relay/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/core/**', 'openpgp'], message: 'a relay never needs keys' }] }],
+    },
+  },
+  {
+    // Node platform: implements the core's seams, serves the CLI; knows nothing of the layers above it.
+    files: ['src/platform/node/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [coreInternals, { group: ['**/cli/**', '**/relay/**', '**/testbed/**', '**/extension/**'], message: 'the Node platform sits right above the core' }],
+      }],
+    },
+  },
+  {
+    // The Thunderbird test-bed (profiles, processes, the relay as a child process): used by the demo
+    // command and the e2e harness, so it must not depend on the command line itself.
+    files: ['src/testbed/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [coreInternals, { group: ['**/cli/**'], message: 'the test-bed is below the CLI' }] }],
+    },
+  },
+  {
+    // Everything else above the core (CLI, test-bed, tests, benchmarks, fixtures) uses its entry point.
+    // Unit tests of the core (test/unit/core) may reach the internal module they test.
+    files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'keys-fixtures/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['test/unit/core/**', 'test/e2e/core-probe/**', ...awaitingEntryPointConversion],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [coreInternals] }],
     },
   },
   {

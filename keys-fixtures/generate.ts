@@ -22,7 +22,7 @@ import {
   lockKey,
   revokeKey,
   type KeyProfile,
-} from '../src/core/keys/index.ts';
+} from '../src/core/index.ts';
 import {
   fixtureFileName,
   fixturePassphrase,

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PrivateKey, PublicKey } from 'openpgp';
-import { readCertificates, readSecretKeys, unlockKey } from '../src/core/keys/index.ts';
+import { readCertificates, readSecretKeys, unlockKey } from '../src/core/index.ts';
 
 /** Ordinary people with good keys. alice, bob, carol: v4 Ed25519/Cv25519; dave: v4 RSA-3072; erin: v6 Ed25519/X25519. */
 export const personas = ['alice', 'bob', 'carol', 'dave', 'erin'] as const;

@@ -20,7 +20,7 @@ const cacheDir = join(root, 'node_modules', '.cache', 'sigill-cli');
 const pointer = join(cacheDir, 'current.json');
 const entry = join(root, 'src', 'cli', 'main.ts');
 // Not imported, but read by esbuild (tsconfig) or affecting the result: a change rebuilds too.
-const extraInputs = ['tsconfig.json', 'package.json', 'scripts/cli-bundle.mjs'];
+const extraInputs = ['tsconfig.json', 'tsconfig.base.json', 'package.json', 'scripts/cli-bundle.mjs'];
 const FORMAT = 1;
 
 function stamp(relativePath) {

@@ -17,7 +17,7 @@ function step(name, command, args) {
   }
 }
 
-step('typecheck', 'npx', ['tsc', '--noEmit']);
+step('typecheck', 'npm', ['run', '--silent', 'typecheck']); // every target with its own settings (package.json)
 step('lint', 'npx', ['eslint', '--max-warnings=0', '.']);
 step('build', 'npm', ['run', '--silent', 'build']);
 

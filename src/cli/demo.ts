@@ -15,10 +15,10 @@ import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
 import { createLogger } from '../relay/log.ts';
 import { describeMovedPorts, startDemoRelay, type DemoAccount, type DemoRelay } from './demo-relay.ts';
-import { Processes, type Started } from './thunderbird/processes.ts';
-import { buildProfile } from './thunderbird/profile.ts';
-import { thunderbirdBinary, xpiPath } from './thunderbird/paths.ts';
-import { buildXpi } from './thunderbird/xpi.ts';
+import { Processes, type Started } from '../testbed/processes.ts';
+import { buildProfile } from '../testbed/profile.ts';
+import { thunderbirdBinary, xpiPath } from '../testbed/paths.ts';
+import { buildXpi } from '../testbed/xpi.ts';
 
 const usage = `usage: sigill demo [--no-thunderbird] [--no-build] [--dir DIR]
 

@@ -1,5 +1,7 @@
-// The platform-neutral core: what the extension and the CLI import.
+// The platform-neutral core: the one entry point the extension, the CLI and tests import.
 export * from './errors.ts';
+export * from './platform.ts';
+export * from './engine.ts';
 export * from './keys/index.ts';
 export * from './messages/index.ts';
 export * from './outgoing/index.ts';

@@ -10,7 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import { describeWithTools } from '../support/tools.ts';
 import { e2eTools, eventually } from './harness/index.ts';
 import { artifactsDir, repoRoot } from './harness/paths.ts';
-import { MARKER_VARIABLE, Processes, processesWithMarker } from '../../src/cli/thunderbird/processes.ts';
+import { MARKER_VARIABLE, Processes, processesWithMarker } from '../../src/testbed/processes.ts';
 import { startXvfb } from './harness/thunderbird.ts';
 
 interface DemoRun {

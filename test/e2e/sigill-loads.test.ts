@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithTools } from '../support/tools.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World } from './harness/index.ts';
 import { sigillId } from './harness/paths.ts';
-import { extensionUuids } from '../../src/cli/thunderbird/profile.ts';
+import { extensionUuids } from '../../src/testbed/profile.ts';
 
 describeWithTools(e2eTools(), 'e2e: Sigill loads in Thunderbird', () => {
   let world: World | undefined;

@@ -20,8 +20,7 @@ import {
   verify,
 } from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { SigillError } from '../../src/core/errors.ts';
-import { assertUsable, exportKey, keyStatus, readKeys, readSecretKeys, unlockKey } from '../../src/core/keys/index.ts';
+import { SigillError, assertUsable, exportKey, keyStatus, readKeys, readSecretKeys, unlockKey } from '../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, loadSecretKey, readFixture } from '../../keys-fixtures/index.ts';
 import { expectSigillError } from '../unit/core/keys/expect-code.ts';
 

@@ -1,5 +1,5 @@
 /**
- * MG family (SECURITY.md): manipulated ciphertexts must fail hard with their code and release no
+ * MG family (docs/security.md): manipulated ciphertexts must fail hard with their code and release no
  * partial plaintext: the PlaintextSink is never committed (it is aborted), so nothing reaches the
  * output. Messages are built with OpenPGP.js packet classes; AES-CFB for hand-built SEIPDv1 bodies
  * comes from @noble/ciphers.

@@ -140,26 +140,8 @@ export function parseVerifications(text: string): Verification[] {
     });
 }
 
-/** A throwaway directory, removed by `dispose()`. */
-export interface TempDir {
-  path: string;
-  /** Writes `name` in the directory and returns its path. */
-  file(name: string, content: Buffer | string): Promise<string>;
-  dispose(): Promise<void>;
-}
-
-export async function tempDir(prefix = 'sigill-interop-'): Promise<TempDir> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return {
-    path,
-    async file(name, content) {
-      const target = join(path, name);
-      await writeFile(target, content);
-      return target;
-    },
-    dispose: () => rm(path, { recursive: true, force: true }),
-  };
-}
+// Throwaway directories live in ./temp.ts; re-exported for the suites that import them from here.
+export { tempDir, type TempDir } from './temp.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // GnuPG

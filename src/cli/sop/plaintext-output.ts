@@ -1,12 +1,11 @@
 /**
  * Where `decrypt` and `inline-verify` put plaintext until the core commits it: the CLI's file-backed
- * sink (src/cli/plaintext-sink.ts), so memory stays bounded for any message size and nothing reaches
+ * sink (src/platform/node/plaintext-sink.ts), so memory stays bounded for any message size and nothing reaches
  * stdout before every integrity check passed (the PlaintextSink contract of src/core/messages);
- * with Node's CFB (src/cli/node-cfb.ts) for fast SEIPDv1 decryption.
+ * with Node's CFB (src/platform/node/cfb.ts) for fast SEIPDv1 decryption.
  */
 import type { CfbDecryptorFactory } from '../../core/messages/index.ts';
-import { nodeCfb } from '../node-cfb.ts';
-import { fileSink, type FileSink } from '../plaintext-sink.ts';
+import { fileSink, nodeCfb, type FileSink } from '../../platform/node/index.ts';
 
 export interface PlaintextOutput {
   sink: FileSink;

@@ -8,10 +8,14 @@ import { encryptKey, type PrivateKey } from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { clearUnlockedKey, copyPrivateKey, errorText, isUnlocked, protectionConfig, requireSecret, secretKeyPackets } from './internal.ts';
 
-type DecryptOutcome = 'ok' | 'wrong-passphrase' | 'unsupported' | 'corrupt';
+type DecryptOutcome = 'ok' | 'wrong-passphrase' | 'unsupported' | 'no-webassembly' | 'corrupt';
 
 /** OpenPGP.js reports these cases only through error messages. */
 function classifyDecryptError(error: unknown): Exclude<DecryptOutcome, 'ok'> {
+  // Argon2 (RFC 9580 §3.7.1.4) runs as WebAssembly in OpenPGP.js; a page whose content security
+  // policy refuses WebAssembly fails here, which says nothing about the key.
+  // Checked by name: the WebAssembly globals are not typed for the core, and names hold across realms.
+  if (error instanceof Error && (error.name === 'CompileError' || error.name === 'LinkError')) return 'no-webassembly';
   const text = errorText(error);
   if (text.startsWith('Incorrect key passphrase')) return 'wrong-passphrase';
   if (/unsupported S2K|insecure|unsalted/i.test(text)) return 'unsupported';
@@ -62,6 +66,9 @@ async function decryptPacket(packet: ReturnType<typeof secretKeyPackets>[number]
       outcomes.push(classifyDecryptError(error));
       lastError = error;
     }
+  }
+  if (outcomes.includes('no-webassembly')) {
+    throw new SigillError('INTERNAL', { detail: `unlocking ${packet.getFingerprint()} needs WebAssembly (Argon2), which this environment refused: ${errorText(lastError)}`, cause: lastError });
   }
   if (outcomes.includes('corrupt')) {
     throw new SigillError('KEY_TAMPERED', { detail: `the secret part of ${packet.getFingerprint()} cannot be read`, cause: lastError });

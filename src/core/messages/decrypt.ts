@@ -30,7 +30,7 @@ export interface DecryptOptions {
   sessionKeys?: SessionKey[];
   verificationKeys?: openpgp.PublicKey[];
   date?: Date;
-  /** Faster audited CFB/SHA-1 for SEIPDv1 (Node: src/cli/node-cfb.ts). */
+  /** Faster audited CFB/SHA-1 for SEIPDv1 (Node: src/platform/node/cfb.ts). */
   cfb?: CfbDecryptorFactory;
   /** Refuse (TOO_LARGE) a message that decompresses to more than this; bounds compression bombs. */
   maxDecompressedSize?: number;

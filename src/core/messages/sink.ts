@@ -1,6 +1,6 @@
 /**
  * The in-memory PlaintextSink: fine for mail-sized data in Thunderbird; the CLI uses a file-backed
- * sink for large data (src/cli/plaintext-sink.ts). Nothing is readable before `commit()`.
+ * sink for large data (src/platform/node/plaintext-sink.ts). Nothing is readable before `commit()`.
  */
 import { SigillError } from '../errors.ts';
 import { bytesStream, concatBytes } from './streams.ts';

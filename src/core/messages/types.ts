@@ -4,20 +4,12 @@
  */
 import type { SigillErrorCode } from '../errors.ts';
 
+// The injected platform interfaces are declared with the other seams in src/core/platform.ts;
+// re-exported here so code importing them from the messages API keeps working.
+export type { CfbDecipher, CfbDecryptorFactory, IncrementalHash, PlaintextSink } from '../platform.ts';
+
 /** Anything a message operation can read: bytes, text (encoded as UTF-8) or a web stream of bytes. */
 export type DataInput = Uint8Array | string | ReadableStream<Uint8Array>;
-
-/**
- * Where decrypted or verified plaintext goes. The contract that makes streaming safe: a producer
- * writes as it goes, but calls `commit()` only after every integrity check passed (MDC, AEAD final
- * tag, packet grammar); on any failure it calls `abort()` and the sink must discard what it got.
- * A sink never exposes bytes before `commit()`.
- */
-export interface PlaintextSink {
-  write(chunk: Uint8Array): Promise<void>;
-  commit(): Promise<void>;
-  abort(reason: unknown): Promise<void>;
-}
 
 /** A session key as OpenPGP.js names it: `algorithm` is the openpgp enum name, e.g. 'aes256'. */
 export interface SessionKey {
@@ -46,29 +38,4 @@ export interface DecryptResult {
   filename?: string;
   /** The literal data packet's format octet, RFC 9580 §5.9 ('b', 't', 'u', 'm'). */
   format: 'binary' | 'text' | 'utf8' | 'mime';
-}
-
-/** One running CFB decryption (RFC 9580 §5.13.1 uses plain CFB with a zero IV, no resync). */
-export interface CfbDecipher {
-  /** Decrypts the next ciphertext bytes of any length; may hold back bytes until a block is complete. */
-  update(chunk: Uint8Array): Uint8Array;
-  /** Returns the bytes still held back (a final partial block). */
-  final(): Uint8Array;
-}
-
-/** An incremental hash (SHA-1 for the MDC). */
-export interface IncrementalHash {
-  update(chunk: Uint8Array): void;
-  digest(): Uint8Array;
-}
-
-/**
- * Lets a platform inject faster audited primitives for SEIPDv1 decryption (Node: node:crypto,
- * see src/cli/node-cfb.ts). The default uses @noble/ciphers and @noble/hashes.
- */
-export interface CfbDecryptorFactory {
-  /** `algorithm` is 'aes128' | 'aes192' | 'aes256'; return undefined if not supported (the default is used). */
-  decipher(options: { algorithm: string; key: Uint8Array; iv: Uint8Array }): CfbDecipher | undefined;
-  /** An incremental SHA-1; optional (the default is @noble/hashes). */
-  sha1?(): IncrementalHash;
 }

@@ -1,10 +1,26 @@
+// @ts-check
 // Test-only driver (never shipped): runs in each test profile's Thunderbird, takes commands from the
 // harness's HTTP sink (long polling) and posts results back. config.json (written by the harness next
-// to this file in the profile) holds {sink, profile}. Add a command = add a function to `commands`.
+// to this file in the profile) holds {sink, profile}. Add a command = declare it in commands.ts (its
+// arguments and result), then implement it in `commands` below: the type check holds both to the map.
 /* global messenger, fetch, setTimeout */
 
+/** @typedef {import('./commands.ts').DriverImplementation} DriverImplementation */
+/** @typedef {import('../core-probe/protocol.ts').ProbeResponse} ProbeResponse */
+
+/** The core probe extension (test/e2e/core-probe), when the profile has it. */
+const coreProbeId = 'sigill-core-probe@sigill.test';
+
+/** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
 function withTimeout(promise, ms, what) {
   return Promise.race([
     promise,
@@ -14,10 +30,11 @@ function withTimeout(promise, ms, what) {
   ]);
 }
 
+/** @param {string} accountId */
 async function inboxMessages(accountId) {
   const account = await messenger.accounts.get(accountId, true);
-  const inbox = account.rootFolder.subFolders.find((folder) => folder.specialUse?.includes('inbox'));
-  if (!inbox) throw new Error(`account ${accountId} has no inbox`);
+  const inbox = account?.rootFolder?.subFolders?.find((folder) => folder.specialUse?.includes('inbox'));
+  if (!inbox?.id) throw new Error(`account ${accountId} has no inbox`);
   const found = [];
   let page = await messenger.messages.list(inbox.id);
   for (;;) {
@@ -31,11 +48,16 @@ async function mailAccounts() {
   return (await messenger.accounts.list(false)).filter((account) => account.type !== 'none');
 }
 
+/**
+ * @param {messenger.messages.MessagePart} part
+ * @returns {string}
+ */
 function textOf(part) {
   if (part.body !== undefined && (part.contentType ?? '').startsWith('text/')) return part.body;
   return (part.parts ?? []).map(textOf).join('');
 }
 
+/** @type {DriverImplementation} */
 const commands = {
   async info() {
     return { browser: await messenger.runtime.getBrowserInfo(), accounts: await mailAccounts() };
@@ -44,8 +66,10 @@ const commands = {
   /** Composes a plain-text message and sends it now; `openpgp` switches Thunderbird's own OpenPGP on. */
   async send({ to, subject, body, openpgp, timeoutMs = 60_000 }) {
     const tab = await messenger.compose.beginNew({ to, subject, plainTextBody: body, isPlainText: true });
+    const tabId = tab.id;
+    if (tabId === undefined) throw new Error('compose.beginNew opened no tab');
     if (openpgp) {
-      await messenger.compose.setComposeDetails(tab.id, {
+      await messenger.compose.setComposeDetails(tabId, {
         selectedEncryptionTechnology: {
           name: 'OpenPGP',
           encryptBody: Boolean(openpgp.encrypt),
@@ -54,11 +78,14 @@ const commands = {
         },
       });
     }
-    return withTimeout(messenger.compose.sendMessage(tab.id, { mode: 'sendNow' }), timeoutMs, 'compose.sendMessage');
+    const sent = await withTimeout(messenger.compose.sendMessage(tabId, { mode: 'sendNow' }), timeoutMs, 'compose.sendMessage');
+    if (sent.headerMessageId === undefined) throw new Error(`compose.sendMessage (${sent.mode}) reported no Message-ID`);
+    return { mode: sent.mode, headerMessageId: sent.headerMessageId };
   },
 
   /** Fetches mail until a message with this Message-ID (or subject) is in an inbox; returns its header. */
   async receive({ headerMessageId, subject, timeoutMs = 60_000 }) {
+    /** @param {messenger.messages.MessageHeader} message */
     const wanted = (message) =>
       headerMessageId ? message.headerMessageId === headerMessageId : message.subject === subject;
     const deadline = Date.now() + timeoutMs;
@@ -76,7 +103,9 @@ const commands = {
 
   /** The message as stored in the profile, as a binary string (MV2). */
   async getRaw({ messageId }) {
-    return messenger.messages.getRaw(messageId);
+    const raw = await messenger.messages.getRaw(messageId);
+    if (typeof raw !== 'string') throw new Error('messages.getRaw gave a File: the driver is MV2, where it gives a binary string');
+    return raw;
   },
 
   /** The add-on manager's view of an add-on (is it installed and active?). */
@@ -98,6 +127,7 @@ const commands = {
   /** Opens a message in a tab (so message display scripts run). */
   async open({ messageId }) {
     const tab = await messenger.messageDisplay.open({ messageId, location: 'tab' });
+    if (tab.id === undefined) throw new Error(`messageDisplay.open(${messageId}) opened no tab`);
     return { tabId: tab.id };
   },
 
@@ -105,10 +135,27 @@ const commands = {
   async getFull({ messageId, decrypt = true }) {
     const full = await messenger.messages.getFull(messageId, { decrypt });
     const header = await messenger.messages.get(messageId);
-    return { subject: header.subject, headers: full.headers, decryptionStatus: full.decryptionStatus, text: textOf(full), part: full };
+    return { subject: header.subject, headers: full.headers ?? {}, decryptionStatus: full.decryptionStatus, text: textOf(full), part: full };
+  },
+
+  /** Forwards a request to the core probe; waits for it to listen (it may start after the driver). */
+  async probe(request) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        return /** @type {ProbeResponse} */ (await messenger.runtime.sendMessage(coreProbeId, request));
+      } catch (error) {
+        if (!/Receiving end does not exist/.test(String(error)) || Date.now() > deadline) throw error;
+        await sleep(250);
+      }
+    }
   },
 };
 
+/**
+ * @param {'event' | 'result'} kind
+ * @param {Record<string, unknown>} body
+ */
 async function post(kind, body) {
   await fetch(`${config.sink}/${kind}/${encodeURIComponent(config.profile)}`, {
     method: 'POST',
@@ -117,6 +164,7 @@ async function post(kind, body) {
   });
 }
 
+/** @type {{ sink: string; profile: string }} */
 let config;
 
 async function serve() {
@@ -134,13 +182,15 @@ async function serve() {
   }
 }
 
+/** @param {{ id: number; name: string; args: unknown }} command */
 async function run({ id, name, args }) {
   try {
-    const command = commands[name];
-    if (!command) throw new Error(`unknown command ${name}`);
+    if (!Object.hasOwn(commands, name)) throw new Error(`unknown command ${name}`);
+    // The harness typed `args` against the same map (Client.call); here they arrive as JSON.
+    const command = /** @type {(args: unknown) => Promise<unknown>} */ (commands[/** @type {keyof DriverImplementation} */ (name)]);
     await post('result', { id, ok: true, value: await command(args) });
   } catch (error) {
-    await post('result', { id, ok: false, error: String(error?.stack ? `${error.message}\n${error.stack}` : error) });
+    await post('result', { id, ok: false, error: String(error instanceof Error && error.stack ? `${error.message}\n${error.stack}` : error) });
   }
 }
 

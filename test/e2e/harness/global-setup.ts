@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { repoRoot } from './paths.ts';
-import { ensureXpi } from '../../../src/cli/thunderbird/xpi.ts';
+import { ensureXpi } from '../../../src/testbed/xpi.ts';
 
 export default function setup(): () => void {
   process.env.SIGILL_E2E_RUN ??= new Date().toISOString().replace(/[:.]/g, '-');

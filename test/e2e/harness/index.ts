@@ -10,18 +10,21 @@
  *   await world.stop();
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeys, type BuiltinOpenPgp, type OpenPgpKey } from '../../../src/cli/thunderbird/openpgp.ts';
+import { generateKeys, type BuiltinOpenPgp, type OpenPgpKey } from '../../../src/testbed/openpgp.ts';
 import { artifactsDir, driverDir, driverId, thunderbirdBinary, thunderbirdVersion } from './paths.ts';
-import { Processes } from '../../../src/cli/thunderbird/processes.ts';
-import { buildProfile } from '../../../src/cli/thunderbird/profile.ts';
-import { Relay } from '../../../src/cli/thunderbird/relay.ts';
+import { Processes } from '../../../src/testbed/processes.ts';
+import { buildProfile } from '../../../src/testbed/profile.ts';
+import { Relay } from '../../../src/testbed/relay.ts';
 import { Sink } from './sink.ts';
+import { buildCoreProbe } from './core-probe.ts';
+import { coreProbeId } from '../core-probe/protocol.ts';
+import type { DriverArgs, DriverCommandName, DriverResult, FullMessage, MessageHeader, SendArgs, SendResult } from '../driver/commands.ts';
 import { headless, Thunderbird } from './thunderbird.ts';
 import type { Tool } from '../../support/tools.ts';
-import { ensureXpi } from '../../../src/cli/thunderbird/xpi.ts';
+import { ensureXpi } from '../../../src/testbed/xpi.ts';
 
 export const personas = ['alice', 'bob', 'carol', 'dave'] as const;
 export type Persona = (typeof personas)[number];
@@ -38,39 +41,14 @@ export interface LaunchOptions {
   sigill?: boolean;
   /** Give this profile Thunderbird's built-in OpenPGP. */
   openpgp?: BuiltinOpenPgp;
+  /** Install the test-only core probe next to the driver (the `probe` command). */
+  coreProbe?: boolean;
+  /** Extra prefs for this profile (they win over the harness's own). */
+  prefs?: Record<string, string | number | boolean>;
 }
 
-export interface SendRequest {
-  to: string[];
-  subject: string;
-  body: string;
-  /** Thunderbird's own OpenPGP for this message. */
-  openpgp?: { encrypt: boolean; encryptSubject: boolean; sign: boolean };
-  timeoutMs?: number;
-}
-
-/** What compose.sendMessage resolves with. */
-export interface SendResult {
-  mode: string;
-  headerMessageId: string;
-}
-
-export interface MessageHeader {
-  id: number;
-  subject: string;
-  author: string;
-  headerMessageId: string;
-}
-
-export interface FullMessage {
-  subject: string;
-  headers: Record<string, string[]>;
-  decryptionStatus?: string;
-  /** All text/* bodies of the MIME tree, concatenated. */
-  text: string;
-  /** The whole MessagePart tree as messages.getFull returned it. */
-  part: unknown;
-}
+export type SendRequest = SendArgs;
+export type { FullMessage, MessageHeader, SendResult };
 
 /** One running Thunderbird with its driver. */
 export class Client {
@@ -80,19 +58,19 @@ export class Client {
     private readonly world: World,
   ) {}
 
-  /** Runs a driver command (see test/e2e/driver/background.js). */
-  call<T>(command: string, args: unknown = {}, timeoutMs = 90_000): Promise<T> {
-    return this.world.sink.call<T>(this.user.name, command, args, timeoutMs);
+  /** Runs a driver command: its name, arguments and result are declared in test/e2e/driver/commands.ts. */
+  call<K extends DriverCommandName>(command: K, args: DriverArgs<K>, timeoutMs = 90_000): Promise<DriverResult<K>> {
+    return this.world.sink.call<DriverResult<K>>(this.user.name, command, args, timeoutMs);
   }
 
   send(request: SendRequest): Promise<SendResult> {
     const timeoutMs = request.timeoutMs ?? 60_000;
-    return this.call<SendResult>('send', { ...request, timeoutMs }, timeoutMs + 10_000);
+    return this.call('send', { ...request, timeoutMs }, timeoutMs + 10_000);
   }
 
   /** Fetches mail (POP3, now) until the message is in the inbox. */
   receive(match: { headerMessageId?: string; subject?: string }, timeoutMs = 60_000): Promise<MessageHeader> {
-    return this.call<MessageHeader>('receive', { ...match, timeoutMs }, timeoutMs + 40_000);
+    return this.call('receive', { ...match, timeoutMs }, timeoutMs + 40_000);
   }
 
   open(messageId: number): Promise<{ tabId: number }> {
@@ -115,7 +93,7 @@ export class Client {
   async screenshot(label: string): Promise<string> {
     const file = join(this.world.artifacts, `${this.user.name}-${label}.png`);
     if (!(await this.thunderbird.screenshot(file))) {
-      const dataUrl = await this.call<string>('screenshot', {}, 20_000);
+      const dataUrl = await this.call('screenshot', {}, 20_000);
       writeFileSync(file, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
     }
     return file;
@@ -190,7 +168,9 @@ export class World {
       sigillXpi: options.sigill === false ? undefined : ensureXpi(),
       driver: { id: driverId, dir: driverDir, config: { sink: this.sink.url, profile: name } },
       openpgp: options.openpgp,
+      prefs: options.prefs,
     });
+    if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
     const thunderbird = await Thunderbird.launch(this.processes, {
       profileDir,
       home: join(this.scratch, 'home', name),

@@ -1,9 +1,9 @@
 /** Where the e2e harness keeps its own things: the driver extension and the artifacts of a run. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../../src/cli/thunderbird/paths.ts';
+import { repoRoot } from '../../../src/testbed/paths.ts';
 
-export * from '../../../src/cli/thunderbird/paths.ts';
+export * from '../../../src/testbed/paths.ts';
 
 export const driverDir = join(repoRoot, 'test', 'e2e', 'driver');
 export const driverId = 'sigill-e2e-driver@sigill.test';

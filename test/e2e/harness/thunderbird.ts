@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Processes, Started } from '../../../src/cli/thunderbird/processes.ts';
+import type { Processes, Started } from '../../../src/testbed/processes.ts';
 import { thunderbirdBinary } from './paths.ts';
 
 export const headless = process.env.SIGILL_E2E_HEADLESS === '1';

@@ -1,6 +1,6 @@
 /**
  * POP3 over real loopback sockets with a raw client: the protocol edge cases (RFC 1939, RFC 2449 CAPA
- * and response codes, RFC 5034 AUTH PLAIN) and the relay's POP3 security rules from SECURITY.md.
+ * and response codes, RFC 5034 AUTH PLAIN) and the relay's POP3 security rules of docs/security.md.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMultiline } from '../../../src/relay/pop3/multiline.ts';

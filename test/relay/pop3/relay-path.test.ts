@@ -1,5 +1,5 @@
 /**
- * The whole relay path of DESIGN.md: nodemailer submits (AUTH on loopback), the relay spools and
+ * The whole relay path of docs/architecture.md: nodemailer submits (AUTH on loopback), the relay spools and
  * delivers locally, Python's poplib collects over the relay's POP3 listener, and the HTTP view shows
  * exactly what was stored before and nothing after the POP3 QUIT.
  */

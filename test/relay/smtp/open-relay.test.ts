@@ -1,4 +1,4 @@
-// OPEN-RELAY (SECURITY.md): the inbound listener takes mail only for its own domains and users,
+// OPEN-RELAY (docs/security.md): the inbound listener takes mail only for its own domains and users,
 // whatever address tricks are tried; submission relays only for authenticated users.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailboxMessages, openSession, PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';

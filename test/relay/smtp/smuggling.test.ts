@@ -1,4 +1,4 @@
-// SMUGGLE (SECURITY.md): only CRLF.CRLF ends DATA. Every end-of-data look-alike with a bare CR or LF
+// SMUGGLE (docs/security.md): only CRLF.CRLF ends DATA. Every end-of-data look-alike with a bare CR or LF
 // is sent whole and split byte by byte, followed by a complete second transaction hidden in the
 // data. The relay must never see a second message: it answers the DATA with one 500 5.5.2 (bare
 // CR/LF are rejected, like Postfix's smtpd_forbid_bare_newline) and stores nothing.

@@ -1,4 +1,4 @@
-// INJECT (SECURITY.md) and RFC 3207: commands pipelined in plaintext behind STARTTLS are discarded,
+// INJECT (docs/security.md) and RFC 3207: commands pipelined in plaintext behind STARTTLS are discarded,
 // never executed inside the TLS session; AUTH appears only after STARTTLS when plaintext AUTH is not
 // allowed; the session starts over after the handshake (RFC 3207 §4.2).
 import { mkdtemp, rm } from 'node:fs/promises';

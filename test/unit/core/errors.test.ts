@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SigillError, errorMessages, isSigillError } from '../../../src/core/errors.ts';
+import { SigillError, errorMessages, isSigillError } from '../../../src/core/index.ts';
 
 describe('SigillError', () => {
   it('carries a stable code and a message for people', () => {

@@ -1,6 +1,6 @@
 /** Assertions on SigillError codes, shared by the key tests. */
 import { expect } from 'vitest';
-import { SigillError, type SigillErrorCode } from '../../../../src/core/errors.ts';
+import { SigillError, type SigillErrorCode } from '../../../../src/core/index.ts';
 
 /** Awaits `action` and asserts that it throws a SigillError with `code`; returns the error. */
 export async function expectSigillError(action: Promise<unknown> | (() => unknown), code: SigillErrorCode): Promise<SigillError> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exportKey, extractCertificate, isUnlocked, readKeys, readSecretKeys, unlockKey } from '../../../../src/core/keys/index.ts';
+import { exportKey, extractCertificate, isUnlocked, readKeys, readSecretKeys, unlockKey } from '../../../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, loadSecretKey } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from './expect-code.ts';
 

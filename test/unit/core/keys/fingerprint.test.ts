@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatFingerprint } from '../../../../src/core/keys/index.ts';
+import { formatFingerprint } from '../../../../src/core/index.ts';
 import { expectSigillError } from './expect-code.ts';
 
 describe('formatFingerprint', () => {

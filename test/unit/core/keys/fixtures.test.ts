@@ -1,7 +1,7 @@
 /** The checked-in fixtures are what keys-fixtures/README.md and index.ts say they are. */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readCertificates, readSecretKeys } from '../../../../src/core/keys/index.ts';
+import { readCertificates, readSecretKeys } from '../../../../src/core/index.ts';
 import { fixtureNames, fixturePath, fixtureUserID, personas, publicOnlyFixtures, readFixture } from '../../../../keys-fixtures/index.ts';
 
 describe('keys-fixtures', () => {

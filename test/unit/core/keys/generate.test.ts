@@ -7,7 +7,7 @@ import {
   keyStatus,
   unlockKey,
   type KeyProfile,
-} from '../../../../src/core/keys/index.ts';
+} from '../../../../src/core/index.ts';
 import { expectSigillError } from './expect-code.ts';
 
 const userID = 'Alice Example <alice@example.org>';

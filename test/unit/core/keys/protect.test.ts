@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changePassphrase, clearUnlockedKey, exportKey, generateKey, isUnlocked, lockKey, readSecretKeys, unlockKey } from '../../../../src/core/keys/index.ts';
+import { changePassphrase, clearUnlockedKey, exportKey, generateKey, isUnlocked, lockKey, readSecretKeys, unlockKey } from '../../../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, loadSecretKey, readFixture } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from './expect-code.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exportKey, readCertificates, readKeys, readSecretKeys } from '../../../../src/core/keys/index.ts';
+import { exportKey, readCertificates, readKeys, readSecretKeys } from '../../../../src/core/index.ts';
 import { loadCertificate, readFixture } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from './expect-code.ts';
 

@@ -1,6 +1,6 @@
 import { enums } from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { applyRevocationCertificate, isUnlocked, keyStatus, revokeKey } from '../../../../src/core/keys/index.ts';
+import { applyRevocationCertificate, isUnlocked, keyStatus, revokeKey } from '../../../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, loadSecretKey, readFixture } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from './expect-code.ts';
 

@@ -1,6 +1,6 @@
 import { PacketList, PublicKey, SignaturePacket, UserIDPacket } from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { assertUsable, keyStatus } from '../../../../src/core/keys/index.ts';
+import { assertUsable, keyStatus } from '../../../../src/core/index.ts';
 import { fixtureUserID, loadCertificate, loadSecretKey } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from './expect-code.ts';
 

@@ -1,7 +1,7 @@
 /** Test helpers for the messages tests: fixture keys read straight from keys-fixtures/. */
 import { readFileSync } from 'node:fs';
 import * as openpgp from 'openpgp';
-import { memorySink, readAll } from '../../../../src/core/messages/index.ts';
+import { memorySink, readAll } from '../../../../src/core/index.ts';
 
 const dir = new URL('../../../../keys-fixtures/', import.meta.url);
 

@@ -11,9 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
-import { nodeCfb } from '../../../../src/cli/node-cfb.ts';
-import { fileSink } from '../../../../src/cli/plaintext-sink.ts';
-import { decrypt, encrypt, type PlaintextSink } from '../../../../src/core/messages/index.ts';
+import { fileSink, nodeCfb } from '../../../../src/platform/node/index.ts';
+import { decrypt, encrypt, type PlaintextSink } from '../../../../src/core/index.ts';
 
 const [sizeArg = '16', version = 'v1', sinkKind = 'count', cfbKind = 'node', fileMode = ''] = process.argv.slice(2);
 const size = Number(sizeArg) * 1024 * 1024;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { coalescePartialBodies } from '../../../../src/core/messages/partial-bodies.ts';
-import { readAll } from '../../../../src/core/messages/streams.ts';
+import { readAll } from '../../../../src/core/index.ts';
 import { randomBytes, sameBytes } from './helpers.ts';
 
 interface Packet {

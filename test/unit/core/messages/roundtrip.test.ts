@@ -1,7 +1,6 @@
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isSigillError } from '../../../../src/core/errors.ts';
-import { decrypt, encrypt, memorySink } from '../../../../src/core/messages/index.ts';
+import { decrypt, encrypt, isSigillError, memorySink } from '../../../../src/core/index.ts';
 import { bytes, generatedStream, privateKey, publicKey, randomBytes, sameBytes, text } from './helpers.ts';
 
 let alice: openpgp.PrivateKey;

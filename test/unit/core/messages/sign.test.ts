@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { armor, dearmor, detachInline, memorySink, sign, verifyDetached, verifyInline } from '../../../../src/core/messages/index.ts';
+import { armor, dearmor, detachInline, memorySink, sign, verifyDetached, verifyInline } from '../../../../src/core/index.ts';
 import { bytes, generatedStream, privateKey, publicKey, randomBytes, sameBytes, text } from './helpers.ts';
 
 let alice: openpgp.PrivateKey;

@@ -2,10 +2,9 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as openpgp from 'openpgp';
 import { describe, expect, it } from 'vitest';
-import { nodeCfb } from '../../src/cli/node-cfb.ts';
-import { fileSink } from '../../src/cli/plaintext-sink.ts';
-import { decrypt, encrypt, readAll } from '../../src/core/messages/index.ts';
-import { privateKey, randomBytes, sameBytes } from '../unit/core/messages/helpers.ts';
+import { decrypt, encrypt, readAll } from '../../../src/core/index.ts';
+import { fileSink, nodeCfb } from '../../../src/platform/node/index.ts';
+import { privateKey, randomBytes, sameBytes } from '../../unit/core/messages/helpers.ts';
 
 const marker = new TextEncoder().encode('PLAINTEXT-MARKER-4711 ');
 

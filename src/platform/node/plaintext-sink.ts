@@ -1,5 +1,5 @@
 /**
- * A file-backed PlaintextSink for large data in the CLI: decrypted plaintext goes to a temporary
+ * A file-backed PlaintextSink for large data in Node (the CLI): decrypted plaintext goes to a temporary
  * file (mode 0600 in a 0700 directory under os.tmpdir()), encrypted at rest with a random per-sink
  * AES-256-GCM key that never leaves memory, so no plaintext lands on disk and nothing of it can be
  * read back before `commit()`. After commit, `read()` streams it back (each record authenticated
@@ -23,8 +23,7 @@ import { closeSync, fstatSync, openSync, readSync, writevSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SigillError } from '../core/errors.ts';
-import type { PlaintextSink } from '../core/messages/index.ts';
+import { SigillError, type PlaintextSink } from '../../core/index.ts';
 
 export interface FileSinkOptions {
   /** Where to create the temporary directory; default os.tmpdir(). */

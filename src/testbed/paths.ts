@@ -3,11 +3,11 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const xpiPath = join(repoRoot, 'dist', 'sigill.xpi');
 export const sigillId = 'sigill@sigill.dev';
-export const nssHelper = join(repoRoot, 'src', 'cli', 'thunderbird', 'nss_sdr.py');
-export const sqliteHelper = join(repoRoot, 'src', 'cli', 'thunderbird', 'openpgp_sqlite.py');
+export const nssHelper = join(repoRoot, 'src', 'testbed', 'nss_sdr.py');
+export const sqliteHelper = join(repoRoot, 'src', 'testbed', 'openpgp_sqlite.py');
 
 /** The Thunderbird binary: `SIGILL_THUNDERBIRD` (e.g. an unpacked 140 ESR), else Debian's. */
 export function thunderbirdBinary(): string {

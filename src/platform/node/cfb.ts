@@ -4,7 +4,7 @@
  * Several times faster than the pure-JS default of src/core (@noble/ciphers, @noble/hashes).
  */
 import { createDecipheriv, createHash } from 'node:crypto';
-import type { CfbDecryptorFactory } from '../core/messages/index.ts';
+import type { CfbDecryptorFactory } from '../../core/index.ts';
 
 const ciphers: Record<string, string> = { aes128: 'aes-128-cfb', aes192: 'aes-192-cfb', aes256: 'aes-256-cfb' };
 

@@ -1,7 +1,7 @@
 /**
  * A Thunderbird profile that starts without any dialog: one POP3 + SMTP account on the relay, quiet prefs,
  * the password in the login manager (key4.db + logins.json, encrypted with Thunderbird's own NSS), and
- * add-ons dropped into extensions/. See ../../../../shared/thunderbird-e2e.md for where each fact comes from.
+ * add-ons dropped into extensions/. Why each pref and file is there: test/e2e/README.md, "Profiles without a dialog".
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -7,22 +7,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { UserConfig } from '../relay/auth.ts';
+import type { ListeningInfo } from '../relay/server.ts';
 import type { Processes, Started } from './processes.ts';
 import { repoRoot } from './paths.ts';
 
-export interface RelayUser {
-  address: string;
-  password: string;
-}
+/** A mailbox user as the relay's config file takes it, with a plaintext password (hashed by the relay at load). */
+export type RelayUser = Required<Pick<UserConfig, 'address' | 'password'>>;
 
-export interface Listening {
-  event: 'listening';
-  hostname: string;
+/** The relay's `listening` line, with every listener present (the test-bed configures all four). */
+export interface Listening extends ListeningInfo {
   submission: string;
   smtp: string;
   pop3: string;
   http: string;
-  dataDir: string;
 }
 
 export interface StoredMessage {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Processes, processesWithMarker } from '../../../src/cli/thunderbird/processes.ts';
+import { Processes, processesWithMarker } from '../../src/testbed/processes.ts';
 
 const pendingTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 

@@ -1,0 +1,199 @@
+/**
+ * The core's speed inside Thunderbird against Node, in one run:
+ *
+ *   npx tsx bench/core-in-thunderbird.ts [--size 10M]
+ *
+ * SIZE of text (base64 of pseudo-random bytes, the shape of a mail attachment) is signed and encrypted by
+ * GnuPG (SEIPDv1, v4 keys: alice to bob) and by `sigill sop` in Node (SEIPDv2, erin's v6 key; also
+ * unsigned, to tell decryption from the hashing a signature needs). Two
+ * Thunderbirds, each with the test-only core probe (test/e2e/core-probe, the same core and
+ * extension/platform modules as Sigill's background), decrypt and verify both and sign and encrypt the
+ * text (v4): one with Debian's default prefs, where JavaScript runs without the baseline JIT
+ * (/etc/thunderbird/pref/thunderbird.js), and one with `javascript.options.baselinejit` on. Node runs the
+ * same operations through src/core/index.ts, with the Node platform's OpenSSL CFB for SEIPDv1 and with
+ * the pure-JavaScript default Thunderbird uses. Every decryption's plaintext is checked by SHA-256.
+ *
+ * Figures and ratios are printed, never asserted; everything started is stopped at the end.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { fixturePassphrase, fixturePath, loadCertificate, loadSecretKey, readFixture, type Persona } from '../keys-fixtures/index.ts';
+import { decrypt, encrypt, memorySink, readAll, type CfbDecryptorFactory } from '../src/core/index.ts';
+import { nodeCfb } from '../src/platform/node/index.ts';
+import type { ProbeRequest, ProbeResponse, ProbeResults } from '../test/e2e/core-probe/protocol.ts';
+import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
+import { createGpgHome, ok, runSop, sigillSop } from '../test/support/sop.ts';
+import { tempDir } from '../test/support/temp.ts';
+import { missingTools } from '../test/support/tools.ts';
+
+const MiB = 1024 * 1024;
+
+function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
+  if (!match) throw new Error(`bad size '${text}' (e.g. 1M, 10M)`);
+  const unit = { '': 1, K: 1024, M: MiB, G: 1024 * MiB }[(match[2] ?? '').toUpperCase()] ?? 1;
+  return Math.round(Number(match[1]) * unit);
+}
+
+function option(name: string, fallback: string): string {
+  const args = process.argv.slice(2);
+  const inline = args.find((arg) => arg.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
+}
+
+const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+interface Message {
+  label: string;
+  armored: string;
+  recipient: Persona;
+  /** Who signed it; none for an unsigned message (then only decryption is measured). */
+  signer?: Persona;
+}
+
+interface Row {
+  operation: string;
+  /** Milliseconds per runtime; undefined when not measured there. */
+  times: Record<string, number | undefined>;
+}
+
+function probe<K extends ProbeRequest['kind']>(client: Client, request: Extract<ProbeRequest, { kind: K }>): Promise<ProbeResults[K]> {
+  return (client.call('probe', request, 900_000) as Promise<ProbeResponse<K>>).then((response) => {
+    if (!response.ok) throw new Error(`probe in ${client.user.name}'s Thunderbird: ${response.code ?? ''} ${response.message}`);
+    return response.result;
+  });
+}
+
+async function inThunderbird(client: Client, messages: Message[], text: string): Promise<number[]> {
+  const times: number[] = [];
+  for (const message of messages) {
+    const result = await probe(client, {
+      kind: 'decrypt',
+      message: message.armored,
+      secretKey: readFixture(message.recipient, 'sec'),
+      passphrase: fixturePassphrase(message.recipient),
+      verificationKeys: message.signer === undefined ? [] : [readFixture(message.signer, 'pub')],
+      returnPlaintext: false,
+    });
+    if (result.plaintextSha256 !== sha256(text)) throw new Error(`${message.label}: wrong plaintext in Thunderbird`);
+    const expected = message.signer === undefined ? '' : 'good';
+    if (result.verifications.map((verification) => verification.status).join() !== expected) throw new Error(`${message.label}: signature not ${expected || 'absent'} in Thunderbird`);
+    times.push(result.decryptMs);
+  }
+  const encrypted = await probe(client, {
+    kind: 'encrypt',
+    plaintext: text,
+    recipients: [readFixture('bob', 'pub')],
+    signingKey: readFixture('alice', 'sec'),
+    passphrase: fixturePassphrase('alice'),
+  });
+  times.push(encrypted.encryptMs);
+  return times;
+}
+
+async function inNode(messages: Message[], text: string, cfb: CfbDecryptorFactory | undefined): Promise<number[]> {
+  const times: number[] = [];
+  for (const message of messages) {
+    const sink = memorySink();
+    const secretKey = await loadSecretKey(message.recipient, { unlocked: true });
+    const started = performance.now();
+    const result = await decrypt({
+      input: message.armored,
+      sink,
+      decryptionKeys: [secretKey],
+      verificationKeys: message.signer === undefined ? [] : [await loadCertificate(message.signer)],
+      ...(cfb === undefined ? {} : { cfb }),
+    });
+    times.push(performance.now() - started);
+    if (sha256(sink.bytes()) !== sha256(text)) throw new Error(`${message.label}: wrong plaintext in Node`);
+    const expected = message.signer === undefined ? '' : 'good';
+    if (result.verifications.map((verification) => verification.status).join() !== expected) throw new Error(`${message.label}: signature not ${expected || 'absent'} in Node`);
+  }
+  const signingKey = await loadSecretKey('alice', { unlocked: true });
+  const started = performance.now();
+  await readAll(await encrypt({ input: text, recipients: [await loadCertificate('bob')], signingKeys: [signingKey] }));
+  times.push(performance.now() - started);
+  return times;
+}
+
+function print(rows: Row[], size: number): void {
+  const columns = Object.keys(rows[0]?.times ?? {});
+  const cell = (ms: number | undefined): string => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s ${((size / MiB) / (ms / 1000)).toFixed(1).padStart(6)} MiB/s`);
+  console.log(`\n${'operation'.padEnd(44)}${columns.map((column) => column.padEnd(28)).join('')}`);
+  for (const row of rows) console.log(`${row.operation.padEnd(44)}${columns.map((column) => cell(row.times[column]).padEnd(28)).join('')}`);
+  const ratio = (a: string, b: string): string =>
+    rows.map((row) => {
+      const [x, y] = [row.times[a], row.times[b]];
+      return `${row.operation}: ${x === undefined || y === undefined ? '—' : `${(x / y).toFixed(1)}×`}`;
+    }).join('; ');
+  console.log(`\nThunderbird (Debian default) / Thunderbird (baseline JIT on): ${ratio(columns[0]!, columns[1]!)}`);
+  console.log(`Thunderbird (baseline JIT on) / Node (same pure-JS path): ${ratio(columns[1]!, columns[3]!)}`);
+}
+
+async function main(): Promise<void> {
+  const size = parseSize(option('size', '10M'));
+  const missing = missingTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]));
+  if (missing.length > 0) {
+    console.log(`SKIPPED: needs ${missing.map((tool) => `${tool.command} (apt-get install ${tool.debianPackage})`).join(', ')}`);
+    return;
+  }
+  console.log(`core in Thunderbird vs Node: ${(size / MiB).toFixed(1)} MiB of text, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const text = randomBytes(Math.ceil((size * 3) / 4)).toString('base64').slice(0, size);
+
+  const gpg = await createGpgHome();
+  const scratch = await tempDir('sigill-bench-tb-');
+  let world: World | undefined;
+  try {
+    ok(await gpg.importKey(fixturePath('alice', 'sec'), await scratch.file('alice.pass', fixturePassphrase('alice'))));
+    ok(await gpg.importKey(fixturePath('bob', 'pub')));
+    const erinKey = await scratch.file('erin.sec.asc', readFixture('erin', 'unprotected'));
+    const messages: Message[] = [
+      {
+        label: 'gpg SEIPDv1 (v4)',
+        armored: ok(await gpg.gpg(['--passphrase', fixturePassphrase('alice'), '--local-user', 'alice@sigill.test', '--recipient', 'bob@sigill.test', '--armor', '--sign', '--encrypt'], { stdin: text })).stdout.toString(),
+        recipient: 'bob',
+        signer: 'alice',
+      },
+      {
+        label: 'sop SEIPDv2 (v6)',
+        armored: ok(await runSop(sigillSop, ['encrypt', '--sign-with', erinKey, fixturePath('erin', 'pub')], { stdin: text })).stdout.toString(),
+        recipient: 'erin',
+        signer: 'erin',
+      },
+      {
+        // Unsigned: separates the cost of decryption from that of hashing the data for the signature.
+        label: 'sop SEIPDv2 (v6) unsigned',
+        armored: ok(await runSop(sigillSop, ['encrypt', fixturePath('erin', 'pub')], { stdin: text })).stdout.toString(),
+        recipient: 'erin',
+      },
+    ];
+
+    world = await World.start('bench-core-in-thunderbird', { relay: false });
+    const standard = await world.launch('alice', { coreProbe: true, sigill: false });
+    const jit = await world.launch('bob', { coreProbe: true, sigill: false, prefs: { 'javascript.options.baselinejit': true } });
+    const runtimes: Record<string, number[]> = {
+      'Thunderbird (Debian)': await inThunderbird(standard, messages, text),
+      'Thunderbird (baseline JIT)': await inThunderbird(jit, messages, text),
+      // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
+      'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb).then(() => inNode(messages, text, nodeCfb)),
+      'Node (pure-JS CFB)': await inNode(messages, text, undefined),
+    };
+    const operations = [...messages.map((message) => `${message.signer === undefined ? 'decrypt' : 'decrypt + verify'} ${message.label}`), 'sign + encrypt (v4)'];
+    print(
+      operations.map((operation, index) => ({
+        operation,
+        times: Object.fromEntries(Object.entries(runtimes).map(([runtime, times]) => [runtime, times[index]])),
+      })),
+      size,
+    );
+  } finally {
+    const left = await world?.stop();
+    if (left !== undefined && left.length > 0) console.log(`WARNING: processes left running: ${left.join(' ')}`);
+    await gpg.dispose();
+    await scratch.dispose();
+  }
+}
+
+await main();

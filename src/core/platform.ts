@@ -1,0 +1,68 @@
+/**
+ * The platform seams: every service the core needs from where it runs, declared in one place. The core
+ * never reaches for Thunderbird (`browser.*`) or Node (`node:*`) itself; a caller passes an
+ * implementation of these interfaces in options objects. Each platform lists what it provides in one
+ * index: Node in src/platform/node/index.ts, Thunderbird in extension/platform/index.ts.
+ */
+
+/**
+ * Where decrypted or verified plaintext goes. The contract that makes streaming safe: a producer
+ * writes as it goes, but calls `commit()` only after every integrity check passed (MDC, AEAD final
+ * tag, packet grammar); on any failure it calls `abort()` and the sink must discard what it got.
+ * A sink never exposes bytes before `commit()`.
+ *
+ * Implementations: `memorySink` (the core, bounded by a limit), the extension's bounded memory sink,
+ * Node's file-backed `fileSink` for data of any size.
+ */
+export interface PlaintextSink {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(reason: unknown): Promise<void>;
+}
+
+/** One running CFB decryption (RFC 9580 §5.13.1 uses plain CFB with a zero IV, no resync). */
+export interface CfbDecipher {
+  /** Decrypts the next ciphertext bytes of any length; may hold back bytes until a block is complete. */
+  update(chunk: Uint8Array): Uint8Array;
+  /** Returns the bytes still held back (a final partial block). */
+  final(): Uint8Array;
+}
+
+/** An incremental hash (SHA-1 for the MDC). */
+export interface IncrementalHash {
+  update(chunk: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+/**
+ * Lets a platform inject faster audited primitives for SEIPDv1 decryption (Node: node:crypto in
+ * src/platform/node/cfb.ts). Without one the core uses @noble/ciphers and @noble/hashes, which is
+ * what Thunderbird gets: WebCrypto has neither AES-CFB nor an incremental SHA-1.
+ */
+export interface CfbDecryptorFactory {
+  /** `algorithm` is 'aes128' | 'aes192' | 'aes256'; return undefined if not supported (the default is used). */
+  decipher(options: { algorithm: string; key: Uint8Array; iv: Uint8Array }): CfbDecipher | undefined;
+  /** An incremental SHA-1; optional (the default is @noble/hashes). */
+  sha1?(): IncrementalHash;
+}
+
+/** Persistent key-value storage: Thunderbird's storage.local; in Node a JSON file or memory. Values are JSON-serialisable. */
+export interface KeyValueStorage {
+  get(keys: string[]): Promise<Record<string, unknown>>;
+  set(items: Record<string, unknown>): Promise<void>;
+  remove(keys: string[]): Promise<void>;
+}
+
+/**
+ * HTTP(S) fetching for key discovery (WKD, keys.openpgp.org): the WHATWG `fetch` of the platform,
+ * injected so that tests can point it at a loopback server and nothing in the core goes online by itself.
+ */
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** The current time, injected so key expiry and signature creation times can be tested at fixed dates. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The clock of the machine: what every platform passes unless a test fixes the date. */
+export const systemClock: Clock = { now: () => new Date() };

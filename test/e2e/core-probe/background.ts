@@ -1,0 +1,99 @@
+/**
+ * The core probe (test only, never shipped): a second extension, built by vite from the same
+ * src/core/index.ts and extension/platform/ modules as Sigill's background, for the same target, so
+ * that what it proves about the core in Thunderbird's extension realm holds for the product: OpenPGP.js
+ * streams on Thunderbird's ReadableStream, @noble/ciphers for SEIPDv1, WebCrypto for SEIPDv2,
+ * Argon2 and S2K key unlocking. It answers the e2e driver (runtime messaging between extensions) only.
+ */
+import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey } from '../../../src/core/index.ts';
+import { extensionCfb, extensionSink } from '../../../extension/platform/index.ts';
+import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, ProbeRequest, ProbeResponse } from './protocol.ts';
+
+const driverId = 'sigill-e2e-driver@sigill.test';
+
+function hex(bytes: ArrayBuffer): string {
+  return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeResult> {
+  const [locked] = await readSecretKeys(request.secretKey);
+  if (locked === undefined) throw new Error('no secret key in the request');
+  const verificationKeys = (await Promise.all(request.verificationKeys.map((armored) => readCertificates(armored)))).flat();
+
+  let started = performance.now();
+  const secretKey = await unlockKey(locked, [request.passphrase]);
+  const unlockMs = performance.now() - started;
+
+  const sink = extensionSink();
+  started = performance.now();
+  const result = await decrypt({
+    input: new Blob([request.message]).stream(),
+    sink,
+    decryptionKeys: [secretKey],
+    verificationKeys,
+    ...(extensionCfb === undefined ? {} : { cfb: extensionCfb }),
+  });
+  const decryptMs = performance.now() - started;
+
+  const plaintext = new Uint8Array(sink.bytes()); // a copy on a plain ArrayBuffer, as WebCrypto wants
+  return {
+    ...(request.returnPlaintext ? { plaintext: sink.text() } : {}),
+    plaintextLength: plaintext.length,
+    plaintextSha256: hex(await crypto.subtle.digest('SHA-256', plaintext)),
+    format: result.format,
+    verifications: result.verifications.map(({ status, signingKeyFingerprint, certificateFingerprint, userID, error }) => ({
+      status,
+      signingKeyFingerprint,
+      ...(certificateFingerprint === undefined ? {} : { certificateFingerprint }),
+      ...(userID === undefined ? {} : { userID }),
+      ...(error === undefined ? {} : { error }),
+    })),
+    unlockMs,
+    decryptMs,
+  };
+}
+
+async function encryptProbe(request: EncryptProbeRequest): Promise<EncryptProbeResult> {
+  const [locked] = await readSecretKeys(request.signingKey);
+  if (locked === undefined) throw new Error('no signing key in the request');
+  const signingKey = await unlockKey(locked, [request.passphrase]);
+  const recipients = (await Promise.all(request.recipients.map((armored) => readCertificates(armored)))).flat();
+  const started = performance.now();
+  const encrypted = await encrypt({ input: new Blob([request.plaintext]).stream(), recipients, signingKeys: [signingKey] });
+  const message = new TextDecoder().decode(await readAll(encrypted));
+  return { message, encryptMs: performance.now() - started };
+}
+
+/** The error and its causes, one per line: what went wrong below a SigillError is what a test needs to see. */
+function describe(error: unknown): string {
+  const lines: string[] = [];
+  for (let current: unknown = error; current !== undefined && lines.length < 5; current = current instanceof Error ? current.cause : undefined) {
+    lines.push(current instanceof Error ? `${current.name}: ${current.message}` : String(current));
+  }
+  return lines.join('\n  caused by ');
+}
+
+async function answer(request: ProbeRequest): Promise<ProbeResponse> {
+  try {
+    switch (request.kind) {
+      case 'decrypt':
+        return { ok: true, result: await decryptProbe(request) };
+      case 'encrypt':
+        return { ok: true, result: await encryptProbe(request) };
+      default:
+        throw new Error(`unknown probe request ${String((request as { kind?: unknown }).kind)}`);
+    }
+  } catch (error) {
+    return {
+      ok: false,
+      code: isSigillError(error) ? error.code : null,
+      message: describe(error),
+    };
+  }
+}
+
+browser.runtime.onMessageExternal.addListener((message: unknown, sender: browser.runtime.MessageSender) => {
+  if (sender.id !== driverId) return undefined;
+  return answer(message as ProbeRequest);
+});
+console.info('sigill-core-probe: listening');

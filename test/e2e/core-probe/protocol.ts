@@ -1,0 +1,71 @@
+/**
+ * What the driver asks the core probe and what it answers (runtime messaging between the two test
+ * extensions). Types only, shared by the probe (Thunderbird), the driver's command map and the tests.
+ */
+
+export const coreProbeId = 'sigill-core-probe@sigill.test';
+
+/** Decrypt and verify one message inside Thunderbird with the core and the extension platform. */
+export interface DecryptProbeRequest {
+  kind: 'decrypt';
+  /** The OpenPGP message, armored. The probe reads it as a stream (Blob.stream() of Thunderbird's realm). */
+  message: string;
+  /** The recipient's armored secret key, locked with `passphrase`. */
+  secretKey: string;
+  passphrase: string;
+  /** Armored certificates to verify signatures with. */
+  verificationKeys: string[];
+  /** Return the plaintext itself (small messages); otherwise only its length and SHA-256. */
+  returnPlaintext: boolean;
+}
+
+/** Sign and encrypt a text inside Thunderbird, for another implementation to decrypt and verify. */
+export interface EncryptProbeRequest {
+  kind: 'encrypt';
+  plaintext: string;
+  /** Armored certificates of the recipients. */
+  recipients: string[];
+  /** The signer's armored secret key, locked with `passphrase`. */
+  signingKey: string;
+  passphrase: string;
+}
+
+export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest;
+
+export interface ProbeVerification {
+  status: 'good' | 'bad' | 'unknown-key';
+  signingKeyFingerprint: string;
+  certificateFingerprint?: string;
+  userID?: string;
+  error?: string;
+}
+
+export interface DecryptProbeResult {
+  plaintext?: string;
+  plaintextLength: number;
+  /** SHA-256 of the plaintext, lower-case hex (WebCrypto of Thunderbird). */
+  plaintextSha256: string;
+  format: string;
+  verifications: ProbeVerification[];
+  /** Wall time inside Thunderbird (performance.now()), for the report; never asserted. */
+  unlockMs: number;
+  decryptMs: number;
+}
+
+export interface EncryptProbeResult {
+  /** The armored OpenPGP message. */
+  message: string;
+  /** Wall time inside Thunderbird, for the report; never asserted. */
+  encryptMs: number;
+}
+
+/** What each request kind answers. */
+export interface ProbeResults {
+  decrypt: DecryptProbeResult;
+  encrypt: EncryptProbeResult;
+}
+
+/** A failure is an answer too: a SigillError's stable code, or none for anything else. */
+export type ProbeResponse<K extends ProbeRequest['kind'] = ProbeRequest['kind']> =
+  | { ok: true; result: ProbeResults[K] }
+  | { ok: false; code: string | null; message: string };

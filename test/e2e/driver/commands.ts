@@ -1,0 +1,97 @@
+/**
+ * The driver's commands, typed once: the harness's `Client.call` takes a name and arguments from this
+ * map and returns its result type; `background.js` (checked with `// @ts-check`) implements exactly
+ * this map. Add a command here, implement it in background.js, call it with `client.call(name, args)`.
+ * Types only: this file is shared by the test process (Node) and the driver (Thunderbird).
+ */
+import type { ProbeRequest, ProbeResponse } from '../core-probe/protocol.ts';
+
+/** Thunderbird's own OpenPGP switched on for one message (compose.setComposeDetails). */
+export interface BuiltinOpenPgpChoice {
+  encrypt: boolean;
+  encryptSubject: boolean;
+  sign: boolean;
+}
+
+export interface SendArgs {
+  to: string[];
+  subject: string;
+  body: string;
+  openpgp?: BuiltinOpenPgpChoice;
+  /** How long to wait for compose.sendMessage before giving up. */
+  timeoutMs?: number;
+}
+
+/** What compose.sendMessage resolves with. */
+export interface SendResult {
+  mode: string;
+  headerMessageId: string;
+}
+
+export interface ReceiveArgs {
+  headerMessageId?: string;
+  subject?: string;
+  timeoutMs?: number;
+}
+
+/** The fields of a messages.MessageHeader the tests use. */
+export interface MessageHeader {
+  id: number;
+  subject: string;
+  author: string;
+  headerMessageId: string;
+}
+
+export interface FullMessage {
+  subject: string;
+  headers: Record<string, string[]>;
+  decryptionStatus?: string;
+  /** All text/* bodies of the MIME tree, concatenated. */
+  text: string;
+  /** The whole MessagePart tree as messages.getFull returned it. */
+  part: unknown;
+}
+
+/** What the add-on manager knows of an add-on (the driver's Experiment). */
+export interface AddonInfo {
+  id: string;
+  name: string;
+  version: string;
+  isActive: boolean;
+  userDisabled: boolean;
+  appDisabled: boolean;
+}
+
+export interface BrowserInfo {
+  name: string;
+  vendor: string;
+  version: string;
+  buildID: string;
+}
+
+/** Every command: its arguments and what it resolves with. */
+export interface DriverCommands {
+  info: { args: Record<string, never>; result: { browser: BrowserInfo; accounts: { id: string; name: string; type: string }[] } };
+  /** Composes a plain-text message and sends it now. */
+  send: { args: SendArgs; result: SendResult };
+  /** Fetches mail (POP3, now) until the message is in an inbox. */
+  receive: { args: ReceiveArgs; result: MessageHeader };
+  /** The message as stored in the profile (with Thunderbird's X-Mozilla-* headers), as a binary string. */
+  getRaw: { args: { messageId: number }; result: string };
+  addonInfo: { args: { addonId: string }; result: AddonInfo | null };
+  openAddonsManager: { args: { addonId: string }; result: null };
+  /** The main window as a PNG data URL (headless screenshots). */
+  screenshot: { args: Record<string, never>; result: string };
+  /** Opens a message in a tab, so message display scripts run. */
+  open: { args: { messageId: number }; result: { tabId: number } };
+  getFull: { args: { messageId: number; decrypt?: boolean }; result: FullMessage };
+  /** Hands a request to the core probe extension installed beside the driver (test/e2e/core-probe). */
+  probe: { args: ProbeRequest; result: ProbeResponse };
+}
+
+export type DriverCommandName = keyof DriverCommands;
+export type DriverArgs<K extends DriverCommandName> = DriverCommands[K]['args'];
+export type DriverResult<K extends DriverCommandName> = DriverCommands[K]['result'];
+
+/** The shape background.js implements. */
+export type DriverImplementation = { [K in DriverCommandName]: (args: DriverArgs<K>) => Promise<DriverResult<K>> };

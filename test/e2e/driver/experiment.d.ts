@@ -1,0 +1,23 @@
+/**
+ * Types the driver's type check needs beyond @types/thunderbird-webext-browser: its test-only Experiment
+ * API (experiment/schema.json), and a compose property newer than those typings.
+ */
+import type { AddonInfo } from './commands.ts';
+
+declare global {
+  namespace messenger {
+    namespace sigillTest {
+      /** Fetches new mail for an account's inbox now; resolves with the nsresult of the fetch (0 = success). */
+      function getNewMessages(accountId: string): Promise<number>;
+      function addonInfo(addonId: string): Promise<AddonInfo | null>;
+      function screenshot(): Promise<string>;
+      function openAddonsManager(addonId: string): Promise<void>;
+    }
+    namespace compose {
+      interface ComposeDetails {
+        /** Thunderbird 128+: the message's encryption technology and its switches. */
+        selectedEncryptionTechnology?: { name: 'OpenPGP' | 'S/MIME'; encryptBody?: boolean; encryptSubject?: boolean; signMessage?: boolean };
+      }
+    }
+  }
+}
