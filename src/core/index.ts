@@ -2,3 +2,5 @@
 export * from './errors.ts';
 export * from './keys/index.ts';
 export * from './messages/index.ts';
+export * from './mime/index.ts';
+export * from './incoming/index.ts';

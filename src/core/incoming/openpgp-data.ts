@@ -1,0 +1,221 @@
+/**
+ * The OpenPGP side of reading mail: what an armored or binary message is (encrypted, to which keys;
+ * or only signed), and decryption and verification through the core's public functions, asking the
+ * injected key callbacks for exactly the keys the data names.
+ */
+import * as openpgp from 'openpgp';
+import { SigillError, isSigillError, type SigillErrorCode } from '../errors.ts';
+import { keyStatus } from '../keys/index.ts';
+import { decrypt, detachInline, memorySink, readAll, verifyDetached, type Verification } from '../messages/index.ts';
+import type { ReadOptions, SignerStatus } from './types.ts';
+
+export interface MessageShape {
+  /** Has an encrypted data packet (SEIPD, or the refused SED / AEAD ones). */
+  encrypted: boolean;
+  /** Key IDs of the PKESK packets (16 hex digits, upper case); '0000000000000000' for anonymous recipients. */
+  keyIDs: string[];
+  /** Has SKESK packets (a password, which mail reading does not ask for). */
+  passwordOnly: boolean;
+}
+
+const tags = openpgp.enums.packet;
+
+/** Reads only the packet headers that matter here; errors map to MALFORMED_ARMOR / MALFORMED_MESSAGE. */
+export async function inspectMessage(data: Uint8Array | string): Promise<MessageShape> {
+  let message: openpgp.Message<Uint8Array | string>;
+  try {
+    message = typeof data === 'string' ? await openpgp.readMessage({ armoredMessage: data }) : await openpgp.readMessage({ binaryMessage: data });
+  } catch (error) {
+    throw new SigillError(typeof data === 'string' ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE', { cause: error, detail: error instanceof Error ? error.message : undefined });
+  }
+  const encryptedTags: number[] = [tags.symEncryptedIntegrityProtectedData, tags.symmetricallyEncryptedData, tags.aeadEncryptedData];
+  const encrypted = message.packets.some((packet) => encryptedTags.includes((packet.constructor as { tag?: number }).tag ?? -1));
+  const keyIDs = message.getEncryptionKeyIDs().map((id) => id.toHex().toUpperCase());
+  const passwordOnly = keyIDs.length === 0 && message.packets.some((packet) => (packet.constructor as { tag?: number }).tag === tags.symEncryptedSessionKey);
+  return { encrypted, keyIDs: [...new Set(keyIDs)], passwordOnly };
+}
+
+export interface Decrypted {
+  plaintext: Uint8Array;
+  verifications: Verification[];
+  format: 'binary' | 'text' | 'utf8' | 'mime';
+  filename: string | undefined;
+  /** The certificates the verifications were checked with. */
+  certificates: openpgp.PublicKey[];
+}
+
+export interface Verified {
+  verifications: Verification[];
+  certificates: openpgp.PublicKey[];
+}
+
+export class ReadFailure extends Error {
+  constructor(
+    readonly code: SigillErrorCode,
+    readonly detail: string | undefined,
+    readonly keyIDs: string[] | undefined,
+    readonly retryable: boolean,
+  ) {
+    super(code);
+  }
+}
+
+const retryableCodes: readonly SigillErrorCode[] = ['KEY_LOCKED', 'BAD_PASSPHRASE', 'CANCELLED'];
+
+function failure(error: unknown, fallback: SigillErrorCode, keyIDs?: string[]): ReadFailure {
+  if (error instanceof ReadFailure) return error;
+  const code: SigillErrorCode = isSigillError(error)
+    ? error.code
+    : error instanceof Error && error.name === 'AbortError'
+      ? 'CANCELLED'
+      : fallback;
+  return new ReadFailure(code, isSigillError(error) ? error.detail : undefined, keyIDs, retryableCodes.includes(code));
+}
+
+/** key IDs named by verifications: a v4 fingerprint ends with its key ID, a v6 one starts with it (RFC 9580 §5.5.4). */
+export function keyIDOf(fingerprintOrKeyID: string): string {
+  const hex = fingerprintOrKeyID.toUpperCase();
+  if (hex.length === 40) return hex.slice(24);
+  if (hex.length === 64) return hex.slice(0, 16);
+  return hex;
+}
+
+async function certificatesFor(verifications: Verification[], options: ReadOptions): Promise<openpgp.PublicKey[]> {
+  if (verifications.length === 0 || !options.verificationKeys) return [];
+  const named = verifications.map((verification) => verification.signingKeyFingerprint.toUpperCase());
+  const fingerprints = [...new Set(named.filter((id) => id.length > 16))];
+  const keyIDs = [...new Set(named.map(keyIDOf))];
+  try {
+    return await options.verificationKeys({ keyIDs, fingerprints });
+  } catch {
+    // A keyring that cannot answer leaves the signer unknown; the signature is never called good.
+    return [];
+  }
+}
+
+/**
+ * Decrypts an encrypted message with the keys the callback gives for its key IDs. Nothing is returned
+ * unless the decryption passed every integrity check (the sink is committed only then). Signatures
+ * inside are checked in a second pass with the session key once their certificates are known.
+ */
+export async function decryptMessage(data: Uint8Array | string, shape: MessageShape, options: ReadOptions): Promise<Decrypted> {
+  if (shape.keyIDs.length === 0) {
+    throw new ReadFailure('NOT_ENCRYPTED_FOR_US', shape.passwordOnly ? 'encrypted with a password only' : 'no recipient key ID', [], false);
+  }
+  let keys: openpgp.PrivateKey[];
+  try {
+    keys = options.decryptionKeys ? await options.decryptionKeys({ keyIDs: shape.keyIDs }) : [];
+  } catch (error) {
+    throw failure(error, 'CANCELLED', shape.keyIDs);
+  }
+  if (keys.length === 0) throw new ReadFailure('NOT_ENCRYPTED_FOR_US', undefined, shape.keyIDs, false);
+  const limit = options.maxPlaintextSize ?? 256 * 1024 * 1024;
+  const date = options.date ?? new Date();
+  const first = memorySink({ limit });
+  let result: Awaited<ReturnType<typeof decrypt>>;
+  try {
+    result = await decrypt({ input: data, sink: first, decryptionKeys: keys, date });
+  } catch (error) {
+    throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
+  }
+  let plaintext = first.bytes();
+  let verifications = result.verifications;
+  const certificates = await certificatesFor(verifications, options);
+  if (certificates.length > 0) {
+    const second = memorySink({ limit });
+    try {
+      const again = await decrypt({ input: data, sink: second, sessionKeys: [result.sessionKey], verificationKeys: certificates, date });
+      plaintext = second.bytes();
+      verifications = again.verifications;
+    } catch (error) {
+      throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
+    }
+  }
+  return { plaintext, verifications, format: result.format, filename: result.filename, certificates };
+}
+
+/** Verifies a detached signature over `data`, asking for the certificates the signature names. */
+export async function verifySignature(data: Uint8Array, signature: Uint8Array | string, options: ReadOptions): Promise<Verified> {
+  try {
+    const unknown = await verifyDetached({ input: data, signature, verificationKeys: [] });
+    const certificates = await certificatesFor(unknown, options);
+    if (certificates.length === 0) return { verifications: unknown, certificates };
+    return { verifications: await verifyDetached({ input: data, signature, verificationKeys: certificates }), certificates };
+  } catch (error) {
+    throw failure(error, 'MALFORMED_MESSAGE');
+  }
+}
+
+/**
+ * A cleartext signed message (RFC 9580 §7) or a signed-only OpenPGP message: the signed text and its
+ * verifications. The text is returned whatever the verdict; the verdict decides how it is labelled.
+ */
+export async function readSigned(data: Uint8Array | string, options: ReadOptions): Promise<Verified & { content: Uint8Array }> {
+  let content: Uint8Array;
+  let signatures: Uint8Array;
+  try {
+    const parts = await detachInline({ input: data, maxCleartextSize: options.maxPlaintextSize ?? 64 * 1024 * 1024 });
+    content = await readAll(parts.data, options.maxPlaintextSize ?? 256 * 1024 * 1024);
+    signatures = await parts.signatures;
+  } catch (error) {
+    throw failure(error, typeof data === 'string' ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE');
+  }
+  return { content, ...(await verifySignature(content, signatures, options)) };
+}
+
+export interface JudgedSigner {
+  status: SignerStatus;
+  userID: string | undefined;
+  addresses: string[];
+  fingerprint: string;
+  keyID: string;
+  created: Date;
+  error: SigillErrorCode | undefined;
+}
+
+/**
+ * A verification as the person sees it. The user ID and addresses come from the certificate (valid
+ * self-certifications only, at the signature's time), never from the mail. A good signature by a key
+ * that is expired or revoked now is reported as such: the status popup says so instead of "good".
+ */
+export async function judgeSigner(verification: Verification, certificates: readonly openpgp.PublicKey[], date: Date): Promise<JudgedSigner> {
+  const certificate = verification.certificateFingerprint
+    ? certificates.find((key) => key.getFingerprint().toUpperCase() === verification.certificateFingerprint)
+    : undefined;
+  const keyID = keyIDOf(verification.signingKeyFingerprint);
+  let status: SignerStatus =
+    verification.status === 'good' ? 'good' : verification.status === 'unknown-key' ? 'unknown-key' : verification.error === 'KEY_EXPIRED' ? 'expired-key' : verification.error === 'KEY_REVOKED' ? 'revoked-key' : 'bad';
+  let error = verification.error;
+  let userIDs: string[] = [];
+  let userID = verification.userID;
+  if (certificate) {
+    const atSigning = await keyStatus(certificate, { date: verification.created }).catch(() => undefined);
+    const now = await keyStatus(certificate, { date }).catch(() => undefined);
+    userIDs = atSigning?.userIDs.length ? atSigning.userIDs : (now?.userIDs ?? certificate.getUserIDs());
+    userID = atSigning?.primaryUserID ?? userID ?? userIDs[0];
+    if (status === 'good' && now?.revoked) {
+      status = 'revoked-key';
+      error = 'KEY_REVOKED';
+    } else if (status === 'good' && now?.expired) {
+      status = 'expired-key';
+      error = 'KEY_EXPIRED';
+    }
+  }
+  return {
+    status,
+    userID,
+    addresses: [...new Set(userIDs.map(addressOfUserID).filter((address): address is string => address !== undefined))],
+    fingerprint: verification.certificateFingerprint ?? verification.signingKeyFingerprint,
+    keyID,
+    created: verification.created,
+    error,
+  };
+}
+
+/** The e-mail address in a user ID (`Name <a@b>` or a bare `a@b`), lower case. */
+export function addressOfUserID(userID: string): string | undefined {
+  const bracketed = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(userID);
+  if (bracketed) return bracketed[1]?.toLowerCase();
+  const bare = /^\s*([^<>\s]+@[^<>\s]+)\s*$/.exec(userID);
+  return bare?.[1]?.toLowerCase();
+}
