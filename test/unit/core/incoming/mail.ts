@@ -155,3 +155,16 @@ export function attachmentPart(name: string, bytes: Uint8Array, type = 'applicat
 export function bytesOf(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
+
+/** Every URL-bearing attribute and CSS url() left in sanitized HTML, except link targets. */
+export function loadableUrls(html: string): string[] {
+  const document = new JSDOM(html).window.document;
+  const found: string[] = [];
+  for (const element of Array.from(document.body.querySelectorAll('*'))) {
+    for (const attribute of Array.from(element.attributes)) {
+      if (attribute.name === 'href' && element.tagName === 'A') continue;
+      if (/https?:|\/\/|url\(/i.test(attribute.value)) found.push(`${element.tagName.toLowerCase()}[${attribute.name}]=${attribute.value}`);
+    }
+  }
+  return found;
+}
