@@ -85,6 +85,8 @@ class MailReader {
   private readonly groups: Array<{ id: number; verifications: Verification[] }> = [];
   private readonly certificates: PublicKey[] = [];
   private decryptions = 0;
+  /** Decryptions of body content (PGP/MIME and inline blocks), as opposed to attachments. */
+  private readonly bodyDecryptions = new Set<number>();
   /** Encrypted data was found (whether or not it could be decrypted). */
   private encryptedSeen = false;
   private protectedSubject: string | undefined;
@@ -155,6 +157,7 @@ class MailReader {
     const decrypted = await this.decrypt(data, 'body');
     if (!decrypted) return;
     const id = ++this.decryptions;
+    this.bodyDecryptions.add(id);
     const groups = this.addGroup(decrypted, context.signatureGroups);
     const inner = parseMime(decrypted.plaintext, this.budget, entity.depth + 1);
     // Protected headers (draft-autocrypt / Thunderbird: protected-headers="v1" on the inner entity): the
@@ -259,6 +262,7 @@ class MailReader {
     const decrypted = await this.decrypt(armored, 'body', shape);
     if (!decrypted) return;
     const id = ++this.decryptions;
+    this.bodyDecryptions.add(id);
     const groups = this.addGroup(decrypted, context.signatureGroups);
     const inner: Context = { ...context, encryption: id, signatureGroups: groups, hideLegacyDisplay: false };
     if (decrypted.format === 'mime') {
@@ -524,8 +528,11 @@ class MailReader {
     if (unprotectedParts.length > 0 || encryption === 'partially-encrypted' || signature === 'partially-signed') {
       this.warn('UNPROTECTED_PARTS', 'Parts of this mail are not protected like the rest; they are shown apart and labelled.');
     }
-    const encryptionIds = new Set(parts.map((part) => part.protection.encryption));
-    const rootEncryption = encryption === 'encrypted' && parts.length > 0 && encryptionIds.size === 1 ? parts[0]?.protection.encryption : undefined;
+    // The root encryption (REPLY): the mail is encrypted as a whole and its body came out of exactly
+    // one decryption; any second body decryption (nested or side by side) means there is none.
+    const [onlyBodyDecryption] = this.bodyDecryptions;
+    const rootEncryption =
+      encryption === 'encrypted' && this.bodyDecryptions.size === 1 && parts.length > 0 && parts.every((part) => part.protection.encryption === onlyBodyDecryption) ? onlyBodyDecryption : undefined;
     const subject = root ? headerValue(root.headers, 'subject') : undefined;
     return {
       parts,
