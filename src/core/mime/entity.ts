@@ -82,7 +82,10 @@ function parseEntity(raw: Uint8Array, text: string, budget: ParseBudget, depth: 
   };
   const boundary = contentType.params.boundary;
   if (contentType.value.startsWith('multipart/') && boundary !== undefined && boundary.length > 0 && boundary.length <= 200) {
-    for (const [start, end] of splitMultipart(text, bodyStart, boundary)) {
+    // Stop splitting as soon as the part budget is spent: a mail of a million empty parts must not
+    // cost a million ranges first.
+    const remaining = limits.maxParts - budget.parts;
+    for (const [start, end] of splitMultipart(text, bodyStart, boundary, remaining + 1)) {
       entity.children.push(parseEntity(raw.subarray(start, end), text.slice(start, end), budget, depth + 1));
     }
   }
@@ -111,8 +114,9 @@ function splitHeaderBlock(text: string, maxHeaderBytes: number): { headerEnd: nu
  * break before a delimiter belongs to the delimiter, not to the part before it, which matters for
  * the exact signed bytes of RFC 3156 §5. Text after the close delimiter (the epilogue) and before the
  * first delimiter (the preamble) is ignored; a missing close delimiter ends the last part at the end.
+ * At most `maxParts` ranges are returned.
  */
-export function splitMultipart(text: string, bodyStart: number, boundary: string): Array<[number, number]> {
+export function splitMultipart(text: string, bodyStart: number, boundary: string, maxParts = Infinity): Array<[number, number]> {
   const marker = `--${boundary}`;
   const ranges: Array<[number, number]> = [];
   let partStart: number | undefined;
@@ -137,6 +141,7 @@ export function splitMultipart(text: string, bodyStart: number, boundary: string
       if (partEnd > partStart && text[partEnd - 1] === '\n') partEnd--;
       if (partEnd > partStart && text[partEnd - 1] === '\r') partEnd--;
       ranges.push([partStart, Math.max(partStart, partEnd)]);
+      if (ranges.length >= maxParts) return ranges;
     }
     if (closing) return ranges;
     partStart = lineEnd;
