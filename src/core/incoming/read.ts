@@ -58,6 +58,8 @@ interface Content {
   content: string;
   source: DisplayPart['source'];
   context: Context;
+  /** For an HTML alternative: the text/plain alternative next to it (for reply quotes). */
+  plainText?: string;
 }
 
 interface PendingSignature {
@@ -126,7 +128,11 @@ class MailReader {
       return this.mimeSigned(entity, context);
     }
     if (type === 'multipart/alternative' && entity.children.length > 0) {
-      return this.walk(this.chooseAlternative(entity.children), { ...context, isRoot: context.isRoot });
+      const chosen = this.chooseAlternative(entity.children);
+      const before = this.contents.length;
+      await this.walk(chosen, context);
+      await this.attachPlainAlternative(entity.children, chosen, before);
+      return;
     }
     if (type.startsWith('multipart/')) {
       // The first body part of a root multipart/mixed is the mail's body; the rest are attachments or
@@ -147,6 +153,18 @@ class MailReader {
     if (withPgp) return withPgp;
     const showable = children.filter((child) => child.contentType.value === 'text/plain' || child.contentType.value.startsWith('multipart/') || (child.contentType.value === 'text/html' && this.options.sanitizeHtml));
     return showable[showable.length - 1] ?? (children[children.length - 1] as MimeEntity);
+  }
+
+  /**
+   * When an HTML alternative was shown, its text/plain sibling (same protection, no OpenPGP data) is
+   * kept with it as `plainText`, so that a reply can quote text.
+   */
+  private async attachPlainAlternative(children: MimeEntity[], chosen: MimeEntity, firstContent: number): Promise<void> {
+    const added = this.contents.slice(firstContent);
+    const htmlContent = added.length === 1 && added[0]?.kind === 'html' ? added[0] : undefined;
+    const plain = children.find((child) => child !== chosen && child.contentType.value === 'text/plain' && !isAttachment(child));
+    if (!htmlContent || !plain || mentionsOpenpgp(plain)) return;
+    htmlContent.plainText = decodeCharset(await decodeBody(plain), plain.contentType.params.charset);
   }
 
   /** RFC 3156 §4: the second body part holds the encrypted data; its plaintext is a MIME entity. */
@@ -490,6 +508,7 @@ class MailReader {
       protection: { encryption: content.context.encryption, signatureGroup: content.context.signatureGroups[content.context.signatureGroups.length - 1] },
       encrypted: content.context.encryption !== undefined,
       signed: content.context.signatureGroups.some((group) => goodGroups.has(group)),
+      ...(content.plainText !== undefined ? { plainText: content.plainText } : {}),
     });
     const all = this.contents.map(toPart);
     const attachments: AttachmentView[] = this.attachments.map(({ context, ...attachment }) => ({

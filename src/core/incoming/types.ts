@@ -60,6 +60,8 @@ export interface DisplayPart {
   encrypted: boolean;
   /** True when a good signature covers it. */
   signed: boolean;
+  /** For an HTML part shown from a multipart/alternative: the text/plain alternative (used to quote it in a reply). */
+  plainText?: string;
 }
 
 export type SignerStatus = 'good' | 'bad' | 'unknown-key' | 'expired-key' | 'revoked-key';

@@ -279,3 +279,43 @@ describe('read: HTML', () => {
     expect(view.encryption).toBe('encrypted');
   });
 });
+
+describe('read: refused and locked', () => {
+  it('a SEIPD body relabelled as SED (no integrity protection) is refused and nothing is shown', async () => {
+    const openpgp = await import('openpgp');
+    const { armor, readAll } = await import('../../../../src/core/index.ts');
+    const secret = canary();
+    const message = await openpgp.readMessage({ binaryMessage: await encryptBinary(bytesOf(secret), { to: [bobPublic] }) });
+    const seipd = message.packets.findPacket(openpgp.enums.packet.symEncryptedIntegrityProtectedData) as unknown as { encrypted: unknown };
+    const chunks = seipd.encrypted as Uint8Array | (Uint8Array[] & { readToEnd?: (join: (parts: Uint8Array[]) => Uint8Array) => Promise<Uint8Array> });
+    const body = chunks instanceof Uint8Array ? chunks : await (chunks.readToEnd?.((parts) => Buffer.concat(parts)) ?? Buffer.concat(chunks));
+    const sed = new openpgp.SymmetricallyEncryptedDataPacket();
+    (sed as unknown as { encrypted: Uint8Array }).encrypted = body;
+    const list = new openpgp.PacketList<InstanceType<typeof openpgp.SymmetricallyEncryptedDataPacket> | InstanceType<typeof openpgp.PublicKeyEncryptedSessionKeyPacket>>();
+    for (const packet of message.packets) if (packet instanceof openpgp.PublicKeyEncryptedSessionKeyPacket) list.push(packet);
+    list.push(sed);
+    const armored = new TextDecoder().decode(await readAll(armor(list.write() as Uint8Array, 'message')));
+    const view = await read(entity(envelope('Mallory <mallory@sigill.test>', 'x'), armored), bobKeyring());
+    expect(view.errors.map((error) => error.code)).toEqual(['NO_INTEGRITY_PROTECTION']);
+    expect(view.errors[0]?.message).toContain('Nothing of it is shown');
+    expect(JSON.stringify(view)).not.toContain(secret);
+  });
+
+  it('a keyring that hands back a still locked key gives a retryable KEY_LOCKED', async () => {
+    const { loadSecretKey } = await import('../../../../keys-fixtures/index.ts');
+    const locked = await loadSecretKey('bob');
+    const armored = await encryptArmored(`x ${canary()}`, { to: [bobPublic] });
+    const view = await read(entity(envelope('Alice <alice@sigill.test>', 'x'), armored), keyring({ secret: [locked] }));
+    expect(view.errors).toEqual([expect.objectContaining({ code: 'KEY_LOCKED', retryable: true })]);
+  });
+
+  it('asks the keyring only for the key IDs the message names', async () => {
+    const log = { decryptionRequests: [] as string[][], verificationRequests: [] as Array<{ keyIDs: string[]; fingerprints: string[] }> };
+    const armored = await encryptArmored('x', { to: [bobPublic], signer: alice });
+    await read(entity(envelope('Alice <alice@sigill.test>', 'x'), armored), keyring({ secret: [bob], public: [alicePublic] }, log));
+    const bobEncryptionKeyID = (await bobPublic.getEncryptionKey()).getKeyID().toHex().toUpperCase();
+    expect(log.decryptionRequests).toEqual([[bobEncryptionKeyID]]);
+    const aliceSigningKeyID = (await alicePublic.getSigningKey()).getKeyID().toHex().toUpperCase();
+    expect(log.verificationRequests).toEqual([expect.objectContaining({ keyIDs: [aliceSigningKeyID] })]);
+  });
+});

@@ -34,3 +34,15 @@ describe('quoteForReply', () => {
     expect(quote).toEqual({ text: '', fromEncrypted: false, omitted: 'not-root-encryption' });
   });
 });
+
+describe('quoteForReply: HTML mail', () => {
+  it('quotes the text/plain alternative of an HTML part shown from multipart/alternative', async () => {
+    const { html, nodeSanitizer } = await import('./mail.ts');
+    const secret = canary();
+    const inner = entity({ 'Content-Type': 'multipart/alternative; boundary="alt"' }, multipart('alt', [text(`plain ${secret}${CRLF}`), html(`<p>rich ${secret}</p>`)]));
+    const armored = await encryptArmored(inner, { to: [bobPublic], format: 'binary' });
+    const view = await read(pgpMime(envelope('Alice <alice@sigill.test>', 'x'), armored), { ...keyring({ secret: [bob] }), sanitizeHtml: nodeSanitizer() });
+    expect(view.parts).toEqual([expect.objectContaining({ kind: 'html', content: `<p>rich ${secret}</p>`, plainText: `plain ${secret}${CRLF}` })]);
+    expect(quoteForReply(view).text).toBe(`> plain ${secret}`);
+  });
+});
