@@ -80,16 +80,56 @@ export function keyIDOf(fingerprintOrKeyID: string): string {
   return hex;
 }
 
-async function certificatesFor(verifications: Verification[], options: ReadOptions): Promise<openpgp.PublicKey[]> {
-  if (verifications.length === 0 || !options.verificationKeys) return [];
-  const named = verifications.map((verification) => verification.signingKeyFingerprint.toUpperCase());
-  const fingerprints = [...new Set(named.filter((id) => id.length > 16))];
-  const keyIDs = [...new Set(named.map(keyIDOf))];
-  try {
-    return await options.verificationKeys({ keyIDs, fingerprints });
-  } catch {
-    // A keyring that cannot answer leaves the signer unknown; the signature is never called good.
-    return [];
+/**
+ * The certificates met while reading one mail. The keyring is asked first for the From addresses'
+ * certificates (once, when the first signature is to be checked), so that the usual mail, signed by its
+ * sender, is verified in one pass; a signature by anyone else makes a second request for exactly the
+ * key IDs it names, and a second pass only if that brought new certificates.
+ */
+export class CertificateLookup {
+  readonly known: openpgp.PublicKey[] = [];
+  private askedForSenders = false;
+
+  constructor(
+    private readonly options: ReadOptions,
+    private readonly senderAddresses: string[],
+  ) {}
+
+  async forSenders(): Promise<openpgp.PublicKey[]> {
+    if (!this.askedForSenders && this.options.verificationKeys && this.senderAddresses.length > 0) {
+      this.askedForSenders = true;
+      this.add(await this.ask({ keyIDs: [], fingerprints: [], addresses: this.senderAddresses }));
+    }
+    return this.known;
+  }
+
+  /** Asks for the certificates of signatures no known certificate can check; true if new ones came. */
+  async forUnknown(verifications: Verification[]): Promise<boolean> {
+    const unknown = verifications.filter((verification) => verification.status === 'unknown-key');
+    if (unknown.length === 0 || !this.options.verificationKeys) return false;
+    const named = unknown.map((verification) => verification.signingKeyFingerprint.toUpperCase());
+    const fingerprints = [...new Set(named.filter((id) => id.length > 16))];
+    const keyIDs = [...new Set(named.map(keyIDOf))];
+    return this.add(await this.ask({ keyIDs, fingerprints, addresses: [] })) > 0;
+  }
+
+  private async ask(request: { keyIDs: string[]; fingerprints: string[]; addresses: string[] }): Promise<openpgp.PublicKey[]> {
+    try {
+      return (await this.options.verificationKeys?.(request)) ?? [];
+    } catch {
+      // A keyring that cannot answer leaves the signer unknown; the signature is never called good.
+      return [];
+    }
+  }
+
+  private add(keys: openpgp.PublicKey[]): number {
+    let added = 0;
+    for (const key of keys) {
+      if (this.known.some((known) => known.getFingerprint() === key.getFingerprint())) continue;
+      this.known.push(key);
+      added++;
+    }
+    return added;
   }
 }
 
@@ -98,7 +138,7 @@ async function certificatesFor(verifications: Verification[], options: ReadOptio
  * unless the decryption passed every integrity check (the sink is committed only then). Signatures
  * inside are checked in a second pass with the session key once their certificates are known.
  */
-export async function decryptMessage(data: Uint8Array | string, shape: MessageShape, options: ReadOptions): Promise<Decrypted> {
+export async function decryptMessage(data: Uint8Array | string, shape: MessageShape, options: ReadOptions, lookup: CertificateLookup): Promise<Decrypted> {
   if (shape.keyIDs.length === 0) {
     throw new ReadFailure('NOT_ENCRYPTED_FOR_US', shape.passwordOnly ? 'encrypted with a password only' : 'no recipient key ID', [], false);
   }
@@ -114,33 +154,32 @@ export async function decryptMessage(data: Uint8Array | string, shape: MessageSh
   const first = memorySink({ limit });
   let result: Awaited<ReturnType<typeof decrypt>>;
   try {
-    result = await decrypt({ input: data, sink: first, decryptionKeys: keys, date });
+    result = await decrypt({ input: data, sink: first, decryptionKeys: keys, verificationKeys: [...(await lookup.forSenders())], date });
   } catch (error) {
     throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
   }
   let plaintext = first.bytes();
   let verifications = result.verifications;
-  const certificates = await certificatesFor(verifications, options);
-  if (certificates.length > 0) {
+  if (await lookup.forUnknown(verifications)) {
+    // A second pass with the session key, now that the signers' certificates are known.
     const second = memorySink({ limit });
     try {
-      const again = await decrypt({ input: data, sink: second, sessionKeys: [result.sessionKey], verificationKeys: certificates, date });
+      const again = await decrypt({ input: data, sink: second, sessionKeys: [result.sessionKey], verificationKeys: [...lookup.known], date });
       plaintext = second.bytes();
       verifications = again.verifications;
     } catch (error) {
       throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
     }
   }
-  return { plaintext, verifications, format: result.format, filename: result.filename, certificates };
+  return { plaintext, verifications, format: result.format, filename: result.filename, certificates: [...lookup.known] };
 }
 
 /** Verifies a detached signature over `data`, asking for the certificates the signature names. */
-export async function verifySignature(data: Uint8Array, signature: Uint8Array | string, options: ReadOptions): Promise<Verified> {
+export async function verifySignature(data: Uint8Array, signature: Uint8Array | string, lookup: CertificateLookup): Promise<Verified> {
   try {
-    const unknown = await verifyDetached({ input: data, signature, verificationKeys: [] });
-    const certificates = await certificatesFor(unknown, options);
-    if (certificates.length === 0) return { verifications: unknown, certificates };
-    return { verifications: await verifyDetached({ input: data, signature, verificationKeys: certificates }), certificates };
+    const first = await verifyDetached({ input: data, signature, verificationKeys: [...(await lookup.forSenders())] });
+    if (!(await lookup.forUnknown(first))) return { verifications: first, certificates: [...lookup.known] };
+    return { verifications: await verifyDetached({ input: data, signature, verificationKeys: [...lookup.known] }), certificates: [...lookup.known] };
   } catch (error) {
     throw failure(error, 'MALFORMED_MESSAGE');
   }
@@ -150,7 +189,7 @@ export async function verifySignature(data: Uint8Array, signature: Uint8Array | 
  * A cleartext signed message (RFC 9580 §7) or a signed-only OpenPGP message: the signed text and its
  * verifications. The text is returned whatever the verdict; the verdict decides how it is labelled.
  */
-export async function readSigned(data: Uint8Array | string, options: ReadOptions): Promise<Verified & { content: Uint8Array }> {
+export async function readSigned(data: Uint8Array | string, options: ReadOptions, lookup: CertificateLookup): Promise<Verified & { content: Uint8Array }> {
   let content: Uint8Array;
   let signatures: Uint8Array;
   try {
@@ -160,7 +199,7 @@ export async function readSigned(data: Uint8Array | string, options: ReadOptions
   } catch (error) {
     throw failure(error, typeof data === 'string' ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE');
   }
-  return { content, ...(await verifySignature(content, signatures, options)) };
+  return { content, ...(await verifySignature(content, signatures, lookup)) };
 }
 
 export interface JudgedSigner {

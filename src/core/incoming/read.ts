@@ -27,7 +27,7 @@ import { canonicalCrlf, isAttachment, parseBudget, parseMime, type MimeEntity, t
 import { sanitizeFilename } from '../mime/filename.ts';
 import { decodeHeaderText, headerValue, headerValues } from '../mime/headers.ts';
 import { addressParser } from 'postal-mime';
-import { ReadFailure, decryptMessage, inspectMessage, judgeSigner, readSigned, verifySignature, type Decrypted, type MessageShape, type Verified } from './openpgp-data.ts';
+import { CertificateLookup, ReadFailure, decryptMessage, inspectMessage, judgeSigner, readSigned, verifySignature, type Decrypted, type MessageShape, type Verified } from './openpgp-data.ts';
 import type {
   AttachmentView,
   DisplayPart,
@@ -93,9 +93,11 @@ class MailReader {
   private encryptedSeen = false;
   private protectedSubject: string | undefined;
   private fromAddresses: string[] = [];
+  private lookup: CertificateLookup;
 
   constructor(private readonly options: ReadOptions) {
     this.budget = parseBudget(options.limits);
+    this.lookup = new CertificateLookup(options, []);
   }
 
   async run(raw: Uint8Array): Promise<ReadResult> {
@@ -107,6 +109,7 @@ class MailReader {
       return this.result(undefined);
     }
     this.readFrom(root);
+    this.lookup = new CertificateLookup(this.options, this.fromAddresses);
     try {
       await this.walk(root, { encryption: undefined, signatureGroups: [], isRoot: true, hideLegacyDisplay: false });
       await this.matchDetachedSignatures();
@@ -199,7 +202,7 @@ class MailReader {
     const [signed, signaturePart] = entity.children as [MimeEntity, MimeEntity];
     let verified: Verified | undefined;
     try {
-      verified = await verifySignature(canonicalCrlf(signed.raw), await decodeBody(signaturePart), this.options);
+      verified = await verifySignature(canonicalCrlf(signed.raw), await decodeBody(signaturePart), this.lookup);
     } catch (error) {
       this.fail(error, 'MALFORMED_MESSAGE', 'signature');
     }
@@ -268,7 +271,7 @@ class MailReader {
     if (!shape.encrypted) {
       // A signed-only OpenPGP message (RFC 9580 §10.3): its literal data, labelled by the verdict.
       try {
-        const signed = await readSigned(armored, this.options);
+        const signed = await readSigned(armored, this.options, this.lookup);
         const groups = this.addGroup(signed, context.signatureGroups);
         this.addContent('text', utf8.decode(signed.content), 'inline-pgp', { ...context, signatureGroups: groups });
       } catch (error) {
@@ -295,7 +298,7 @@ class MailReader {
 
   private async cleartextSigned(armored: string, context: Context): Promise<void> {
     try {
-      const signed = await readSigned(armored, this.options);
+      const signed = await readSigned(armored, this.options, this.lookup);
       const groups = this.addGroup(signed, context.signatureGroups);
       this.addContent('text', utf8.decode(signed.content), 'cleartext-signed', { ...context, signatureGroups: groups });
     } catch (error) {
@@ -396,7 +399,7 @@ class MailReader {
       }
       try {
         const signature = startsWithArmor(pending.bytes, 'signature') ? utf8.decode(pending.bytes) : pending.bytes;
-        const verified = await verifySignature(attachment.data, signature, this.options);
+        const verified = await verifySignature(attachment.data, signature, this.lookup);
         const groups = this.addGroup(verified, attachment.context.signatureGroups);
         attachment.context = { ...attachment.context, signatureGroups: groups };
         attachment.detachedSignature = groups[groups.length - 1];
@@ -429,7 +432,7 @@ class MailReader {
     const input = typeof data !== 'string' && startsWithArmor(data, 'message') ? utf8.decode(data) : data;
     try {
       const shape = knownShape ?? (await inspectMessage(input));
-      const decrypted = await decryptMessage(input, shape, this.options);
+      const decrypted = await decryptMessage(input, shape, this.options, this.lookup);
       this.certificates.push(...decrypted.certificates);
       return decrypted;
     } catch (error) {

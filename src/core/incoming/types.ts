@@ -13,10 +13,16 @@ export interface DecryptionKeyRequest {
   keyIDs: string[];
 }
 
-/** What the keyring is asked for a verification: issuer key IDs and fingerprints (hex, upper case). */
+/**
+ * What the keyring is asked for a verification; answer with every certificate that matches any item.
+ * First the From addresses (lower case) alone, so that a mail signed by its sender verifies in one
+ * pass; then, for a signature no certificate so far could check, the issuer key IDs and fingerprints
+ * (hex, upper case) it names.
+ */
 export interface VerificationKeyRequest {
   keyIDs: string[];
   fingerprints: string[];
+  addresses: string[];
 }
 
 export interface ReadOptions {

@@ -45,7 +45,7 @@ export function certificate(name: FixtureName): Promise<PublicKey> {
 
 export interface KeyringLog {
   decryptionRequests: string[][];
-  verificationRequests: Array<{ keyIDs: string[]; fingerprints: string[] }>;
+  verificationRequests: Array<{ keyIDs: string[]; fingerprints: string[]; addresses: string[] }>;
 }
 
 /** The key callbacks of read(), answering from the given keys by key ID, as a keyring would. */
@@ -57,8 +57,11 @@ export function keyring(keys: { secret?: PrivateKey[]; public?: PublicKey[] }, l
     },
     async verificationKeys(request) {
       log?.verificationRequests.push(request);
-      return (keys.public ?? []).filter((key) =>
-        key.getKeys().some((sub) => request.keyIDs.includes(sub.getKeyID().toHex().toUpperCase()) || request.fingerprints.includes(sub.getFingerprint().toUpperCase())),
+      const addressOf = (userID: string) => /<([^>]+)>/.exec(userID)?.[1]?.toLowerCase();
+      return (keys.public ?? []).filter(
+        (key) =>
+          key.getKeys().some((sub) => request.keyIDs.includes(sub.getKeyID().toHex().toUpperCase()) || request.fingerprints.includes(sub.getFingerprint().toUpperCase())) ||
+          key.getUserIDs().some((userID) => request.addresses.includes(addressOf(userID) ?? '')),
       );
     },
   };

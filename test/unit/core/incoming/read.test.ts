@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PrivateKey, PublicKey } from 'openpgp';
 import { read } from '../../../../src/core/index.ts';
-import { CRLF, attachmentPart, bytesOf, canary, certificate, clearsign, detachedSignature, encryptArmored, encryptBinary, entity, envelope, html, keyring, mimeSigned, multipart, nodeSanitizer, pgpMime, secretKey, text } from './mail.ts';
+import { CRLF, type KeyringLog, attachmentPart, bytesOf, canary, certificate, clearsign, detachedSignature, encryptArmored, encryptBinary, entity, envelope, html, keyring, mimeSigned, multipart, nodeSanitizer, pgpMime, secretKey, text } from './mail.ts';
 
 let alice: PrivateKey;
 let bob: PrivateKey;
@@ -309,13 +309,27 @@ describe('read: refused and locked', () => {
     expect(view.errors).toEqual([expect.objectContaining({ code: 'KEY_LOCKED', retryable: true })]);
   });
 
-  it('asks the keyring only for the key IDs the message names', async () => {
-    const log = { decryptionRequests: [] as string[][], verificationRequests: [] as Array<{ keyIDs: string[]; fingerprints: string[] }> };
+  it('asks the keyring for the key IDs the message names, and for the sender first', async () => {
+    const log: KeyringLog = { decryptionRequests: [], verificationRequests: [] };
     const armored = await encryptArmored('x', { to: [bobPublic], signer: alice });
-    await read(entity(envelope('Alice <alice@sigill.test>', 'x'), armored), keyring({ secret: [bob], public: [alicePublic] }, log));
+    const view = await read(entity(envelope('Alice <alice@sigill.test>', 'x'), armored), keyring({ secret: [bob], public: [alicePublic] }, log));
+    expect(view.signature).toBe('signed');
     const bobEncryptionKeyID = (await bobPublic.getEncryptionKey()).getKeyID().toHex().toUpperCase();
     expect(log.decryptionRequests).toEqual([[bobEncryptionKeyID]]);
-    const aliceSigningKeyID = (await alicePublic.getSigningKey()).getKeyID().toHex().toUpperCase();
-    expect(log.verificationRequests).toEqual([expect.objectContaining({ keyIDs: [aliceSigningKeyID] })]);
+    // The sender's certificate checks the signature: one request, one decryption pass.
+    expect(log.verificationRequests).toEqual([{ keyIDs: [], fingerprints: [], addresses: ['alice@sigill.test'] }]);
+  });
+
+  it('a signer other than the sender is asked for by the key ID its signature names', async () => {
+    const log: KeyringLog = { decryptionRequests: [], verificationRequests: [] };
+    const carol = await secretKey('carol');
+    const armored = await encryptArmored('x', { to: [bobPublic], signer: carol });
+    const view = await read(entity(envelope('Alice <alice@sigill.test>', 'x'), armored), keyring({ secret: [bob], public: [alicePublic, carolPublic] }, log));
+    const carolSigningKeyID = (await carolPublic.getSigningKey()).getKeyID().toHex().toUpperCase();
+    expect(log.verificationRequests).toEqual([
+      { keyIDs: [], fingerprints: [], addresses: ['alice@sigill.test'] },
+      expect.objectContaining({ keyIDs: [carolSigningKeyID], addresses: [] }),
+    ]);
+    expect(view.signers).toEqual([expect.objectContaining({ status: 'good', userID: 'Carol <carol@sigill.test>', matchesFrom: false })]);
   });
 });

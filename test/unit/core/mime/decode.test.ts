@@ -11,6 +11,15 @@ describe('decodeLeaf (postal-mime for transfer encodings)', () => {
     expect((await decodeLeaf(qp)).text).toBe('Grüße soft\n');
   });
 
+  it('base64 ignores characters outside the alphabet and tolerates missing padding (RFC 2045 §6.8)', async () => {
+    const of = (body: string) => decodeLeaf(parseMime(bytes(`Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}`)));
+    const expected = Array.from(new TextEncoder().encode('hello world!'));
+    expect(Array.from((await of('aGVsbG8g\r\n d29y*bGQh\r\n')).bytes)).toEqual(expected);
+    expect(Array.from((await of('aGVsbG8gd29ybGQ')).bytes)).toEqual(Array.from(new TextEncoder().encode('hello world')));
+    // '=' inside the data is not clean base64: postal-mime's lenient decoder takes it, without failing.
+    expect((await of('aGVs=bG8=')).bytes).toBeInstanceOf(Uint8Array);
+  });
+
   it('leaves 7bit/8bit/binary bodies as they are and unknown charsets fall back to UTF-8', async () => {
     const leaf = parseMime(bytes('Content-Type: text/plain; charset=x-unknown\r\n\r\nhé'));
     expect((await decodeLeaf(leaf)).text).toBe('hé');
