@@ -138,8 +138,8 @@ class MailReader {
       return;
     }
     if (type.startsWith('multipart/')) {
-      // The first body part of a root multipart/mixed is the mail's body; the rest are attachments or
-      // further content. Only a single-part root keeps being "the root" (for protected headers).
+      // A part of a multipart with several parts is no longer the whole mail (protected headers in it
+      // are not the mail's).
       for (const child of entity.children) await this.walk(child, { ...context, isRoot: context.isRoot && entity.children.length === 1 });
       return;
     }
@@ -181,6 +181,11 @@ class MailReader {
     this.bodyDecryptions.add(id);
     const groups = this.addGroup(decrypted, context.signatureGroups);
     const inner = parseMime(decrypted.plaintext, this.budget, entity.depth + 1);
+    if (inner.headers.length === 0 && inner.body.length === 0) {
+      // RFC 3156 §4 wants a MIME entity; some senders encrypt bare text. Shown as the text it is.
+      this.addContent('text', utf8.decode(decrypted.plaintext), 'pgp-mime', { ...context, encryption: id, signatureGroups: groups });
+      return;
+    }
     // Protected headers (draft-autocrypt / Thunderbird: protected-headers="v1" on the inner entity): the
     // inner Subject is the real one. Taken only from the encrypted part that is the whole mail.
     const innerSubject = headerValue(inner.headers, 'subject');

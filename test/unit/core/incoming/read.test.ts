@@ -333,3 +333,13 @@ describe('read: refused and locked', () => {
     expect(view.signers).toEqual([expect.objectContaining({ status: 'good', userID: 'Carol <carol@sigill.test>', matchesFrom: false })]);
   });
 });
+
+describe('read: PGP/MIME around bare text', () => {
+  it('a multipart/encrypted whose plaintext is not a MIME entity is shown as text', async () => {
+    const secret = canary();
+    const armored = await encryptArmored(`Dear Bob: ${secret}`, { to: [bobPublic] });
+    const view = await read(pgpMime(envelope('Alice <alice@sigill.test>', 'x'), armored), bobKeyring());
+    expect(view.parts).toEqual([expect.objectContaining({ kind: 'text', content: `Dear Bob: ${secret}`, encrypted: true })]);
+    expect(view.encryption).toBe('encrypted');
+  });
+});
