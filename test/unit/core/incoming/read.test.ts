@@ -343,3 +343,21 @@ describe('read: PGP/MIME around bare text', () => {
     expect(view.encryption).toBe('encrypted');
   });
 });
+
+describe('read: unsupported algorithm', () => {
+  it('an AEAD Encrypted Data packet (tag 20, never standardised) gives UNSUPPORTED_ALGORITHM and shows nothing', async () => {
+    const openpgp = await import('openpgp');
+    const { armor, readAll } = await import('../../../../src/core/index.ts');
+    const message = await openpgp.readMessage({ binaryMessage: await encryptBinary(bytesOf('x'), { to: [bobPublic] }) });
+    const esks = new openpgp.PacketList<InstanceType<typeof openpgp.PublicKeyEncryptedSessionKeyPacket>>();
+    for (const packet of message.packets) if (packet instanceof openpgp.PublicKeyEncryptedSessionKeyPacket) esks.push(packet);
+    // Tag 20, version 1, AES-256, EAX, chunk size octet 6, a 16-byte IV, then 40 bytes standing for data and tag.
+    const body = [1, 9, 1, 6, ...new Array<number>(16).fill(7), ...new Array<number>(40).fill(9)];
+    const bytes = new Uint8Array([...(esks.write() as Uint8Array), 0xc0 | 20, body.length, ...body]);
+    const armored = new TextDecoder().decode(await readAll(armor(bytes, 'message')));
+    const view = await read(entity(envelope('Alice <alice@sigill.test>', 'x'), armored), bobKeyring());
+    expect(view.errors.map((error) => error.code)).toEqual(['UNSUPPORTED_ALGORITHM']);
+    expect(view.errors[0]?.message).toMatch(/algorithm Sigill does not support/);
+    expect(view.parts).toEqual([]);
+  });
+});
