@@ -79,7 +79,8 @@ export async function read(raw: Uint8Array | string, options: ReadOptions = {}):
 class MailReader {
   private readonly budget: ParseBudget;
   private readonly contents: Content[] = [];
-  private readonly attachments: Array<AttachmentView & { context: Context }> = [];
+  /** With each attachment: its context and its bytes as they came in the mail (before decryption). */
+  private readonly attachments: Array<AttachmentView & { context: Context; received: Uint8Array }> = [];
   private readonly pendingSignatures: PendingSignature[] = [];
   private readonly offeredKeys: OfferedKey[] = [];
   private readonly errors: ReadError[] = [];
@@ -342,6 +343,7 @@ class MailReader {
       detachedSignature: undefined,
       error: undefined,
       context,
+      received: bytes,
     });
   }
 
@@ -375,6 +377,7 @@ class MailReader {
       detachedSignature: undefined,
       error: decrypted ? undefined : this.errors[this.errors.length - 1],
       context: { ...context, encryption: id, signatureGroups: groups },
+      received: bytes,
     });
   }
 
@@ -399,12 +402,15 @@ class MailReader {
           detachedSignature: undefined,
           error: undefined,
           context: pending.context,
+          received: pending.bytes,
         });
         continue;
       }
       try {
         const signature = startsWithArmor(pending.bytes, 'signature') ? utf8.decode(pending.bytes) : pending.bytes;
-        const verified = await verifySignature(attachment.data, signature, this.lookup);
+        // `name.pgp.sig` signs the encrypted file as sent; `name.sig` next to `name.pgp` signs its plaintext.
+        const signed = attachment.encrypted && attachment.originalName === target ? attachment.received : attachment.data;
+        const verified = await verifySignature(signed, signature, this.lookup);
         const groups = this.addGroup(verified, attachment.context.signatureGroups);
         attachment.context = { ...attachment.context, signatureGroups: groups };
         attachment.detachedSignature = groups[groups.length - 1];
@@ -425,6 +431,7 @@ class MailReader {
     }
     const armored = typeof data === 'string' ? data : utf8.decode(data);
     for (const key of keys) {
+      if (this.offeredKeys.some((offered) => offered.fingerprint === key.getFingerprint().toUpperCase())) continue;
       this.offeredKeys.push({ armored, fingerprint: key.getFingerprint().toUpperCase(), userIDs: key.getUserIDs(), from, encrypted: context.encryption !== undefined });
     }
     return keys.length > 0;
@@ -519,7 +526,7 @@ class MailReader {
       ...(content.plainText !== undefined ? { plainText: content.plainText } : {}),
     });
     const all = this.contents.map(toPart);
-    const attachments: AttachmentView[] = this.attachments.map(({ context, ...attachment }) => ({
+    const attachments: AttachmentView[] = this.attachments.map(({ context, received: _received, ...attachment }) => ({
       ...attachment,
       signed: context.signatureGroups.some((group) => goodGroups.has(group)),
     }));

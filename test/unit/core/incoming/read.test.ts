@@ -361,3 +361,34 @@ describe('read: unsupported algorithm', () => {
     expect(view.parts).toEqual([]);
   });
 });
+
+describe('read: detached signatures of encrypted attachments', () => {
+  it('name.pgp.sig signs the encrypted file as sent; name.sig signs the plaintext of name.pgp', async () => {
+    const file = bytesOf(`plaintext ${canary()}`);
+    const pgp = await encryptBinary(file, { to: [bobPublic] });
+    const overCiphertext = await detachedSignature(pgp, alice, { armor: false });
+    const overPlaintext = await detachedSignature(file, alice, { armor: false });
+    const build = (signatureName: string, signature: Uint8Array) =>
+      entity(
+        { ...envelope('Alice <alice@sigill.test>', 'x'), 'Content-Type': 'multipart/mixed; boundary="m"' },
+        multipart('m', [attachmentPart('doc.txt.pgp', pgp), attachmentPart(signatureName, signature, 'application/pgp-signature')]),
+      );
+    for (const [name, signature] of [['doc.txt.pgp.sig', overCiphertext], ['doc.txt.sig', overPlaintext]] as const) {
+      const view = await read(build(name, signature), bobKeyring());
+      expect(view.attachments).toEqual([expect.objectContaining({ name: 'doc.txt', encrypted: true, signed: true })]);
+      expect(view.signature).toBe('signed');
+    }
+  });
+
+  it('the same key offered twice is listed once', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fixturePath } = await import('../../../../keys-fixtures/index.ts');
+    const key = readFileSync(fixturePath('carol', 'pub'), 'utf8');
+    const mail = entity(
+      { ...envelope('Carol <carol@sigill.test>', 'x'), 'Content-Type': 'multipart/mixed; boundary="m"' },
+      multipart('m', [text(`my key:\r\n${key}`), entity({ 'Content-Type': 'application/pgp-keys; name="carol.asc"', 'Content-Disposition': 'attachment; filename="carol.asc"' }, key)]),
+    );
+    const view = await read(mail, bobKeyring());
+    expect(view.offeredKeys.map((offered) => [offered.fingerprint, offered.from])).toEqual([[carolPublic.getFingerprint().toUpperCase(), 'body']]);
+  });
+});
