@@ -79,3 +79,14 @@ describe('SIG-ID', () => {
     expect(view.signers.map((signer) => signer.userID)).toEqual(['Mallory <mallory@sigill.test>']);
   });
 });
+
+describe('SIG-ID: protected headers', () => {
+  it('a From inside the encryption that differs from the outer From is warned about', async () => {
+    const { encryptArmored: encryptTo, entity, envelope, pgpMime } = await import('../unit/core/incoming/mail.ts');
+    const inner = entity({ 'Content-Type': 'text/plain; protected-headers="v1"', From: 'Mallory <mallory@sigill.test>', Subject: 'real' }, 'hello');
+    const armored = await encryptTo(inner, { to: [keys[2] as PublicKey], signer: mallory, format: 'binary' });
+    const view = await read(pgpMime(envelope('Alice <alice@sigill.test>', '...'), armored), options());
+    expect(codes(view.warnings)).toEqual(expect.arrayContaining(['PROTECTED_FROM_DIFFERS', 'SIGNER_NOT_FROM']));
+    expect(view.signers[0]?.userID).toBe('Mallory <mallory@sigill.test>');
+  });
+});

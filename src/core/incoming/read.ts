@@ -196,6 +196,7 @@ class MailReader {
       if (context.isRoot) {
         this.protectedSubject = decodeHeaderText(innerSubject);
         hideLegacyDisplay = true;
+        this.compareProtectedFrom(inner);
       } else {
         this.warn('PROTECTED_SUBJECT_IGNORED', 'Protected headers in an encrypted part that is not the whole mail were ignored.');
       }
@@ -495,6 +496,17 @@ class MailReader {
         this.warn('FROM_NAME_HAS_OTHER_ADDRESS', `The sender's name shows the address ${shown}, but the mail is from ${mailbox.address ?? ''}.`);
       }
     }
+  }
+
+  /** The From inside the encryption is what the sender wrote; one that differs from the outer From is warned about. */
+  private compareProtectedFrom(inner: MimeEntity): void {
+    const innerFrom = headerValues(inner.headers, 'from')
+      .flatMap((value) => addressParser(value, { flatten: true }))
+      .map((mailbox) => (mailbox.address ?? '').toLowerCase())
+      .filter((address) => address !== '');
+    if (innerFrom.length === 0) return;
+    const same = innerFrom.length === this.fromAddresses.length && innerFrom.every((address) => this.fromAddresses.includes(address));
+    if (!same) this.warn('PROTECTED_FROM_DIFFERS', `The sender inside the encrypted part (${innerFrom.join(', ')}) is not the one outside (${this.fromAddresses.join(', ') || 'none'}).`);
   }
 
   // ---- the view model ----

@@ -116,7 +116,8 @@ export type WarningCode =
   | 'FROM_NAME_HAS_OTHER_ADDRESS' // the From display name shows another address than the real one
   | 'UNPROTECTED_PARTS' // content outside the encryption or signature is kept apart
   | 'TOO_MANY_BLOCKS' // armor blocks past the bound were left as text
-  | 'PROTECTED_SUBJECT_IGNORED'; // protected headers in an encrypted part that is not the whole mail
+  | 'PROTECTED_SUBJECT_IGNORED' // protected headers in an encrypted part that is not the whole mail
+  | 'PROTECTED_FROM_DIFFERS'; // the From inside the encryption (protected headers) is not the outer From
 
 export interface ReadWarning {
   code: WarningCode;
