@@ -2,7 +2,7 @@
  * Reading received mail: `read()` turns a raw mail into the view model the display renders; the HTML
  * policy and the reply quote builder go with it.
  */
-export { read, guessType } from './read.ts';
+export { read, readAttachment, guessType } from './read.ts';
 export { sanitizeHtml, htmlSanitizer, cssCanLoad } from './html.ts';
 export { quoteForReply, type ReplyQuote } from './reply.ts';
 export { addressOfUserID, keyIDOf } from './openpgp-data.ts';

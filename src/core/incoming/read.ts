@@ -72,8 +72,19 @@ const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
 
 export async function read(raw: Uint8Array | string, options: ReadOptions = {}): Promise<ReadResult> {
-  const reader = new MailReader(options);
+  const reader = new MailReader(options, undefined);
   return reader.run(typeof raw === 'string' ? encoder.encode(raw) : raw);
+}
+
+/**
+ * Decrypts one attachment that `read(raw, { attachments: 'defer' })` listed as `deferred`, by its index in
+ * that view's `attachments`: the same walk, decrypting only that attachment. Returns undefined when the
+ * index names no attachment.
+ */
+export async function readAttachment(raw: Uint8Array | string, index: number, options: ReadOptions = {}): Promise<AttachmentView | undefined> {
+  const reader = new MailReader({ ...options, attachments: 'defer' }, index);
+  const view = await reader.run(typeof raw === 'string' ? encoder.encode(raw) : raw);
+  return view.attachments[index];
 }
 
 class MailReader {
@@ -96,7 +107,11 @@ class MailReader {
   private fromAddresses: string[] = [];
   private lookup: CertificateLookup;
 
-  constructor(private readonly options: ReadOptions) {
+  constructor(
+    private readonly options: ReadOptions,
+    /** With attachments: 'defer', the index of the one attachment to decrypt anyway (readAttachment). */
+    private readonly onlyAttachment: number | undefined,
+  ) {
     this.budget = parseBudget(options.limits);
     this.lookup = new CertificateLookup(options, []);
   }
@@ -352,6 +367,26 @@ class MailReader {
     this.encryptedSeen = true;
     const stripped = (originalName ?? '').replace(/\.(?:pgp|gpg|asc)$/i, '');
     const where = sanitizeFilename(originalName);
+    if (this.options.attachments === 'defer' && this.onlyAttachment !== this.attachments.length) {
+      // Listed now, decrypted on request (readAttachment): neither content nor error yet.
+      const name = sanitizeFilename(stripped, { fallback: 'attachment' });
+      this.attachments.push({
+        name,
+        originalName,
+        contentType: guessType(name),
+        size: bytes.length,
+        data: undefined,
+        deferred: true,
+        encrypted: true,
+        signed: false,
+        protection: { encryption: undefined, signatureGroup: undefined },
+        detachedSignature: undefined,
+        error: undefined,
+        context,
+        received: bytes,
+      });
+      return;
+    }
     const data = armored ? utf8.decode(bytes) : bytes;
     let decrypted: Decrypted | undefined;
     let shapeError: unknown;

@@ -43,6 +43,13 @@ export interface ReadOptions {
   limits?: Partial<MimeLimits>;
   /** Refuse (TOO_LARGE) a decrypted part larger than this; default 256 MiB. */
   maxPlaintextSize?: number;
+  /**
+   * 'decrypt' (default): separately encrypted attachments (.pgp, name.ext.asc) are decrypted now.
+   * 'defer': they are listed (`deferred`, no data) and decrypted on request with `readAttachment`, so
+   * the body shows without waiting for large files. PGP/MIME attachments are always decrypted with
+   * the body (they are one encrypted entity).
+   */
+  attachments?: 'decrypt' | 'defer';
   /** The time signatures and keys are judged at; default now. */
   date?: Date;
 }
@@ -131,8 +138,10 @@ export interface AttachmentView {
   originalName: string | undefined;
   contentType: string;
   size: number;
-  /** The bytes (decrypted when `encrypted`); undefined when decryption failed. */
+  /** The bytes (decrypted when `encrypted`); undefined when decryption failed or was deferred. */
   data: Uint8Array | undefined;
+  /** Listed but not decrypted yet (attachments: 'defer'): `size` is the encrypted size; see readAttachment. */
+  deferred?: boolean;
   encrypted: boolean;
   signed: boolean;
   protection: Protection;

@@ -392,3 +392,34 @@ describe('read: detached signatures of encrypted attachments', () => {
     expect(view.offeredKeys.map((offered) => [offered.fingerprint, offered.from])).toEqual([[carolPublic.getFingerprint().toUpperCase(), 'body']]);
   });
 });
+
+describe('read: deferred attachments', () => {
+  it("attachments: 'defer' lists encrypted attachments without decrypting them; readAttachment decrypts one", async () => {
+    const { readAttachment } = await import('../../../../src/core/index.ts');
+    const body = await encryptArmored('body', { to: [bobPublic], signer: alice });
+    const first = new Uint8Array(300_000).map((_, index) => index & 0xff);
+    const second = bytesOf(`second ${canary()}`);
+    const mail = entity(
+      { ...envelope('Alice <alice@sigill.test>', 'Files'), 'Content-Type': 'multipart/mixed; boundary="m"' },
+      multipart('m', [
+        text(body),
+        attachmentPart('big.bin.pgp', await encryptBinary(first, { to: [bobPublic], signer: alice })),
+        attachmentPart('small.txt.pgp', await encryptBinary(second, { to: [bobPublic], signer: alice })),
+      ]),
+    );
+    const log: KeyringLog = { decryptionRequests: [], verificationRequests: [] };
+    const deferred = await read(mail, { ...keyring({ secret: [bob], public: [alicePublic] }, log), attachments: 'defer' });
+    expect(log.decryptionRequests).toHaveLength(1); // the body only
+    expect(deferred.attachments.map((attachment) => [attachment.name, attachment.deferred, attachment.data])).toEqual([
+      ['big.bin', true, undefined],
+      ['small.txt', true, undefined],
+    ]);
+    expect(deferred.encryption).toBe('encrypted');
+    expect(deferred.signature).toBe('signed');
+    const opened = await readAttachment(mail, 1, bobKeyring());
+    expect(opened).toMatchObject({ name: 'small.txt', encrypted: true, signed: true });
+    expect(opened?.deferred).toBeUndefined();
+    expect(new TextDecoder().decode(opened?.data)).toBe(new TextDecoder().decode(second));
+    expect(await readAttachment(mail, 7, bobKeyring())).toBeUndefined();
+  });
+});
