@@ -298,6 +298,7 @@ class MailReader {
         this.addContent('text', utf8.decode(signed.content), 'inline-pgp', { ...context, signatureGroups: groups });
       } catch (error) {
         this.fail(error, 'MALFORMED_MESSAGE', 'body');
+        this.addContent('text', armored, 'plain', context);
       }
       return;
     }

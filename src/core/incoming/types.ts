@@ -112,7 +112,7 @@ export interface ReadError {
   keyIDs?: string[];
   /** Asking again may succeed (locked key, wrong or cancelled passphrase). */
   retryable: boolean;
-  /** What failed: 'body' or the (sanitized) attachment name. */
+  /** What failed: 'body', 'signature' (of a multipart/signed) or the (sanitized) attachment name. */
   where: string;
 }
 
