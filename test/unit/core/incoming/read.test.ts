@@ -423,3 +423,21 @@ describe('read: deferred attachments', () => {
     expect(await readAttachment(mail, 7, bobKeyring())).toBeUndefined();
   });
 });
+
+describe('read: v6 keys (RFC 9580)', () => {
+  it('a mail from Erin (v6 Ed25519, SEIPDv2) decrypts and verifies; v6 key IDs are the fingerprint\'s first 16 digits', async () => {
+    const erin = await secretKey('erin');
+    const erinPublic = await certificate('erin');
+    const secret = canary();
+    const armored = await encryptArmored(`from erin ${secret}`, { to: [erinPublic], signer: erin });
+    const log: KeyringLog = { decryptionRequests: [], verificationRequests: [] };
+    // Erin reads her own mail (the Sent copy); the keyring knows her only by key ID, not by address.
+    const view = await read(entity(envelope('Someone <someone@sigill.test>', 'v6'), armored), keyring({ secret: [erin], public: [erinPublic] }, log));
+    expect(view.errors).toEqual([]);
+    expect(view.parts[0]?.content).toBe(`from erin ${secret}`);
+    expect(view.signers).toEqual([expect.objectContaining({ status: 'good', userID: 'Erin <erin@sigill.test>', fingerprint: erinPublic.getFingerprint().toUpperCase() })]);
+    const signingKey = await erinPublic.getSigningKey();
+    expect(log.verificationRequests[1]?.keyIDs).toEqual([signingKey.getFingerprint().slice(0, 16).toUpperCase()]);
+    expect(view.signers[0]?.keyID).toBe(signingKey.getFingerprint().slice(0, 16).toUpperCase());
+  });
+});
