@@ -22,7 +22,7 @@ import { SigillError, errorMessages, isSigillError, type SigillErrorCode } from 
 import { readCertificates } from '../keys/index.ts';
 import type { Verification } from '../messages/index.ts';
 import { findArmorBlocks, htmlToArmorText, startsWithArmor, MAX_ARMOR_BLOCKS, type ArmorBlock } from '../mime/armor.ts';
-import { decodeBody, decodeCharset, partFilename } from '../mime/decode.ts';
+import { decodeBase64Native, decodeBody, decodeCharset, partFilename } from '../mime/decode.ts';
 import { canonicalCrlf, isAttachment, parseBudget, parseMime, type MimeEntity, type ParseBudget } from '../mime/entity.ts';
 import { sanitizeFilename } from '../mime/filename.ts';
 import { decodeHeaderText, headerValue, headerValues } from '../mime/headers.ts';
@@ -668,8 +668,11 @@ function mentionsOpenpgp(entity: MimeEntity): boolean {
   if (type === 'multipart/encrypted' || type === 'multipart/signed') return true;
   if (entity.children.length > 0) return entity.children.some(mentionsOpenpgp);
   if (type !== 'text/plain' && type !== 'text/html') return false;
-  // Transfer-encoded bodies are checked after decoding by textPart; here only the raw bytes (7bit, 8bit, QP keep the marker).
-  return new TextDecoder('latin1').decode(entity.body.subarray(0, 1 << 20)).includes('-----BEGIN PGP');
+  // 7bit, 8bit and quoted-printable keep the marker as it is; base64 is decoded (the first MiB) to look.
+  const head = entity.body.subarray(0, 1 << 20);
+  const encoding = (headerValue(entity.headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
+  const bytes = encoding === 'base64' ? (decodeBase64Native(head, { prefix: true }) ?? head) : head;
+  return new TextDecoder('latin1').decode(bytes).includes('-----BEGIN PGP');
 }
 
 /** OpenPGP binary data starts with a packet header: bit 7 set (RFC 9580 §4.2). */

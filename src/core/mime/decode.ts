@@ -56,10 +56,13 @@ export async function decodeBody(entity: MimeEntity): Promise<Uint8Array> {
  * Base64 through the platform's native `atob` (browsers and Node alike): postal-mime's decoder is pure
  * JavaScript and takes about a third of a second for a 10 MB attachment, longer than decrypting it.
  * RFC 2045 §6.8: characters outside the alphabet are ignored. Returns undefined when the data is not
- * clean base64 after that (postal-mime's lenient decoder then takes over).
+ * clean base64 after that (postal-mime's lenient decoder then takes over). With `prefix`, `body` is
+ * the start of a longer body and a trailing partial group is left out.
  */
-function decodeBase64Native(body: Uint8Array): Uint8Array | undefined {
-  const clean = latin1.decode(body).replace(/[^A-Za-z0-9+/=]+/g, '');
+export function decodeBase64Native(body: Uint8Array, options: { prefix?: boolean } = {}): Uint8Array | undefined {
+  let clean = latin1.decode(body).replace(/[^A-Za-z0-9+/=]+/g, '');
+  // A prefix of a longer body (to look into it): only whole 4-character groups.
+  if (options.prefix) clean = clean.slice(0, clean.length - (clean.length % 4));
   const end = clean.indexOf('=');
   const data = end < 0 ? clean : clean.slice(0, end);
   if (data.length % 4 === 1 || /=/.test(clean.slice(end < 0 ? clean.length : end).replace(/^=+$/, ''))) return undefined;

@@ -5,7 +5,7 @@
  */
 export { parseMime, parseBudget, splitMultipart, isAttachment, canonicalCrlf, type MimeEntity, type ParseBudget } from './entity.ts';
 export { parseHeaderBlock, parseParameterized, headerValue, headerValues, decodeHeaderText, type HeaderField, type ParameterizedValue } from './headers.ts';
-export { decodeLeaf, decodeBody, decodeCharset, partFilename, type DecodedLeaf } from './decode.ts';
+export { decodeLeaf, decodeBody, decodeBase64Native, decodeCharset, partFilename, type DecodedLeaf } from './decode.ts';
 export { findArmorBlocks, hasArmor, startsWithArmor, htmlToArmorText, MAX_ARMOR_BLOCKS, type ArmorBlock, type ArmorKind } from './armor.ts';
 export { sanitizeFilename, type SanitizeFilenameOptions } from './filename.ts';
 export { defaultMimeLimits, mimeLimits, type MimeLimits } from './limits.ts';

@@ -441,3 +441,31 @@ describe('read: v6 keys (RFC 9580)', () => {
     expect(view.signers[0]?.keyID).toBe(signingKey.getFingerprint().slice(0, 16).toUpperCase());
   });
 });
+
+describe('read: transfer encodings around inline blocks', () => {
+  it('an armored body sent quoted-printable or base64 decrypts the same', async () => {
+    const secret = canary();
+    const armored = await encryptArmored(`qp ${secret}`, { to: [bobPublic] });
+    const qp = armored.replace(/=/g, '=3D').replace(/\n/g, '\r\n');
+    const b64 = (Buffer.from(armored).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
+    for (const [encoding, body] of [['quoted-printable', qp], ['base64', b64]]) {
+      const view = await read(entity({ ...envelope('Alice <alice@sigill.test>', 'x'), 'Content-Type': 'text/plain; charset=utf-8', 'Content-Transfer-Encoding': encoding as string }, body as string), bobKeyring());
+      expect(view.errors).toEqual([]);
+      expect(view.parts).toEqual([expect.objectContaining({ content: `qp ${secret}`, encrypted: true })]);
+    }
+  });
+
+  it('multipart/alternative with the armor only in a base64 text/plain alternative: that alternative is shown', async () => {
+    const secret = canary();
+    const armored = await encryptArmored(secret, { to: [bobPublic] });
+    const b64 = (Buffer.from(armored).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
+    const mail = entity(
+      { ...envelope('Alice <alice@sigill.test>', 'x'), 'Content-Type': 'multipart/alternative; boundary="alt"' },
+      multipart('alt', [entity({ 'Content-Type': 'text/plain; charset=utf-8', 'Content-Transfer-Encoding': 'base64' }, b64), html('<p>encrypted message</p>')]),
+    );
+    for (const options of [bobKeyring(), { ...bobKeyring(), sanitizeHtml: nodeSanitizer() }]) {
+      const view = await read(mail, options);
+      expect(view.parts).toEqual([expect.objectContaining({ content: secret, encrypted: true })]);
+    }
+  });
+});
