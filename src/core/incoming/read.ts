@@ -564,16 +564,25 @@ class MailReader {
       }
     }
 
-    const toPart = (content: Content): DisplayPart => ({
-      kind: content.kind === 'html' && this.options.sanitizeHtml ? 'html' : 'text',
-      content: content.kind === 'html' && this.options.sanitizeHtml ? this.options.sanitizeHtml(content.content) : content.content,
+    const sanitized = (content: Content): string | undefined => {
+      if (content.kind !== 'html' || !this.options.sanitizeHtml) return undefined;
+      try {
+        return this.options.sanitizeHtml(content.content);
+      } catch {
+        // A sanitizer that fails leaves the HTML as text (its source), never as HTML.
+        return undefined;
+      }
+    };
+    const toPart = (content: Content, html = sanitized(content)): DisplayPart => ({
+      kind: html === undefined ? 'text' : 'html',
+      content: html ?? content.content,
       source: content.source,
       protection: { encryption: content.context.encryption, signatureGroup: content.context.signatureGroups[content.context.signatureGroups.length - 1] },
       encrypted: content.context.encryption !== undefined,
       signed: content.context.signatureGroups.some((group) => goodGroups.has(group)),
       ...(content.plainText !== undefined ? { plainText: content.plainText } : {}),
     });
-    const all = this.contents.map(toPart);
+    const all = this.contents.map((content) => toPart(content));
     const attachments: AttachmentView[] = this.attachments.map(({ context, received: _received, ...attachment }) => ({
       ...attachment,
       signed: context.signatureGroups.some((group) => goodGroups.has(group)),

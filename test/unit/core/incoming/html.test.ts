@@ -53,3 +53,16 @@ describe('sanitizeHtml: nothing can load', () => {
     expect(cssCanLoad('content: "\\75rl"')).toBe(true);
   });
 });
+
+describe('read() with a failing sanitizer', () => {
+  it('gives the HTML as text, never as HTML', async () => {
+    const { read } = await import('../../../../src/core/index.ts');
+    const mail = 'From: a@sigill.test\r\nContent-Type: text/html\r\n\r\n<img src="http://127.0.0.1:9/">hi';
+    const view = await read(mail, {
+      sanitizeHtml: () => {
+        throw new Error('no DOM');
+      },
+    });
+    expect(view.parts).toEqual([expect.objectContaining({ kind: 'text', content: '<img src="http://127.0.0.1:9/">hi' })]);
+  });
+});
