@@ -82,6 +82,22 @@ describe('PARSE: random bytes and broken data', () => {
     }
   });
 
+  it('100 mutations of a real PGP/MIME mail: always a view model; decrypted text only as an encrypted part', async () => {
+    const secret = canary();
+    const armored = await encryptArmored(`Content-Type: text/plain${CRLF}${CRLF}${secret}`, { to: [bobPublic], format: 'binary' });
+    const original = new TextEncoder().encode(pgpMime(envelope('Alice <alice@sigill.test>', 'x'), armored));
+    let state = 99;
+    const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
+    for (let round = 0; round < 100; round++) {
+      const mutated = original.slice();
+      for (let flips = 1 + (next() % 4); flips > 0; flips--) mutated[next() % mutated.length] = next() >>> 24;
+      const view = await read(mutated, options());
+      expectWellFormed(view);
+      for (const part of view.unprotectedParts) expect(part.content).not.toContain(secret);
+      for (const part of view.parts) if (part.content.includes(secret)) expect(part.encrypted).toBe(true);
+    }
+  });
+
   it.each([
     ['garbage base64', '-----BEGIN PGP MESSAGE-----\n\n!!!! not base64 ####\n-----END PGP MESSAGE-----\n'],
     ['truncated packet', '-----BEGIN PGP MESSAGE-----\n\nwcFMA0TDG3bJq0ejAQ\n-----END PGP MESSAGE-----\n'],
