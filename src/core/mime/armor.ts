@@ -76,7 +76,8 @@ export function startsWithArmor(bytes: Uint8Array, ...wanted: ArmorKind[]): bool
   return match !== null && wanted.includes(kinds[match[1] as string] as ArmorKind);
 }
 
-const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#43': '+', '#47': '/', '#61': '=' };
+/** The named references that occur in armor written as HTML (HTML5 names for + / = included). */
+const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', plus: '+', sol: '/', equals: '=' };
 
 /**
  * The text of an HTML part as far as armor needs it: line breaks for <br>, <p>, <div>, <pre> and

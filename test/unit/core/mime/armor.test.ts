@@ -45,6 +45,10 @@ describe('htmlToArmorText', () => {
     expect(findArmorBlocks(text)[0]?.armored).toBe('-----BEGIN PGP MESSAGE-----\n\nwcFMA+x/y=\n-----END PGP MESSAGE-----');
   });
 
+  it('decodes the HTML5 names of + / = as well', () => {
+    expect(htmlToArmorText('a&plus;b&sol;c&equals;&lt;&amp;&nbsp;')).toBe('a+b/c=<& ');
+  });
+
   it('stays linear on unclosed tags and comments', () => {
     expect(htmlToArmorText('<!--'.repeat(100_000)).length).toBe(0);
     expect(htmlToArmorText('a<'.repeat(100_000))).toBe('a');
