@@ -20,7 +20,7 @@ export interface MessageShape {
 
 const tags = openpgp.enums.packet;
 
-/** Reads only the packet headers that matter here; errors map to MALFORMED_ARMOR / MALFORMED_MESSAGE. */
+/** Parses the message's packets (nothing is decrypted) for its shape; errors map to MALFORMED_ARMOR / MALFORMED_MESSAGE. */
 export async function inspectMessage(data: Uint8Array | string): Promise<MessageShape> {
   let message: openpgp.Message<Uint8Array | string>;
   try {
@@ -49,14 +49,15 @@ export interface Verified {
   certificates: openpgp.PublicKey[];
 }
 
-export class ReadFailure extends Error {
-  constructor(
-    readonly code: SigillErrorCode,
-    readonly detail: string | undefined,
-    readonly keyIDs: string[] | undefined,
-    readonly retryable: boolean,
-  ) {
-    super(code);
+/** A SigillError of the read path, with what the view model's error needs besides the code. */
+export class ReadFailure extends SigillError {
+  readonly keyIDs: string[] | undefined;
+  readonly retryable: boolean;
+
+  constructor(code: SigillErrorCode, detail: string | undefined, keyIDs: string[] | undefined, retryable: boolean) {
+    super(code, detail === undefined ? {} : { detail });
+    this.keyIDs = keyIDs;
+    this.retryable = retryable;
   }
 }
 
