@@ -25,6 +25,7 @@ import { findArmorBlocks, htmlToArmorText, startsWithArmor, MAX_ARMOR_BLOCKS, ty
 import { decodeBase64Native, decodeBody, decodeCharset, partFilename } from '../mime/decode.ts';
 import { canonicalCrlf, isAttachment, parseBudget, parseMime, type MimeEntity, type ParseBudget } from '../mime/entity.ts';
 import { sanitizeFilename } from '../mime/filename.ts';
+import { decodeFlowed } from '../mime/flowed.ts';
 import { decodeHeaderText, headerValue, headerValues } from '../mime/headers.ts';
 import { addressParser } from 'postal-mime';
 import { CertificateLookup, ReadFailure, decryptMessage, inspectMessage, judgeSigner, readSigned, verifySignature, type Decrypted, type MessageShape, type Verified } from './openpgp-data.ts';
@@ -242,8 +243,11 @@ class MailReader {
 
   private async textPart(entity: MimeEntity, context: Context): Promise<void> {
     const bytes = await decodeBody(entity);
-    const text = decodeCharset(bytes, entity.contentType.params.charset);
+    const decoded = decodeCharset(bytes, entity.contentType.params.charset);
     const html = entity.contentType.value === 'text/html';
+    const flowed = !html && entity.contentType.params.format?.toLowerCase() === 'flowed';
+    // Flowed text is unwrapped for display; a part with armor is left as it is (armor lines are fixed).
+    const text = flowed && !decoded.includes('-----BEGIN PGP') ? decodeFlowed(decoded, { delsp: entity.contentType.params.delsp?.toLowerCase() === 'yes' }) : decoded;
     if (!text.includes('-----BEGIN PGP')) {
       this.addContent(html ? 'html' : 'text', text, context.encryption !== undefined ? 'pgp-mime' : 'plain', context);
       return;

@@ -8,4 +8,5 @@ export { parseHeaderBlock, parseParameterized, headerValue, headerValues, decode
 export { decodeLeaf, decodeBody, decodeBase64Native, decodeCharset, partFilename, type DecodedLeaf } from './decode.ts';
 export { findArmorBlocks, hasArmor, startsWithArmor, htmlToArmorText, MAX_ARMOR_BLOCKS, type ArmorBlock, type ArmorKind } from './armor.ts';
 export { sanitizeFilename, type SanitizeFilenameOptions } from './filename.ts';
+export { decodeFlowed } from './flowed.ts';
 export { defaultMimeLimits, mimeLimits, type MimeLimits } from './limits.ts';

@@ -89,7 +89,8 @@ describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'read: mail made
     expect(view.errors).toEqual([]);
     expect(view.subject).toBe('...');
     expect(view.protectedSubject).toBe(`Quarterly numbers ${secret}`);
-    expect(view.parts.map((part) => part.content)).toEqual([`Hi Bob, the numbers: ${secret}${CRLF}`]);
+    // format=flowed, unwrapped for display (RFC 3676).
+    expect(view.parts.map((part) => part.content)).toEqual([`Hi Bob, the numbers: ${secret}\n`]);
     expect(view.attachments.map((attachment) => [attachment.name, attachment.encrypted, attachment.signed])).toEqual([['numbers.csv', true, true]]);
     expect(view.offeredKeys).toEqual([expect.objectContaining({ fingerprint: carolPublic.getFingerprint().toUpperCase(), encrypted: true })]);
     expect(view.signers).toEqual([expect.objectContaining({ status: 'good', userID: 'Carol <carol@sigill.test>', matchesFrom: true })]);
