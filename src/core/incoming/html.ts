@@ -7,7 +7,8 @@
  * or font (<style>, <link>, @import, url() in a style attribute), a frame or object, a form action, a
  * <base> that re-targets relative URLs, a meta refresh, a ping, SVG references. Everything that can
  * load is removed; what stays is text, layout and links (which load only when clicked, in the
- * browser, with noopener/noreferrer).
+ * browser, with noopener/noreferrer). Styles that lift an element over others (position fixed,
+ * absolute, sticky) go too, so a body cannot cover what the display shows around it (SIG-UI).
  */
 import type { Config, DOMPurify, UponSanitizeAttributeHookEvent } from 'dompurify';
 
@@ -46,9 +47,17 @@ export function cssCanLoad(css: string): boolean {
   return /url\s*\(|image-set|image\s*\(|cross-fade|element\s*\(|src\s*\(|@import|@font-face|expression\s*\(|behavior\s*:|-moz-binding|paint\s*\(/.test(lower);
 }
 
+/**
+ * Whether a CSS text takes an element out of the flow so that it can cover other content: a body that
+ * draws a fake status banner over whatever the display puts around it (SIG-UI).
+ */
+export function cssCanOverlay(css: string): boolean {
+  return /position\s*:\s*(?:fixed|absolute|sticky)/i.test(css);
+}
+
 function onAttribute(node: Element, data: UponSanitizeAttributeHookEvent): void {
   const name = data.attrName.toLowerCase();
-  if (name === 'style' && cssCanLoad(data.attrValue)) {
+  if (name === 'style' && (cssCanLoad(data.attrValue) || cssCanOverlay(data.attrValue))) {
     data.keepAttr = false;
     return;
   }

@@ -3,7 +3,7 @@
  * policy and the reply quote builder go with it.
  */
 export { read, readAttachment, guessType } from './read.ts';
-export { sanitizeHtml, htmlSanitizer, cssCanLoad } from './html.ts';
+export { sanitizeHtml, htmlSanitizer, cssCanLoad, cssCanOverlay } from './html.ts';
 export { quoteForReply, type ReplyQuote } from './reply.ts';
 export { addressOfUserID, keyIDOf } from './openpgp-data.ts';
 export type {

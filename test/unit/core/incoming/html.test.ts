@@ -16,6 +16,7 @@ describe('sanitizeHtml: nothing can load', () => {
     ['style attribute escaped url()', '<div style="background:u\\72l(http://127.0.0.1:9/)">a</div>', '<div>a</div>'],
     ['style attribute image-set', '<div style="background-image:image-set(&quot;http://127.0.0.1:9/&quot; 1x)">a</div>', '<div>a</div>'],
     ['harmless style kept', '<div style="color: red">a</div>', '<div style="color: red">a</div>'],
+    ['overlay positioning (SIG-UI)', '<div style="position: fixed; top: 0">banner</div><p style="position:absolute">x</p>', '<div>banner</div><p>x</p>'],
     ['<style> with @import and @font-face', '<style>@import "http://127.0.0.1:9/";@font-face{src:url(http://127.0.0.1:9/f)}</style><p>x</p>', '<p>x</p>'],
     ['<link>', '<link rel="stylesheet" href="http://127.0.0.1:9/s.css"><p>x</p>', '<p>x</p>'],
     ['<base>', '<base href="http://127.0.0.1:9/"><a href="x">rel</a>', '<a>rel</a>'],
