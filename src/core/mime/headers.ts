@@ -76,8 +76,8 @@ export function decodeHeaderText(value: string): string {
 
 /**
  * Splits `type/subtype; a=b; c="d;e"` (RFC 2045 §5.1): tokens and quoted strings, backslash escapes
- * inside quotes, comments outside quotes dropped. RFC 2231 continuations (`name*0`, `name*`) are
- * joined for the parameters read here (boundary, protocol, charset), which are ASCII in practice.
+ * inside quotes, comments outside quotes dropped. RFC 2231 continuations (`name*0`, `name*1`) are
+ * joined and extended values (`name*=utf-8''…`) percent-decoded as UTF-8.
  */
 export function parseParameterized(raw: string | undefined): ParameterizedValue {
   if (raw === undefined) return { value: '', params: {} };
