@@ -143,3 +143,16 @@ describe('PARSE: memory stays a small multiple of the mail size', () => {
     }, 120_000);
   }
 });
+
+describe('PARSE: a compression bomb inside an encrypted mail', () => {
+  it('stops at maxPlaintextSize with TOO_LARGE and shows nothing', async () => {
+    const openpgp = await import('openpgp');
+    const zeros = new Uint8Array(16 * 1024 * 1024);
+    const message = await openpgp.createMessage({ binary: zeros });
+    const armored = await openpgp.encrypt({ message, encryptionKeys: bobPublic, config: { preferredCompressionAlgorithm: openpgp.enums.compression.zlib } });
+    expect(armored.length).toBeLessThan(100_000);
+    const view = await read(entity(envelope('Mallory <mallory@sigill.test>', 'x'), armored), { ...options(), maxPlaintextSize: 1024 * 1024 });
+    expect(view.errors.map((error) => error.code)).toEqual(['TOO_LARGE']);
+    expect(view.parts).toEqual([]);
+  });
+});

@@ -155,7 +155,7 @@ export async function decryptMessage(data: Uint8Array | string, shape: MessageSh
   const first = memorySink({ limit });
   let result: Awaited<ReturnType<typeof decrypt>>;
   try {
-    result = await decrypt({ input: data, sink: first, decryptionKeys: keys, verificationKeys: [...(await lookup.forSenders())], date });
+    result = await decrypt({ input: data, sink: first, decryptionKeys: keys, verificationKeys: [...(await lookup.forSenders())], date, maxDecompressedSize: limit });
   } catch (error) {
     throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
   }
@@ -165,7 +165,7 @@ export async function decryptMessage(data: Uint8Array | string, shape: MessageSh
     // A second pass with the session key, now that the signers' certificates are known.
     const second = memorySink({ limit });
     try {
-      const again = await decrypt({ input: data, sink: second, sessionKeys: [result.sessionKey], verificationKeys: [...lookup.known], date });
+      const again = await decrypt({ input: data, sink: second, sessionKeys: [result.sessionKey], verificationKeys: [...lookup.known], date, maxDecompressedSize: limit });
       plaintext = second.bytes();
       verifications = again.verifications;
     } catch (error) {
