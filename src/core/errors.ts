@@ -32,6 +32,9 @@ export const errorMessages = {
   PASSWORD_NOT_HUMAN_READABLE: 'The password is not human-readable text.',
   TOO_LARGE: 'The data is larger than allowed.',
   NOT_COMMITTED: 'The plaintext is not available: it has not (yet) passed every integrity check.',
+  // reading mail
+  MALFORMED_MIME: 'The mail is malformed or goes beyond the limits of what is read (nesting, headers, parts).',
+  CANCELLED: 'The operation was cancelled.',
   // command line (sigill sop): usage and file errors a person fixes in the command itself
   MISSING_ARGUMENT: 'A required argument is missing.',
   INCOMPATIBLE_OPTIONS: 'These options cannot be used together.',

@@ -4,4 +4,6 @@ export * from './platform.ts';
 export * from './engine.ts';
 export * from './keys/index.ts';
 export * from './messages/index.ts';
+export * from './mime/index.ts';
+export * from './incoming/index.ts';
 export * from './outgoing/index.ts';

@@ -1,0 +1,12 @@
+/**
+ * MIME for reading mail: the entity tree over raw bytes (exact bytes for RFC 3156 §5), leaf decoding
+ * through postal-mime, armor detection, attachment name sanitizing, and the bounds that keep a crafted
+ * mail from costing unbounded time or memory.
+ */
+export { parseMime, parseBudget, splitMultipart, isAttachment, canonicalCrlf, type MimeEntity, type ParseBudget } from './entity.ts';
+export { parseHeaderBlock, parseParameterized, headerValue, headerValues, decodeHeaderText, type HeaderField, type ParameterizedValue } from './headers.ts';
+export { decodeLeaf, decodeBody, decodeBase64Native, decodeCharset, partFilename, type DecodedLeaf } from './decode.ts';
+export { findArmorBlocks, hasArmor, startsWithArmor, htmlToArmorText, MAX_ARMOR_BLOCKS, type ArmorBlock, type ArmorKind } from './armor.ts';
+export { sanitizeFilename, type SanitizeFilenameOptions } from './filename.ts';
+export { decodeFlowed } from './flowed.ts';
+export { defaultMimeLimits, mimeLimits, type MimeLimits } from './limits.ts';
