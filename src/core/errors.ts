@@ -15,6 +15,8 @@ export const errorMessages = {
   KEY_LOCKED: 'The secret key is locked with a passphrase.',
   KEY_TAMPERED: 'The secret key material does not match its public key (it has been tampered with).',
   KEY_NOT_FOUND: 'No matching key was found.',
+  KEY_NOT_ACCEPTED: 'The key has not been accepted for this address (or was rejected).',
+  KEY_UNPROTECTED: 'The secret key is not protected with a passphrase; secret keys are only stored passphrase-protected.',
   BAD_PASSPHRASE: 'The passphrase is wrong.',
   UNSUPPORTED_ALGORITHM: 'The algorithm is not supported.',
   BAD_USER_ID: 'The user ID is not valid.',

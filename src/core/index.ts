@@ -2,3 +2,4 @@
 export * from './errors.ts';
 export * from './keys/index.ts';
 export * from './messages/index.ts';
+export * from './keyring/index.ts';
