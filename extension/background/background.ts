@@ -1,6 +1,10 @@
 /**
- * Background script: event wiring only. The compose and display hooks arrive with their issues;
- * for now it announces itself so the end-to-end harness can see that Sigill loaded.
+ * Background script: event wiring only. The keyring service answers Sigill's pages (options,
+ * passphrase prompt); the compose and display hooks arrive with their issues.
  */
-const manifest = browser.runtime.getManifest();
-console.info(`sigill: background started (version ${manifest.version})`);
+import { browserApi } from '../platform/browser.ts';
+import { startBackground } from './main.ts';
+
+const api = browserApi();
+startBackground(api);
+console.info(`sigill: background started (version ${api.runtime.getManifest().version})`);

@@ -44,6 +44,7 @@ export const errorMessages = {
   EXPECTED_TEXT: 'The input is not UTF-8 text.',
   INCOMPLETE_VERIFICATION: 'Verification was asked for without all it needs (certificates and an output for the result).',
   // generic
+  CANCELLED: 'The operation was cancelled.',
   BAD_INPUT: 'The input is not valid.',
   UNSUPPORTED_OPTION: 'The option is not supported.',
   INTERNAL: 'An internal error occurred.',
