@@ -122,6 +122,7 @@ export class SigillService {
     const { revocationCertificate, ...rest } = record;
     return {
       ...rest,
+      formattedFingerprint: formatFingerprint(record.fingerprint),
       status: this.keyring.status(record.fingerprint),
       hasRevocationCertificate: revocationCertificate !== undefined,
       unlocked: record.secret && this.keyring.unlockedKey(record.fingerprint) !== undefined,
@@ -131,7 +132,7 @@ export class SigillService {
   #reportView(report: ImportReport): ImportReportView {
     return {
       imported: report.imported.map((outcome) => ({ result: outcome.result, key: this.view(this.keyring.record(outcome.fingerprint) ?? outcome.record) })),
-      failed: report.failed,
+      failed: report.failed.map((failure) => (failure.fingerprint === undefined ? failure : { ...failure, fingerprint: formatFingerprint(failure.fingerprint) })),
     };
   }
 

@@ -6,6 +6,8 @@ import type { Acceptance, KeyProfile, KeyRecord, KeyUseStatus, RevocationReason,
 
 /** A key as the pages see it: the stored record and its status now. */
 export interface KeyView extends Omit<KeyRecord, 'revocationCertificate'> {
+  /** The fingerprint in groups of four, as people compare it. */
+  formattedFingerprint: string;
   status: KeyUseStatus;
   /** Own keys: a revocation certificate is kept (it is in the backup file). */
   hasRevocationCertificate: boolean;
@@ -23,6 +25,7 @@ export interface IdentityView {
 
 export interface ImportReportView {
   imported: Array<{ result: 'added' | 'updated'; key: KeyView }>;
+  /** `fingerprint` in groups of four when the key could be read that far. */
   failed: Array<{ fingerprint?: string; code: SigillErrorCode; message: string }>;
 }
 
