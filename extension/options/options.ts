@@ -284,16 +284,16 @@ function ownKeyCard(key: KeyView): HTMLElement {
       await call('keys.markBackedUp', { fingerprint: key.fingerprint });
       await renderIdentities();
       say(t('backupSaved', [offer.fileName]));
-    }), { className: key.backedUp === false ? 'primary' : '' }),
+    }), { className: key.backedUp === false ? 'primary action-backup' : 'action-backup' }),
     button(t('exportPublic'), (event) => void busy(event.currentTarget as HTMLButtonElement, async () => {
       const offer = await call('keys.exportPublic', { fingerprint: key.fingerprint });
       offerFile(offer);
       say(t('exported', [offer.fileName]));
-    })),
-    button(t('changePassphrase'), () => showPanel(changePassphrasePanel(key))),
-    button(t('extendExpiry'), () => showPanel(extendPanel(key)), { disabled: key.revoked }),
-    button(t('revoke'), () => showPanel(revokePanel(key)), { disabled: key.revoked }),
-    button(t('delete'), () => showPanel(deletePanel(key, true)), { className: 'danger' }),
+    }), { className: 'action-export' }),
+    button(t('changePassphrase'), () => showPanel(changePassphrasePanel(key)), { className: 'action-change-passphrase' }),
+    button(t('extendExpiry'), () => showPanel(extendPanel(key)), { disabled: key.revoked, className: 'action-extend' }),
+    button(t('revoke'), () => showPanel(revokePanel(key)), { disabled: key.revoked, className: 'action-revoke' }),
+    button(t('delete'), () => showPanel(deletePanel(key, true)), { className: 'danger action-delete' }),
   );
   return card;
 }
@@ -445,7 +445,7 @@ async function renderList(): Promise<void> {
   }
   list.replaceChildren(rows);
   byId('key-count').textContent =
-    total === 0 ? (query === '' ? t('noCorrespondents') : t('noMatch')) : total > keys.length ? t('countCapped', [numberFormat.format(keys.length), numberFormat.format(total)]) : t('count', [numberFormat.format(total)]);
+    total === 0 ? (query === '' ? t('noCorrespondents') : t('noMatch')) : total > keys.length ? t('countCapped', [numberFormat.format(keys.length), numberFormat.format(total)]) : total === 1 ? t('countOne') : t('count', [numberFormat.format(total)]);
   // For the harness: how long the last list took from request to drawn rows.
   document.body.dataset.listMs = (performance.now() - started).toFixed(1);
   document.body.dataset.listQuery = query;

@@ -490,7 +490,8 @@ export class Keyring {
           failed.push(failureOf(error, key.getFingerprint()));
         }
       }
-      const report = await this.#importParsed(prepared, 'verified', () => (revocationCertificate === undefined ? {} : { revocationCertificate, backedUp: true }));
+      // The key came from a file the user has: that file is its backup.
+      const report = await this.#importParsed(prepared, 'verified', () => (revocationCertificate === undefined ? { backedUp: true } : { revocationCertificate, backedUp: true }));
       return { imported: report.imported, failed: [...failed, ...report.failed] };
     });
   }
@@ -612,7 +613,8 @@ export class Keyring {
         });
         const relocked = await lockKey(reformatted.privateKey, options.passphrase);
         clearUnlockedKey(reformatted.privateKey);
-        return await this.#replaceOwnKey(record, relocked, { revocationCertificate: reformatted.revocationCertificate, backedUp: false });
+        // The secret material and passphrase are unchanged: an earlier backup still restores this key.
+        return await this.#replaceOwnKey(record, relocked, { revocationCertificate: reformatted.revocationCertificate });
       } catch (error) {
         if (error instanceof SigillError) throw error;
         throw new SigillError('INTERNAL', { detail: `extending the expiry failed: ${errorText(error)}`, cause: error });
