@@ -11,13 +11,9 @@
  * - one decision (`setAcceptance`), which rewrites the index.
  * Figures are printed, never asserted; the target lookup ≤ 1 ms is reported as met / not met.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { exportKey, generateKey, Keyring, MemoryStorage, type KeyValueStorage } from '../src/core/index.ts';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { Keyring, MemoryStorage, type KeyValueStorage } from '../src/core/index.ts';
+import { addressOf, benchCertificates } from './keyring-certificates.ts';
 
 function option(name: string, fallback: number): number {
   const args = process.argv.slice(2);
@@ -31,31 +27,6 @@ const keyCount = option('keys', 10_000);
 const lookupCount = option('lookups', 10_000);
 const BATCH = 500;
 
-const addressOf = (index: number) => `person${index % 50 === 49 ? index - 1 : index}@bench.sigill.test`;
-
-async function certificates(): Promise<string[]> {
-  const cacheDir = join(root, 'bench/.cache');
-  const cacheFile = join(cacheDir, `keyring-certs-${keyCount}.asc`);
-  if (existsSync(cacheFile)) {
-    const cached = readFileSync(cacheFile, 'utf8').split('\n\n\n').filter((block) => block.includes('BEGIN PGP'));
-    if (cached.length === keyCount) {
-      console.log(`certificates: ${keyCount} from ${cacheFile}`);
-      return cached;
-    }
-  }
-  console.log(`certificates: generating ${keyCount} (cached afterwards in ${cacheFile}) ...`);
-  const started = performance.now();
-  const armored: string[] = [];
-  for (let index = 0; index < keyCount; index += 1) {
-    const { publicKey } = await generateKey({ userIDs: [`Person ${index} <${addressOf(index)}>`], date: new Date(Date.UTC(2026, 0, 1)) });
-    armored.push(exportKey(publicKey, { armor: true }));
-    if ((index + 1) % 1000 === 0) console.log(`  ${index + 1} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  }
-  mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(cacheFile, armored.join('\n\n\n'));
-  return armored;
-}
-
 function stats(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
   const mean = samples.reduce((sum, value) => sum + value, 0) / samples.length;
@@ -66,7 +37,7 @@ function stats(samples: number[]): string {
 const ms = (value: number) => (value < 1 ? `${(value * 1000).toFixed(1)} µs` : `${value.toFixed(2)} ms`);
 
 async function main(): Promise<void> {
-  const armored = await certificates();
+  const armored = await benchCertificates(keyCount);
 
   const storage = new MemoryStorage();
   const keyring = await Keyring.open({ storage });

@@ -107,6 +107,11 @@ const commands = {
     return null;
   },
 
+  async closeAddonPage({ addonId, path }) {
+    await messenger.sigillTest.closeAddonPage(addonId, path);
+    return null;
+  },
+
   /** One operation in an add-on's open page: query, queryAll, click, type, select, setFiles, dataset, url. */
   async pageAction({ addonId, path, action, timeoutMs = 30_000 }) {
     return JSON.parse(await messenger.sigillTest.pageAction(addonId, path, JSON.stringify(action), timeoutMs));

@@ -99,6 +99,11 @@ export class SigillPage {
     return page;
   }
 
+  /** Closes this page's tabs. */
+  close(): Promise<void> {
+    return this.client.call('closeAddonPage', { addonId: sigillId, path: this.path });
+  }
+
   act<T>(action: Record<string, unknown>, timeoutMs = 30_000): Promise<T> {
     return this.client.call<T>('pageAction', { addonId: sigillId, path: this.path, action, timeoutMs }, timeoutMs + 30_000);
   }

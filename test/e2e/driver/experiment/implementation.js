@@ -87,6 +87,17 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
           else tabmail.openTab('contentTab', { url });
         },
 
+        /** Closes the add-on's pages whose URL starts with `path` (tabs of the main window). */
+        async closeAddonPage(addonId, path) {
+          const prefix = addonURL(addonId, path);
+          for (const window of Services.wm.getEnumerator('mail:3pane')) {
+            const tabmail = window.document.getElementById('tabmail');
+            for (const tab of [...tabmail.tabInfo]) {
+              if (tab.browser?.currentURI?.spec.startsWith(prefix)) tabmail.closeTab(tab);
+            }
+          }
+        },
+
         /** Runs one page operation (see page-child.sys.mjs) in the open page of the add-on whose URL starts with `path`. */
         async pageAction(addonId, path, actionJson, timeoutMs) {
           ensurePageActor(context.extension);
