@@ -107,6 +107,12 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500)); // let the page repaint in dark colours
     await alice.screenshot('options-dark');
     await alice.call('setPref', { name: 'ui.systemUsesDarkTheme', value: 0 });
+    // Readable at 200 % (everything scaled, as with a 200 % display setting).
+    await alice.call('setPref', { name: 'layout.css.devPixelsPerPx', value: '2.0' });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await alice.screenshot('options-200-percent');
+    await alice.call('setPref', { name: 'layout.css.devPixelsPerPx', value: '-1.0' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
 
     // Extend the expiry: the prompt says which key and why; a wrong passphrase, then the right one.
     const card = `[data-fingerprint="${aliceFingerprint}"]`;
