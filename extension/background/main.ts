@@ -10,7 +10,7 @@ import { PassphrasePrompts } from './prompts.ts';
 import { SigillService } from './service.ts';
 
 const PROMPT_SIZE = { width: 520, height: 400 };
-/** How often unlocked keys are checked for expiry besides every access. */
+/** How often unlocked keys are checked for expiry besides every access (below the 30 s idle timeout). */
 const SWEEP_INTERVAL_MS = 15_000;
 const MAX_FETCH_BYTES = 5 * 1024 * 1024;
 
@@ -45,6 +45,19 @@ export async function fetchKeyFile(url: string): Promise<string> {
   return boundedText(response, MAX_FETCH_BYTES + 1);
 }
 
+/**
+ * Drops unlocked keys whose time is up. While keys stay unlocked it also makes one cheap API call:
+ * Thunderbird suspends an idle Manifest V3 background after 30 s (extensions.background.idle.timeout)
+ * and counts calls into the parent process as activity, so the unlock time the user chose holds. With
+ * nothing unlocked the background may sleep; a suspended background forgets everything (fail-safe).
+ */
+export function keepUnlockedKeysAlive(keyring: Keyring, api: Pick<BrowserApi, 'runtime'>): boolean {
+  keyring.unlocked.sweep();
+  if (keyring.unlocked.fingerprints().length === 0) return false;
+  void api.runtime.getPlatformInfo().catch(() => undefined);
+  return true;
+}
+
 export interface Background {
   ready: Promise<SigillService>;
 }
@@ -66,7 +79,7 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
   const ready = (async () => {
     const settings = await loadSettings(storage);
     const keyring = await Keyring.open({ storage, unlockLifetimeMs: settings.unlockMinutes * 60_000 });
-    setInterval(() => keyring.unlocked.sweep(), SWEEP_INTERVAL_MS);
+    setInterval(() => keepUnlockedKeysAlive(keyring, api), SWEEP_INTERVAL_MS);
     return new SigillService({
       keyring,
       storage,

@@ -35,6 +35,8 @@ export interface BrowserApi {
     sendMessage(message: unknown): Promise<unknown>;
     onMessage: { addListener(listener: MessageListener): void };
     openOptionsPage(): Promise<void>;
+    /** Any cheap call into the parent process: Thunderbird counts it as activity of the background. */
+    getPlatformInfo(): Promise<unknown>;
   };
   storage: {
     local: {
@@ -71,6 +73,7 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
       sendMessage: (message) => browser.runtime.sendMessage(message) as Promise<unknown>,
       onMessage: { addListener: (listener) => browser.runtime.onMessage.addListener(listener as Parameters<typeof browser.runtime.onMessage.addListener>[0]) },
       openOptionsPage: () => browser.runtime.openOptionsPage(),
+      getPlatformInfo: () => browser.runtime.getPlatformInfo(),
     },
     storage: {
       local: {

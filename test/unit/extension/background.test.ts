@@ -1,7 +1,7 @@
 // Sigill's background, started over a Node stand-in for Thunderbird's APIs: the pages' typed requests,
 // the passphrase prompt (wrong passphrase → retry, cancel → cancelled), settings, and what storage.local holds.
 import { describe, expect, it } from 'vitest';
-import { startBackground } from '../../../extension/background/main.ts';
+import { keepUnlockedKeysAlive, startBackground } from '../../../extension/background/main.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../extension/shared/messages.ts';
 import { fixturePassphrase, loadCertificate, readFixture } from '../../../keys-fixtures/index.ts';
 import { unprotectedPacketsAtRest } from '../core/keyring/helpers.ts';
@@ -172,6 +172,22 @@ describe('passphrase prompt', () => {
     await prompt('prompt.submit', { requestId: opened.requestId, passphrase: 'alice-second' });
     expect((await revoking).status).toBe('revoked');
     expect((await loadCertificate('alice')).getFingerprint()).toBe(fingerprint);
+  });
+
+  it('keeps the background awake only while a key is unlocked', async () => {
+    const { api, call, prompt, fingerprint, background } = await withAlice();
+    const service = await background.ready;
+    expect(keepUnlockedKeysAlive(service.keyring, api)).toBe(false);
+    expect(api.activityCalls).toBe(0);
+    const unlocking = call('keys.unlock', { fingerprint });
+    const { requestId } = await openedPrompt(api);
+    await prompt('prompt.submit', { requestId, passphrase: fixturePassphrase('alice') });
+    await unlocking;
+    expect(keepUnlockedKeysAlive(service.keyring, api)).toBe(true);
+    expect(api.activityCalls).toBe(1);
+    await call('unlock.forget', {});
+    expect(keepUnlockedKeysAlive(service.keyring, api)).toBe(false);
+    expect(api.activityCalls).toBe(1);
   });
 
   it('applies the unlock time setting', async () => {

@@ -22,6 +22,8 @@ export function localeMessages(locale: string): Record<string, LocaleMessage> {
 
 export interface NodeBrowser extends BrowserApi {
   storageBackend: MemoryStorage;
+  /** How many calls Sigill made that Thunderbird counts as background activity. */
+  activityCalls: number;
   openWindows: Map<number, string>;
   /** Sends `message` as the page at `path` would (`options/options.html` ...). */
   sendFrom(path: string, message: unknown): Promise<unknown>;
@@ -48,6 +50,7 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
 
   const api: NodeBrowser = {
     storageBackend,
+    activityCalls: 0,
     openWindows,
     runtime: {
       id: 'sigill@sigill.dev',
@@ -56,6 +59,10 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
       sendMessage: (message) => dispatch(message, `${EXTENSION_ORIGIN}options/options.html`),
       onMessage: { addListener: (listener) => void listeners.push(listener) },
       openOptionsPage: async () => undefined,
+      getPlatformInfo: async () => {
+        api.activityCalls += 1;
+        return { os: 'linux', arch: 'x86-64' };
+      },
     },
     storage: {
       local: {
