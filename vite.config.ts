@@ -3,7 +3,7 @@
  * minification so reviewers can read what ships), copies manifest.json, _locales and icons, then
  * `npm run build` packs dist/sigill.xpi with web-ext (see package.json).
  */
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -13,7 +13,12 @@ const outDir = resolve(root, 'dist/extension');
 /** Entry points, named by their path in the built extension (without .js). */
 export const entries: Record<string, string> = {
   'background/background': 'extension/background/background.ts',
+  'options/options': 'extension/options/options.ts',
+  'prompt/prompt': 'extension/prompt/prompt.ts',
 };
+
+/** Pages and their styles, copied as they are next to their scripts. */
+const pageFiles = /\.(html|css)$/;
 
 function copyStaticFiles(): Plugin {
   return {
@@ -23,6 +28,9 @@ function copyStaticFiles(): Plugin {
       cpSync(resolve(root, 'manifest.json'), resolve(outDir, 'manifest.json'));
       cpSync(resolve(root, 'extension/_locales'), resolve(outDir, '_locales'), { recursive: true });
       cpSync(resolve(root, 'extension/icons'), resolve(outDir, 'icons'), { recursive: true, filter: (src) => !src.endsWith('.sh') });
+      for (const page of ['options', 'prompt', 'shared']) {
+        cpSync(resolve(root, 'extension', page), resolve(outDir, page), { recursive: true, filter: (src) => statSync(src).isDirectory() || pageFiles.test(src) });
+      }
     },
   };
 }

@@ -17,7 +17,8 @@ export const thunderbirdNamespaces = [
 
 function mentionsThunderbirdNamespace(finding) {
   const text = `${finding.message} ${finding.description ?? ''}`;
-  return thunderbirdNamespaces.some((name) => new RegExp(`["'\\s.]${name.replace('.', '\\.')}["'\\s.]`).test(text));
+  // The namespace may open the message ("accounts.list is not supported").
+  return thunderbirdNamespaces.some((name) => new RegExp(`(?:^|["'\\s.])${name.replace('.', '\\.')}["'\\s.]`).test(text));
 }
 
 /** Why each allowed finding is not a problem for Thunderbird. */

@@ -1,9 +1,11 @@
 /**
- * Background script: event wiring only. The compose and display hooks arrive with their issues; for
- * now it loads the core (through its one entry point, as every extension module does) and announces
- * itself, naming the engine, so the end-to-end harness can see that Sigill and its core loaded.
+ * Background script: event wiring only. The keyring service answers Sigill's pages (options,
+ * passphrase prompt); the compose and display hooks arrive with their issues.
  */
 import { openpgpEngine } from '../../src/core/index.ts';
+import { browserApi } from '../platform/browser.ts';
+import { startBackground } from './main.ts';
 
-const manifest = browser.runtime.getManifest();
-console.info(`sigill: background started (version ${manifest.version}, ${openpgpEngine})`);
+const api = browserApi();
+startBackground(api);
+console.info(`sigill: background started (version ${api.runtime.getManifest().version}, ${openpgpEngine})`);

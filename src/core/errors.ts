@@ -17,6 +17,7 @@ export const errorMessages = {
   KEY_NOT_FOUND: 'No matching key was found.',
   KEY_NOT_ACCEPTED: 'The key has not been accepted yet: compare its fingerprint and accept it in the key manager.',
   KEY_REJECTED: 'The key has been rejected.',
+  KEY_UNPROTECTED: 'The secret key is not protected with a passphrase; secret keys are only stored passphrase-protected.',
   BAD_PASSPHRASE: 'The passphrase is wrong.',
   UNSUPPORTED_ALGORITHM: 'The algorithm is not supported.',
   BAD_USER_ID: 'The user ID is not valid.',

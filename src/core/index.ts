@@ -7,3 +7,4 @@ export * from './messages/index.ts';
 export * from './mime/index.ts';
 export * from './incoming/index.ts';
 export * from './outgoing/index.ts';
+export * from './keyring/index.ts';

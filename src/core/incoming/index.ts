@@ -5,7 +5,7 @@
 export { read, readAttachment, guessType } from './read.ts';
 export { sanitizeHtml, htmlSanitizer, cssCanLoad, cssCanOverlay } from './html.ts';
 export { quoteForReply, type ReplyQuote } from './reply.ts';
-export { addressOfUserID, keyIDOf } from './openpgp-data.ts';
+export { keyIDOf } from './openpgp-data.ts';
 export type {
   AttachmentView,
   DecryptionKeyRequest,

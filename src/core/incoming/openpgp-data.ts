@@ -5,7 +5,7 @@
  */
 import * as openpgp from 'openpgp';
 import { SigillError, isSigillError, type SigillErrorCode } from '../errors.ts';
-import { keyStatus } from '../keys/index.ts';
+import { addressOfUserID, keyStatus } from '../keys/index.ts';
 import { decrypt, detachInline, memorySink, readAll, verifyDetached, type Verification } from '../messages/index.ts';
 import type { ReadOptions, SignerStatus } from './types.ts';
 
@@ -252,10 +252,3 @@ export async function judgeSigner(verification: Verification, certificates: read
   };
 }
 
-/** The e-mail address in a user ID (`Name <a@b>` or a bare `a@b`), lower case. */
-export function addressOfUserID(userID: string): string | undefined {
-  const bracketed = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(userID);
-  if (bracketed) return bracketed[1]?.toLowerCase();
-  const bare = /^\s*([^<>\s]+@[^<>\s]+)\s*$/.exec(userID);
-  return bare?.[1]?.toLowerCase();
-}

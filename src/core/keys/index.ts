@@ -9,5 +9,5 @@ export { formatFingerprint } from './fingerprint.ts';
 export { unlockKey, lockKey, changePassphrase, type ChangePassphraseOptions } from './protect.ts';
 export { revokeKey, applyRevocationCertificate, type RevokeKeyOptions, type RevocationReason } from './revoke.ts';
 export { exportKey, extractCertificate, type ExportKeyOptions } from './export.ts';
-export { validateUserID, validateUserIDs, MAX_USER_ID_LENGTH } from './user-id.ts';
+export { addressOfUserID, validateUserID, validateUserIDs, MAX_USER_ID_LENGTH } from './user-id.ts';
 export { clearUnlockedKey, isUnlocked, type AnyKey } from './internal.ts';

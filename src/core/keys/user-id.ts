@@ -54,3 +54,16 @@ export function validateUserIDs(userIDs: readonly string[]): string[] {
   }
   return [...userIDs];
 }
+
+const ANGLE_ADDRESS = /<([^<>\s]+@[^<>\s]+)>\s*$/;
+const BARE_ADDRESS = /^\s*([^<>\s]+@[^<>\s]+)\s*$/;
+
+/**
+ * The address of a user ID, lower-cased: `Name <a@b>` or a bare `a@b`; undefined when there is none.
+ * Lower-casing the local part too is what mail users expect, although RFC 5321 §2.4 lets servers
+ * distinguish case there.
+ */
+export function addressOfUserID(userID: string): string | undefined {
+  const match = ANGLE_ADDRESS.exec(userID) ?? BARE_ADDRESS.exec(userID);
+  return match?.[1]?.toLowerCase();
+}

@@ -131,6 +131,41 @@ const commands = {
     return { tabId: tab.id };
   },
 
+  /** Opens a page of an add-on (e.g. Sigill's options/options.html) in a tab. */
+  async openAddonPage({ addonId, path }) {
+    await messenger.sigillTest.openAddonPage(addonId, path);
+    return null;
+  },
+
+  async closeAddonPage({ addonId, path }) {
+    await messenger.sigillTest.closeAddonPage(addonId, path);
+    return null;
+  },
+
+  /** One operation in an add-on's open page: query, queryAll, click, type, select, setFiles, dataset, url. */
+  async pageAction({ addonId, path, action, timeoutMs = 30_000 }) {
+    return JSON.parse(await messenger.sigillTest.pageAction(addonId, path, JSON.stringify(action), timeoutMs));
+  },
+
+  async readExtensionStorage({ addonId }) {
+    return JSON.parse(await messenger.sigillTest.readExtensionStorage(addonId));
+  },
+
+  async writeExtensionStorage({ addonId, items }) {
+    await messenger.sigillTest.writeExtensionStorage(addonId, JSON.stringify(items));
+    return null;
+  },
+
+  async restartAddon({ addonId }) {
+    await messenger.sigillTest.restartAddon(addonId);
+    return null;
+  },
+
+  async setPref({ name, value }) {
+    await messenger.sigillTest.setPref(name, value);
+    return null;
+  },
+
   /** The message as Thunderbird's MIME parser gives it (decrypted by its own OpenPGP unless decrypt:false). */
   async getFull({ messageId, decrypt = true }) {
     const full = await messenger.messages.getFull(messageId, { decrypt });

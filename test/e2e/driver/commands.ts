@@ -87,6 +87,20 @@ export interface DriverCommands {
   getFull: { args: { messageId: number; decrypt?: boolean }; result: FullMessage };
   /** Hands a request to the core probe extension installed beside the driver (test/e2e/core-probe). */
   probe: { args: ProbeRequest; result: ProbeResponse };
+  /** Opens a page of an add-on (e.g. Sigill's options/options.html) in a tab. */
+  openAddonPage: { args: { addonId: string; path: string }; result: null };
+  closeAddonPage: { args: { addonId: string; path: string }; result: null };
+  /**
+   * One operation in an add-on's open page, as a person would do it (query, queryAll, click, type, select,
+   * setFiles, dataset, url); see test/e2e/harness/sigill.ts for the operations and their results.
+   */
+  pageAction: { args: { addonId: string; path: string; action: Record<string, unknown>; timeoutMs?: number }; result: unknown };
+  /** An add-on's storage.local, whole (privileged read through the driver's Experiment). */
+  readExtensionStorage: { args: { addonId: string }; result: Record<string, unknown> };
+  writeExtensionStorage: { args: { addonId: string; items: Record<string, unknown> }; result: null };
+  /** Disables and re-enables an add-on, so its background starts again (over provisioned storage). */
+  restartAddon: { args: { addonId: string }; result: null };
+  setPref: { args: { name: string; value: string | number | boolean }; result: null };
 }
 
 export type DriverCommandName = keyof DriverCommands;

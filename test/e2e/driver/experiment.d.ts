@@ -12,6 +12,14 @@ declare global {
       function addonInfo(addonId: string): Promise<AddonInfo | null>;
       function screenshot(): Promise<string>;
       function openAddonsManager(addonId: string): Promise<void>;
+      function openAddonPage(addonId: string, path: string): Promise<void>;
+      function closeAddonPage(addonId: string, path: string): Promise<void>;
+      /** `actionJson` and the result are JSON texts (see harness/sigill.ts). */
+      function pageAction(addonId: string, path: string, actionJson: string, timeoutMs: number): Promise<string>;
+      function readExtensionStorage(addonId: string): Promise<string>;
+      function writeExtensionStorage(addonId: string, itemsJson: string): Promise<void>;
+      function restartAddon(addonId: string): Promise<void>;
+      function setPref(name: string, value: string | number | boolean): Promise<void>;
     }
     namespace compose {
       interface ComposeDetails {

@@ -25,6 +25,7 @@ import type { DriverArgs, DriverCommandName, DriverResult, FullMessage, MessageH
 import { headless, Thunderbird } from './thunderbird.ts';
 import type { Tool } from '../../support/tools.ts';
 import { ensureXpi } from '../../../src/testbed/xpi.ts';
+import { provisionSigill, type SigillSetup } from './sigill.ts';
 
 export const personas = ['alice', 'bob', 'carol', 'dave'] as const;
 export type Persona = (typeof personas)[number];
@@ -37,8 +38,11 @@ export interface User {
 }
 
 export interface LaunchOptions {
-  /** Install Sigill (default true). */
-  sigill?: boolean;
+  /**
+   * Install Sigill (default true); an object also provisions its storage with persona keys from
+   * keys-fixtures (own key, accepted correspondents) and settings before the scenario goes on.
+   */
+  sigill?: boolean | SigillSetup;
   /** Give this profile Thunderbird's built-in OpenPGP. */
   openpgp?: BuiltinOpenPgp;
   /** Install the test-only core probe next to the driver (the `probe` command). */
@@ -54,7 +58,8 @@ export type { FullMessage, MessageHeader, SendResult };
 export class Client {
   constructor(
     readonly user: User,
-    readonly thunderbird: Thunderbird,
+    // Replaced by `world.restart(client)`.
+    public thunderbird: Thunderbird,
     private readonly world: World,
   ) {}
 
@@ -171,14 +176,31 @@ export class World {
       prefs: options.prefs,
     });
     if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
+    const thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}.log`);
+    const client = new Client(user, thunderbird, this);
+    this.clients.push(client);
+    if (typeof options.sigill === 'object') await provisionSigill(client, options.sigill);
+    return client;
+  }
+
+  /** Quits the client's Thunderbird and starts it again on the same profile (e.g. to check what persists). */
+  async restart(client: Client): Promise<Client> {
+    const name = client.user.name;
+    const profileDir = join(this.scratch, 'profiles', name);
+    await client.thunderbird.stop();
+    client.thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}-restarted-${Date.now()}.log`);
+    return client;
+  }
+
+  private async startThunderbird(name: Persona, profileDir: string, logName: string): Promise<Thunderbird> {
     const thunderbird = await Thunderbird.launch(this.processes, {
       profileDir,
       home: join(this.scratch, 'home', name),
-      logFile: join(this.artifacts, `thunderbird-${name}.log`),
+      logFile: join(this.artifacts, logName),
     });
-    const client = new Client(user, thunderbird, this);
-    this.clients.push(client);
-    const ready = this.sink.waitForEvent((event) => event.profile === name && event.type === 'ready', 90_000, `${name}'s driver ready`);
+    // Only a ready event from this start counts (a restarted profile has an earlier one).
+    const earlier = new Set(this.sink.events);
+    const ready = this.sink.waitForEvent((event) => event.profile === name && event.type === 'ready' && !earlier.has(event), 90_000, `${name}'s driver ready`);
     let up = false;
     const exited = thunderbird.process.exited.then((code) => {
       if (!up) throw new Error(`${name}'s Thunderbird exited (${code}) before its driver was ready; see ${thunderbird.options.logFile}`);
@@ -188,7 +210,7 @@ export class World {
     exited.catch(() => undefined);
     await Promise.race([ready, exited]);
     up = true;
-    return client;
+    return thunderbird;
   }
 
   /**

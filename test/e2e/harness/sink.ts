@@ -125,7 +125,8 @@ export class Sink {
     const poller = this.pollers.get(profile);
     const command = this.queue(profile).shift();
     if (command === undefined) return;
-    if (poller === undefined) {
+    if (poller === undefined || poller.destroyed) {
+      if (poller !== undefined) this.pollers.delete(profile);
       this.queue(profile).unshift(command);
       return;
     }
@@ -147,7 +148,11 @@ export class Sink {
         this.pollers.delete(profile);
         json(response, 204, undefined);
       }, LONG_POLL_MS);
-      response.once('close', () => clearTimeout(timer));
+      response.once('close', () => {
+        clearTimeout(timer);
+        // A driver whose Thunderbird quit (a restart) leaves a dead poll behind: never hand it a command.
+        if (this.pollers.get(profile) === response) this.pollers.delete(profile);
+      });
       this.flush(profile);
       return;
     }

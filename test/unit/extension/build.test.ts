@@ -24,6 +24,7 @@ interface Manifest {
   icons: Record<string, string>;
   browser_specific_settings: { gecko: { id: string; strict_min_version: string } };
   background: { scripts: string[] };
+  options_ui?: { page: string; open_in_tab?: boolean };
 }
 
 beforeAll(() => {
@@ -51,6 +52,21 @@ describe('dist/sigill.xpi', () => {
     expect(manifest.browser_specific_settings.gecko.strict_min_version).toBe('128.0');
     for (const icon of Object.values(manifest.icons)) expect(existsSync(join(built, icon))).toBe(true);
     for (const script of manifest.background.scripts) expect(existsSync(join(built, script))).toBe(true);
+  });
+
+  it('has an options page (opened in a tab) and a passphrase prompt, with their scripts and no remote resources', () => {
+    const manifest = JSON.parse(readFileSync(join(built, 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest.options_ui).toEqual({ page: 'options/options.html', open_in_tab: true });
+    for (const page of ['options/options.html', 'prompt/prompt.html']) {
+      const html = readFileSync(join(built, page), 'utf8');
+      const references = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((match) => match[1] ?? '');
+      expect(references.length).toBeGreaterThan(0);
+      for (const reference of references) {
+        // Only the extension's own files (and in-page anchors); never anything fetched from elsewhere.
+        expect(reference).not.toMatch(/^[a-z][a-z0-9+.-]*:|^\/\//i);
+        if (!reference.startsWith('#')) expect(existsSync(join(built, page, '..', reference))).toBe(true);
+      }
+    }
   });
 
   it('has the same messages in every locale', () => {

@@ -1,12 +1,147 @@
 // Test-only Experiment API (never shipped). There is no WebExtension API to fetch mail now, nor to look
 // at another add-on's state: these call Thunderbird's own services, the way its buttons do.
-/* global ChromeUtils, Ci, ExtensionCommon, Services */
+/* global ChromeUtils, Ci, ExtensionCommon, Services, WebExtensionPolicy */
+
+// Operating extension pages (Sigill's options page and passphrase prompt) as a person would: a window
+// actor inside the extension process (page-child.sys.mjs) clicks, types with real key events and reads.
+const PAGE_ACTOR = 'SigillTestPage';
+const RESOURCE_HOST = 'sigill-e2e-driver';
+let pageActorRegistered = false;
+
+function ensurePageActor(extension) {
+  if (pageActorRegistered) return;
+  const resources = Services.io.getProtocolHandler('resource').QueryInterface(Ci.nsISubstitutingProtocolHandler);
+  resources.setSubstitutionWithFlags(RESOURCE_HOST, Services.io.newURI('experiment/', null, extension.rootURI), resources.ALLOW_CONTENT_ACCESS);
+  ChromeUtils.registerWindowActor(PAGE_ACTOR, {
+    parent: { esModuleURI: `resource://${RESOURCE_HOST}/page-parent.sys.mjs` },
+    child: { esModuleURI: `resource://${RESOURCE_HOST}/page-child.sys.mjs` },
+    matches: ['moz-extension://*/*'],
+    allFrames: true,
+  });
+  pageActorRegistered = true;
+}
+
+function addonURL(addonId, path) {
+  const policy = WebExtensionPolicy.getByID(addonId);
+  if (!policy) throw new Error(`add-on ${addonId} is not running`);
+  return policy.getURL(path);
+}
+
+/** Every <browser> of every window: tabs of the main window and extension popup windows alike. */
+function* allBrowsers() {
+  for (const window of Services.wm.getEnumerator(null)) {
+    for (const browser of window.document.querySelectorAll('browser')) yield browser;
+  }
+}
+
+async function pageBrowser(urlPrefix, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const browser of allBrowsers()) {
+      const url = browser.currentURI?.spec ?? '';
+      if (url.startsWith(urlPrefix) && browser.browsingContext?.currentWindowGlobal) return browser;
+    }
+    if (Date.now() > deadline) throw new Error(`no page ${urlPrefix} is open`);
+    const { setTimeout } = ChromeUtils.importESModule('resource://gre/modules/Timer.sys.mjs');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function extensionStorage(addonId) {
+  const { ExtensionStorageIDB } = ChromeUtils.importESModule('resource://gre/modules/ExtensionStorageIDB.sys.mjs');
+  const policy = WebExtensionPolicy.getByID(addonId);
+  if (!policy) throw new Error(`add-on ${addonId} is not running`);
+  const extension = policy.extension;
+  await ExtensionStorageIDB.selectBackend({ extension });
+  return ExtensionStorageIDB.open(ExtensionStorageIDB.getStoragePrincipal(extension), extension.hasPermission('unlimitedStorage'));
+}
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Thunderbird looks the API class up by this global name
 var sigillTest = class extends ExtensionCommon.ExtensionAPI {
-  getAPI() {
+  onShutdown() {
+    if (!pageActorRegistered) return;
+    ChromeUtils.unregisterWindowActor(PAGE_ACTOR);
+    Services.io.getProtocolHandler('resource').QueryInterface(Ci.nsISubstitutingProtocolHandler).setSubstitution(RESOURCE_HOST, null);
+    pageActorRegistered = false;
+  }
+
+  getAPI(context) {
     return {
       sigillTest: {
+        /** Opens one of an add-on's pages in a tab of the main window (as its options button does). */
+        async openAddonPage(addonId, path) {
+          ensurePageActor(context.extension);
+          const url = addonURL(addonId, path);
+          const { setTimeout } = ChromeUtils.importESModule('resource://gre/modules/Timer.sys.mjs');
+          // Right after a (re)start tabmail may still be restoring the last session's tabs.
+          let window;
+          for (let tries = 0; tries < 300; tries++) {
+            window = Services.wm.getMostRecentWindow('mail:3pane');
+            if (window?.document.getElementById('tabmail')?.tabModes?.contentTab && window.document.readyState === 'complete') break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          const tabmail = window.document.getElementById('tabmail');
+          // A tab restored from the last session is selected rather than opened twice.
+          const open = tabmail.tabInfo.find((tab) => tab.browser?.currentURI?.spec === url);
+          if (open) tabmail.switchToTab(open);
+          else tabmail.openTab('contentTab', { url });
+        },
+
+        /** Closes the add-on's pages whose URL starts with `path` (tabs of the main window). */
+        async closeAddonPage(addonId, path) {
+          const prefix = addonURL(addonId, path);
+          for (const window of Services.wm.getEnumerator('mail:3pane')) {
+            const tabmail = window.document.getElementById('tabmail');
+            for (const tab of [...tabmail.tabInfo]) {
+              if (tab.browser?.currentURI?.spec.startsWith(prefix)) tabmail.closeTab(tab);
+            }
+          }
+        },
+
+        /** Runs one page operation (see page-child.sys.mjs) in the open page of the add-on whose URL starts with `path`. */
+        async pageAction(addonId, path, actionJson, timeoutMs) {
+          ensurePageActor(context.extension);
+          const browser = await pageBrowser(addonURL(addonId, path), timeoutMs);
+          const actor = browser.browsingContext.currentWindowGlobal.getActor(PAGE_ACTOR);
+          try {
+            return JSON.stringify((await actor.sendQuery('act', JSON.parse(actionJson))) ?? null);
+          } catch (error) {
+            // Anything but an ExtensionError reaches the driver as "An unexpected error occurred".
+            const { ExtensionUtils } = ChromeUtils.importESModule('resource://gre/modules/ExtensionUtils.sys.mjs');
+            throw new ExtensionUtils.ExtensionError(`page ${browser.currentURI.spec}: ${error?.message ?? error}`);
+          }
+        },
+
+        /** The add-on's storage.local as JSON, read by Gecko's own storage code from the profile. */
+        async readExtensionStorage(addonId) {
+          const db = await extensionStorage(addonId);
+          return JSON.stringify(await db.get(null));
+        },
+
+        /** Writes items (a JSON object) into the add-on's storage.local, as storage.local.set would. */
+        async writeExtensionStorage(addonId, itemsJson) {
+          const { ExtensionStorageIDB } = ChromeUtils.importESModule('resource://gre/modules/ExtensionStorageIDB.sys.mjs');
+          const db = await extensionStorage(addonId);
+          const changes = await db.set(JSON.parse(itemsJson));
+          if (changes) ExtensionStorageIDB.notifyListeners(addonId, changes);
+        },
+
+        /** Disables and enables an add-on: its background starts again and reads its storage afresh. */
+        async restartAddon(addonId) {
+          const { AddonManager } = ChromeUtils.importESModule('resource://gre/modules/AddonManager.sys.mjs');
+          const addon = await AddonManager.getAddonByID(addonId);
+          if (!addon) throw new Error(`no add-on ${addonId}`);
+          await addon.disable();
+          await addon.enable();
+        },
+
+        /** Sets a preference (test set-up: dark colour scheme for screenshots, the download folder). */
+        async setPref(name, value) {
+          if (typeof value === 'boolean') Services.prefs.setBoolPref(name, value);
+          else if (typeof value === 'number') Services.prefs.setIntPref(name, value);
+          else Services.prefs.setStringPref(name, String(value));
+        },
+
         getNewMessages(accountId) {
           const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
           const server = MailServices.accounts.getAccount(accountId).incomingServer;

@@ -1,0 +1,106 @@
+/**
+ * The one module through which extension code reaches Thunderbird's WebExtension APIs. Built on
+ * `webextension-polyfill` and typed with `@types/thunderbird-webext-browser`; `BrowserApi` lists
+ * exactly what Sigill uses, so that Node tests can hand the extension's logic a substitute of this
+ * module (and the build test can check the manifest's permissions against the names used here).
+ */
+import polyfill from 'webextension-polyfill';
+
+export interface MessageSenderInfo {
+  /** The page that sent the message (`moz-extension://<uuid>/options/options.html` ...). */
+  url?: string;
+  /** The extension that sent it. */
+  id?: string;
+}
+
+export type MessageListener = (message: unknown, sender: MessageSenderInfo) => Promise<unknown> | undefined;
+
+export interface IdentityInfo {
+  id?: string;
+  email?: string;
+  name?: string;
+}
+
+export interface AccountInfo {
+  id: string;
+  name: string;
+  identities: IdentityInfo[];
+}
+
+export interface BrowserApi {
+  runtime: {
+    id: string;
+    getURL(path: string): string;
+    getManifest(): { version: string };
+    sendMessage(message: unknown): Promise<unknown>;
+    onMessage: { addListener(listener: MessageListener): void };
+    openOptionsPage(): Promise<void>;
+    /** Any cheap call into the parent process: Thunderbird counts it as activity of the background. */
+    getPlatformInfo(): Promise<unknown>;
+  };
+  storage: {
+    local: {
+      get(keys: string[]): Promise<Record<string, unknown>>;
+      set(items: Record<string, unknown>): Promise<void>;
+      remove(keys: string[]): Promise<void>;
+    };
+  };
+  accounts: {
+    list(includeFolders?: boolean): Promise<AccountInfo[]>;
+  };
+  windows: {
+    create(createData: { url: string; type: 'popup'; width: number; height: number; allowScriptsToClose?: boolean }): Promise<{ id?: number }>;
+    remove(windowId: number): Promise<void>;
+    onRemoved: { addListener(listener: (windowId: number) => void): void };
+  };
+  i18n: {
+    getMessage(name: string, substitutions?: string | string[]): string;
+    getUILanguage(): string;
+  };
+}
+
+type ThunderbirdBrowser = typeof globalThis.browser;
+
+/** Thunderbird's APIs, narrowed to what Sigill uses; each namespace is spelled out for the permission check. */
+function narrow(browser: ThunderbirdBrowser): BrowserApi {
+  return {
+    runtime: {
+      get id() {
+        return browser.runtime.id;
+      },
+      getURL: (path) => browser.runtime.getURL(path),
+      getManifest: () => browser.runtime.getManifest(),
+      sendMessage: (message) => browser.runtime.sendMessage(message) as Promise<unknown>,
+      onMessage: { addListener: (listener) => browser.runtime.onMessage.addListener(listener as Parameters<typeof browser.runtime.onMessage.addListener>[0]) },
+      openOptionsPage: () => browser.runtime.openOptionsPage(),
+      getPlatformInfo: () => browser.runtime.getPlatformInfo(),
+    },
+    storage: {
+      local: {
+        get: (keys) => browser.storage.local.get(keys) as Promise<Record<string, unknown>>,
+        set: (items) => browser.storage.local.set(items),
+        remove: (keys) => browser.storage.local.remove(keys),
+      },
+    },
+    accounts: {
+      list: async (includeFolders) => (await browser.accounts.list(includeFolders)) as AccountInfo[],
+    },
+    windows: {
+      create: (createData) => browser.windows.create(createData),
+      remove: (windowId) => browser.windows.remove(windowId),
+      onRemoved: { addListener: (listener) => browser.windows.onRemoved.addListener(listener) },
+    },
+    i18n: {
+      getMessage: (name, substitutions) => browser.i18n.getMessage(name, substitutions),
+      getUILanguage: () => browser.i18n.getUILanguage(),
+    },
+  };
+}
+
+let api: BrowserApi | undefined;
+
+/** Thunderbird's APIs for this extension page or background (created on first use). */
+export function browserApi(): BrowserApi {
+  api ??= narrow(polyfill as ThunderbirdBrowser);
+  return api;
+}

@@ -1,0 +1,119 @@
+/**
+ * The typed runtime messages between Sigill's pages (options, passphrase prompt) and its background,
+ * where the keyring lives. One map: request name → request and response types.
+ */
+import type { Acceptance, KeyProfile, KeyRecord, KeyUseStatus, RevocationReason, Settings, SigillErrorCode } from '../../src/core/index.ts';
+
+/** A key as the pages see it: the stored record and its status now. */
+export interface KeyView extends Omit<KeyRecord, 'revocationCertificate'> {
+  /** The fingerprint in groups of four, as people compare it. */
+  formattedFingerprint: string;
+  status: KeyUseStatus;
+  /** Own keys: a revocation certificate is kept (it is in the backup file). */
+  hasRevocationCertificate: boolean;
+  /** Own keys: unlocked in memory now. */
+  unlocked: boolean;
+}
+
+export interface IdentityView {
+  accountName: string;
+  name: string;
+  email: string;
+  /** Own keys carrying the identity's address, newest first. */
+  keys: KeyView[];
+}
+
+export interface ImportReportView {
+  imported: Array<{ result: 'added' | 'updated'; key: KeyView }>;
+  /** `fingerprint` in groups of four when the key could be read that far. */
+  failed: Array<{ fingerprint?: string; code: SigillErrorCode; message: string }>;
+}
+
+export interface FileOffer {
+  fileName: string;
+  text: string;
+}
+
+/** Why a passphrase is asked for; the prompt shows a sentence for each. */
+export type PromptReason = 'unlock' | 'change-passphrase' | 'extend-expiry' | 'revoke' | 'sign' | 'decrypt';
+export const promptReasons: readonly PromptReason[] = ['unlock', 'change-passphrase', 'extend-expiry', 'revoke', 'sign', 'decrypt'];
+
+export interface PromptInfo {
+  userID: string;
+  fingerprint: string;
+  reason: PromptReason;
+}
+
+export interface SettingsView extends Settings {
+  unlockedKeys: number;
+}
+
+export interface RequestMap {
+  'identities.list': { request: Record<string, never>; response: IdentityView[] };
+  'keys.list': { request: { query?: string; secret?: boolean; offset?: number; limit?: number }; response: { total: number; keys: KeyView[] } };
+  'keys.get': { request: { fingerprint: string }; response: KeyView };
+  'keys.generate': {
+    request: { name: string; email: string; passphrase: string; profile: KeyProfile; expiresInDays: number | null };
+    response: { key: KeyView; backup: FileOffer };
+  };
+  'keys.backupFile': { request: { fingerprint: string }; response: FileOffer };
+  'keys.markBackedUp': { request: { fingerprint: string }; response: KeyView };
+  'keys.importSecret': { request: { text: string; passphrase: string }; response: ImportReportView };
+  'keys.importPublic': { request: { text?: string; url?: string }; response: ImportReportView };
+  'keys.exportPublic': { request: { fingerprint: string }; response: FileOffer };
+  'keys.setAcceptance': { request: { fingerprint: string; acceptance: Acceptance }; response: KeyView };
+  'keys.changePassphrase': { request: { fingerprint: string; newPassphrase: string }; response: KeyView };
+  'keys.extendExpiry': { request: { fingerprint: string; expiresInDays: number | null }; response: KeyView };
+  'keys.revoke': { request: { fingerprint: string; revocationCertificate?: string; reasonCode?: RevocationReason; reason?: string }; response: KeyView };
+  'keys.delete': { request: { fingerprint: string }; response: null };
+  'keys.unlock': { request: { fingerprint: string }; response: KeyView };
+  'keyring.backupFile': { request: Record<string, never>; response: FileOffer };
+  'keyring.restore': { request: { text: string }; response: ImportReportView };
+  'settings.get': { request: Record<string, never>; response: SettingsView };
+  'settings.set': { request: Partial<Settings>; response: SettingsView };
+  'unlock.forget': { request: Record<string, never>; response: SettingsView };
+  'prompt.info': { request: { requestId: string }; response: PromptInfo };
+  'prompt.submit': { request: { requestId: string; passphrase: string }; response: null };
+  'prompt.cancel': { request: { requestId: string }; response: null };
+}
+
+export type RequestName = keyof RequestMap;
+export type RequestOf<N extends RequestName> = RequestMap[N]['request'];
+export type ResponseOf<N extends RequestName> = RequestMap[N]['response'];
+
+/** What travels over `runtime.sendMessage`. */
+export interface RequestEnvelope<N extends RequestName = RequestName> {
+  sigill: N;
+  payload: RequestOf<N>;
+}
+
+export type ReplyEnvelope<N extends RequestName = RequestName> =
+  | { ok: true; value: ResponseOf<N> }
+  | { ok: false; error: { code: SigillErrorCode; message: string; detail?: string } };
+
+export function isRequestEnvelope(message: unknown): message is RequestEnvelope {
+  return typeof message === 'object' && message !== null && typeof (message as { sigill?: unknown }).sigill === 'string';
+}
+
+/** The error a page receives when the background refused a request; `code` is the core's stable code. */
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  constructor(
+    readonly code: SigillErrorCode,
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Sends one typed request to the background and returns its answer, or throws `RequestError`. */
+export async function request<N extends RequestName>(send: (message: unknown) => Promise<unknown>, name: N, payload: RequestOf<N>): Promise<ResponseOf<N>> {
+  const envelope: RequestEnvelope<N> = { sigill: name, payload };
+  const reply = (await send(envelope)) as ReplyEnvelope<N> | undefined;
+  if (reply === undefined || reply === null || typeof reply !== 'object') {
+    throw new RequestError('INTERNAL', 'Sigill’s background did not answer.');
+  }
+  if (!reply.ok) throw new RequestError(reply.error.code, reply.error.message, reply.error.detail);
+  return reply.value;
+}

@@ -1,0 +1,168 @@
+/**
+ * Sigill in a test Thunderbird: provisioning its storage with persona keys before a scenario starts,
+ * reading what its storage really holds, and operating its pages (options, passphrase prompt) as a
+ * person would, through the driver's page actor (driver/experiment/page-child.sys.mjs).
+ */
+import { Keyring, MemoryStorage, saveSettings, type Settings } from '../../../src/core/index.ts';
+import { fixturePassphrase, readFixture, type Persona } from '../../../keys-fixtures/index.ts';
+import { sigillId } from './paths.ts';
+import type { Client } from './index.ts';
+
+/** What `world.launch(name, { sigill: {...} })` puts into Sigill's storage before the scenario starts. */
+export interface SigillSetup {
+  /** The persona whose key pair (keys-fixtures/<name>.sec.asc, still passphrase-protected) is the own key. */
+  ownKey?: Persona;
+  /** Personas whose certificates are imported and accepted. */
+  correspondents?: Persona[];
+  settings?: Partial<Settings>;
+}
+
+/**
+ * The storage.local items of a Sigill holding `setup`, made by the real keyring code (so the schema is
+ * exactly the product's). The own key counts as backed up: its backup is the fixture file.
+ */
+export async function sigillStorageItems(setup: SigillSetup): Promise<Record<string, unknown>> {
+  const storage = new MemoryStorage();
+  const keyring = await Keyring.open({ storage });
+  if (setup.ownKey !== undefined) {
+    const report = await keyring.importSecretKeys(readFixture(setup.ownKey, 'sec'), { passphrase: fixturePassphrase(setup.ownKey) });
+    if (report.failed.length > 0) throw new Error(`provisioning ${setup.ownKey}: ${JSON.stringify(report.failed)}`);
+    for (const { fingerprint } of report.imported) await keyring.markBackedUp(fingerprint);
+  }
+  for (const name of setup.correspondents ?? []) {
+    const report = await keyring.importKeys(readFixture(name, 'pub'), { acceptance: 'accepted' });
+    if (report.failed.length > 0) throw new Error(`provisioning ${name}: ${JSON.stringify(report.failed)}`);
+  }
+  if (setup.settings !== undefined) await saveSettings(storage, setup.settings);
+  return storage.snapshot();
+}
+
+/** How many times Sigill's background has started in this Thunderbird so far. */
+export function sigillStarts(client: Client): number {
+  return client.console().split('sigill: background started').length - 1;
+}
+
+/**
+ * Writes the setup into Sigill's storage.local (Gecko's own IndexedDB backend, through the driver's
+ * privileged Experiment) and restarts Sigill, so that its background opens the keyring as after a restart.
+ */
+export async function provisionSigill(client: Client, setup: SigillSetup): Promise<void> {
+  const items = await sigillStorageItems(setup);
+  const starts = sigillStarts(client);
+  await client.call('writeExtensionStorage', { addonId: sigillId, items });
+  await client.call('restartAddon', { addonId: sigillId });
+  await waitUntil(() => sigillStarts(client) > starts, 60_000, "Sigill's restart after provisioning");
+}
+
+/** Sigill's storage.local as the profile holds it (read from outside Sigill). */
+export function readSigillStorage(client: Client): Promise<Record<string, unknown>> {
+  return client.call('readExtensionStorage', { addonId: sigillId });
+}
+
+export interface ElementState {
+  exists: boolean;
+  text?: string;
+  value?: string;
+  checked?: boolean;
+  disabled?: boolean;
+  visible?: boolean;
+  focused?: boolean;
+  attributes?: Record<string, string>;
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** One of Sigill's pages (`options/options.html`, `prompt/prompt.html`) in a test Thunderbird. */
+export class SigillPage {
+  constructor(
+    readonly client: Client,
+    readonly path: string,
+  ) {}
+
+  static async openOptions(client: Client): Promise<SigillPage> {
+    await client.call('openAddonPage', { addonId: sigillId, path: 'options/options.html' });
+    const page = new SigillPage(client, 'options/options.html');
+    await page.waitFor('body[data-ready="true"]');
+    return page;
+  }
+
+  /** The passphrase prompt window, once Sigill has opened it. */
+  static async prompt(client: Client): Promise<SigillPage> {
+    const page = new SigillPage(client, 'prompt/prompt.html');
+    await page.waitFor('#user-id', (state) => state.text !== '');
+    return page;
+  }
+
+  /** Closes this page's tabs. */
+  close(): Promise<void> {
+    return this.client.call('closeAddonPage', { addonId: sigillId, path: this.path }).then(() => undefined);
+  }
+
+  act<T>(action: Record<string, unknown>, timeoutMs = 30_000): Promise<T> {
+    // The driver returns what the page operation found; its shape depends on `action.op` (see ElementState).
+    return this.client.call('pageAction', { addonId: sigillId, path: this.path, action, timeoutMs }, timeoutMs + 30_000) as Promise<T>;
+  }
+
+  query(selector: string): Promise<ElementState> {
+    return this.act({ op: 'query', selector });
+  }
+
+  queryAll(selector: string): Promise<ElementState[]> {
+    return this.act({ op: 'queryAll', selector });
+  }
+
+  async text(selector: string): Promise<string> {
+    return (await this.query(selector)).text ?? '';
+  }
+
+  click(selector: string): Promise<void> {
+    return this.act({ op: 'click', selector });
+  }
+
+  /** Types `text` into the element (focused first) with real key presses; `keys` like ['Enter'] follow. */
+  type(selector: string | undefined, text: string, keys: string[] = []): Promise<void> {
+    return this.act({ op: 'type', ...(selector === undefined ? {} : { selector }), keys: [...text, ...keys] });
+  }
+
+  press(key: string): Promise<void> {
+    return this.act({ op: 'type', keys: [key] });
+  }
+
+  select(selector: string, value: string): Promise<void> {
+    return this.act({ op: 'select', selector, value });
+  }
+
+  /** What a person picks in the file dialog of an <input type=file>. */
+  setFiles(selector: string, files: Array<{ name: string; text: string }>): Promise<void> {
+    return this.act({ op: 'setFiles', selector, files });
+  }
+
+  dataset(): Promise<Record<string, string>> {
+    return this.act({ op: 'dataset' });
+  }
+
+  /** Waits until `selector` exists and is visible (and `accept` says yes). */
+  async waitFor(selector: string, accept: (state: ElementState) => boolean = () => true, timeoutMs = 60_000): Promise<ElementState> {
+    let last: ElementState | { error: string } = { exists: false };
+    await waitUntil(
+      async () => {
+        try {
+          last = await this.query(selector);
+        } catch (error) {
+          last = { error: String(error).split('\n')[0] ?? '' }; // the page may not be open yet
+          return false;
+        }
+        return last.exists && last.visible === true && accept(last);
+      },
+      timeoutMs,
+      `${selector} on ${this.path} (last seen: ${JSON.stringify(last)})`,
+    );
+    return last as ElementState;
+  }
+}

@@ -1,0 +1,102 @@
+// Whole-keyring backup → restore, the storage schema, and reopening from storage.
+import { describe, expect, it } from 'vitest';
+import { KEYRING_INDEX_KEY, keyStorageKey, MemoryStorage } from '../../../../src/core/index.ts';
+import { fixturePassphrase, loadCertificate, readFixture } from '../../../../keys-fixtures/index.ts';
+import { expectSigillError } from '../keys/expect-code.ts';
+import { openKeyring, secretKeysAtRest, unprotectedPacketsAtRest } from './helpers.ts';
+
+async function populated() {
+  const opened = await openKeyring();
+  const { keyring } = opened;
+  await keyring.importSecretKeys(readFixture('alice', 'sec'), { passphrase: fixturePassphrase('alice') });
+  await keyring.importKeys(readFixture('bob', 'pub'), { acceptance: 'accepted' });
+  await keyring.importKeys(readFixture('carol', 'pub'), { acceptance: 'rejected' });
+  await keyring.importKeys(readFixture('erin', 'pub'), { acceptance: 'verified' });
+  await keyring.importKeys(readFixture('expired', 'pub'));
+  return opened;
+}
+
+describe('whole-keyring backup', () => {
+  it('restores every key and decision into an empty keyring, secret keys still protected', async () => {
+    const { keyring, clock } = await populated();
+    const backup = await keyring.exportBackup();
+    const target = await openKeyring({ clock });
+    const report = await target.keyring.restoreBackup(backup);
+    expect(report.failed).toEqual([]);
+    expect(report.imported).toHaveLength(5);
+    const summary = (records: typeof report.imported[number]['record'][]) =>
+      records.map(({ fingerprint, acceptance, secret, addresses }) => ({ fingerprint, acceptance, secret, addresses })).sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
+    expect(summary(target.keyring.records())).toEqual(summary(keyring.records()));
+    expect(await unprotectedPacketsAtRest(target.storage)).toEqual([]);
+    expect(await secretKeysAtRest(target.storage)).toHaveLength(1);
+    const alice = (await loadCertificate('alice')).getFingerprint();
+    await target.keyring.unlock(alice, fixturePassphrase('alice'));
+    expect(target.keyring.lookup('bob@sigill.test').status).toBe('usable');
+    expect(target.keyring.lookup('carol@sigill.test').status).toBe('rejected');
+    expect(target.keyring.lookup('expired@sigill.test').status).toBe('expired');
+  });
+
+  it('merges into a keyring that already has keys, keeping its decisions', async () => {
+    const { keyring, clock } = await populated();
+    const backup = await keyring.exportBackup();
+    const target = await openKeyring({ clock });
+    await target.keyring.importKeys(readFixture('bob', 'pub'), { acceptance: 'rejected' });
+    const report = await target.keyring.restoreBackup(backup);
+    expect(report.imported.find((outcome) => outcome.record.addresses.includes('bob@sigill.test'))).toMatchObject({ result: 'updated', record: { acceptance: 'rejected' } });
+    expect(target.keyring.size).toBe(5);
+  });
+
+  it('refuses a backup holding an unprotected secret key, and files that are not backups', async () => {
+    const { keyring, clock } = await openKeyring();
+    const forged = JSON.stringify({ format: 'sigill-keyring-backup', version: 1, created: '', keys: [{ armored: readFixture('bob', 'unprotected'), acceptance: 'verified' }] });
+    const target = await openKeyring({ clock });
+    const report = await target.keyring.restoreBackup(forged);
+    expect(report.imported).toEqual([]);
+    expect(report.failed).toMatchObject([{ code: 'KEY_UNPROTECTED' }]);
+    expect(target.storage.rawEntries()).toEqual([]);
+    await expectSigillError(keyring.restoreBackup('not json'), 'BAD_INPUT');
+    await expectSigillError(keyring.restoreBackup('{"format":"something else"}'), 'BAD_INPUT');
+    await expectSigillError(keyring.restoreBackup(JSON.stringify({ format: 'sigill-keyring-backup', version: 99, keys: [] })), 'BAD_INPUT');
+  });
+});
+
+describe('storage schema', () => {
+  it('keeps metadata with a version in one index and each armored key in its own item', async () => {
+    const { keyring, storage } = await populated();
+    const snapshot = storage.snapshot();
+    const index = snapshot[KEYRING_INDEX_KEY] as { version: number; keys: Record<string, unknown> };
+    expect(index.version).toBe(1);
+    expect(Object.keys(index.keys).sort()).toEqual(keyring.records().map((record) => record.fingerprint).sort());
+    for (const fingerprint of Object.keys(index.keys)) {
+      expect(snapshot[keyStorageKey(fingerprint)]).toMatchObject({ armored: expect.stringContaining('-----BEGIN PGP') });
+    }
+  });
+
+  it('reopens from storage with the same records and lookups, without parsing keys', async () => {
+    const { keyring, storage, clock } = await populated();
+    const reopened = await openKeyring({ storage: MemoryStorage.from(storage.snapshot()), clock });
+    expect(reopened.keyring.records()).toEqual(keyring.records());
+    expect(reopened.keyring.lookup('bob@sigill.test').status).toBe('usable');
+  });
+
+  it('refuses a schema from a newer Sigill and a malformed index, instead of overwriting them', async () => {
+    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 2, keys: {} } }) }), 'BAD_INPUT');
+    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: 'garbage' }) }), 'BAD_INPUT');
+  });
+
+  it('leaves memory and storage as they were when storage refuses a write', async () => {
+    const { keyring, storage } = await populated();
+    const before = storage.rawEntries();
+    const originalSet = storage.set.bind(storage);
+    storage.set = async () => {
+      throw new Error('disk full');
+    };
+    await expect(keyring.importKeys(readFixture('dave', 'pub'))).rejects.toThrow('disk full');
+    storage.set = originalSet;
+    expect(keyring.lookup('dave@sigill.test').status).toBe('missing');
+    expect(storage.rawEntries()).toEqual(before);
+    // The keyring still works after the failure.
+    await keyring.importKeys(readFixture('dave', 'pub'));
+    expect(keyring.lookup('dave@sigill.test').status).toBe('not-accepted');
+  });
+});
