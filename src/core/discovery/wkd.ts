@@ -43,6 +43,10 @@ function lowerAscii(text: string): string {
 export function wkdUrls(mailbox: string): WkdUrls {
   const { localPart, domain } = parseAddress(mailbox);
   const hash = zBase32Encode(sha1(new TextEncoder().encode(lowerAscii(localPart))));
+  // Letters, digits, '-' and '.' only: nothing that could move the request elsewhere (a port, a path, an IP literal).
+  if (!/^[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+$/u.test(domain)) {
+    throw new SigillError('BAD_INPUT', { detail: `not a domain for WKD: ${JSON.stringify(domain)}` });
+  }
   // URL turns an internationalised domain into its ASCII (punycode) form and refuses impossible hosts.
   let host: string;
   try {

@@ -33,3 +33,15 @@ describe('keys attached to received mail', () => {
     expect(large.rejected.map((entry) => entry.reason.code)).toEqual(['TOO_LARGE']);
   });
 });
+
+describe('every persona key profile', () => {
+  it.each(['alice', 'dave', 'erin'] as const)('%s (v4 Ed25519, v4 RSA-3072, v6) is found whole', async (name) => {
+    const result = await attachedKeyCandidates({ data: readFixture(name, 'pub'), from: `${name}@sigill.test` });
+    expect(result.rejected).toEqual([]);
+    expect(result.keys).toHaveLength(1);
+    const [stored] = await readCertificates(result.keys[0]!.certificate);
+    const [original] = await readCertificates(readFixture(name, 'pub'));
+    expect(stored!.subkeys.length).toBe(original!.subkeys.length);
+    expect(result.keys[0]!.status.version).toBe(name === 'erin' ? 6 : 4);
+  });
+});

@@ -29,7 +29,7 @@ describe('z-base-32', () => {
   });
 
   it('refuses what is not one address', async () => {
-    for (const bad of ['', 'bob', '@example.org', 'bob@', 'a b@example.org', 'bob@exa mple.org']) {
+    for (const bad of ['', 'bob', '@example.org', 'bob@', 'a b@example.org', 'bob@exa mple.org', 'bob@evil.test/..sigill.test', 'bob@sigill.test:8443', 'bob@[127.0.0.1]', 'bob@localhost', 'bob@sigill..test']) {
       await expectSigillError(() => wkdUrls(bad), 'BAD_INPUT');
     }
   });
