@@ -6,6 +6,7 @@
  * keys whose user ID does not name the address are refused with the reason, and a WKD answer with
  * several keys is judged key by key. The keys come from a real HTTPS WKD on loopback.
  */
+import { config, enums, PacketList, PublicKey, SecretKeyPacket, SignaturePacket } from 'openpgp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   autocryptCandidates,
@@ -19,7 +20,7 @@ import {
   type LookupResult,
 } from '../../src/core/index.ts';
 import { createNodeFetch, type NodeFetch } from '../../src/cli/key/node-fetch.ts';
-import { fixtureAddress, fixtureUserID, loadCertificate, readFixture, type FixtureName } from '../../keys-fixtures/index.ts';
+import { fixtureAddress, fixtureUserID, loadCertificate, loadSecretKey, readFixture, type FixtureName } from '../../keys-fixtures/index.ts';
 import { startLoopbackKeyServers, type LoopbackKeyServers } from '../support/key-servers.ts';
 import { describeWithTools } from '../support/tools.ts';
 
@@ -155,6 +156,30 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP 
     const [stored] = await readCertificates(found.certificate);
     expect(stored!.subkeys.map((subkey) => subkey.getKeyID().toHex())).not.toContain(mallorySubkeyID);
     expect(stored!.subkeys).toHaveLength(1);
+  });
+
+  it("a signing subkey claimed without its back-signature (alice's, bound by mallory) is stripped", async () => {
+    // mallory binds alice's public signing subkey to her key with a valid 0x18 binding signature but
+    // cannot add alice's embedded 0x19 back-signature (RFC 9580 §5.2.1).
+    const alice = await (await loadSecretKey('alice', { unlocked: true })).addSubkey({ sign: true });
+    const stolen = alice.toPublic().subkeys.at(-1)!;
+    const mallory = await loadSecretKey('mallory', { unlocked: true });
+    if (!(mallory.keyPacket instanceof SecretKeyPacket)) throw new Error('fixture is not as documented');
+    const binding = new SignaturePacket();
+    binding.signatureType = enums.signature.subkeyBinding;
+    binding.publicKeyAlgorithm = mallory.keyPacket.algorithm;
+    binding.hashAlgorithm = enums.hash.sha256;
+    binding.keyFlags = new Uint8Array([enums.keyFlags.signData]);
+    // At run time `sign` takes the data to bind as an object and a config, unlike its typings say.
+    const signPacket = binding.sign as unknown as (key: SecretKeyPacket, data: object, date: Date, detached: boolean, options: typeof config) => Promise<void>;
+    await signPacket.call(binding, mallory.keyPacket, { key: mallory.keyPacket, bind: stolen.keyPacket }, new Date(), false, config);
+    const packets = new PacketList();
+    packets.push(...mallory.toPublic().toPacketList(), stolen.keyPacket, binding);
+    const result = await lookupFixture('mallory', new PublicKey(packets).write());
+    expect(result.keys).toHaveLength(1);
+    expect(result.keys[0]!.notes).toContain(`subkey ${stolen.getKeyID().toHex()} dropped: no valid binding signature`);
+    const [stored] = await readCertificates(result.keys[0]!.certificate);
+    expect(stored!.subkeys.map((subkey) => subkey.getKeyID().toHex())).toEqual([mallory.subkeys[0]!.getKeyID().toHex()]);
   });
 
   it.each([
