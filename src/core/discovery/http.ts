@@ -87,19 +87,14 @@ export async function fetchKeyData(url: string, policy: KeyFetchPolicy): Promise
   let current = new URL(url);
   try {
     for (;;) {
-      let response: Response;
-      try {
-        response = await policy.fetch(current.href, {
-          method: 'GET',
-          redirect: 'manual',
-          credentials: 'omit',
-          headers: { accept: 'application/octet-stream, application/pgp-keys, */*;q=0.5' },
-          signal,
-        });
-      } catch (error) {
-        if (isTimeout(error, deadline)) throw error;
-        throw new SigillError('LOOKUP_FAILED', { detail: `${current.href}: ${describeCause(error)}`, cause: error });
-      }
+      // Network, TLS, timeout and cancellation failures are told apart below.
+      const response = await policy.fetch(current.href, {
+        method: 'GET',
+        redirect: 'manual',
+        credentials: 'omit',
+        headers: { accept: 'application/octet-stream, application/pgp-keys, */*;q=0.5' },
+        signal,
+      });
       if (response.type === 'opaqueredirect') {
         throw new SigillError('LOOKUP_FAILED', { detail: `${current.href} answered with a redirect, which is not followed here` });
       }
