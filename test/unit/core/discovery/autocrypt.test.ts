@@ -34,6 +34,10 @@ describe('Autocrypt headers', () => {
     expect(values).toHaveLength(1);
     // Unfolding removes the line breaks (RFC 5322 §2.2.3); the white space left inside keydata is ignored.
     expect(values[0]).toMatch(/^addr=bob@sigill\.test; prefer-encrypt=mutual; keydata=\S+( \S+)+$/);
+    // The same with bare LF line ends (a message saved by a Unix tool) and tabs as the folding white space.
+    const lfValues = autocryptFieldValues(section.replace(/\r\n /g, '\n\t').replace(/\r\n/g, '\n'));
+    expect(lfValues).toHaveLength(1);
+    expect(parseAutocryptHeader(lfValues[0]!).keydata).toEqual(parseAutocryptHeader(values[0]!).keydata);
     const header = parseAutocryptHeader(values[0]!);
     expect(header).toMatchObject({ addr: 'bob@sigill.test', preferEncrypt: 'mutual' });
     expect(Buffer.from(header.keydata).toString('base64')).toBe(data);
