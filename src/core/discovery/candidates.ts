@@ -25,6 +25,12 @@ export interface ExamineContext {
   preferEncrypt?: 'mutual' | 'nopreference';
 }
 
+/**
+ * Keys judged per answer. A WKD answer legitimately holds a few (a new key beside revoked ones); each
+ * key costs signature checks, so a 256 KiB answer packed with small keys is not worked through whole.
+ */
+export const MAX_KEYS_PER_ANSWER = 16;
+
 export interface ExaminedKeys {
   keys: DiscoveredKey[];
   rejected: RejectedKey[];
@@ -130,8 +136,12 @@ export async function examineKeyData(data: Uint8Array | string, context: Examine
     return { keys: [], rejected: [{ source: context.source, address: context.address, reason: toProblem(error) }] };
   }
   const result: ExaminedKeys = { keys: [], rejected: [] };
+  if (certificates.length > MAX_KEYS_PER_ANSWER) {
+    const error = new SigillError('TOO_LARGE', { detail: `${certificates.length} keys in one answer; only the first ${MAX_KEYS_PER_ANSWER} are looked at` });
+    result.rejected.push({ source: context.source, address: context.address, reason: toProblem(error) });
+  }
   const seen = new Set<string>();
-  for (const certificate of certificates) {
+  for (const certificate of certificates.slice(0, MAX_KEYS_PER_ANSWER)) {
     const fingerprint = certificate.getFingerprint();
     if (seen.has(fingerprint)) continue;
     seen.add(fingerprint);

@@ -8,7 +8,7 @@ export type { DiscoveredKey, DiscoveryProblem, DiscoverySourceName, Fetch, KeySo
 export { DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_KEY_BYTES } from './types.ts';
 export { zBase32Encode } from './z-base-32.ts';
 export { parseAddress, userIDAddress, userIDMatchesAddress, type ParsedAddress } from './address.ts';
-export { examineKeyData, type ExamineContext, type ExaminedKeys } from './candidates.ts';
+export { examineKeyData, MAX_KEYS_PER_ANSWER, type ExamineContext, type ExaminedKeys } from './candidates.ts';
 export { createWkdSource, wkdUrls, type WkdUrls } from './wkd.ts';
 export { createVksSource, DEFAULT_VKS_URL, normalizeFingerprint, type VksSource, type VksSourceOptions } from './vks.ts';
 export { autocryptCandidates, autocryptFieldValues, parseAutocryptHeader, parseAutocryptHeaders, type AutocryptHeader, type AutocryptInput, type AutocryptParseResult } from './autocrypt.ts';

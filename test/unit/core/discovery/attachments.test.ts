@@ -1,6 +1,6 @@
 /** Keys attached to received mail: armored or binary, judged for the sender's address. */
 import { describe, expect, it } from 'vitest';
-import { attachedKeyCandidates, readCertificates } from '../../../../src/core/index.ts';
+import { attachedKeyCandidates, MAX_KEYS_PER_ANSWER, readCertificates } from '../../../../src/core/index.ts';
 import { readFixture } from '../../../../keys-fixtures/index.ts';
 
 describe('keys attached to received mail', () => {
@@ -43,5 +43,16 @@ describe('every persona key profile', () => {
     const [original] = await readCertificates(readFixture(name, 'pub'));
     expect(stored!.subkeys.length).toBe(original!.subkeys.length);
     expect(result.keys[0]!.status.version).toBe(name === 'erin' ? 6 : 4);
+  });
+});
+
+describe('many keys in one answer', () => {
+  it(`judges at most ${MAX_KEYS_PER_ANSWER} keys and says so`, async () => {
+    const alice = readFixture('alice', 'pub');
+    const others = ['bob', 'carol', 'dave', 'erin', 'mallory'] as const;
+    const blocks = [alice, ...Array.from({ length: MAX_KEYS_PER_ANSWER + 3 }, (_, index) => readFixture(others[index % others.length]!, 'pub'))];
+    const result = await attachedKeyCandidates({ data: blocks.join('\n'), from: 'alice@sigill.test', maxBytes: 1024 * 1024 });
+    expect(result.keys.map((key) => key.fingerprint)).toEqual(['6df2816feddb15a9d19f2ac0433a37c2a1525eb6']);
+    expect(result.rejected[0]?.reason).toEqual({ code: 'TOO_LARGE', message: expect.stringContaining(`${MAX_KEYS_PER_ANSWER + 4} keys in one answer; only the first ${MAX_KEYS_PER_ANSWER} are looked at`) });
   });
 });
