@@ -17,7 +17,7 @@ import {
   revokeKey,
   type DiscoveredKey,
   type HeldKey,
-  type LookupResult,
+  type DiscoveryResult,
 } from '../../src/core/index.ts';
 import { createNodeFetch, type NodeFetch } from '../../src/cli/key/node-fetch.ts';
 import { fixtureAddress, fixtureUserID, loadCertificate, loadSecretKey, readFixture, type FixtureName } from '../../keys-fixtures/index.ts';
@@ -104,7 +104,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP 
   });
   afterEach(() => servers.server.reset());
 
-  async function lookupFixture(name: FixtureName, data: string | Uint8Array = readFixture(name, 'pub')): Promise<LookupResult> {
+  async function lookupFixture(name: FixtureName, data: string | Uint8Array = readFixture(name, 'pub')): Promise<DiscoveryResult> {
     servers.server.publishWkd(fixtureAddress(name), data);
     return createWkdSource({ fetch: client.fetch }).lookup(fixtureAddress(name));
   }

@@ -13,11 +13,11 @@ import {
   discoverKeys,
   formatFingerprint,
   isSigillError,
-  parseAddress,
+  mailboxAddress,
   SigillError,
   type DiscoveredKey,
-  type KeySource,
-  type LookupResult,
+  type DiscoverySource,
+  type DiscoveryResult,
 } from '../../core/index.ts';
 import { createNodeFetch, parseConnectTo, parseResolve, type HostRoute } from './node-fetch.ts';
 
@@ -101,7 +101,7 @@ function parseLocateArgs(args: string[]): LocateOptions | 'help' {
     timeoutMs = Math.round(seconds * 1000);
   }
   return {
-    address: parseAddress(positionals[0] ?? '').address,
+    address: mailboxAddress(positionals[0] ?? ''),
     sources,
     vksUrl: values['vks-url'] ?? DEFAULT_VKS_URL,
     routes: [...(values.resolve ?? []).map(parseResolve), ...(values['connect-to'] ?? []).map(parseConnectTo)],
@@ -126,7 +126,7 @@ function describeStatus(key: DiscoveredKey): string {
   return parts.join(', ');
 }
 
-function formatResult(result: LookupResult, options: LocateOptions): string {
+function formatResult(result: DiscoveryResult, options: LocateOptions): string {
   const lines: string[] = [`[${result.source}] ${result.address}`];
   if (options.verbose) for (const attempt of result.attempts) lines.push(`  asked ${attempt.url}: ${printable(attempt.outcome)}`);
   for (const key of result.keys) {
@@ -161,7 +161,7 @@ export async function locate(args: string[]): Promise<number> {
   const client = createNodeFetch({ routes: options.routes });
   try {
     const common = { fetch: client.fetch, timeoutMs: options.timeoutMs };
-    const sources: KeySource[] = options.sources.map((name) => (name === 'wkd' ? createWkdSource(common) : createVksSource({ ...common, baseUrl: options.vksUrl })));
+    const sources: DiscoverySource[] = options.sources.map((name) => (name === 'wkd' ? createWkdSource(common) : createVksSource({ ...common, baseUrl: options.vksUrl })));
     const results = await discoverKeys(options.address, sources);
     process.stdout.write(results.map((result) => formatResult(result, options)).join('\n'));
     if (results.some((result) => result.keys.length > 0)) return locateExitCodes.FOUND;

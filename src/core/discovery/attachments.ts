@@ -8,7 +8,7 @@
 import { SigillError } from '../errors.ts';
 import { parseAddress } from './address.ts';
 import { examineKeyData, toProblem } from './candidates.ts';
-import { DEFAULT_MAX_KEY_BYTES, type LookupResult } from './types.ts';
+import { DEFAULT_MAX_KEY_BYTES, type DiscoveryResult } from './types.ts';
 
 export interface AttachedKeyInput {
   /** The attachment's content: armored text or binary key data. */
@@ -21,10 +21,10 @@ export interface AttachedKeyInput {
   now?: () => Date;
 }
 
-export async function attachedKeyCandidates(input: AttachedKeyInput): Promise<LookupResult> {
+export async function attachedKeyCandidates(input: AttachedKeyInput): Promise<DiscoveryResult> {
   const address = parseAddress(input.from).address;
   const origin = input.fileName === undefined ? 'attachment' : `attachment ${JSON.stringify(input.fileName)}`;
-  const result: LookupResult = { source: 'attachment', address, keys: [], rejected: [], attempts: [] };
+  const result: DiscoveryResult = { source: 'attachment', address, keys: [], rejected: [], attempts: [] };
   const maxBytes = input.maxBytes ?? DEFAULT_MAX_KEY_BYTES;
   const size = typeof input.data === 'string' ? new TextEncoder().encode(input.data).byteLength : input.data.byteLength;
   if (size > maxBytes) {

@@ -13,7 +13,7 @@
 import { SigillError } from '../errors.ts';
 import { parseAddress } from './address.ts';
 import { examineKeyData, toProblem } from './candidates.ts';
-import { DEFAULT_MAX_KEY_BYTES, type LookupResult, type RejectedKey } from './types.ts';
+import { DEFAULT_MAX_KEY_BYTES, type DiscoveryResult, type RejectedKey } from './types.ts';
 
 export interface AutocryptHeader {
   addr: string;
@@ -122,7 +122,7 @@ export function parseAutocryptHeaders(input: AutocryptInput): AutocryptParseResu
  * The key of a received message's Autocrypt header as a candidate (source `autocrypt`), judged like
  * every discovered key; ignored headers come back as rejections without fingerprint.
  */
-export async function autocryptCandidates(input: AutocryptInput & { now?: () => Date }): Promise<LookupResult> {
+export async function autocryptCandidates(input: AutocryptInput & { now?: () => Date }): Promise<DiscoveryResult> {
   const parsed = parseAutocryptHeaders(input);
   const address = parseAddress(input.from).address;
   const rejected: RejectedKey[] = parsed.ignored.map(({ header, reason }) => ({
@@ -130,7 +130,7 @@ export async function autocryptCandidates(input: AutocryptInput & { now?: () => 
     address,
     reason: toProblem(new SigillError('BAD_INPUT', { detail: `Autocrypt header ignored (${reason}): ${header}` })),
   }));
-  const result: LookupResult = { source: 'autocrypt', address, keys: [], rejected, attempts: [] };
+  const result: DiscoveryResult = { source: 'autocrypt', address, keys: [], rejected, attempts: [] };
   if (parsed.header === undefined) return result;
   const examined = await examineKeyData(parsed.header.keydata, {
     source: 'autocrypt',

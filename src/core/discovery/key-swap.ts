@@ -18,7 +18,7 @@ export interface HeldKey {
 }
 
 /** Shown prominently (compose popup, options page, message status) until the user decides. */
-export interface KeyChangeWarning {
+export interface KeySwapWarning {
   address: string;
   /** The accepted or verified key(s) still used for this address. */
   inUse: { fingerprint: string; acceptance: 'accepted' | 'verified' }[];
@@ -33,9 +33,9 @@ export type KeySwapDecision =
    * The key is held already: merge the fresh copy (new signatures, expiry, revocation) and keep its
    * acceptance as it is. `warning` is set while it is an undecided rival of an accepted key.
    */
-  | { action: 'same'; fingerprint: string; acceptance: KeySwapAcceptance; warning?: KeyChangeWarning }
+  | { action: 'same'; fingerprint: string; acceptance: KeySwapAcceptance; warning?: KeySwapWarning }
   /** A different key for an address with an accepted or verified key: store it as undecided, keep using the old one, warn. */
-  | { action: 'conflict'; store: 'undecided'; warning: KeyChangeWarning }
+  | { action: 'conflict'; store: 'undecided'; warning: KeySwapWarning }
   /** Nothing to store: the user rejected this key before, or it is unusable and not held. */
   | { action: 'ignore'; reason: 'rejected-before' | 'unusable'; detail: string };
 
@@ -48,7 +48,7 @@ export interface KeySwapInput {
 
 const sameFingerprint = (a: string, b: string): boolean => a.replace(/\s+/g, '').toLowerCase() === b.replace(/\s+/g, '').toLowerCase();
 
-function trusted(held: readonly HeldKey[], except: string): KeyChangeWarning['inUse'] {
+function trusted(held: readonly HeldKey[], except: string): KeySwapWarning['inUse'] {
   return held
     .filter((key): key is HeldKey & { acceptance: 'accepted' | 'verified' } => key.acceptance === 'accepted' || key.acceptance === 'verified')
     .filter((key) => !sameFingerprint(key.fingerprint, except))
@@ -59,7 +59,7 @@ export function decideDiscoveredKey(input: KeySwapInput): KeySwapDecision {
   const { address, held, candidate } = input;
   const existing = held.find((key) => sameFingerprint(key.fingerprint, candidate.fingerprint));
   const inUse = trusted(held, candidate.fingerprint);
-  const warning: KeyChangeWarning = { address, inUse, offered: { fingerprint: candidate.fingerprint, source: candidate.source } };
+  const warning: KeySwapWarning = { address, inUse, offered: { fingerprint: candidate.fingerprint, source: candidate.source } };
   if (existing !== undefined) {
     if (existing.acceptance === 'rejected') {
       return { action: 'ignore', reason: 'rejected-before', detail: `the key ${candidate.fingerprint} was rejected for ${address}` };

@@ -4,13 +4,13 @@
  */
 import { parseAddress } from './address.ts';
 import { toProblem } from './candidates.ts';
-import type { KeySource, LookupOptions, LookupResult } from './types.ts';
+import type { DiscoverySource, DiscoveryOptions, DiscoveryResult } from './types.ts';
 
-export async function discoverKeys(mailbox: string, sources: readonly KeySource[], options: LookupOptions = {}): Promise<LookupResult[]> {
+export async function discoverKeys(mailbox: string, sources: readonly DiscoverySource[], options: DiscoveryOptions = {}): Promise<DiscoveryResult[]> {
   const { address } = parseAddress(mailbox); // BAD_INPUT before any request
   const enabled = sources.filter((source) => source.enabled);
   return Promise.all(
-    enabled.map(async (source): Promise<LookupResult> => {
+    enabled.map(async (source): Promise<DiscoveryResult> => {
       try {
         return await source.lookup(address, options);
       } catch (error) {

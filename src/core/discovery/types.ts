@@ -59,7 +59,7 @@ export interface RejectedKey {
 }
 
 /** The answer of one source for one address. */
-export interface LookupResult {
+export interface DiscoveryResult {
   source: DiscoverySourceName;
   address: string;
   keys: DiscoveredKey[];
@@ -70,17 +70,17 @@ export interface LookupResult {
   attempts: { url: string; outcome: string }[];
 }
 
-export interface LookupOptions {
+export interface DiscoveryOptions {
   /** Cancels the lookup (e.g. the compose window was closed). */
   signal?: AbortSignal;
 }
 
 /** A pluggable place to look keys up by address. */
-export interface KeySource {
+export interface DiscoverySource {
   readonly name: DiscoverySourceName;
   /** Disabled sources are skipped by `discoverKeys` (the user's setting). */
   readonly enabled: boolean;
-  lookup(address: string, options?: LookupOptions): Promise<LookupResult>;
+  lookup(address: string, options?: DiscoveryOptions): Promise<DiscoveryResult>;
 }
 
 /** What every source built on `fetch` takes. */

@@ -11,7 +11,7 @@ import { SigillError } from '../errors.ts';
 import { parseAddress } from './address.ts';
 import { examineKeyData, toProblem } from './candidates.ts';
 import { fetchKeyData, type KeyFetchOutcome } from './http.ts';
-import { DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_KEY_BYTES, type KeySource, type LookupOptions, type LookupResult, type NetworkSourceOptions } from './types.ts';
+import { DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_KEY_BYTES, type DiscoverySource, type DiscoveryOptions, type DiscoveryResult, type NetworkSourceOptions } from './types.ts';
 
 export const DEFAULT_VKS_URL = 'https://keys.openpgp.org';
 
@@ -20,13 +20,13 @@ export interface VksSourceOptions extends NetworkSourceOptions {
   baseUrl?: string;
 }
 
-export interface VksSource extends KeySource {
+export interface VksSource extends DiscoverySource {
   readonly baseUrl: string;
   /**
    * Fetches one certificate by fingerprint (e.g. to refresh a held key), judged for `address`.
    * A certificate with another fingerprint than asked for is refused.
    */
-  lookupFingerprint(fingerprint: string, address: string, options?: LookupOptions): Promise<LookupResult>;
+  lookupFingerprint(fingerprint: string, address: string, options?: DiscoveryOptions): Promise<DiscoveryResult>;
 }
 
 const LOOPBACK_HOSTS = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
@@ -59,8 +59,8 @@ export function createVksSource(options: VksSourceOptions): VksSource {
   const now = options.now ?? (() => new Date());
   const root = base.href.endsWith('/') ? base.href : `${base.href}/`;
 
-  async function ask(url: string, address: string, signal: AbortSignal | undefined, expectFingerprint?: string): Promise<LookupResult> {
-    const result: LookupResult = { source: 'vks', address, keys: [], rejected: [], attempts: [] };
+  async function ask(url: string, address: string, signal: AbortSignal | undefined, expectFingerprint?: string): Promise<DiscoveryResult> {
+    const result: DiscoveryResult = { source: 'vks', address, keys: [], rejected: [], attempts: [] };
     let outcome: KeyFetchOutcome;
     try {
       outcome = await fetchKeyData(url, {

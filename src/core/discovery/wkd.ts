@@ -20,9 +20,9 @@ import {
   DEFAULT_LOOKUP_TIMEOUT_MS,
   DEFAULT_MAX_KEY_BYTES,
   type DiscoveryProblem,
-  type KeySource,
-  type LookupOptions,
-  type LookupResult,
+  type DiscoverySource,
+  type DiscoveryOptions,
+  type DiscoveryResult,
   type NetworkSourceOptions,
 } from './types.ts';
 import { zBase32Encode } from './z-base-32.ts';
@@ -62,16 +62,16 @@ export function wkdUrls(mailbox: string): WkdUrls {
   };
 }
 
-export function createWkdSource(options: NetworkSourceOptions): KeySource {
+export function createWkdSource(options: NetworkSourceOptions): DiscoverySource {
   const now = options.now ?? (() => new Date());
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_KEY_BYTES;
 
-  async function lookup(mailbox: string, lookupOptions: LookupOptions = {}): Promise<LookupResult> {
+  async function lookup(mailbox: string, lookupOptions: DiscoveryOptions = {}): Promise<DiscoveryResult> {
     const { address } = parseAddress(mailbox);
     const urls = wkdUrls(mailbox);
     const domain = new URL(urls.direct).hostname;
-    const result: LookupResult = { source: 'wkd', address, keys: [], rejected: [], attempts: [] };
+    const result: DiscoveryResult = { source: 'wkd', address, keys: [], rejected: [], attempts: [] };
     const problems: DiscoveryProblem[] = [];
     for (const url of [urls.advanced, urls.direct]) {
       try {

@@ -1,16 +1,16 @@
 /** discoverKeys: every enabled source at once, one result each; a failing source does not hide the others. */
 import { describe, expect, it } from 'vitest';
-import { discoverKeys, type KeySource, type LookupResult } from '../../../../src/core/index.ts';
+import { discoverKeys, type DiscoverySource, type DiscoveryResult } from '../../../../src/core/index.ts';
 import { expectSigillError } from '../keys/expect-code.ts';
 
 // Sources here are small in-memory stand-ins: the network sources have their own tests against real servers.
-function answering(name: KeySource['name'], enabled = true): KeySource & { asked: string[] } {
+function answering(name: DiscoverySource['name'], enabled = true): DiscoverySource & { asked: string[] } {
   const asked: string[] = [];
   return {
     name,
     enabled,
     asked,
-    async lookup(address): Promise<LookupResult> {
+    async lookup(address): Promise<DiscoveryResult> {
       asked.push(address);
       return { source: name, address, keys: [], rejected: [], attempts: [{ url: `${name}:${address}`, outcome: 'not found' }] };
     },
@@ -28,7 +28,7 @@ describe('discoverKeys', () => {
   });
 
   it('turns a source that throws into a result with an error', async () => {
-    const broken: KeySource = {
+    const broken: DiscoverySource = {
       name: 'vks',
       enabled: true,
       lookup: () => Promise.reject(new Error('boom')),
