@@ -7,6 +7,7 @@
 export type { DiscoveredKey, DiscoveryProblem, DiscoverySourceName, Fetch, DiscoverySource, DiscoveryOptions, DiscoveryResult, NetworkSourceOptions, RejectedKey } from './types.ts';
 export { DEFAULT_LOOKUP_TIMEOUT_MS, DEFAULT_MAX_KEY_BYTES } from './types.ts';
 export { zBase32Encode } from './z-base-32.ts';
+export { fetchKeyData, type KeyFetchOutcome, type KeyFetchPolicy } from './http.ts';
 export { examineKeyData, MAX_KEYS_PER_ANSWER, type ExamineContext, type ExaminedKeys } from './candidates.ts';
 export { createWkdSource, wkdUrls, type WkdUrls } from './wkd.ts';
 export { createVksSource, DEFAULT_VKS_URL, type VksSource, type VksSourceOptions } from './vks.ts';

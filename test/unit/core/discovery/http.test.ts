@@ -3,8 +3,7 @@
  * cancelling. (The deadline, cap, redirects and statuses are tested against real servers in wkd/vks.)
  */
 import { describe, expect, it } from 'vitest';
-import { fetchKeyData } from '../../../../src/core/discovery/http.ts';
-import type { Fetch } from '../../../../src/core/index.ts';
+import { fetchKeyData, type Fetch } from '../../../../src/core/index.ts';
 import { expectSigillError } from '../keys/expect-code.ts';
 
 const policy = { timeoutMs: 5000, maxBytes: 1024, refuseRedirect: () => undefined };
