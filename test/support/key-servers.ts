@@ -17,8 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readKeys } from '../../src/core/index.ts';
-import { wkdUrls } from '../../src/core/index.ts';
+import { readKeys, wkdUrls } from '../../src/core/index.ts';
 
 const run = promisify(execFile);
 
