@@ -6,6 +6,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   sop: () => import('./sop/main.ts'),
   relay: () => import('./relay.ts'),
   demo: () => import('./demo.ts'),
+  key: () => import('./key/main.ts'),
 };
 
 const usage = `usage: sigill <command> [args...]
@@ -14,6 +15,7 @@ commands:
   sop     the Stateless OpenPGP command line (sigill sop --help)
   relay   the mail relay: SMTP submission and inbound, POP3, HTTP view (sigill relay --help)
   demo    relay with demo accounts, the built .xpi and a Thunderbird profile (npm start)
+  key     find correspondents' keys: sigill key locate EMAIL (sigill key --help)
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -47,6 +47,10 @@ export const errorMessages = {
   OUTPUT_EXISTS: 'The output file already exists; it is never overwritten.',
   EXPECTED_TEXT: 'The input is not UTF-8 text.',
   INCOMPLETE_VERIFICATION: 'Verification was asked for without all it needs (certificates and an output for the result).',
+  // key discovery (WKD, keys.openpgp.org, Autocrypt, attached keys)
+  LOOKUP_FAILED: 'The key lookup failed.',
+  LOOKUP_TIMEOUT: 'The key server did not answer in time.',
+  ADDRESS_NOT_IN_KEY: 'The key has no valid user ID with this mail address.',
   // generic
   BAD_INPUT: 'The input is not valid.',
   UNSUPPORTED_OPTION: 'The option is not supported.',

@@ -8,3 +8,4 @@ export * from './mime/index.ts';
 export * from './incoming/index.ts';
 export * from './outgoing/index.ts';
 export * from './keyring/index.ts';
+export * from './discovery/index.ts';
