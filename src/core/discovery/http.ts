@@ -8,7 +8,7 @@
  * both (an "opaqueredirect" answer), so there a redirect is refused with a clear reason.
  */
 import { SigillError } from '../errors.ts';
-import type { Fetch } from './types.ts';
+import type { Fetch } from '../platform.ts';
 
 export interface KeyFetchPolicy {
   fetch: Fetch;
