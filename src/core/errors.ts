@@ -29,6 +29,7 @@ export const errorMessages = {
   NOT_ENCRYPTED: 'The data is not an encrypted OpenPGP message.',
   PASSWORD_NOT_HUMAN_READABLE: 'The password is not human-readable text.',
   TOO_LARGE: 'The data is larger than allowed.',
+  TOO_EXPENSIVE: 'Decrypting this message would take more work than allowed (too many session key packets, or too costly a password derivation); it was not decrypted.',
   NOT_COMMITTED: 'The plaintext is not available: it has not (yet) passed every integrity check.',
   // command line (sigill sop): usage and file errors a person fixes in the command itself
   MISSING_ARGUMENT: 'A required argument is missing.',

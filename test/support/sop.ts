@@ -5,7 +5,7 @@
  * Everything here spawns real processes; nothing is mocked. Inputs go in on stdin, outputs are collected
  * as Buffers (the interop suites use at most a few MiB; the benchmark streams through files instead).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,11 +30,15 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Also capture file descriptor 3 of the child (gpg --status-fd 3). */
   captureFd3?: boolean;
+  /** Called once the child is spawned (e.g. to signal it). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface RunResult {
   /** Exit code; -1 when killed by a signal or the timeout. */
   code: number;
+  /** The signal that ended the child, if one did. */
+  signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: string;
   /** What the child wrote to fd 3, when captureFd3 was asked for. */
@@ -77,10 +81,12 @@ export function run(command: string, args: readonly string[], options: RunOption
       clearTimeout(timer);
       reject(new Error(`cannot run ${commandLine}: ${error.message}`));
     });
-    child.on('close', (code) => {
+    options.onSpawn?.(child);
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolvePromise({
         code: code ?? -1,
+        signal,
         stdout: Buffer.concat(stdout),
         stderr: Buffer.concat(stderr).toString('utf8'),
         fd3: Buffer.concat(fd3).toString('utf8'),
@@ -99,6 +105,32 @@ export function runSop(
   const [command, ...prefix] = typeof binary === 'string' ? [binary] : binary;
   if (command === undefined) throw new Error('runSop: empty binary');
   return run(command, [...prefix, ...args], options);
+}
+
+/** A run measured by GNU time (Debian package `time`): peak resident set size and wall-clock time. */
+export interface MeasuredResult extends RunResult {
+  /** Peak RSS of the child in KiB, from the kernel (getrusage), not sampled. */
+  peakRssKiB: number;
+  seconds: number;
+}
+
+/** The GNU time binary `runMeasured` needs (for describeWithTools). */
+export const gnuTime = { command: '/usr/bin/time', debianPackage: 'time' } as const;
+
+const MEASURE_MARK = 'sigill-measured:';
+
+/** Runs a SOP subcommand under `/usr/bin/time`, which reports the child's peak RSS and run time on stderr. */
+export async function runMeasured(binary: SopBinary, args: readonly string[], options: RunOptions = {}): Promise<MeasuredResult> {
+  const [command, ...prefix] = typeof binary === 'string' ? [binary] : binary;
+  if (command === undefined) throw new Error('runMeasured: empty binary');
+  const result = await run(gnuTime.command, ['-f', `${MEASURE_MARK}%M %e`, command, ...prefix, ...args], options);
+  const lines = result.stderr.split('\n');
+  const markAt = lines.findLastIndex((line) => line.startsWith(MEASURE_MARK));
+  if (markAt < 0) throw new Error(`no measurement from ${gnuTime.command}: ${result.stderr.slice(-500)}`);
+  const [rss = '', seconds = ''] = (lines[markAt] ?? '').slice(MEASURE_MARK.length).split(' ');
+  // GNU time also notes "Command exited with non-zero status N" / "terminated by signal": not the child's output.
+  const stderr = lines.filter((line, index) => index !== markAt && !/^Command (exited with non-zero status|terminated by signal)/.test(line)).join('\n');
+  return { ...result, stderr, peakRssKiB: Number(rss), seconds: Number(seconds) };
 }
 
 /** A process that failed, carrying the exact command line and stderr for the report. */

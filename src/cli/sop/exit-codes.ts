@@ -56,6 +56,9 @@ export const exitCodeBySigillCode: Partial<Record<SigillErrorCode, SopExitCode>>
   NOT_ENCRYPTED_FOR_US: sopExitCodes.CANNOT_DECRYPT,
   INTEGRITY_FAILURE: sopExitCodes.CANNOT_DECRYPT,
   NO_INTEGRITY_PROTECTION: sopExitCodes.CANNOT_DECRYPT,
+  // The draft has no code for a refusal on cost; its "decrypt" section fails with CANNOT_DECRYPT when
+  // no session key can be obtained, which is what happened (sqop gives 29 for the same bombs).
+  TOO_EXPENSIVE: sopExitCodes.CANNOT_DECRYPT,
   BAD_SIGNATURE: sopExitCodes.NO_SIGNATURE,
   NO_SIGNATURE: sopExitCodes.NO_SIGNATURE,
   MALFORMED_MESSAGE: sopExitCodes.BAD_DATA,

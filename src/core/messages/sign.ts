@@ -4,6 +4,7 @@
  * data streams; the cleartext framework is for text (mail bodies) and is held in memory, bounded.
  */
 import * as openpgp from 'openpgp';
+import { cleartextSignature } from '../openpgp-internals.ts';
 import { SigillError, isSigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError, toVerifications } from './common.ts';
@@ -168,7 +169,7 @@ export async function detachInline(options: { input: DataInput; maxCleartextSize
     if (sniffed.armored && startsCleartext(sniffed.head)) {
       const document = await readText(sniffed.stream, options.maxCleartextSize ?? DEFAULT_CLEARTEXT_LIMIT, 'lenient');
       const message = await readCleartext(document);
-      const signatures = (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array;
+      const signatures = cleartextSignature(message).write() as Uint8Array;
       return { data: toStream(signedText(message, document)), signatures: Promise.resolve(signatures) };
     }
     const message = await readMessageStream(sniffed.stream, pgpConfig());
