@@ -26,6 +26,7 @@ export const errorMessages = {
   NO_SIGNATURE: 'No valid signature was found.',
   MALFORMED_MESSAGE: 'The OpenPGP data is malformed.',
   MALFORMED_ARMOR: 'The ASCII armor is malformed.',
+  NOT_OPENPGP: 'The input is not OpenPGP data (neither ASCII armor nor OpenPGP packets).',
   NOT_ENCRYPTED: 'The data is not an encrypted OpenPGP message.',
   PASSWORD_NOT_HUMAN_READABLE: 'The password is not human-readable text.',
   TOO_LARGE: 'The data is larger than allowed.',

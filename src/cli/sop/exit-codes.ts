@@ -63,6 +63,7 @@ export const exitCodeBySigillCode: Partial<Record<SigillErrorCode, SopExitCode>>
   NO_SIGNATURE: sopExitCodes.NO_SIGNATURE,
   MALFORMED_MESSAGE: sopExitCodes.BAD_DATA,
   MALFORMED_ARMOR: sopExitCodes.BAD_DATA,
+  NOT_OPENPGP: sopExitCodes.BAD_DATA,
   NOT_ENCRYPTED: sopExitCodes.BAD_DATA,
   PASSWORD_NOT_HUMAN_READABLE: sopExitCodes.PASSWORD_NOT_HUMAN_READABLE,
   // command line

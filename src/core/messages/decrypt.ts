@@ -20,7 +20,7 @@ import { QUICK_CHECK_LENGTH, decryptSeipdV1, quickCheck, streamingCiphers } from
 import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, type SeipdFields } from '../openpgp-internals.ts';
 import { coalescePartialBodies } from './partial-bodies.ts';
 import { noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
-import { peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
 
 export interface DecryptOptions {
@@ -56,6 +56,7 @@ export async function decrypt(options: DecryptOptions): Promise<DecryptResult> {
 export async function readMessageStream(input: DataInput, config: Partial<openpgp.Config>): Promise<openpgp.Message<ReadableStream<Uint8Array>>> {
   const sniffed = await sniffArmor(toStream(input));
   if (sniffed.empty) throw new SigillError('MALFORMED_MESSAGE', { detail: 'empty input' });
+  if (!sniffed.openpgp) throw notOpenpgp();
   try {
     return sniffed.armored
       ? await openpgp.readMessage({ armoredMessage: sniffed.stream.pipeThrough(utf8Decoder()), config })

@@ -11,7 +11,7 @@ import { mapStreamErrors, pgpConfig, toSigillError, toVerifications } from './co
 import { CLEARTEXT_HEAD_LENGTH, DEFAULT_CLEARTEXT_LIMIT, clearsign, readCleartext, readText, signedText, signedTextAsFile, startsCleartext } from './cleartext.ts';
 import { readMessageStream } from './decrypt.ts';
 import { createLiteralMessage } from './encrypt.ts';
-import { asByteStream, concatBytes, pumpToSink, readAll, sniffArmor, toStream } from './streams.ts';
+import { asByteStream, concatBytes, notOpenpgp, pumpToSink, readAll, sniffArmor, toStream } from './streams.ts';
 import type { DataInput, PlaintextSink, Verification } from './types.ts';
 
 export interface SignOptions {
@@ -82,6 +82,7 @@ export async function sign(options: SignOptions): Promise<ReadableStream<Uint8Ar
 async function readSignatureInput(signature: Uint8Array | string): Promise<openpgp.Signature> {
   const sniffed = await sniffArmor(toStream(signature));
   if (sniffed.empty) throw new SigillError('BAD_INPUT', { detail: 'empty signature' });
+  if (!sniffed.openpgp) throw notOpenpgp();
   const bytes = await readAll(sniffed.stream, MAX_SIGNATURE_INPUT);
   try {
     return sniffed.armored ? await openpgp.readSignature({ armoredSignature: decoder.decode(bytes) }) : await openpgp.readSignature({ binarySignature: bytes });

@@ -160,11 +160,13 @@ describe('encrypt/decrypt round trips', () => {
     }
   });
 
-  it('plain data and unencrypted messages are NOT_ENCRYPTED or malformed', async () => {
+  it('plain data and unencrypted messages are NOT_ENCRYPTED, NOT_OPENPGP or malformed', async () => {
     const literal = await openpgp.createMessage({ text: 'plain' });
     const sink = memorySink();
     await expect(decrypt({ input: literal.write() as Uint8Array, sink, decryptionKeys: [bob] })).rejects.toMatchObject({ code: 'NOT_ENCRYPTED' });
-    await expect(decrypt({ input: 'just some text', sink: memorySink(), decryptionKeys: [bob] })).rejects.toMatchObject({ code: 'MALFORMED_ARMOR' });
+    // Text without an armor header line is not OpenPGP at all, not malformed armor.
+    await expect(decrypt({ input: 'just some text', sink: memorySink(), decryptionKeys: [bob] })).rejects.toMatchObject({ code: 'NOT_OPENPGP' });
+    await expect(decrypt({ input: new Uint8Array([0x80, 0x01, 0x00]), sink: memorySink(), decryptionKeys: [bob] })).rejects.toMatchObject({ code: 'NOT_OPENPGP' });
     await expect(decrypt({ input: new Uint8Array([0xff, 0x00, 0x12]), sink: memorySink(), decryptionKeys: [bob] })).rejects.toMatchObject({ code: 'MALFORMED_MESSAGE' });
     await expect(decrypt({ input: '-----BEGIN PGP MESSAGE-----\n\n!!!!\n-----END PGP MESSAGE-----\n', sink: memorySink(), decryptionKeys: [bob] })).rejects.toSatisfy(
       (error) => isSigillError(error, 'MALFORMED_ARMOR') || isSigillError(error, 'MALFORMED_MESSAGE'),
