@@ -113,7 +113,7 @@ export function skeskS2kDemand(packet: openpgp.SymEncryptedSessionKeyPacket): S2
   const fields = packet as unknown as SkeskFields;
   const s2k = fields.s2k;
   if (s2k === null) return { type: 'other', name: 'none' };
-  const cipher = fields.version >= 5 ? fields.sessionKeyEncryptionAlgorithm : fields.sessionKeyAlgorithm;
+  const cipher = skeskCipher(packet);
   const keySize = (cipher !== null ? cipherKeySizes[cipher] : undefined) ?? 32;
   switch (s2k.type) {
     case 'simple':
@@ -126,6 +126,17 @@ export function skeskS2kDemand(packet: openpgp.SymEncryptedSessionKeyPacket): S2
     default:
       return { type: 'other', name: s2k.type };
   }
+}
+
+/**
+ * The cipher (RFC 9580 §9.3 number) an SKESK's S2K output keys (§5.3): the one that encrypts its
+ * session key when it carries one (every v5/v6 packet, some v4 ones), else a v4 packet's data
+ * cipher. OpenPGP.js's read() stores the octet in `sessionKeyEncryptionAlgorithm` in the first case
+ * and in `sessionKeyAlgorithm` in the second.
+ */
+export function skeskCipher(packet: openpgp.SymEncryptedSessionKeyPacket): number | null {
+  const fields = packet as unknown as SkeskFields;
+  return fields.sessionKeyEncryptionAlgorithm ?? fields.sessionKeyAlgorithm;
 }
 
 /**

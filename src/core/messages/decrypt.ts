@@ -9,17 +9,18 @@
  *   packet body ourselves as it streams (seipd-v1.ts), hand the inner packets to the OpenPGP.js
  *   parser (literal data, compression, one-pass signatures), write the literal data to the sink and
  *   commit only if the MDC matched. A parse error waits for the MDC verdict, which takes precedence.
- *   Ciphers other than AES use OpenPGP.js's in-memory path (memory grows with the message; it
- *   likewise releases nothing before the MDC check).
+ *   The legacy CAST5 and TripleDES use OpenPGP.js's in-memory path, capped in size (TOO_LARGE; it
+ *   likewise releases nothing before the MDC check); other ciphers are UNSUPPORTED_ALGORITHM
+ *   (seipd-v1.ts, legacyCiphers, says why).
  * - SED (tag 9, no integrity protection) is always refused: NO_INTEGRITY_PROTECTION.
  */
 import * as openpgp from 'openpgp';
 import { SigillError, isSigillError } from '../errors.ts';
 import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
-import { QUICK_CHECK_LENGTH, decryptSeipdV1, quickCheck, streamingCiphers } from './seipd-v1.ts';
+import { QUICK_CHECK_LENGTH, decryptSeipdV1, isDecryptableCipher, quickCheck, streamingCiphers } from './seipd-v1.ts';
 import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, type SeipdFields } from '../openpgp-internals.ts';
 import { coalescePartialBodies } from './partial-bodies.ts';
-import { noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
+import { cipherNames, defaultDecryptLimits, noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
 import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
 
@@ -115,12 +116,40 @@ async function run(options: DecryptOptions): Promise<DecryptResult> {
     throw new SigillError('NOT_ENCRYPTED');
   }
   const seipd = seipdFields(dataPacket as openpgp.SymEncryptedIntegrityProtectedDataPacket);
-  const sessionKey = await chooseSessionKey(await sessionKeyCandidates(options, message, seipd), seipd, options.cfb);
+  if (seipd.version === 2) {
+    // §5.13.2: the data packet names its cipher; only AES is decrypted (see isDecryptableCipher).
+    const cipher = seipd.cipherAlgorithm !== null ? cipherNames[seipd.cipherAlgorithm] : undefined;
+    if (cipher === undefined || streamingCiphers[cipher] === undefined) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: `SEIPDv2 with ${cipher ?? `cipher ${String(seipd.cipherAlgorithm)}`}` });
+  }
+  const candidates = await sessionKeyCandidates(options, message, seipd);
+  const decryptable = candidates.filter((candidate) => isDecryptableCipher(candidate.algorithm));
+  if (decryptable.length === 0) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: `the message is encrypted with ${candidates[0]?.algorithm || 'an unknown cipher'}` });
+  const sessionKey = await chooseSessionKey(decryptable, seipd, options.cfb);
 
   if (seipd.version === 1 && streamingCiphers[sessionKey.algorithm] !== undefined) {
     return decryptV1Streaming(options, message, seipd, sessionKey, config);
   }
+  if (seipd.version === 1) {
+    // A legacy cipher (seipd-v1.ts, legacyCiphers): OpenPGP.js holds the whole body; cap it.
+    const limit = options.limits?.maxLegacyCipherBytes ?? defaultDecryptLimits.maxLegacyCipherBytes;
+    const body = seipd.encrypted instanceof ReadableStream ? seipd.encrypted : toStream(seipd.encrypted ?? new Uint8Array(0));
+    seipd.encrypted = capStream(body, limit, `a ${sessionKey.algorithm} message is decrypted in memory, up to ${limit} octets`);
+  }
   return decryptWithOpenpgp(options, message, sessionKey, config);
+}
+
+/** Passes a stream through, erroring TOO_LARGE once more than `limit` octets went by. */
+function capStream(stream: ReadableStream<Uint8Array>, limit: number, detail: string): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.length;
+        if (seen > limit) throw new SigillError('TOO_LARGE', { detail });
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /**
@@ -131,7 +160,7 @@ async function run(options: DecryptOptions): Promise<DecryptResult> {
  */
 async function sessionKeyCandidates(options: DecryptOptions, message: openpgp.Message<ReadableStream<Uint8Array>>, seipd: SeipdFields): Promise<SessionKey[]> {
   // SEIPDv2 with v6 ESKs: the cipher is named by the data packet, not the session key (§5.13.2).
-  const fixedAlgorithm = seipd.version === 2 && seipd.cipherAlgorithm !== null ? openpgp.enums.read(openpgp.enums.symmetric, seipd.cipherAlgorithm) : undefined;
+  const fixedAlgorithm = seipd.version === 2 && seipd.cipherAlgorithm !== null ? cipherNames[seipd.cipherAlgorithm] : undefined;
   const normalise = (key: SessionKey): SessionKey => ({ algorithm: fixedAlgorithm ?? key.algorithm, data: key.data });
   const candidates: SessionKey[] = (options.sessionKeys ?? []).map(normalise);
   const search = { passwords: options.passwords ?? [], date: options.date ?? new Date(), config: pgpConfig(), limits: options.limits };

@@ -18,7 +18,8 @@
  */
 import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
-import { pkeskKeyID, singleEskMessage, skeskS2kDemand, type S2kDemand } from '../openpgp-internals.ts';
+import { pkeskKeyID, singleEskMessage, skeskCipher, skeskS2kDemand, type S2kDemand } from '../openpgp-internals.ts';
+import { isDecryptableCipher } from './seipd-v1.ts';
 import type { SessionKey } from './types.ts';
 
 /** How much work decrypting one message may ask for. Every field is optional; see the defaults. */
@@ -40,6 +41,11 @@ export interface DecryptLimits {
   maxKeyDerivationKiB?: number;
   /** Argon2 memory for one derivation, in KiB. Default 2^21 (2 GiB, RFC 9106 §4's first recommendation). */
   maxArgon2MemoryKiB?: number;
+  /**
+   * Largest SEIPDv1 body (octets) decrypted with a legacy cipher (CAST5, TripleDES), which is not
+   * streamed (seipd-v1.ts, legacyCiphers): TOO_LARGE past it. Default 64 MiB.
+   */
+  maxLegacyCipherBytes?: number;
 }
 
 export const defaultDecryptLimits: Required<DecryptLimits> = {
@@ -47,7 +53,11 @@ export const defaultDecryptLimits: Required<DecryptLimits> = {
   maxPasswordAttempts: 16,
   maxKeyDerivationKiB: 2 ** 22,
   maxArgon2MemoryKiB: 2 ** 21,
+  maxLegacyCipherBytes: 64 * 1024 * 1024,
 };
+
+/** Cipher names (RFC 9580 §9.3), OpenPGP.js's where it has them. */
+export const cipherNames: Record<number, string> = { 1: 'idea', 2: 'tripledes', 3: 'cast5', 4: 'blowfish', 7: 'aes128', 8: 'aes192', 9: 'aes256', 10: 'twofish', 11: 'camellia128', 12: 'camellia192', 13: 'camellia256' };
 
 /** Digest sizes in octets (RFC 9580 §9.5), by OpenPGP.js enum value; unknown hashes count as SHA-1 (most rounds). */
 const digestSizes: Record<number, number> = { 1: 16, 2: 20, 3: 20, 8: 32, 9: 48, 10: 64, 11: 28, 12: 32, 14: 64 };
@@ -94,6 +104,8 @@ export interface CandidateResult {
   failure?: unknown;
   /** Why some attempts were not made (limits), when any were left out. */
   skipped?: string;
+  /** A packet left out because its cipher is not decrypted here (seipd-v1.ts, isDecryptableCipher). */
+  unsupported?: string;
 }
 
 function toSessionKey(key: { data: Uint8Array; algorithm?: string | null }): SessionKey {
@@ -128,6 +140,10 @@ export async function publicKeyCandidates(message: openpgp.Message<unknown>, sea
         result.found.push(...found.map(toSessionKey));
       } catch (error) {
         result.failure ??= error;
+        // The key decrypted the packet, but its cipher octet names a cipher OpenPGP.js does not know
+        // (Camellia: "Invalid enum value"; IDEA: "Unsupported cipher") or refuses for this key
+        // (Twofish, Blowfish: "non-preferred"). A wrong key fails earlier (key unwrap, PKCS#1 padding).
+        if (/non-preferred symmetric algorithm|Invalid enum value|Unsupported cipher/i.test(error instanceof Error ? error.message : '')) result.unsupported ??= 'the session key names a cipher that is not supported';
       }
     }
   }
@@ -146,6 +162,12 @@ export async function passwordCandidates(message: openpgp.Message<unknown>, sear
   let attempts = 0;
   const skipped: string[] = [];
   for (const packet of packets) {
+    const cipher = skeskCipher(packet);
+    const cipherName = cipher !== null ? cipherNames[cipher] : undefined;
+    if (cipherName === undefined || !isDecryptableCipher(cipherName)) {
+      result.unsupported ??= `a password packet uses ${cipherName ?? `cipher ${String(cipher)}`}`;
+      continue;
+    }
     const cost = derivationCost(skeskS2kDemand(packet), limits);
     if ('refused' in cost) {
       skipped.push(cost.refused);
@@ -174,9 +196,14 @@ export async function passwordCandidates(message: openpgp.Message<unknown>, sear
   return result;
 }
 
-/** The error when no candidate was found: TOO_EXPENSIVE if limits left attempts out, else `fallback`. */
+/**
+ * The error when no candidate was found: TOO_EXPENSIVE if limits left attempts out, then
+ * UNSUPPORTED_ALGORITHM if a packet's cipher was, else `fallback`.
+ */
 export function noCandidateError(results: readonly CandidateResult[], fallback: () => SigillError): SigillError {
   const skipped = results.find((result) => result.skipped !== undefined)?.skipped;
   if (skipped !== undefined) return new SigillError('TOO_EXPENSIVE', { detail: skipped });
+  const unsupported = results.find((result) => result.unsupported !== undefined)?.unsupported;
+  if (unsupported !== undefined) return new SigillError('UNSUPPORTED_ALGORITHM', { detail: unsupported });
   return fallback();
 }
