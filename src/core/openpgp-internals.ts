@@ -66,6 +66,25 @@ export function cleartextSignature(message: openpgp.CleartextMessage): openpgp.S
   return (message as unknown as { signature: openpgp.Signature }).signature;
 }
 
+// ---- ASCII armor (RFC 9580 §6)
+
+/**
+ * Armors a byte stream. openpgp.armor takes and returns web streams (its stream helpers pass them
+ * through), but its typings say a body object in and a string out; armor.ts needs the streaming form
+ * so memory stays bounded. The result is a stream of strings (or a string for array input).
+ */
+export function armorStream(type: openpgp.enums.armor, body: ReadableStream<Uint8Array>): unknown {
+  return openpgp.armor(type, body as unknown as Uint8Array);
+}
+
+/**
+ * Removes armor from a stream of text. openpgp.unarmor accepts a web stream of strings, typed as a
+ * string; its `data` is then a byte stream that errors on a bad checksum or encoding at the end.
+ */
+export async function unarmorStream(text: ReadableStream<string>): Promise<{ data: unknown; type: openpgp.enums.armor }> {
+  return openpgp.unarmor(text as unknown as string);
+}
+
 // ---- Session key packets (RFC 9580 §5.1, §5.3)
 
 /**

@@ -4,6 +4,7 @@
 import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { mapStreamErrors, toSigillError } from './common.ts';
+import { armorStream, unarmorStream } from '../openpgp-internals.ts';
 import { checkPacketFraming } from './packet-framing.ts';
 import { asByteStream, notOpenpgp, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { DataInput } from './types.ts';
@@ -48,7 +49,7 @@ export function armor(data: DataInput, type: ArmorType): ReadableStream<Uint8Arr
     if (!sniffed.openpgp) throw notOpenpgp();
     const armorType = type === 'auto' ? armorTypeOf(sniffed.first) : namedTypes[type];
     // RFC 9580 §6.1: no CRC-24 checksum is emitted (it is optional and ignored by readers).
-    const armored = openpgp.armor(armorType, checkPacketFraming(sniffed.stream) as unknown as Uint8Array);
+    const armored = armorStream(armorType, checkPacketFraming(sniffed.stream));
     return asByteStream(armored).pipeTo(writable);
   })().catch(async (error: unknown) => {
     await writable.abort(toSigillError(error, 'MALFORMED_MESSAGE')).catch(() => undefined);
@@ -66,7 +67,7 @@ export function dearmor(data: DataInput): ReadableStream<Uint8Array> {
     if (!sniffed.armored) return checkPacketFraming(sniffed.stream).pipeTo(writable);
     let unarmored: { data: unknown };
     try {
-      unarmored = await openpgp.unarmor(sniffed.stream.pipeThrough(utf8Decoder()) as unknown as string);
+      unarmored = await unarmorStream(sniffed.stream.pipeThrough(utf8Decoder()));
     } catch (error) {
       throw toSigillError(error, 'MALFORMED_ARMOR');
     }
