@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
-import { fixture, sop, temporaryDirectory } from './run-sop.ts';
+import { fixture, sop, temporaryDirectory } from '../../support/sop.ts';
 
 const directory = temporaryDirectory('cli');
 afterAll(() => directory.remove());
