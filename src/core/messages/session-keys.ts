@@ -162,6 +162,10 @@ export async function passwordCandidates(message: openpgp.Message<unknown>, sear
   let attempts = 0;
   const skipped: string[] = [];
   for (const packet of packets) {
+    if (attempts >= limits.maxPasswordAttempts) {
+      skipped.push(`the message asks for ${packets.length * search.passwords.length} password derivations; at most ${limits.maxPasswordAttempts} are tried`);
+      break;
+    }
     const cipher = skeskCipher(packet);
     const cipherName = cipher !== null ? cipherNames[cipher] : undefined;
     if (cipherName === undefined || !isDecryptableCipher(cipherName)) {
