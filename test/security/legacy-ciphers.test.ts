@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as openpgp from 'openpgp';
 import { decrypt, isSigillError, type DecryptOptions, type PlaintextSink } from '../../src/core/index.ts';
 import { fixturePath } from '../../keys-fixtures/index.ts';
-import { createGpgHome, tempDir, type GpgHome, type TempDir } from '../support/sop.ts';
+import { createGpgHome, sop, tempDir, type GpgHome, type TempDir } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { privateKey, randomBytes } from '../unit/core/messages/helpers.ts';
 
@@ -92,6 +92,16 @@ describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'SEIPDv1 ciphers
       expect(await outcome({ input: await gpgEncrypt(cipher, 'bob'), decryptionKeys: [bob] })).toEqual({ code: 'UNSUPPORTED_ALGORITHM', committed: false });
     });
   }
+
+  it('sigill sop decrypt: an unsupported cipher says so, with CANNOT_DECRYPT (29) as sqop and pgpainless-cli', async () => {
+    for (const [cipher, to] of [['TWOFISH', 'password'], ['CAMELLIA256', 'bob']] as const) {
+      const args = to === 'password' ? ['decrypt', `--with-password=${passwordFile}`] : ['decrypt', fixturePath('bob', 'unprotected')];
+      const result = await sop(args, { stdin: await gpgEncrypt(cipher, to) });
+      expect(result.status, result.stderr).toBe(29);
+      expect(result.stderr).toMatch(/algorithm is not supported/);
+      expect(result.stdout.length).toBe(0);
+    }
+  });
 });
 
 describe('Twofish session keys from OpenPGP.js', () => {
