@@ -174,15 +174,17 @@ describeWithTools([gnuTime], 'bombs through `sigill sop decrypt` (child process,
     expect(result.peakRssKiB / 1024).toBeLessThan(256);
   });
 
-  it('SIGTERM during a bomb ends the process by that signal (no handler keeps it alive)', async () => {
-    const result = await run(sigillSop[0] as string, [...sigillSop.slice(1), 'decrypt', `--with-password=${wrongPasswordFile}`], {
-      stdin: Buffer.from(await iteratedS2kBomb({ count: 100, password })),
-      onSpawn: (child) => {
-        // Once its whole input is written, the child is starting or deriving keys; stop it then.
-        child.stdin?.on('finish', () => setImmediate(() => child.kill('SIGTERM')));
-      },
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal} during a bomb ends the process by that signal (no handler keeps it alive)`, async () => {
+      const result = await run(sigillSop[0] as string, [...sigillSop.slice(1), 'decrypt', `--with-password=${wrongPasswordFile}`], {
+        stdin: Buffer.from(await iteratedS2kBomb({ count: 100, password })),
+        onSpawn: (child) => {
+          // Once its whole input is written, the child is starting or deriving keys; stop it then.
+          child.stdin?.on('finish', () => setImmediate(() => child.kill(signal)));
+        },
+      });
+      expect(result.signal).toBe(signal);
+      expect(result.stdout.length).toBe(0);
     });
-    expect(result.signal).toBe('SIGTERM');
-    expect(result.stdout.length).toBe(0);
-  });
+  }
 });

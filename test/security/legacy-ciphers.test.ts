@@ -6,11 +6,13 @@
  * failure, whether the session key comes from a password or a public key. Messages are made by the
  * real gpg (`--rfc4880 --cipher-algo X`) in a throwaway home.
  */
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as openpgp from 'openpgp';
 import { decrypt, isSigillError, type DecryptOptions, type PlaintextSink } from '../../src/core/index.ts';
 import { fixturePath } from '../../keys-fixtures/index.ts';
-import { createGpgHome, sop, tempDir, type GpgHome, type TempDir } from '../support/sop.ts';
+import { createGpgHome, runMeasured, sigillSop, sop, tempDir, type GpgHome, type TempDir } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { privateKey, randomBytes } from '../unit/core/messages/helpers.ts';
 
@@ -21,6 +23,17 @@ interface Outcome {
   code: string;
   plaintext?: string;
   committed: boolean;
+}
+
+/** Writes `size` zero octets in 4 MiB pieces (never the whole file in memory). */
+async function writeZeros(path: string, size: number): Promise<void> {
+  const file = await open(path, 'w');
+  const piece = new Uint8Array(4 * 1024 * 1024);
+  try {
+    for (let written = 0; written < size; written += piece.length) await file.write(piece, 0, Math.min(piece.length, size - written));
+  } finally {
+    await file.close();
+  }
 }
 
 async function outcome(options: Omit<DecryptOptions, 'sink'>): Promise<Outcome> {
@@ -84,6 +97,23 @@ describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'SEIPDv1 ciphers
     expect(result).toEqual({ code: 'TOO_LARGE', committed: false });
     // Within the limit it decrypts.
     expect((await outcome({ input: message, passwords: [password], limits: { maxLegacyCipherBytes: 400_000 } })).code).toBe('ok');
+  });
+
+  it('256 MiB of CAST5 through sigill sop decrypt: TOO_LARGE at the cap, peak RSS bounded (was 666 MB)', async () => {
+    const plainPath = join(scratch.path, 'zeros.bin');
+    await writeZeros(plainPath, 256 * 1024 * 1024);
+    const cipherPath = join(scratch.path, 'zeros.cast5.pgp');
+    const made = await gpg.gpg(['--rfc4880', '--cipher-algo', 'CAST5', '--compress-algo', 'none', '--passphrase-file', passwordFile, '--symmetric', '--output', cipherPath, plainPath]);
+    expect(made.code, made.stderr).toBe(0);
+    await rm(plainPath);
+    const result = await runMeasured(sigillSop, ['decrypt', `--with-password=${passwordFile}`], { stdinFile: cipherPath });
+    await rm(cipherPath);
+    // The draft has no code for a refusal on size: TOO_LARGE is its generic failure (1), as for compression bombs.
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/larger than allowed/);
+    expect(result.stdout.length).toBe(0);
+    console.log(`CAST5 256 MiB: peak RSS ${(result.peakRssKiB / 1024).toFixed(0)} MiB`);
+    expect(result.peakRssKiB / 1024).toBeLessThan(400);
   });
 
   for (const cipher of ['TWOFISH', 'CAMELLIA256', 'BLOWFISH', 'IDEA']) {

@@ -8,7 +8,7 @@
  * as Buffers (the interop suites use at most a few MiB; the benchmark streams through files instead).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +27,8 @@ export const sigillSop: readonly string[] = [process.execPath, join(repoRoot, 'b
 export interface RunOptions {
   /** Bytes for the child's stdin; stdin is closed empty when absent. */
   stdin?: Buffer | string;
+  /** Or a file streamed to the child's stdin (large inputs, never held in memory). */
+  stdinFile?: string;
   /** Extra environment variables, merged over process.env. */
   env?: Record<string, string>;
   cwd?: string;
@@ -81,7 +83,8 @@ export function run(command: string, args: readonly string[], options: RunOption
     }
     // A child that exits before reading all of stdin (an unsupported operation) must not crash the test.
     child.stdin?.on('error', () => undefined);
-    child.stdin?.end(options.stdin ?? '');
+    if (options.stdinFile !== undefined && child.stdin) createReadStream(options.stdinFile).on('error', () => child.stdin?.end()).pipe(child.stdin);
+    else child.stdin?.end(options.stdin ?? '');
     if (options.fd3Input !== undefined) {
       const fd3 = child.stdio[3] as NodeJS.WritableStream;
       fd3.on('error', () => undefined);
