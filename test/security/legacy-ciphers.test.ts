@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as openpgp from 'openpgp';
 import { decrypt, isSigillError, type DecryptOptions, type PlaintextSink } from '../../src/core/index.ts';
 import { fixturePath } from '../../keys-fixtures/index.ts';
-import { createGpgHome, runMeasured, sigillSop, sop, tempDir, type GpgHome, type TempDir } from '../support/sop.ts';
+import { createGpgHome, gnuTime, runMeasured, sigillSop, sop, tempDir, type GpgHome, type TempDir } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { privateKey, randomBytes } from '../unit/core/messages/helpers.ts';
 
@@ -57,7 +57,7 @@ async function outcome(options: Omit<DecryptOptions, 'sink'>): Promise<Outcome> 
   }
 }
 
-describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'SEIPDv1 ciphers made by gpg', () => {
+describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }, gnuTime], 'SEIPDv1 ciphers made by gpg', () => {
   let gpg: GpgHome;
   let scratch: TempDir;
   let bob: openpgp.PrivateKey;
