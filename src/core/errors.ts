@@ -29,9 +29,11 @@ export const errorMessages = {
   NO_SIGNATURE: 'No valid signature was found.',
   MALFORMED_MESSAGE: 'The OpenPGP data is malformed.',
   MALFORMED_ARMOR: 'The ASCII armor is malformed.',
+  NOT_OPENPGP: 'The input is not OpenPGP data (neither ASCII armor nor OpenPGP packets).',
   NOT_ENCRYPTED: 'The data is not an encrypted OpenPGP message.',
   PASSWORD_NOT_HUMAN_READABLE: 'The password is not human-readable text.',
   TOO_LARGE: 'The data is larger than allowed.',
+  TOO_EXPENSIVE: 'Decrypting this message would take more work than allowed (too many session key packets, or too costly a password derivation); it was not decrypted.',
   NOT_COMMITTED: 'The plaintext is not available: it has not (yet) passed every integrity check.',
   // reading mail
   MALFORMED_MIME: 'The mail is malformed or goes beyond the limits of what is read (nesting, headers, parts).',

@@ -2,7 +2,7 @@
  * SOP exit codes (draft-dkg-openpgp-stateless-cli, section "Failure Modes") and the one mapping
  * from Sigill's error taxonomy (src/core/errors.ts) to them.
  */
-import { isSigillError, type SigillErrorCode } from '../../core/errors.ts';
+import { isSigillError, type SigillError, type SigillErrorCode } from '../../core/errors.ts';
 
 /** The draft's named return codes; anything not covered is 1. */
 export const sopExitCodes = {
@@ -56,10 +56,14 @@ export const exitCodeBySigillCode: Partial<Record<SigillErrorCode, SopExitCode>>
   NOT_ENCRYPTED_FOR_US: sopExitCodes.CANNOT_DECRYPT,
   INTEGRITY_FAILURE: sopExitCodes.CANNOT_DECRYPT,
   NO_INTEGRITY_PROTECTION: sopExitCodes.CANNOT_DECRYPT,
+  // The draft has no code for a refusal on cost; its "decrypt" section fails with CANNOT_DECRYPT when
+  // no session key can be obtained, which is what happened (sqop gives 29 for the same bombs).
+  TOO_EXPENSIVE: sopExitCodes.CANNOT_DECRYPT,
   BAD_SIGNATURE: sopExitCodes.NO_SIGNATURE,
   NO_SIGNATURE: sopExitCodes.NO_SIGNATURE,
   MALFORMED_MESSAGE: sopExitCodes.BAD_DATA,
   MALFORMED_ARMOR: sopExitCodes.BAD_DATA,
+  NOT_OPENPGP: sopExitCodes.BAD_DATA,
   NOT_ENCRYPTED: sopExitCodes.BAD_DATA,
   PASSWORD_NOT_HUMAN_READABLE: sopExitCodes.PASSWORD_NOT_HUMAN_READABLE,
   // command line
@@ -87,7 +91,21 @@ const unusableKeyExitCode: Record<KeyPurpose, SopExitCode> = {
   other: sopExitCodes.BAD_DATA,
 };
 
+/**
+ * A core error whose SOP exit code depends on where it arose, not only on its code; the message is
+ * the error's own.
+ */
+export class ExitCodeOverride extends Error {
+  constructor(
+    readonly error: SigillError,
+    readonly exitCode: SopExitCode,
+  ) {
+    super(error.message, { cause: error });
+  }
+}
+
 export function exitCodeFor(error: unknown, purpose: KeyPurpose = 'other'): number {
+  if (error instanceof ExitCodeOverride) return error.exitCode;
   if (!isSigillError(error)) return sopExitCodes.GENERIC_FAILURE;
   if (error.code === 'KEY_EXPIRED' || error.code === 'KEY_REVOKED') return unusableKeyExitCode[purpose];
   return exitCodeBySigillCode[error.code] ?? sopExitCodes.GENERIC_FAILURE;

@@ -3,6 +3,7 @@
  */
 import { enums, readPrivateKey, SecretKeyPacket, type PartialConfig, type PrivateKey, type PublicKey } from 'openpgp';
 import { SigillError } from '../errors.ts';
+import { clearPrivateParams } from '../openpgp-internals.ts';
 
 export type AnyKey = PublicKey | PrivateKey;
 
@@ -32,19 +33,9 @@ export async function copyPrivateKey(key: PrivateKey): Promise<PrivateKey> {
   return readPrivateKey({ binaryKey: key.write() });
 }
 
-interface ClearablePacket {
-  clearPrivateParams?: () => void;
-}
-
 /** Overwrites the decrypted secret parameters held by a key object (KEY-REST: unlocked copies are cleared). */
 export function clearUnlockedKey(key: PrivateKey): void {
-  for (const packet of secretKeyPackets(key)) {
-    // `clearPrivateParams` exists on secret key packets at run time but is missing from OpenPGP.js's typings.
-    const clearable = packet as unknown as ClearablePacket;
-    if (packet.isDecrypted() && typeof clearable.clearPrivateParams === 'function') {
-      clearable.clearPrivateParams();
-    }
-  }
+  for (const packet of secretKeyPackets(key)) clearPrivateParams(packet);
 }
 
 /**

@@ -4,7 +4,9 @@
 import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { mapStreamErrors, toSigillError } from './common.ts';
-import { asByteStream, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import { armorStream, unarmorStream } from '../openpgp-internals.ts';
+import { checkPacketFraming } from './packet-framing.ts';
+import { asByteStream, notOpenpgp, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { DataInput } from './types.ts';
 
 export type ArmorType = 'message' | 'signature' | 'public key' | 'private key' | 'auto';
@@ -33,7 +35,8 @@ const namedTypes = {
 
 /**
  * Armors binary OpenPGP data. Already-armored input passes through unchanged (idempotent, as
- * `sop armor` requires). 'auto' picks the header from the first packet.
+ * `sop armor` requires). 'auto' picks the header from the first packet. Input that is not OpenPGP
+ * packets fails with NOT_OPENPGP (packet-framing.ts).
  */
 export function armor(data: DataInput, type: ArmorType): ReadableStream<Uint8Array> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
@@ -41,9 +44,12 @@ export function armor(data: DataInput, type: ArmorType): ReadableStream<Uint8Arr
     const sniffed = await sniffArmor(toStream(data));
     if (sniffed.armored) return sniffed.stream.pipeTo(writable);
     if (sniffed.empty || sniffed.first === undefined) throw new SigillError('MALFORMED_MESSAGE', { detail: 'empty input' });
+    // Neither armor nor packets (text, random bytes): refused, as the SOP draft's BAD_DATA, rather
+    // than wrapped as if it were a message.
+    if (!sniffed.openpgp) throw notOpenpgp();
     const armorType = type === 'auto' ? armorTypeOf(sniffed.first) : namedTypes[type];
     // RFC 9580 §6.1: no CRC-24 checksum is emitted (it is optional and ignored by readers).
-    const armored = openpgp.armor(armorType, sniffed.stream as unknown as Uint8Array);
+    const armored = armorStream(armorType, checkPacketFraming(sniffed.stream));
     return asByteStream(armored).pipeTo(writable);
   })().catch(async (error: unknown) => {
     await writable.abort(toSigillError(error, 'MALFORMED_MESSAGE')).catch(() => undefined);
@@ -51,16 +57,17 @@ export function armor(data: DataInput, type: ArmorType): ReadableStream<Uint8Arr
   return readable;
 }
 
-/** Removes ASCII armor; binary input passes through. Errors: MALFORMED_ARMOR. */
+/** Removes ASCII armor; binary OpenPGP packets pass through. Errors: MALFORMED_ARMOR, NOT_OPENPGP. */
 export function dearmor(data: DataInput): ReadableStream<Uint8Array> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   void (async () => {
     const sniffed = await sniffArmor(toStream(data));
     if (sniffed.empty) throw new SigillError('MALFORMED_ARMOR', { detail: 'empty input' });
-    if (!sniffed.armored) return sniffed.stream.pipeTo(writable);
+    if (!sniffed.openpgp) throw notOpenpgp();
+    if (!sniffed.armored) return checkPacketFraming(sniffed.stream).pipeTo(writable);
     let unarmored: { data: unknown };
     try {
-      unarmored = await openpgp.unarmor(sniffed.stream.pipeThrough(utf8Decoder()) as unknown as string);
+      unarmored = await unarmorStream(sniffed.stream.pipeThrough(utf8Decoder()));
     } catch (error) {
       throw toSigillError(error, 'MALFORMED_ARMOR');
     }

@@ -9,16 +9,19 @@
  *   packet body ourselves as it streams (seipd-v1.ts), hand the inner packets to the OpenPGP.js
  *   parser (literal data, compression, one-pass signatures), write the literal data to the sink and
  *   commit only if the MDC matched. A parse error waits for the MDC verdict, which takes precedence.
- *   Ciphers other than AES use OpenPGP.js's in-memory path (memory grows with the message; it
- *   likewise releases nothing before the MDC check).
+ *   The legacy CAST5 and TripleDES use OpenPGP.js's in-memory path, capped in size (TOO_LARGE; it
+ *   likewise releases nothing before the MDC check); other ciphers are UNSUPPORTED_ALGORITHM
+ *   (seipd-v1.ts, legacyCiphers, says why).
  * - SED (tag 9, no integrity protection) is always refused: NO_INTEGRITY_PROTECTION.
  */
 import * as openpgp from 'openpgp';
 import { SigillError, isSigillError } from '../errors.ts';
 import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
-import { QUICK_CHECK_LENGTH, decryptSeipdV1, quickCheck, streamingCiphers } from './seipd-v1.ts';
+import { QUICK_CHECK_LENGTH, decryptSeipdV1, isDecryptableCipher, quickCheck, streamingCiphers } from './seipd-v1.ts';
+import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, type SeipdFields } from '../openpgp-internals.ts';
 import { coalescePartialBodies } from './partial-bodies.ts';
-import { peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import { cipherNames, defaultDecryptLimits, noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
+import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
 
 export interface DecryptOptions {
@@ -34,16 +37,8 @@ export interface DecryptOptions {
   cfb?: CfbDecryptorFactory;
   /** Refuse (TOO_LARGE) a message that decompresses to more than this; bounds compression bombs. */
   maxDecompressedSize?: number;
-}
-
-/** Fields of OpenPGP.js packet objects that its typings mark private; read-only use here. */
-interface SeipdFields {
-  version: number;
-  cipherAlgorithm: number | null;
-  encrypted: ReadableStream<Uint8Array> | Uint8Array | null;
-}
-interface LiteralFields {
-  format: openpgp.enums.literal;
+  /** How much session-key work the message may ask for (TOO_EXPENSIVE past it); see DecryptLimits for the defaults. */
+  limits?: DecryptLimits;
 }
 
 const tags = openpgp.enums.packet;
@@ -62,6 +57,7 @@ export async function decrypt(options: DecryptOptions): Promise<DecryptResult> {
 export async function readMessageStream(input: DataInput, config: Partial<openpgp.Config>): Promise<openpgp.Message<ReadableStream<Uint8Array>>> {
   const sniffed = await sniffArmor(toStream(input));
   if (sniffed.empty) throw new SigillError('MALFORMED_MESSAGE', { detail: 'empty input' });
+  if (!sniffed.openpgp) throw notOpenpgp();
   try {
     return sniffed.armored
       ? await openpgp.readMessage({ armoredMessage: sniffed.stream.pipeThrough(utf8Decoder()), config })
@@ -81,11 +77,6 @@ async function expectNoMorePackets(stream: unknown, what: string): Promise<void>
     await reader.cancel().catch(() => undefined);
     throw new SigillError('MALFORMED_MESSAGE', { detail: `packet after the ${what}` });
   }
-}
-
-/** The rest of a streamed packet list (OpenPGP.js keeps it on `packets.stream`, untyped). */
-function packetStream(message: openpgp.Message<unknown>): unknown {
-  return (message.packets as unknown as { stream?: unknown }).stream;
 }
 
 async function drain(stream: unknown): Promise<void> {
@@ -117,53 +108,78 @@ async function run(options: DecryptOptions): Promise<DecryptResult> {
     // Plaintext data first: if encrypted packets follow, the grammar check fails while reading
     // on ("literal data outside the encrypted packet"); otherwise it is simply not encrypted.
     try {
-      if (dataPacket instanceof openpgp.LiteralDataPacket) await drain((dataPacket as unknown as { data: unknown }).data);
+      if (dataPacket instanceof openpgp.LiteralDataPacket) await drain(literalData(dataPacket));
       await drain(packetStream(message));
     } catch (error) {
       throw toSigillError(error, 'MALFORMED_MESSAGE');
     }
     throw new SigillError('NOT_ENCRYPTED');
   }
-  const seipd = dataPacket as unknown as SeipdFields;
-  const sessionKey = await chooseSessionKey(await sessionKeyCandidates(options, message, seipd), seipd, options.cfb);
+  const seipd = seipdFields(dataPacket as openpgp.SymEncryptedIntegrityProtectedDataPacket);
+  if (seipd.version === 2) {
+    // §5.13.2: the data packet names its cipher; only AES is decrypted (see isDecryptableCipher).
+    const cipher = seipd.cipherAlgorithm !== null ? cipherNames[seipd.cipherAlgorithm] : undefined;
+    if (cipher === undefined || streamingCiphers[cipher] === undefined) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: `SEIPDv2 with ${cipher ?? `cipher ${String(seipd.cipherAlgorithm)}`}` });
+  }
+  const candidates = await sessionKeyCandidates(options, message, seipd);
+  const decryptable = candidates.filter((candidate) => isDecryptableCipher(candidate.algorithm));
+  if (decryptable.length === 0) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: `the message is encrypted with ${candidates[0]?.algorithm || 'an unknown cipher'}` });
+  const sessionKey = await chooseSessionKey(decryptable, seipd, options.cfb);
 
   if (seipd.version === 1 && streamingCiphers[sessionKey.algorithm] !== undefined) {
     return decryptV1Streaming(options, message, seipd, sessionKey, config);
   }
+  if (seipd.version === 1) {
+    // A legacy cipher (seipd-v1.ts, legacyCiphers): OpenPGP.js holds the whole body; cap it.
+    const limit = options.limits?.maxLegacyCipherBytes ?? defaultDecryptLimits.maxLegacyCipherBytes;
+    const body = seipd.encrypted instanceof ReadableStream ? seipd.encrypted : toStream(seipd.encrypted ?? new Uint8Array(0));
+    seipd.encrypted = capStream(body, limit, `a ${sessionKey.algorithm} message is decrypted in memory, up to ${limit} octets`);
+  }
   return decryptWithOpenpgp(options, message, sessionKey, config);
+}
+
+/** Passes a stream through, erroring TOO_LARGE once more than `limit` octets went by. */
+function capStream(stream: ReadableStream<Uint8Array>, limit: number, detail: string): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.length;
+        if (seen > limit) throw new SigillError('TOO_LARGE', { detail });
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 /**
  * Every session key the caller's material yields: the given session keys, then those of the
- * decryption keys and of the passwords (OpenPGP.js returns one per password and SKESK that
- * "decrypts"; a v4 SKESK without an encrypted session key (RFC 9580 §5.3) gives a key for any
- * password, right or wrong). Duplicates are dropped, order is kept.
+ * decryption keys and of the passwords, found one packet at a time within `options.limits`
+ * (session-keys.ts). A v4 SKESK without an encrypted session key (RFC 9580 §5.3) gives a key for any
+ * password, right or wrong, so every candidate is kept. Duplicates are dropped, order is kept.
  */
 async function sessionKeyCandidates(options: DecryptOptions, message: openpgp.Message<ReadableStream<Uint8Array>>, seipd: SeipdFields): Promise<SessionKey[]> {
   // SEIPDv2 with v6 ESKs: the cipher is named by the data packet, not the session key (§5.13.2).
-  const fixedAlgorithm = seipd.version === 2 && seipd.cipherAlgorithm !== null ? openpgp.enums.read(openpgp.enums.symmetric, seipd.cipherAlgorithm) : undefined;
-  const normalise = (key: { algorithm?: string | null; data: Uint8Array }): SessionKey => ({ algorithm: fixedAlgorithm ?? key.algorithm ?? '', data: key.data });
+  const fixedAlgorithm = seipd.version === 2 && seipd.cipherAlgorithm !== null ? cipherNames[seipd.cipherAlgorithm] : undefined;
+  const normalise = (key: SessionKey): SessionKey => ({ algorithm: fixedAlgorithm ?? key.algorithm, data: key.data });
   const candidates: SessionKey[] = (options.sessionKeys ?? []).map(normalise);
-  const config = pgpConfig();
+  const search = { passwords: options.passwords ?? [], date: options.date ?? new Date(), config: pgpConfig(), limits: options.limits };
   let failure: SigillError | undefined;
   const decryptionKeys = (options.decryptionKeys ?? []).filter((key) => key.isDecrypted());
   const locked = options.decryptionKeys?.find((key) => !key.isDecrypted());
   if (locked) failure = new SigillError('KEY_LOCKED', { detail: locked.getFingerprint() });
+  const searched: CandidateResult[] = [];
   if (decryptionKeys.length > 0) {
-    try {
-      const found = await openpgp.decryptSessionKeys({ message, decryptionKeys, date: options.date ?? new Date(), config });
-      candidates.push(...found.map(normalise));
-    } catch (error) {
-      failure ??= isSigillError(error) ? error : new SigillError('NOT_ENCRYPTED_FOR_US', { cause: error });
-    }
+    const result = await publicKeyCandidates(message, { ...search, keys: decryptionKeys });
+    searched.push(result);
+    candidates.push(...result.found.map(normalise));
+    if (result.found.length === 0) failure ??= isSigillError(result.failure) ? result.failure : new SigillError('NOT_ENCRYPTED_FOR_US', { cause: result.failure });
   }
-  if (options.passwords?.length) {
-    try {
-      const found = await openpgp.decryptSessionKeys({ message, passwords: options.passwords, config });
-      candidates.push(...found.map(normalise));
-    } catch (error) {
-      failure ??= new SigillError('BAD_PASSPHRASE', { cause: error });
-    }
+  if (search.passwords.length > 0) {
+    const result = await passwordCandidates(message, { ...search, keys: [] });
+    searched.push(result);
+    candidates.push(...result.found.map(normalise));
+    if (result.found.length === 0) failure ??= new SigillError('BAD_PASSPHRASE', { cause: result.failure });
   }
   const seen = new Set<string>();
   const unique = candidates.filter((candidate) => {
@@ -176,7 +192,7 @@ async function sessionKeyCandidates(options: DecryptOptions, message: openpgp.Me
   if (!options.sessionKeys?.length && !options.decryptionKeys?.length && !options.passwords?.length) {
     throw new SigillError('NOT_ENCRYPTED_FOR_US', { detail: 'no key, password or session key given' });
   }
-  throw failure ?? new SigillError('NOT_ENCRYPTED_FOR_US');
+  throw noCandidateError(searched, () => failure ?? new SigillError('NOT_ENCRYPTED_FOR_US'));
 }
 
 /**
@@ -212,9 +228,9 @@ async function chooseSessionKey(candidates: SessionKey[], seipd: SeipdFields, cf
   return candidates.find(fits) ?? first;
 }
 
-function literalFormat(message: openpgp.Message<unknown>): DecryptResult['format'] {
-  const literal = message.unwrapCompressed().packets.findPacket(tags.literalData) as unknown as LiteralFields | undefined;
-  switch (literal?.format) {
+function formatOf(message: openpgp.Message<unknown>): DecryptResult['format'] {
+  const literal = message.unwrapCompressed().packets.findPacket(tags.literalData);
+  switch (literal instanceof openpgp.LiteralDataPacket ? literalFormat(literal) : undefined) {
     case openpgp.enums.literal.text:
       return 'text';
     case openpgp.enums.literal.utf8:
@@ -243,7 +259,7 @@ async function decryptV1Streaming(
     const first = inner.packets.find((packet) => packet instanceof openpgp.LiteralDataPacket || packet instanceof openpgp.CompressedDataPacket);
     if (!first) throw new SigillError('MALFORMED_MESSAGE', { detail: 'the encrypted data holds no literal data' });
     const verified = await openpgp.verify({ message: inner, verificationKeys, format: 'binary', date: options.date ?? new Date(), config });
-    const format = literalFormat(inner);
+    const format = formatOf(inner);
     await pumpToSink(verified.data, options.sink);
     if (!(await v1.integrity)) throw new SigillError('INTEGRITY_FAILURE');
     await expectNoMorePackets(packetStream(message), 'encrypted data');
@@ -268,19 +284,14 @@ async function decryptWithOpenpgp(
   const verificationKeys = options.verificationKeys ?? [];
   // openpgp.decrypt does not hand out the decrypted Message; capture it to read the literal
   // packet's format octet (RFC 9580 §5.9).
-  let decryptedMessage: openpgp.Message<unknown> | undefined;
-  const original = message.decrypt.bind(message);
-  message.decrypt = async (...args: Parameters<typeof message.decrypt>) => {
-    const result = await original(...args);
-    decryptedMessage = result;
-    return result;
-  };
+  const decrypted = captureDecryptedMessage(message);
   let result: Awaited<ReturnType<typeof openpgp.decrypt<ReadableStream<Uint8Array>>>>;
   try {
     result = await openpgp.decrypt({ message, sessionKeys: [sessionKey as openpgp.SessionKey], verificationKeys, format: 'binary', date: options.date ?? new Date(), config });
   } catch (error) {
     throw toSigillError(error, 'INTEGRITY_FAILURE');
   }
+  const decryptedMessage = decrypted();
   const inner = decryptedMessage?.unwrapCompressed();
   if (inner && !inner.packets.some((packet) => packet instanceof openpgp.LiteralDataPacket)) {
     throw new SigillError('MALFORMED_MESSAGE', { detail: 'the encrypted data holds no literal data' });
@@ -292,6 +303,6 @@ async function decryptWithOpenpgp(
   }
   const verifications = await toVerifications(result.signatures, verificationKeys);
   await options.sink.commit();
-  const format = decryptedMessage ? literalFormat(decryptedMessage) : 'binary';
+  const format = decryptedMessage ? formatOf(decryptedMessage) : 'binary';
   return { sessionKey, verifications, format, ...(result.filename ? { filename: result.filename } : {}) };
 }

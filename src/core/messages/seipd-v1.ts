@@ -30,8 +30,26 @@ const MDC_LENGTH = 22;
 /** Ciphertext octets gathered per decryption step (see stepNow). */
 const COALESCE = 256 * 1024;
 
-/** The ciphers this streaming path supports; everything else falls back (see decrypt.ts). */
+/** The ciphers this streaming path supports, with their key sizes. */
 export const streamingCiphers: Record<string, number> = { aes128: 16, aes192: 24, aes256: 32 };
+
+/**
+ * Legacy 64-bit-block ciphers still decrypted (RFC 9580 §9.3: never to encrypt with; old mail uses
+ * them): CAST5 was GnuPG 1.x's default and GnuPG 2.2 still decrypts it (with a warning), as Sequoia
+ * (sqop 0.27) does; TripleDES is RFC 4880's mandatory cipher (GnuPG decrypts it, sqop refuses it).
+ * They are not streamed (no audited streaming CFB for them on every platform: @noble/ciphers has
+ * neither, Node's OpenSSL 3 only in its legacy provider, Thunderbird's WebCrypto none), so they go
+ * through OpenPGP.js's in-memory path, capped by DecryptLimits.maxLegacyCipherBytes (TOO_LARGE past
+ * it): mail-sized legacy messages stay readable and memory stays bounded. Every other cipher
+ * (IDEA, Blowfish, Twofish, Camellia) is UNSUPPORTED_ALGORITHM for decryption: none is a default of
+ * a current implementation, and OpenPGP.js has no Camellia at all.
+ */
+export const legacyCiphers: ReadonlySet<string> = new Set(['cast5', 'tripledes']);
+
+/** Whether the core decrypts data encrypted with this cipher (OpenPGP.js name). */
+export function isDecryptableCipher(algorithm: string): boolean {
+  return streamingCiphers[algorithm] !== undefined || legacyCiphers.has(algorithm);
+}
 
 /** CFB decryption with noble: whole blocks at a time, the IV of the next call being the last ciphertext block. */
 class NobleCfb implements CfbDecipher {

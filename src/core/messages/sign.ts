@@ -4,13 +4,14 @@
  * data streams; the cleartext framework is for text (mail bodies) and is held in memory, bounded.
  */
 import * as openpgp from 'openpgp';
+import { cleartextSignature } from '../openpgp-internals.ts';
 import { SigillError, isSigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError, toVerifications } from './common.ts';
 import { CLEARTEXT_HEAD_LENGTH, DEFAULT_CLEARTEXT_LIMIT, clearsign, readCleartext, readText, signedText, signedTextAsFile, startsCleartext } from './cleartext.ts';
 import { readMessageStream } from './decrypt.ts';
 import { createLiteralMessage } from './encrypt.ts';
-import { asByteStream, concatBytes, pumpToSink, readAll, sniffArmor, toStream } from './streams.ts';
+import { asByteStream, concatBytes, notOpenpgp, pumpToSink, readAll, sniffArmor, toStream } from './streams.ts';
 import type { DataInput, PlaintextSink, Verification } from './types.ts';
 
 export interface SignOptions {
@@ -81,6 +82,7 @@ export async function sign(options: SignOptions): Promise<ReadableStream<Uint8Ar
 async function readSignatureInput(signature: Uint8Array | string): Promise<openpgp.Signature> {
   const sniffed = await sniffArmor(toStream(signature));
   if (sniffed.empty) throw new SigillError('BAD_INPUT', { detail: 'empty signature' });
+  if (!sniffed.openpgp) throw notOpenpgp();
   const bytes = await readAll(sniffed.stream, MAX_SIGNATURE_INPUT);
   try {
     return sniffed.armored ? await openpgp.readSignature({ armoredSignature: decoder.decode(bytes) }) : await openpgp.readSignature({ binarySignature: bytes });
@@ -168,7 +170,7 @@ export async function detachInline(options: { input: DataInput; maxCleartextSize
     if (sniffed.armored && startsCleartext(sniffed.head)) {
       const document = await readText(sniffed.stream, options.maxCleartextSize ?? DEFAULT_CLEARTEXT_LIMIT, 'lenient');
       const message = await readCleartext(document);
-      const signatures = (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array;
+      const signatures = cleartextSignature(message).write() as Uint8Array;
       return { data: toStream(signedText(message, document)), signatures: Promise.resolve(signatures) };
     }
     const message = await readMessageStream(sniffed.stream, pgpConfig());

@@ -122,18 +122,65 @@ function firstNonBlank(bytes: Uint8Array): number | undefined {
   return bytes.find((byte) => byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d);
 }
 
+/** Every armor header line starts so (RFC 9580 §6.2), including the cleartext framework's (§7). */
+const ARMOR_BEGIN = encoder.encode('-----BEGIN PGP ');
 /**
- * Looks at the first non-whitespace byte without consuming it: OpenPGP binary data always starts
- * with a packet header whose high bit is set (RFC 9580 §4.2), ASCII armor with a "-----BEGIN" line
- * (RFC 9580 §6.2). Returns a stream that still yields every byte.
+ * How far to look for an armor header line. GnuPG, Sequoia and OpenPGP.js skip text before it (a
+ * mail body around the armor), so ASCII input counts as armor if the line comes within this much.
+ */
+const ARMOR_SEARCH_LIMIT = 64 * 1024;
+
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  for (let at = haystack.indexOf(first as number); at >= 0 && at + needle.length <= haystack.length; at = haystack.indexOf(first as number, at + 1)) {
+    let i = 1;
+    while (i < needle.length && haystack[at + i] === needle[i]) i++;
+    if (i === needle.length) return at;
+  }
+  return -1;
+}
+
+/**
+ * Packet tags (RFC 9580 §5, table 3) that can start OpenPGP data: the assigned ones (1-14, 17-21)
+ * and the private or experimental ones (60-63). 0 is reserved and must not be used; 15, 16 and
+ * 22-59 are unassigned.
+ */
+function isKnownTag(tag: number): boolean {
+  return (tag >= 1 && tag <= 14) || (tag >= 17 && tag <= 21) || tag >= 60;
+}
+
+/** True if `octet` can be the first octet of an OpenPGP packet header (RFC 9580 §4.2). */
+export function isPacketHeaderOctet(octet: number): boolean {
+  if ((octet & 0x80) === 0) return false;
+  // New format (§4.2.1): tag in the low 6 bits; legacy format (§4.2.2): tag in bits 5-2.
+  return isKnownTag(octet & 0x40 ? octet & 0x3f : (octet & 0x3c) >> 2);
+}
+
+/**
+ * Looks at the start of the input without consuming it: OpenPGP binary data starts with a packet
+ * header (high bit set, a known tag: RFC 9580 §4.2), ASCII armor with a "-----BEGIN PGP " line
+ * (§6.2), possibly after some text. `armored`: the armor line was found; `openpgp`: it is either;
+ * neither is NOT_OPENPGP for the callers. Returns a stream that still yields every byte.
  */
 export async function sniffArmor(
   stream: ReadableStream<Uint8Array>,
   headLength = 64,
-): Promise<{ armored: boolean; empty: boolean; stream: ReadableStream<Uint8Array>; head: Uint8Array; first: number | undefined }> {
-  const peeked = await peek(stream, (head) => head.length >= headLength && firstNonBlank(head) !== undefined);
+): Promise<{ armored: boolean; openpgp: boolean; empty: boolean; stream: ReadableStream<Uint8Array>; head: Uint8Array; first: number | undefined }> {
+  const peeked = await peek(stream, (head) => {
+    if (head.length >= ARMOR_SEARCH_LIMIT) return true;
+    const first = firstNonBlank(head);
+    if (first === undefined || head.length < headLength) return false;
+    return (first & 0x80) !== 0 || indexOfBytes(head, ARMOR_BEGIN) >= 0;
+  });
   const first = firstNonBlank(peeked.head);
-  return { armored: first !== undefined && (first & 0x80) === 0, empty: first === undefined, stream: peeked.stream, head: peeked.head, first };
+  const armored = first !== undefined && (first & 0x80) === 0 && indexOfBytes(peeked.head, ARMOR_BEGIN) >= 0;
+  const openpgp = armored || (first !== undefined && isPacketHeaderOctet(first));
+  return { armored, openpgp, empty: first === undefined, stream: peeked.stream, head: peeked.head, first };
+}
+
+/** The error for input that is neither ASCII armor nor OpenPGP packets. */
+export function notOpenpgp(): SigillError {
+  return new SigillError('NOT_OPENPGP');
 }
 
 /** Writes a stream into a sink (without committing it); returns the number of bytes written. */

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
-import { fixture, sop, temporaryDirectory } from './run-sop.ts';
+import { fixture, sop, temporaryDirectory } from '../../support/sop.ts';
 
 const directory = temporaryDirectory('cli');
 afterAll(() => directory.remove());
@@ -149,4 +149,55 @@ describe('sigill sop armor / dearmor', () => {
     const result = await sop(['dearmor'], { stdin: '-----BEGIN PGP MESSAGE-----\n\nAAAA\n-----END PGP MESS\n' });
     expect(result.status).toBe(41);
   });
+
+  // Text, random bytes (starting with and without the high bit a packet header has) and bytes that
+  // start like a packet header but end inside the "packet": none is OpenPGP, none is wrapped or echoed.
+  const notOpenpgp: Array<[string, Buffer]> = [
+    ['plain text', Buffer.from('Just some text, no armor here.\n')],
+    ['random bytes (no high bit first)', Buffer.concat([Buffer.from([0x26]), seededBytes(4000, 1)])],
+    ['random bytes (a packet tag first)', Buffer.concat([Buffer.from([0xcb, 0xff, 0x00, 0x00, 0x10, 0x00]), seededBytes(300, 2)])],
+    ['a tag-0 packet header', Buffer.from([0x80, 0x03, 1, 2, 3])],
+  ];
+  for (const [what, input] of notOpenpgp) {
+    it(`armor and dearmor refuse ${what} with BAD_DATA (41), saying it is not OpenPGP`, async () => {
+      for (const command of ['armor', 'dearmor']) {
+        const result = await sop([command], { stdin: input });
+        expect(result.status, `${command}: ${result.stderr}`).toBe(41);
+        expect(result.stderr).toMatch(/not OpenPGP data/);
+        if (what !== 'random bytes (a packet tag first)') expect(result.stdout.length, command).toBe(0);
+      }
+    });
+  }
+
+  it('armor keeps accepting packets with a legacy indeterminate length (GnuPG writes compressed data so)', async () => {
+    // Old-format compressed data packet (tag 8, length type 3), ZIP, as `gpg --store -z 6` writes it.
+    const compressed = Buffer.concat([Buffer.from([0xa3, 0x01]), seededBytes(100, 3)]);
+    const armored = await sop(['armor'], { stdin: compressed });
+    expect(armored.status, armored.stderr).toBe(0);
+    expect((await sop(['dearmor'], { stdin: armored.stdout })).stdout.equals(compressed)).toBe(true);
+  });
 });
+
+describe('sigill sop decrypt on input that is not OpenPGP', () => {
+  it('says the input is not OpenPGP data (41), not that the armor is malformed', async () => {
+    const password = join(directory.path, 'password-not-openpgp');
+    writeFileSync(password, 'password');
+    for (const input of [seededBytes(1000, 4), Buffer.from([0x26, ...seededBytes(1000, 5)]), Buffer.from('hello world, just text\n')]) {
+      const result = await sop(['decrypt', `--with-password=${password}`], { stdin: input });
+      expect(result.status, result.stderr).toBe(41);
+      expect(result.stderr).toMatch(/not OpenPGP data/);
+      expect(result.stderr).not.toMatch(/armor is malformed/);
+    }
+  });
+});
+
+/** Deterministic pseudo-random bytes (an LCG), so a failure reproduces. */
+function seededBytes(length: number, seed: number): Buffer {
+  const out = Buffer.alloc(length);
+  let state = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state >>> 24;
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
 import { describeWithTools } from '../../support/tools.ts';
-import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from './run-sop.ts';
+import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from '../../support/sop.ts';
 
 const directory = temporaryDirectory('encryption');
 afterAll(() => directory.remove());

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
 import { readCertificates, readSecretKeys, keyStatus } from '../../../src/core/keys/index.ts';
 import { describeWithTools } from '../../support/tools.ts';
-import { fixture, fixtureFingerprint, sop, temporaryDirectory } from './run-sop.ts';
+import { fixture, fixtureFingerprint, sop, temporaryDirectory } from '../../support/sop.ts';
 
 const directory = temporaryDirectory('keys');
 afterAll(() => directory.remove());

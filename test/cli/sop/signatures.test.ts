@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from './run-sop.ts';
+import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from '../../support/sop.ts';
 
 const directory = temporaryDirectory('signatures');
 afterAll(() => directory.remove());

@@ -8,7 +8,7 @@ import { SigillError, isSigillError } from '../../../core/errors.ts';
 import { decrypt, encryptWithSessionKey, type DecryptResult, type SessionKey, type Verification } from '../../../core/messages/index.ts';
 import { choiceOption, optionValue, optionValues } from '../args.ts';
 import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
-import { sopExitCodes } from '../exit-codes.ts';
+import { ExitCodeOverride, sopExitCodes } from '../exit-codes.ts';
 import { formatSessionKey, formatVerifications, parseSessionKey, parseSopDate, passwordForNewMaterial } from '../formats.ts';
 import { assertOutputWritable, readIndirectInput, stdinStream, writeIndirectOutput, writeStdout } from '../io.ts';
 import { clearKeys, loadCertificates, loadSecretKeys, signingKeys, unlockKeys, unlockPasswords } from '../key-inputs.ts';
@@ -120,6 +120,10 @@ export const decryptCommand: SopCommand = {
         // Every given key is unlocked by now: a wrong passphrase here is a message password that
         // does not decrypt, CANNOT_DECRYPT (29) in the draft, not KEY_IS_PROTECTED (67).
         if (isSigillError(error, 'BAD_PASSPHRASE')) throw new SigillError('NOT_ENCRYPTED_FOR_US', { detail: 'no given password decrypts it', cause: error });
+        // A message cipher the core does not decrypt (Twofish, Camellia, ...): the draft's
+        // UNSUPPORTED_ASYMMETRIC_ALGO (13) names public-key algorithms; here no usable session key
+        // could be obtained, CANNOT_DECRYPT (29), which is also what sqop and pgpainless-cli answer.
+        if (isSigillError(error, 'UNSUPPORTED_ALGORITHM')) throw new ExitCodeOverride(error, sopExitCodes.CANNOT_DECRYPT);
         throw error;
       } finally {
         clearKeys(unlocked);
