@@ -88,8 +88,17 @@ function offerFile(offer: FileOffer): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
+/** Key files are small; anything larger is refused before it is read into memory. */
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+
 async function readFile(input: HTMLInputElement): Promise<string[]> {
-  return Promise.all([...(input.files ?? [])].map((file) => file.text()));
+  const files = [...(input.files ?? [])];
+  const tooLarge = files.find((file) => file.size > MAX_FILE_BYTES);
+  if (tooLarge !== undefined) {
+    input.value = '';
+    throw new Error(t('fileTooLarge', [tooLarge.name]));
+  }
+  return Promise.all(files.map((file) => file.text()));
 }
 
 function statusBadge(key: KeyView): HTMLElement {
@@ -520,10 +529,13 @@ async function saveSetting(update: RequestOf<'settings.set'>): Promise<void> {
 }
 
 function wire(): void {
-  byId('import-secret-button').addEventListener('click', () => void importSecret());
+  byId('import-secret-button').addEventListener('click', () => void importSecret().catch(fail));
   byId<HTMLInputElement>('import-file').addEventListener('change', (event) => {
     const input = event.currentTarget as HTMLInputElement;
-    void readFile(input).then((texts) => importPublic({ text: texts.join('\n') }, null).finally(() => (input.value = '')));
+    void readFile(input)
+      .then((texts) => importPublic({ text: texts.join('\n') }, null))
+      .catch(fail)
+      .finally(() => (input.value = ''));
   });
   byId('import-text-button').addEventListener('click', (event) => void importPublic({ text: byId<HTMLTextAreaElement>('import-text').value }, event.currentTarget as HTMLButtonElement));
   byId('import-url-button').addEventListener('click', (event) => void importPublic({ url: byId<HTMLInputElement>('import-url').value.trim() }, event.currentTarget as HTMLButtonElement));

@@ -74,6 +74,12 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await options.waitFor(`${identity} form.generate`);
     await options.type(`${identity} input[id$="-passphrase"]`, PASSPHRASE);
     expect(await options.text(`${identity} form.generate .hint`)).toMatch(/Strong/);
+    // A v6 key comes with a plain warning; the default profile does not.
+    expect((await options.query(`${identity} .warning.small`)).visible).toBe(false);
+    await options.select(`${identity} select[id$="-profile"]`, 'rfc9580');
+    await options.waitFor(`${identity} .warning.small`, (state) => state.text?.includes('cannot') === true);
+    await alice.screenshot('options-generate-form');
+    await options.select(`${identity} select[id$="-profile"]`, 'default');
     await options.type(`${identity} input[id$="-repeat"]`, PASSPHRASE, ['Enter']);
     const offer = await options.waitFor('.backup-offer', undefined, 180_000);
     expect(offer.text).toContain('Save its backup now');
