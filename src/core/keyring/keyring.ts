@@ -473,12 +473,13 @@ export class Keyring {
    * the secret against the public parameters (KEY_TAMPERED); a key that comes without protection is
    * protected with it before it is stored. Without a passphrase nothing is imported (KEY_LOCKED).
    */
-  importSecretKeys(data: string, options: { passphrase: string }): Promise<ImportReport> {
+  importSecretKeys(data: string | Uint8Array, options: { passphrase: string }): Promise<ImportReport> {
     return this.#exclusive(async () => {
       if (typeof options.passphrase !== 'string' || options.passphrase === '') {
         throw new SigillError('KEY_LOCKED', { detail: 'give the passphrase of the secret key (or, for a key without one, the passphrase to protect it with)' });
       }
-      const { keys: text, revocationCertificate } = splitBackup(data);
+      // Binary input (`gpg --export-secret-keys` without --armor) has no text around the keys.
+      const { keys: text, revocationCertificate } = typeof data === 'string' ? splitBackup(data) : { keys: data, revocationCertificate: undefined };
       const keys = await readKeys(text);
       const prepared: AnyKey[] = [];
       const failed: ImportFailure[] = [];
@@ -756,7 +757,7 @@ function parseBackup(text: string): KeyringBackup {
 }
 
 /** Separates the neutralised (":"-prefixed) revocation certificate of a backup file from its keys. */
-function splitBackup(data: string): { keys: string; revocationCertificate?: string } {
+function splitBackup(data: string): { keys: string; revocationCertificate?: string | undefined } {
   const match = NEUTRALISED_REVOCATION.exec(data);
   if (match?.[1] === undefined) return { keys: data };
   return { keys: data.replace(match[0], ''), revocationCertificate: match[1] };
