@@ -84,6 +84,29 @@ describe('storage schema', () => {
     await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: 'garbage' }) }), 'BAD_INPUT');
   });
 
+  it('keeps every change when several arrive at once', async () => {
+    const { keyring, storage, clock } = await openKeyring();
+    await Promise.all([
+      keyring.importKeys(readFixture('bob', 'pub')),
+      keyring.importKeys(readFixture('carol', 'pub'), { acceptance: 'accepted' }),
+      keyring.importSecretKeys(readFixture('alice', 'sec'), { passphrase: fixturePassphrase('alice') }),
+      keyring.importKeys(readFixture('dave', 'pub')),
+    ]);
+    const reopened = await openKeyring({ storage: MemoryStorage.from(storage.snapshot()), clock });
+    expect(reopened.keyring.records().map((record) => record.addresses[0]).sort()).toEqual(['alice@sigill.test', 'bob@sigill.test', 'carol@sigill.test', 'dave@sigill.test']);
+  });
+
+  it('reports a stored key that no longer matches its record instead of using it', async () => {
+    const { storage, clock } = await populated();
+    const bob = (await loadCertificate('bob')).getFingerprint();
+    const carol = await storage.get([keyStorageKey((await loadCertificate('carol')).getFingerprint())]);
+    // Someone swapped bob's stored key for carol's behind the keyring's back.
+    await storage.set({ [keyStorageKey(bob)]: Object.values(carol)[0] });
+    const reopened = await openKeyring({ storage, clock });
+    await expectSigillError(reopened.keyring.encryptionKeys('bob@sigill.test'), 'KEY_INVALID');
+    expect(reopened.keyring.lookup('carol@sigill.test').status).toBe('rejected');
+  });
+
   it('leaves memory and storage as they were when storage refuses a write', async () => {
     const { keyring, storage } = await populated();
     const before = storage.rawEntries();
