@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isUnlocked, KEYRING_INDEX_KEY, readKeys, readSecretKeys, unlockKey } from '../../src/core/index.ts';
+import { isUnlocked, KEYRING_INDEX_KEY, readKeys, readSecretKeys, storedKeyRecords, unlockKey } from '../../src/core/index.ts';
 import { loadCertificate, readFixture } from '../../keys-fixtures/index.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
@@ -152,10 +152,10 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await again.waitFor(`[data-fingerprint="${aliceFingerprint}"]`);
     await again.waitFor(`.key-row[data-fingerprint="${bobFingerprint}"]`, (state) => state.text?.includes('Usable') === true);
     const storage = await readSigillStorage(alice);
-    const index = storage[KEYRING_INDEX_KEY] as { version: number; keys: Record<string, { acceptance: string; secret: boolean; backedUp?: boolean }> };
-    expect(index.version).toBe(1);
-    expect(index.keys[aliceFingerprint]).toMatchObject({ secret: true, acceptance: 'verified' });
-    expect(index.keys[bobFingerprint]).toMatchObject({ secret: false, acceptance: 'accepted' });
+    expect(storage[KEYRING_INDEX_KEY]).toMatchObject({ version: 1 });
+    const records = storedKeyRecords(storage);
+    expect(records[aliceFingerprint]).toMatchObject({ secret: true, acceptance: 'verified' });
+    expect(records[bobFingerprint]).toMatchObject({ secret: false, acceptance: 'accepted' });
     expect(await unprotectedSecretPackets(alice)).toEqual({ secretKeys: 1, unprotected: [] });
     expect(JSON.stringify(storage)).not.toContain(PASSPHRASE);
     await alice.screenshot('options-after-restart');
@@ -166,8 +166,7 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     if (!world) throw new Error('no world');
     const bob = await world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['alice', 'carol'], settings: { unlockMinutes: 5 } } });
     const storage = await readSigillStorage(bob);
-    const index = storage[KEYRING_INDEX_KEY] as { keys: Record<string, { acceptance: string; secret: boolean }> };
-    expect(Object.values(index.keys).map((record) => [record.secret, record.acceptance]).sort()).toEqual([
+    expect(Object.values(storedKeyRecords(storage)).map((record) => [record.secret, record.acceptance]).sort()).toEqual([
       [false, 'accepted'],
       [false, 'accepted'],
       [true, 'verified'],
