@@ -5,7 +5,7 @@
  * Provisions alice's Sigill (through the e2e harness: real storage.local, real background) with alice's own
  * key and KEYS accepted correspondents (the certificates of bench/keyring-certificates.ts), then measures
  * with the page's own performance marks (nothing asserted, figures printed):
- * - open: page script start → own keys, the first 200 correspondents and the settings drawn (`data-open-ms`),
+ * - open: page script start → own keys, the first 100 correspondents and the settings drawn (`data-open-ms`),
  *   and the wall time from the harness's "open the page" to "drawn", each for a fresh tab;
  * - search as you type: for each keystroke (real key events) the time from the request to the redrawn list
  *   (`data-list-ms`), typing "person42" into the search field.

@@ -15,7 +15,7 @@ const t = translator(api);
 const call = <N extends RequestName>(name: N, payload: RequestOf<N>): Promise<ResponseOf<N>> => request((message) => api.runtime.sendMessage(message), name, payload);
 
 /** Correspondents' keys drawn at once; the search narrows the rest. */
-const LIST_LIMIT = 200;
+const LIST_LIMIT = 100;
 const DEFAULT_EXPIRY_DAYS = 3 * 365;
 
 const dateFormat = new Intl.DateTimeFormat(api.i18n.getUILanguage() || undefined, { dateStyle: 'medium' });
