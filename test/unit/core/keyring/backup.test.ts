@@ -68,7 +68,7 @@ describe('storage schema', () => {
     const records = storedKeyRecords(snapshot);
     expect(Object.keys(records).sort()).toEqual(keyring.records().map((record) => record.fingerprint).sort());
     for (const fingerprint of Object.keys(records)) {
-      expect(snapshot[metadataShardKey(fingerprint.slice(0, 2))]).toHaveProperty(fingerprint);
+      expect(JSON.parse(snapshot[metadataShardKey(fingerprint.slice(0, 2))] as string)).toHaveProperty(fingerprint);
       expect(snapshot[keyStorageKey(fingerprint)]).toMatchObject({ armored: expect.stringContaining('-----BEGIN PGP') });
     }
   });
@@ -98,6 +98,7 @@ describe('storage schema', () => {
     await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 2, shards: 256 } }) }), 'BAD_INPUT');
     await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 1, shards: 16 } }) }), 'BAD_INPUT');
     await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: 'garbage' }) }), 'BAD_INPUT');
+    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 1, shards: 256 }, [metadataShardKey('ab')]: '{not json' }) }), 'BAD_INPUT');
   });
 
   it('keeps every change when several arrive at once', async () => {
