@@ -2,7 +2,8 @@
 // passphrase), is offered the backup and saves it; imports bob's public key from a file and accepts it;
 // extends her key's expiry through the passphrase prompt (a wrong passphrase first, then the right one;
 // Escape cancels). After a restart of Thunderbird both keys are still there and Sigill's storage holds no
-// unprotected secret key. A second profile is provisioned by the harness with persona keys.
+// unprotected secret key; she backs up the whole keyring. A second profile is provisioned by the harness
+// with persona keys and restores alice's keyring backup.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -38,6 +39,8 @@ async function unprotectedSecretPackets(client: Client): Promise<{ secretKeys: n
 
 describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
   let world: World | undefined;
+  /** alice's whole-keyring backup, made in the first scenario and restored in the second. */
+  let keyringBackup: string | undefined;
 
   beforeAll(async () => {
     world = await World.start('keys', { relay: false });
@@ -159,10 +162,17 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     expect(await unprotectedSecretPackets(alice)).toEqual({ secretKeys: 1, unprotected: [] });
     expect(JSON.stringify(storage)).not.toContain(PASSPHRASE);
     await alice.screenshot('options-after-restart');
+
+    // The whole keyring in one file (restored into bob's profile below).
+    await again.click('#backup-all-button');
+    await eventually(() => readdirSync(downloads).some((file) => /^sigill-keyring-backup-\d{4}-\d{2}-\d{2}\.json$/.test(file)), 60_000, 'the keyring backup file');
+    keyringBackup = readFileSync(join(downloads, readdirSync(downloads).find((file) => file.startsWith('sigill-keyring-backup-'))!), 'utf8');
+    expect(JSON.parse(keyringBackup)).toMatchObject({ format: 'sigill-keyring-backup', version: 1 });
+    expect(keyringBackup).not.toContain(PASSPHRASE);
     expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
   });
 
-  it('provisions a profile with persona keys before the scenario starts', async () => {
+  it('provisions a profile with persona keys before the scenario starts, and restores a keyring backup there', async () => {
     if (!world) throw new Error('no world');
     const bob = await world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['alice', 'carol'], settings: { unlockMinutes: 5 } } });
     const storage = await readSigillStorage(bob);
@@ -176,6 +186,12 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await options.waitFor(`[data-fingerprint="${(await loadCertificate('bob')).getFingerprint()}"]`);
     await options.waitFor(`.key-row[data-fingerprint="${(await loadCertificate('alice')).getFingerprint()}"]`, (state) => state.text?.includes('Usable') === true);
     expect((await options.query('#unlock-minutes')).value).toBe('5');
+
+    // Restoring alice's whole-keyring backup adds her keys; secret keys stay protected.
+    expect(keyringBackup).toBeDefined();
+    await options.setFiles('#restore-file', [{ name: 'sigill-keyring-backup.json', text: keyringBackup! }]);
+    await options.waitFor('#restore-result', (state) => state.text?.includes('Added: Alice <alice@sigill.test>') === true);
+    expect(await unprotectedSecretPackets(bob)).toEqual({ secretKeys: 2, unprotected: [] });
   });
 
   it('leaves nothing running', async () => {
