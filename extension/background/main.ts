@@ -77,8 +77,10 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
     close: (windowId) => api.windows.remove(windowId),
   });
   const ready = (async () => {
+    const started = performance.now();
     const settings = await loadSettings(storage);
     const keyring = await Keyring.open({ storage, unlockLifetimeMs: settings.unlockMinutes * 60_000 });
+    console.info(`sigill: keyring open (${keyring.size} keys in ${Math.round(performance.now() - started)} ms)`);
     setInterval(() => keepUnlockedKeysAlive(keyring, api), SWEEP_INTERVAL_MS);
     return new SigillService({
       keyring,

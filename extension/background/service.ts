@@ -69,6 +69,18 @@ function expirySeconds(days: unknown): number | null {
   return (days as number) * DAY_SECONDS;
 }
 
+/** The key data of an import request: armored text, or binary data sent as base64. */
+function keyData(armored: unknown, base64: unknown): string | Uint8Array {
+  if (base64 === undefined) return text(armored, 'the key');
+  let binary: string;
+  try {
+    binary = atob(text(base64, 'the key'));
+  } catch (error) {
+    throw new SigillError('BAD_INPUT', { detail: 'the binary key data is not valid base64', cause: error });
+  }
+  return Uint8Array.from(binary, (character) => character.charCodeAt(0));
+}
+
 function fileSafe(value: string): string {
   return value.replace(/[^A-Za-z0-9@._-]+/g, '_').slice(0, 80);
 }
@@ -220,10 +232,10 @@ export class SigillService {
         return this.#backupOffer(record, await keyring.ownKeyBackup(record.fingerprint));
       },
       'keys.markBackedUp': async ({ fingerprint }) => this.view(await keyring.markBackedUp(this.#record(fingerprint).fingerprint)),
-      'keys.importSecret': async ({ text: data, passphrase }) =>
-        this.#reportView(await keyring.importSecretKeys(text(data, 'the key'), { passphrase: text(passphrase, 'passphrase') })),
-      'keys.importPublic': async ({ text: data, url }) => {
-        const source = url === undefined ? text(data, 'the key') : await this.#fetchKeys(text(url, 'url'));
+      'keys.importSecret': async ({ text: data, base64, passphrase }) =>
+        this.#reportView(await keyring.importSecretKeys(keyData(data, base64), { passphrase: text(passphrase, 'passphrase') })),
+      'keys.importPublic': async ({ text: data, base64, url }) => {
+        const source = url === undefined ? keyData(data, base64) : await this.#fetchKeys(text(url, 'url'));
         return this.#reportView(await keyring.importKeys(source, { acceptance: 'undecided' }));
       },
       'keys.exportPublic': async ({ fingerprint }) => {

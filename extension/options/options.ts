@@ -15,7 +15,7 @@ const t = translator(api);
 const call = <N extends RequestName>(name: N, payload: RequestOf<N>): Promise<ResponseOf<N>> => request((message) => api.runtime.sendMessage(message), name, payload);
 
 /** Correspondents' keys drawn at once; the search narrows the rest. */
-const LIST_LIMIT = 200;
+const LIST_LIMIT = 100;
 const DEFAULT_EXPIRY_DAYS = 3 * 365;
 
 const dateFormat = new Intl.DateTimeFormat(api.i18n.getUILanguage() || undefined, { dateStyle: 'medium' });
@@ -88,8 +88,35 @@ function offerFile(offer: FileOffer): void {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-async function readFile(input: HTMLInputElement): Promise<string[]> {
-  return Promise.all([...(input.files ?? [])].map((file) => file.text()));
+/** Key files are small; anything larger is refused before it is read into memory. */
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+
+/** A picked file as an import request: armored text as it is, binary OpenPGP data as base64. */
+type KeyFile = { text: string } | { base64: string };
+
+async function readFile(input: HTMLInputElement): Promise<KeyFile[]> {
+  const files = [...(input.files ?? [])];
+  const tooLarge = files.find((file) => file.size > MAX_FILE_BYTES);
+  if (tooLarge !== undefined) {
+    input.value = '';
+    throw new Error(t('fileTooLarge', [tooLarge.name]));
+  }
+  return Promise.all(
+    files.map(async (file) => {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      // Every OpenPGP packet starts with bit 7 set (RFC 9580 §4.2); armor and text never do.
+      if (bytes.length > 0 && ((bytes[0] ?? 0) & 0x80) !== 0) {
+        let binary = '';
+        for (let offset = 0; offset < bytes.length; offset += 0x8000) binary += String.fromCharCode(...bytes.subarray(offset, offset + 0x8000));
+        return { base64: btoa(binary) };
+      }
+      return { text: new TextDecoder().decode(bytes) };
+    }),
+  );
+}
+
+function mergeReports(reports: ImportReportView[]): ImportReportView {
+  return { imported: reports.flatMap((report) => report.imported), failed: reports.flatMap((report) => report.failed) };
 }
 
 function statusBadge(key: KeyView): HTMLElement {
@@ -403,14 +430,15 @@ async function importSecret(): Promise<void> {
   const textInput = byId<HTMLTextAreaElement>('import-secret-text');
   const passphrase = byId<HTMLInputElement>('import-secret-passphrase');
   const result = byId('import-secret-result');
-  const text = [textInput.value, ...(await readFile(fileInput))].filter((part) => part.trim() !== '').join('\n');
-  if (text === '') {
+  const sources: KeyFile[] = [...(textInput.value.trim() === '' ? [] : [{ text: textInput.value }]), ...(await readFile(fileInput))];
+  if (sources.length === 0) {
     result.replaceChildren(h('span', { className: 'error' }, t('importNothing')));
     return;
   }
   await busy(byId<HTMLButtonElement>('import-secret-button'), async () => {
-    const report = await call('keys.importSecret', { text, passphrase: passphrase.value });
-    result.replaceChildren(importSummary(report));
+    const reports: ImportReportView[] = [];
+    for (const source of sources) reports.push(await call('keys.importSecret', { ...source, passphrase: passphrase.value }));
+    result.replaceChildren(importSummary(mergeReports(reports)));
     passphrase.value = '';
     textInput.value = '';
     fileInput.value = '';
@@ -491,9 +519,11 @@ async function showDetails(fingerprint: string): Promise<void> {
   details.hidden = false;
 }
 
-async function importPublic(payload: RequestOf<'keys.importPublic'>, control: HTMLButtonElement | null): Promise<void> {
+async function importPublic(payloads: Array<RequestOf<'keys.importPublic'>>, control: HTMLButtonElement | null): Promise<void> {
   await busy(control, async () => {
-    const report = await call('keys.importPublic', payload);
+    const reports: ImportReportView[] = [];
+    for (const payload of payloads) reports.push(await call('keys.importPublic', payload));
+    const report = mergeReports(reports);
     byId('import-result').replaceChildren(importSummary(report), report.imported.length > 0 ? h('p', { className: 'muted' }, t('importAcceptHint')) : '');
     await renderList();
     const first = report.imported[0];
@@ -520,13 +550,16 @@ async function saveSetting(update: RequestOf<'settings.set'>): Promise<void> {
 }
 
 function wire(): void {
-  byId('import-secret-button').addEventListener('click', () => void importSecret());
+  byId('import-secret-button').addEventListener('click', () => void importSecret().catch(fail));
   byId<HTMLInputElement>('import-file').addEventListener('change', (event) => {
     const input = event.currentTarget as HTMLInputElement;
-    void readFile(input).then((texts) => importPublic({ text: texts.join('\n') }, null).finally(() => (input.value = '')));
+    void readFile(input)
+      .then((files) => importPublic(files, null))
+      .catch(fail)
+      .finally(() => (input.value = ''));
   });
-  byId('import-text-button').addEventListener('click', (event) => void importPublic({ text: byId<HTMLTextAreaElement>('import-text').value }, event.currentTarget as HTMLButtonElement));
-  byId('import-url-button').addEventListener('click', (event) => void importPublic({ url: byId<HTMLInputElement>('import-url').value.trim() }, event.currentTarget as HTMLButtonElement));
+  byId('import-text-button').addEventListener('click', (event) => void importPublic([{ text: byId<HTMLTextAreaElement>('import-text').value }], event.currentTarget as HTMLButtonElement));
+  byId('import-url-button').addEventListener('click', (event) => void importPublic([{ url: byId<HTMLInputElement>('import-url').value.trim() }], event.currentTarget as HTMLButtonElement));
   byId('search').addEventListener('input', () => void renderList().catch(fail));
   byId<HTMLInputElement>('encrypt-by-default').addEventListener('change', (event) => void saveSetting({ encryptByDefault: (event.currentTarget as HTMLInputElement).checked }));
   byId<HTMLInputElement>('sign-by-default').addEventListener('change', (event) => void saveSetting({ signByDefault: (event.currentTarget as HTMLInputElement).checked }));
@@ -548,8 +581,10 @@ function wire(): void {
   byId<HTMLInputElement>('restore-file').addEventListener('change', (event) => {
     const input = event.currentTarget as HTMLInputElement;
     void busy(null, async () => {
-      const [text] = await readFile(input);
-      if (text === undefined) return;
+      const [file] = await readFile(input);
+      if (file === undefined) return;
+      if (!('text' in file)) throw new Error(t('restoreNotBackup'));
+      const text = file.text;
       const report = await call('keyring.restore', { text });
       byId('restore-result').replaceChildren(importSummary(report));
       input.value = '';

@@ -58,8 +58,9 @@ export interface RequestMap {
   };
   'keys.backupFile': { request: { fingerprint: string }; response: FileOffer };
   'keys.markBackedUp': { request: { fingerprint: string }; response: KeyView };
-  'keys.importSecret': { request: { text: string; passphrase: string }; response: ImportReportView };
-  'keys.importPublic': { request: { text?: string; url?: string }; response: ImportReportView };
+  /** `text`: armored; `base64`: binary key data (GnuPG's export without --armor). */
+  'keys.importSecret': { request: { text?: string; base64?: string; passphrase: string }; response: ImportReportView };
+  'keys.importPublic': { request: { text?: string; base64?: string; url?: string }; response: ImportReportView };
   'keys.exportPublic': { request: { fingerprint: string }; response: FileOffer };
   'keys.setAcceptance': { request: { fingerprint: string; acceptance: Acceptance }; response: KeyView };
   'keys.changePassphrase': { request: { fingerprint: string; newPassphrase: string }; response: KeyView };

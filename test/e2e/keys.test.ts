@@ -2,11 +2,12 @@
 // passphrase), is offered the backup and saves it; imports bob's public key from a file and accepts it;
 // extends her key's expiry through the passphrase prompt (a wrong passphrase first, then the right one;
 // Escape cancels). After a restart of Thunderbird both keys are still there and Sigill's storage holds no
-// unprotected secret key. A second profile is provisioned by the harness with persona keys.
+// unprotected secret key; she backs up the whole keyring. A second profile is provisioned by the harness
+// with persona keys and restores alice's keyring backup.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isUnlocked, KEYRING_INDEX_KEY, readKeys, readSecretKeys, unlockKey } from '../../src/core/index.ts';
+import { isUnlocked, KEYRING_INDEX_KEY, readKeys, readSecretKeys, storedKeyRecords, unlockKey } from '../../src/core/index.ts';
 import { loadCertificate, readFixture } from '../../keys-fixtures/index.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
@@ -38,6 +39,8 @@ async function unprotectedSecretPackets(client: Client): Promise<{ secretKeys: n
 
 describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
   let world: World | undefined;
+  /** alice's whole-keyring backup, made in the first scenario and restored in the second. */
+  let keyringBackup: string | undefined;
 
   beforeAll(async () => {
     world = await World.start('keys', { relay: false });
@@ -74,6 +77,12 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await options.waitFor(`${identity} form.generate`);
     await options.type(`${identity} input[id$="-passphrase"]`, PASSPHRASE);
     expect(await options.text(`${identity} form.generate .hint`)).toMatch(/Strong/);
+    // A v6 key comes with a plain warning; the default profile does not.
+    expect((await options.query(`${identity} .warning.small`)).visible).toBe(false);
+    await options.select(`${identity} select[id$="-profile"]`, 'rfc9580');
+    await options.waitFor(`${identity} .warning.small`, (state) => state.text?.includes('cannot') === true);
+    await alice.screenshot('options-generate-form');
+    await options.select(`${identity} select[id$="-profile"]`, 'default');
     await options.type(`${identity} input[id$="-repeat"]`, PASSPHRASE, ['Enter']);
     const offer = await options.waitFor('.backup-offer', undefined, 180_000);
     expect(offer.text).toContain('Save its backup now');
@@ -146,22 +155,28 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await again.waitFor(`[data-fingerprint="${aliceFingerprint}"]`);
     await again.waitFor(`.key-row[data-fingerprint="${bobFingerprint}"]`, (state) => state.text?.includes('Usable') === true);
     const storage = await readSigillStorage(alice);
-    const index = storage[KEYRING_INDEX_KEY] as { version: number; keys: Record<string, { acceptance: string; secret: boolean; backedUp?: boolean }> };
-    expect(index.version).toBe(1);
-    expect(index.keys[aliceFingerprint]).toMatchObject({ secret: true, acceptance: 'verified' });
-    expect(index.keys[bobFingerprint]).toMatchObject({ secret: false, acceptance: 'accepted' });
+    expect(storage[KEYRING_INDEX_KEY]).toMatchObject({ version: 1 });
+    const records = storedKeyRecords(storage);
+    expect(records[aliceFingerprint]).toMatchObject({ secret: true, acceptance: 'verified' });
+    expect(records[bobFingerprint]).toMatchObject({ secret: false, acceptance: 'accepted' });
     expect(await unprotectedSecretPackets(alice)).toEqual({ secretKeys: 1, unprotected: [] });
     expect(JSON.stringify(storage)).not.toContain(PASSPHRASE);
     await alice.screenshot('options-after-restart');
+
+    // The whole keyring in one file (restored into bob's profile below).
+    await again.click('#backup-all-button');
+    await eventually(() => readdirSync(downloads).some((file) => /^sigill-keyring-backup-\d{4}-\d{2}-\d{2}\.json$/.test(file)), 60_000, 'the keyring backup file');
+    keyringBackup = readFileSync(join(downloads, readdirSync(downloads).find((file) => file.startsWith('sigill-keyring-backup-'))!), 'utf8');
+    expect(JSON.parse(keyringBackup)).toMatchObject({ format: 'sigill-keyring-backup', version: 1 });
+    expect(keyringBackup).not.toContain(PASSPHRASE);
     expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
   });
 
-  it('provisions a profile with persona keys before the scenario starts', async () => {
+  it('provisions a profile with persona keys before the scenario starts, and restores a keyring backup there', async () => {
     if (!world) throw new Error('no world');
     const bob = await world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['alice', 'carol'], settings: { unlockMinutes: 5 } } });
     const storage = await readSigillStorage(bob);
-    const index = storage[KEYRING_INDEX_KEY] as { keys: Record<string, { acceptance: string; secret: boolean }> };
-    expect(Object.values(index.keys).map((record) => [record.secret, record.acceptance]).sort()).toEqual([
+    expect(Object.values(storedKeyRecords(storage)).map((record) => [record.secret, record.acceptance]).sort()).toEqual([
       [false, 'accepted'],
       [false, 'accepted'],
       [true, 'verified'],
@@ -171,6 +186,12 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
     await options.waitFor(`[data-fingerprint="${(await loadCertificate('bob')).getFingerprint()}"]`);
     await options.waitFor(`.key-row[data-fingerprint="${(await loadCertificate('alice')).getFingerprint()}"]`, (state) => state.text?.includes('Usable') === true);
     expect((await options.query('#unlock-minutes')).value).toBe('5');
+
+    // Restoring alice's whole-keyring backup adds her keys; secret keys stay protected.
+    expect(keyringBackup).toBeDefined();
+    await options.setFiles('#restore-file', [{ name: 'sigill-keyring-backup.json', text: keyringBackup! }]);
+    await options.waitFor('#restore-result', (state) => state.text?.includes('Added: Alice <alice@sigill.test>') === true);
+    expect(await unprotectedSecretPackets(bob)).toEqual({ secretKeys: 2, unprotected: [] });
   });
 
   it('leaves nothing running', async () => {

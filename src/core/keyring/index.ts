@@ -23,6 +23,8 @@ export {
   KEYRING_INDEX_KEY,
   KEYRING_SCHEMA_VERSION,
   keyStorageKey,
+  metadataShardKey,
+  storedKeyRecords,
   type GenerateOwnKeyInput,
   type GeneratedOwnKey,
   type ImportFailure,

@@ -3,7 +3,9 @@
  * acceptance state, persisted through an injected `KeyValueStorage`.
  *
  * Storage schema (version 1):
- * - `sigill.keyring`: `{ version: 1, keys: { [fingerprint]: KeyRecord } }`, the metadata of every key;
+ * - `sigill.keyring`: `{ version: 1, shards: 256 }`;
+ * - `sigill.keyring.<hh>`: JSON text of `{ [fingerprint]: KeyRecord }`, the metadata of the keys whose fingerprint
+ *   starts with the two hex digits `hh`; a decision about one key rewrites 1/256 of the metadata, not all;
  * - `sigill.key.<fingerprint>`: `{ armored }`, the armored key; secret keys only passphrase-protected.
  * Opening reads the metadata alone and builds one index by address; a key is parsed only when it is
  * needed (encrypting, exporting, unlocking), so 10,000 keys open in milliseconds.
@@ -45,13 +47,35 @@ import { UnlockCache } from './unlock-cache.ts';
 export const KEYRING_SCHEMA_VERSION = 1;
 export const KEYRING_INDEX_KEY = 'sigill.keyring';
 export const keyStorageKey = (fingerprint: string): string => `sigill.key.${fingerprint}`;
+const SHARD_COUNT = 256;
+const shardOf = (fingerprint: string): string => fingerprint.slice(0, 2);
+export const metadataShardKey = (shard: string): string => `${KEYRING_INDEX_KEY}.${shard}`;
+const allShardKeys = Array.from({ length: SHARD_COUNT }, (_, index) => metadataShardKey(index.toString(16).padStart(2, '0')));
+
+/** The key records held in raw storage items (for tools and tests that inspect what is stored). */
+export function storedKeyRecords(items: Record<string, unknown>): Record<string, KeyRecord> {
+  const records: Record<string, KeyRecord> = {};
+  for (const key of allShardKeys) {
+    const shard = items[key];
+    if (typeof shard !== 'string') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(shard);
+    } catch (error) {
+      throw new SigillError('BAD_INPUT', { detail: `the stored keyring shard ${key} is not valid JSON`, cause: error });
+    }
+    if (!isRecord(parsed)) throw new SigillError('BAD_INPUT', { detail: `the stored keyring shard ${key} is not in a known format` });
+    Object.assign(records, parsed);
+  }
+  return records;
+}
 
 /** Three years, the default lifetime of a generated key. */
 export const DEFAULT_KEY_LIFETIME_SECONDS = 3 * 365 * 24 * 60 * 60;
 
 interface StoredIndex {
   version: number;
-  keys: Record<string, KeyRecord>;
+  shards: number;
 }
 
 interface StoredKey {
@@ -192,15 +216,19 @@ export class Keyring {
   /** Loads the metadata (never the keys) from storage. Throws BAD_INPUT for a schema it does not know. */
   static async open(options: KeyringOptions): Promise<Keyring> {
     const keyring = new Keyring(options);
-    const stored = (await options.storage.get([KEYRING_INDEX_KEY]))[KEYRING_INDEX_KEY];
+    const items = await options.storage.get([KEYRING_INDEX_KEY, ...allShardKeys]);
+    const stored = items[KEYRING_INDEX_KEY];
     if (stored !== undefined) {
-      if (!isRecord(stored) || typeof stored.version !== 'number' || !isRecord(stored.keys)) {
+      if (!isRecord(stored) || typeof stored.version !== 'number') {
         throw new SigillError('BAD_INPUT', { detail: `the stored keyring (${KEYRING_INDEX_KEY}) is not in a known format` });
       }
       if (stored.version > KEYRING_SCHEMA_VERSION) {
         throw new SigillError('BAD_INPUT', { detail: `the stored keyring has schema version ${stored.version}, made by a newer Sigill (this one reads ${KEYRING_SCHEMA_VERSION})` });
       }
-      for (const record of Object.values(stored.keys as Record<string, KeyRecord>)) keyring.#index(record);
+      if (stored.shards !== SHARD_COUNT) {
+        throw new SigillError('BAD_INPUT', { detail: `the stored keyring (${KEYRING_INDEX_KEY}) is not in a known format` });
+      }
+      for (const record of Object.values(storedKeyRecords(items))) keyring.#index(record);
     }
     return keyring;
   }
@@ -248,15 +276,29 @@ export class Keyring {
   async #commit(changes: { put?: Array<{ record: KeyRecord; key?: AnyKey }>; remove?: string[] }): Promise<void> {
     const items: Record<string, unknown> = {};
     const records = new Map(this.#records);
+    const touched = new Set<string>();
     for (const { record, key } of changes.put ?? []) {
       if (key !== undefined) {
         assertProtected(key);
         items[keyStorageKey(record.fingerprint)] = { armored: key.armor() } satisfies StoredKey;
       }
       records.set(record.fingerprint, record);
+      touched.add(shardOf(record.fingerprint));
     }
-    for (const fingerprint of changes.remove ?? []) records.delete(fingerprint);
-    items[KEYRING_INDEX_KEY] = { version: KEYRING_SCHEMA_VERSION, keys: Object.fromEntries(records) } satisfies StoredIndex;
+    for (const fingerprint of changes.remove ?? []) {
+      records.delete(fingerprint);
+      touched.add(shardOf(fingerprint));
+    }
+    // Only the metadata shards holding a changed key are rewritten, in the same storage call as the keys.
+    const shards = new Map([...touched].map((shard) => [shard, {} as Record<string, KeyRecord>]));
+    for (const [fingerprint, record] of records) {
+      const shard = shards.get(shardOf(fingerprint));
+      if (shard !== undefined) shard[fingerprint] = record;
+    }
+    // JSON text, not objects: Thunderbird's storage.local reads one string per shard far faster than
+    // it deserialises thousands of small objects (10,000 keys: see bench/keyring-thunderbird.ts).
+    for (const [shard, content] of shards) items[metadataShardKey(shard)] = JSON.stringify(content);
+    items[KEYRING_INDEX_KEY] = { version: KEYRING_SCHEMA_VERSION, shards: SHARD_COUNT } satisfies StoredIndex;
     await this.#storage.set(items);
     if (changes.remove !== undefined && changes.remove.length > 0) {
       await this.#storage.remove(changes.remove.map(keyStorageKey));
@@ -474,12 +516,13 @@ export class Keyring {
    * the secret against the public parameters (KEY_TAMPERED); a key that comes without protection is
    * protected with it before it is stored. Without a passphrase nothing is imported (KEY_LOCKED).
    */
-  importSecretKeys(data: string, options: { passphrase: string }): Promise<ImportReport> {
+  importSecretKeys(data: string | Uint8Array, options: { passphrase: string }): Promise<ImportReport> {
     return this.#exclusive(async () => {
       if (typeof options.passphrase !== 'string' || options.passphrase === '') {
         throw new SigillError('KEY_LOCKED', { detail: 'give the passphrase of the secret key (or, for a key without one, the passphrase to protect it with)' });
       }
-      const { keys: text, revocationCertificate } = splitBackup(data);
+      // Binary input (`gpg --export-secret-keys` without --armor) has no text around the keys.
+      const { keys: text, revocationCertificate } = typeof data === 'string' ? splitBackup(data) : { keys: data, revocationCertificate: undefined };
       const keys = await readKeys(text);
       const prepared: AnyKey[] = [];
       const failed: ImportFailure[] = [];
@@ -757,7 +800,7 @@ function parseBackup(text: string): KeyringBackup {
 }
 
 /** Separates the neutralised (":"-prefixed) revocation certificate of a backup file from its keys. */
-function splitBackup(data: string): { keys: string; revocationCertificate?: string } {
+function splitBackup(data: string): { keys: string; revocationCertificate?: string | undefined } {
   const match = NEUTRALISED_REVOCATION.exec(data);
   if (match?.[1] === undefined) return { keys: data };
   return { keys: data.replace(match[0], ''), revocationCertificate: match[1] };

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { keepUnlockedKeysAlive, startBackground } from '../../../extension/background/main.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../extension/shared/messages.ts';
+import { readSecretKeys } from '../../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, readFixture } from '../../../keys-fixtures/index.ts';
 import { unprotectedPacketsAtRest } from '../../support/keys-at-rest.ts';
 import { nodeBrowser, type NodeBrowser } from './node-browser.ts';
@@ -67,6 +68,18 @@ describe('background keyring service', () => {
     expect(exported.fileName).toMatch(/^bob@sigill\.test-[0-9A-F]{16}\.pub\.asc$/);
     await call('keys.delete', { fingerprint: bob.fingerprint });
     expect((await rejection(call('keys.get', { fingerprint: bob.fingerprint }))).code).toBe('KEY_NOT_FOUND');
+  });
+
+  it('imports binary key files (GnuPG exports without --armor), secret and public', async () => {
+    const { call, api } = start();
+    const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+    const secret = (await readSecretKeys(readFixture('carol', 'sec')))[0]!.write();
+    const report = await call('keys.importSecret', { base64: base64(secret), passphrase: fixturePassphrase('carol') });
+    expect(report.imported[0]?.key).toMatchObject({ secret: true, addresses: ['carol@sigill.test'], backedUp: true });
+    const bob = (await loadCertificate('bob')).write();
+    expect((await call('keys.importPublic', { base64: base64(bob) })).imported[0]?.key.addresses).toEqual(['bob@sigill.test']);
+    expect((await rejection(call('keys.importPublic', { base64: '***' }))).code).toBe('BAD_INPUT');
+    expect(await unprotectedPacketsAtRest(api.storageBackend)).toEqual([]);
   });
 
   it('imports from a URL over https only', async () => {

@@ -38,8 +38,9 @@ async function pageBrowser(urlPrefix, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const browser of allBrowsers()) {
-      const url = browser.currentURI?.spec ?? '';
-      if (url.startsWith(urlPrefix) && browser.browsingContext?.currentWindowGlobal) return browser;
+      // The loaded document, not just the address: a tab restored from the last session may not have loaded yet.
+      const url = browser.browsingContext?.currentWindowGlobal?.documentURI?.spec ?? '';
+      if (url.startsWith(urlPrefix)) return browser;
     }
     if (Date.now() > deadline) throw new Error(`no page ${urlPrefix} is open`);
     const { setTimeout } = ChromeUtils.importESModule('resource://gre/modules/Timer.sys.mjs');

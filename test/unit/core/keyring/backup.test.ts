@@ -1,6 +1,6 @@
 // Whole-keyring backup → restore, the storage schema, and reopening from storage.
 import { describe, expect, it } from 'vitest';
-import { KEYRING_INDEX_KEY, keyStorageKey, MemoryStorage } from '../../../../src/core/index.ts';
+import { KEYRING_INDEX_KEY, keyStorageKey, MemoryStorage, metadataShardKey, storedKeyRecords } from '../../../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, readFixture } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from '../keys/expect-code.ts';
 import { openKeyring, secretKeysAtRest, unprotectedPacketsAtRest } from './helpers.ts';
@@ -61,27 +61,67 @@ describe('whole-keyring backup', () => {
 });
 
 describe('storage schema', () => {
-  it('keeps metadata with a version in one index and each armored key in its own item', async () => {
+  it('keeps a versioned index, the metadata in shards by fingerprint, and each armored key in its own item', async () => {
     const { keyring, storage } = await populated();
     const snapshot = storage.snapshot();
-    const index = snapshot[KEYRING_INDEX_KEY] as { version: number; keys: Record<string, unknown> };
-    expect(index.version).toBe(1);
-    expect(Object.keys(index.keys).sort()).toEqual(keyring.records().map((record) => record.fingerprint).sort());
-    for (const fingerprint of Object.keys(index.keys)) {
+    expect(snapshot[KEYRING_INDEX_KEY]).toEqual({ version: 1, shards: 256 });
+    const records = storedKeyRecords(snapshot);
+    expect(Object.keys(records).sort()).toEqual(keyring.records().map((record) => record.fingerprint).sort());
+    for (const fingerprint of Object.keys(records)) {
+      expect(JSON.parse(snapshot[metadataShardKey(fingerprint.slice(0, 2))] as string)).toHaveProperty(fingerprint);
       expect(snapshot[keyStorageKey(fingerprint)]).toMatchObject({ armored: expect.stringContaining('-----BEGIN PGP') });
     }
+  });
+
+  it('rewrites only the metadata shard of the key a decision is about', async () => {
+    const { keyring, storage } = await populated();
+    const bob = (await loadCertificate('bob')).getFingerprint();
+    const written: string[][] = [];
+    const set = storage.set.bind(storage);
+    storage.set = async (items) => {
+      written.push(Object.keys(items).sort());
+      await set(items);
+    };
+    await keyring.setAcceptance(bob, 'verified');
+    expect(written).toEqual([[KEYRING_INDEX_KEY, metadataShardKey(bob.slice(0, 2))].sort()]);
   });
 
   it('reopens from storage with the same records and lookups, without parsing keys', async () => {
     const { keyring, storage, clock } = await populated();
     const reopened = await openKeyring({ storage: MemoryStorage.from(storage.snapshot()), clock });
-    expect(reopened.keyring.records()).toEqual(keyring.records());
+    const byFingerprint = (records: ReturnType<typeof keyring.records>) => [...records].sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
+    expect(byFingerprint(reopened.keyring.records())).toEqual(byFingerprint(keyring.records()));
     expect(reopened.keyring.lookup('bob@sigill.test').status).toBe('usable');
   });
 
   it('refuses a schema from a newer Sigill and a malformed index, instead of overwriting them', async () => {
-    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 2, keys: {} } }) }), 'BAD_INPUT');
+    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 2, shards: 256 } }) }), 'BAD_INPUT');
+    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 1, shards: 16 } }) }), 'BAD_INPUT');
     await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: 'garbage' }) }), 'BAD_INPUT');
+    await expectSigillError(openKeyring({ storage: MemoryStorage.from({ [KEYRING_INDEX_KEY]: { version: 1, shards: 256 }, [metadataShardKey('ab')]: '{not json' }) }), 'BAD_INPUT');
+  });
+
+  it('keeps every change when several arrive at once', async () => {
+    const { keyring, storage, clock } = await openKeyring();
+    await Promise.all([
+      keyring.importKeys(readFixture('bob', 'pub')),
+      keyring.importKeys(readFixture('carol', 'pub'), { acceptance: 'accepted' }),
+      keyring.importSecretKeys(readFixture('alice', 'sec'), { passphrase: fixturePassphrase('alice') }),
+      keyring.importKeys(readFixture('dave', 'pub')),
+    ]);
+    const reopened = await openKeyring({ storage: MemoryStorage.from(storage.snapshot()), clock });
+    expect(reopened.keyring.records().map((record) => record.addresses[0]).sort()).toEqual(['alice@sigill.test', 'bob@sigill.test', 'carol@sigill.test', 'dave@sigill.test']);
+  });
+
+  it('reports a stored key that no longer matches its record instead of using it', async () => {
+    const { storage, clock } = await populated();
+    const bob = (await loadCertificate('bob')).getFingerprint();
+    const carol = await storage.get([keyStorageKey((await loadCertificate('carol')).getFingerprint())]);
+    // Someone swapped bob's stored key for carol's behind the keyring's back.
+    await storage.set({ [keyStorageKey(bob)]: Object.values(carol)[0] });
+    const reopened = await openKeyring({ storage, clock });
+    await expectSigillError(reopened.keyring.encryptionKeys('bob@sigill.test'), 'KEY_INVALID');
+    expect(reopened.keyring.lookup('carol@sigill.test').status).toBe('rejected');
   });
 
   it('leaves memory and storage as they were when storage refuses a write', async () => {

@@ -2,7 +2,7 @@
 // revocation, deletion, and KEY-REST: raw storage never holds unprotected secret key material.
 import { describe, expect, it } from 'vitest';
 import { PacketList, PublicKey, SignaturePacket, type AnyPacket } from 'openpgp';
-import { assertProtected, KEYRING_INDEX_KEY, readSecretKeys } from '../../../../src/core/index.ts';
+import { assertProtected, readSecretKeys, storedKeyRecords } from '../../../../src/core/index.ts';
 import { fixturePassphrase, loadCertificate, readFixture } from '../../../../keys-fixtures/index.ts';
 import { expectSigillError } from '../keys/expect-code.ts';
 import { openKeyring, unprotectedPacketsAtRest, secretKeysAtRest } from './helpers.ts';
@@ -154,7 +154,8 @@ describe('own keys', () => {
     expect(keyring.record(record.fingerprint)).toBeUndefined();
     expect(keyring.unlockedKey(record.fingerprint)).toBeUndefined();
     expect(keyring.lookup('gone@sigill.test').status).toBe('missing');
-    expect(storage.rawEntries().map(([key]) => key)).toEqual([KEYRING_INDEX_KEY]);
+    expect(storage.rawEntries().map(([key]) => key).filter((key) => key.startsWith('sigill.key.'))).toEqual([]);
+    expect(storedKeyRecords(storage.snapshot())).toEqual({});
     expect((await openKeyring({ storage, clock })).keyring.size).toBe(0);
   });
 });
