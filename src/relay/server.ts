@@ -6,6 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { domainToASCII } from 'node:url';
 import { Authenticator, type ThrottleOptions } from './auth.ts';
 import { formatListenAddress, RelayConfigError, type ListenAddress, type RelayConfig } from './config.ts';
 import type { DeliveryOutcome } from './delivery/outcome.ts';
@@ -14,6 +15,7 @@ import { deliverRemote, nextHops, type MxResolver } from './delivery/remote.ts';
 import { headerSection } from './delivery/dsn.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MailboxStore } from './mailbox.ts';
+import { headerField } from './message.ts';
 import { startHttpView } from './http/index.ts';
 import { startPop3Server } from './pop3/index.ts';
 import { startSmtpListener, type RunningListener } from './smtp/listener.ts';
@@ -89,13 +91,14 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
 
   const deliver = async ({ record, message, deliveryId }: DeliveryAttempt): Promise<DeliveryOutcome> => {
     const recipient = record.recipient;
-    const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
+    // Routing looks at the A-label form; the address itself travels on as the client wrote it.
+    const domain = domainToASCII(recipient.slice(recipient.lastIndexOf('@') + 1)).toLowerCase();
     if (config.domains.includes(domain)) {
       if (!authenticator.hasUser(recipient)) {
         return { status: 'permanent', statusCode: '5.1.1', diagnostic: `no mailbox for ${recipient} here` };
       }
       // RFC 5321 §4.4: the final delivery records the reverse-path as Return-Path.
-      const returnPath = Buffer.from(`Return-Path: <${record.sender}>\r\n`, 'latin1');
+      const returnPath = headerField('Return-Path', `<${record.sender}>`);
       await store.deliver(recipient.toLowerCase(), Buffer.concat([returnPath, message]), { id: deliveryId });
       return { status: 'delivered' };
     }

@@ -8,7 +8,7 @@
  * control characters before it gets here and is only ever placed in a field value.
  */
 import { randomBytes } from 'node:crypto';
-import { rfc5322Date } from '../smtp/listener.ts';
+import { rfc5322Date } from '../message.ts';
 import { cleanDiagnostic } from './outcome.ts';
 
 export interface DsnArgs {

@@ -21,6 +21,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Authenticator } from '../auth.ts';
 import type { LimitsConfig, ListenAddress } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { headerField, rfc5322Date } from '../message.ts';
 import { isLoopback, listenOn } from '../pop3/listen.ts';
 import type { RecipientRecord, Spool, SpoolWriter } from '../spool/index.ts';
 import { hasRoutingHack, parseEnvelopeAddress } from './address.ts';
@@ -84,18 +85,16 @@ function smtpError(responseCode: number, message: string): SmtpError {
   return Object.assign(new Error(message), { responseCode });
 }
 
-/** RFC 5322 §3.3 date-time in UTC. */
-export function rfc5322Date(date = new Date()): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
 /** Only hostname/literal characters survive into a trace header (RFC 5321 §4.4). */
 function traceToken(value: string | false | undefined): string {
   if (!value) return 'unknown';
   return /^[A-Za-z0-9.:_[\]-]{1,255}$/.test(value) ? value : 'invalid';
 }
 
-/** The `Received:` trace header this hop adds in front of the message (RFC 5321 §4.4). */
+/**
+ * The `Received:` trace header this hop adds in front of the message (RFC 5321 §4.4), as UTF-8 bytes
+ * (an SMTPUTF8 recipient in "for" is kept as it is, RFC 6531 §3.7.3).
+ */
 export function receivedHeader(args: {
   helo: string | false;
   remoteAddress: string;
@@ -104,16 +103,17 @@ export function receivedHeader(args: {
   id: string;
   recipients: string[];
   date?: Date;
-}): string {
+}): Buffer {
   const literal = isIP(args.remoteAddress) === 6 ? `IPv6:${args.remoteAddress}` : args.remoteAddress;
-  // "for" only with a single recipient: naming all of them would disclose Bcc recipients.
-  const forClause = args.recipients.length === 1 ? `\r\n\tfor <${args.recipients[0]}>` : '';
   const protocol = /^[A-Z]{1,16}$/.test(args.protocol) ? args.protocol : 'ESMTP';
-  return (
-    `Received: from ${traceToken(args.helo)} ([${literal}])\r\n` +
-    `\tby ${args.hostname} (Sigill relay) with ${protocol} id ${args.id}${forClause};\r\n` +
-    `\t${rfc5322Date(args.date)}\r\n`
-  );
+  const by = `by ${args.hostname} (Sigill relay) with ${protocol} id ${args.id}`;
+  // "for" only with a single recipient: naming all of them would disclose Bcc recipients.
+  const onlyRecipient = args.recipients.length === 1 ? args.recipients[0] : undefined;
+  return headerField('Received', [
+    `from ${traceToken(args.helo)} ([${literal}])`,
+    ...(onlyRecipient === undefined ? [`${by};`] : [by, `for <${onlyRecipient}>;`]),
+    rfc5322Date(args.date),
+  ]);
 }
 
 const VIOLATION_REPLY = {
@@ -278,8 +278,9 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
         callback(smtpError(557, 'Error: relay access denied'));
         return;
       }
-      // Keep the normalised form for delivery (smtp-server keeps what it parsed).
-      address.address = options.domains.includes(domain) ? lower : parsed.value.address;
+      // Local mailboxes by their normalised name; everything else exactly as the client wrote it, so
+      // that an international address travels on byte for byte (RFC 6531).
+      address.address = options.domains.includes(domain) ? lower : raw;
       callback();
     },
 
@@ -291,16 +292,23 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       let failed = false;
       const writerPromise: Promise<SpoolWriter | undefined> = options.spool.createWriter({ sender, recipients }).then(
         async (writer) => {
-          const trace = receivedHeader({
-            helo: session.hostNameAppearsAs,
-            remoteAddress: session.remoteAddress,
-            hostname: options.hostname,
-            protocol: session.transmissionType,
-            id: writer.entryId,
-            recipients,
-          });
-          await writer.write(Buffer.from(trace, 'latin1'));
-          return writer;
+          try {
+            const trace = receivedHeader({
+              helo: session.hostNameAppearsAs,
+              remoteAddress: session.remoteAddress,
+              hostname: options.hostname,
+              protocol: session.transmissionType,
+              id: writer.entryId,
+              recipients,
+            });
+            await writer.write(trace);
+            return writer;
+          } catch (error) {
+            // The address checks at MAIL/RCPT make this unreachable; if it ever is, nothing is stored.
+            log.error('smtp.trace.refused', { error: error as Error });
+            await writer.abort();
+            return undefined;
+          }
         },
         (error: unknown) => {
           log.error('spool.create.failed', { error: error as Error });

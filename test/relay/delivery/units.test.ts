@@ -111,6 +111,6 @@ describe('data checker', () => {
 describe('Received header', () => {
   it('carries only safe tokens from the client, and "for" only with one recipient', () => {
     const header = receivedHeader({ helo: 'evil\r\nX: y', remoteAddress: '::1', hostname: 'mx.sigill.test', protocol: 'ESMTPS', id: 'abc', recipients: ['a@b.test', 'c@d.test'], date: new Date(0) });
-    expect(header).toBe('Received: from invalid ([IPv6:::1])\r\n\tby mx.sigill.test (Sigill relay) with ESMTPS id abc;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n');
+    expect(header.toString('utf8')).toBe('Received: from invalid ([IPv6:::1])\r\n\tby mx.sigill.test (Sigill relay) with ESMTPS id abc;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n');
   });
 });
