@@ -166,9 +166,10 @@ export class RawSmtp {
     for (const waiter of waiters) waiter();
   }
 
-  static connect(port: number): Promise<RawSmtp> {
+  /** `localAddress` another loopback address (127.0.0.2 ...) plays a second client host. */
+  static connect(port: number, localAddress?: string): Promise<RawSmtp> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      const socket = net.connect({ host: '127.0.0.1', port, ...(localAddress === undefined ? {} : { localAddress }) }, () => {
         socket.setNoDelay(true);
         resolve(new RawSmtp(socket));
       });
@@ -247,8 +248,8 @@ export class RawSmtp {
 }
 
 /** Connects, reads the greeting, says EHLO. */
-export async function openSession(port: number, helo = 'client.test'): Promise<RawSmtp> {
-  const client = await RawSmtp.connect(port);
+export async function openSession(port: number, helo = 'client.test', localAddress?: string): Promise<RawSmtp> {
+  const client = await RawSmtp.connect(port, localAddress);
   const greeting = await client.reply();
   if (greeting.code !== 220) throw new Error(`unexpected greeting ${greeting.text}`);
   const ehlo = await client.command(`EHLO ${helo}`);

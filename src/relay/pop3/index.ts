@@ -419,7 +419,7 @@ class Pop3Session {
     if (!result.ok) {
       if (result.reason === 'throttled') {
         this.logger.warn('pop3.auth-throttled', { user: username, method });
-        this.reply('-ERR [SYS/TEMP] too many failed logins; try again later');
+        this.reply('-ERR [SYS/TEMP] too many login attempts from your address; try again later');
         return this.end();
       }
       return this.failedLogin(username, result.reason, '-ERR [AUTH] invalid user name or password');

@@ -32,12 +32,19 @@ export interface Pop3Fixture {
 }
 
 export async function startFixture(
-  options: { limits?: Pop3Limits; tls?: { cert: string; key: string }; plaintextAuthOnLoopback?: boolean; throttle?: ThrottleOptions } = {},
+  options: {
+    limits?: Pop3Limits;
+    tls?: { cert: string; key: string };
+    plaintextAuthOnLoopback?: boolean;
+    throttle?: ThrottleOptions;
+    /** The authenticator's penalty delay (default: none at all). */
+    sleep?: (ms: number) => Promise<void>;
+  } = {},
 ): Promise<Pop3Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'sigill-pop3-'));
   const store = new MailboxStore({ dir });
   const { logger, lines } = memoryLogger();
-  const authenticator = new Authenticator({ users: [ALICE, BOB, CAROL], throttle: options.throttle, sleep: async () => undefined });
+  const authenticator = new Authenticator({ users: [ALICE, BOB, CAROL], throttle: options.throttle, sleep: options.sleep ?? (async () => undefined) });
   const server = await startPop3Server({
     listen: '127.0.0.1:0',
     store,
@@ -108,8 +115,9 @@ export class RawClient {
     for (const wake of waiters) wake();
   }
 
-  static async connect(fixture: { host: string; port: number }): Promise<RawClient> {
-    const socket = netConnect(fixture.port, fixture.host);
+  /** `localAddress` another loopback address (127.0.0.2 ...) plays a second client host. */
+  static async connect(fixture: { host: string; port: number; localAddress?: string }): Promise<RawClient> {
+    const socket = netConnect({ port: fixture.port, host: fixture.host, ...(fixture.localAddress === undefined ? {} : { localAddress: fixture.localAddress }) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -118,7 +126,7 @@ export class RawClient {
   }
 
   /** Connects and reads the greeting. */
-  static async open(fixture: { host: string; port: number }): Promise<RawClient> {
+  static async open(fixture: { host: string; port: number; localAddress?: string }): Promise<RawClient> {
     const client = await RawClient.connect(fixture);
     const greeting = await client.readLine();
     if (!greeting.startsWith('+OK')) throw new Error(`bad greeting ${greeting}`);
