@@ -69,6 +69,8 @@ const DEFAULT_LIMITS: Required<Pop3Limits> = {
   maxBufferedInput: 64 * 1024,
 };
 
+/** Lines of a LIST/UIDL listing written at once (about 50 KB of UIDL lines). */
+const LISTING_SLICE_LINES = 1024;
 const MESSAGE_NUMBER = /^[1-9][0-9]{0,8}$/;
 const LINE_COUNT = /^[0-9]{1,9}$/;
 
@@ -98,6 +100,8 @@ class Pop3Session {
   private awaitingPlainResponse = false;
   private authFailures = 0;
   private badCommands = 0;
+  /** Said once per session in the log: this client let our replies pile up. */
+  private loggedBackpressure = false;
   private lock: MailboxLock | undefined;
   private address = '';
   private messages: StoredMessage[] = [];
@@ -230,6 +234,11 @@ class Pop3Session {
         // Keywords are ASCII; user names and passwords are taken as UTF-8 (what clients send in practice).
         const line = lineBytes.toString('utf8').replace(/\r?\n$/, '');
         await this.handleLine(line);
+        // Backpressure for every reply, not only RETR/TOP: the next pipelined command is not even
+        // looked at until the client has taken this answer, so a client that never reads holds at
+        // most one reply in our memory, however many commands it sends (RFC 2449 §6.6 allows the
+        // server to process pipelined commands at its own pace).
+        await this.waitForClient();
       }
     } catch (error) {
       this.logger.error('pop3.internal-error', { error });
@@ -485,7 +494,7 @@ class Pop3Session {
   }
 
   /** LIST (RFC 1939 §5) and UIDL (§7): one message, or a multi-line listing of the undeleted ones. */
-  private scanListing(args: string[], command: 'LIST' | 'UIDL'): void {
+  private async scanListing(args: string[], command: 'LIST' | 'UIDL'): Promise<void> {
     const value = (message: StoredMessage): string => (command === 'LIST' ? String(message.size) : message.uidl);
     if (args.length > 1) return this.bad(`${command} takes at most one argument`);
     if (args.length === 1) {
@@ -493,9 +502,17 @@ class Pop3Session {
       if (found !== undefined) this.reply(`+OK ${found.index + 1} ${value(found.message)}`);
       return;
     }
-    const lines = [command === 'LIST' ? `+OK ${this.messages.length - this.deleted.size} messages` : '+OK unique-id listing follows'];
+    // Written in slices with backpressure: a mailbox of 100,000 messages is a reply of megabytes.
+    let lines = [command === 'LIST' ? `+OK ${this.messages.length - this.deleted.size} messages` : '+OK unique-id listing follows'];
     for (const [index, message] of this.messages.entries()) {
-      if (!this.deleted.has(index)) lines.push(`${index + 1} ${value(message)}`);
+      if (this.deleted.has(index)) continue;
+      lines.push(`${index + 1} ${value(message)}`);
+      if (lines.length >= LISTING_SLICE_LINES) {
+        this.reply(lines.join('\r\n'));
+        lines = [];
+        await this.waitForClient();
+        if (this.isClosed()) return;
+      }
     }
     lines.push('.');
     this.reply(lines.join('\r\n'));
@@ -532,6 +549,17 @@ class Pop3Session {
       stream.destroy();
     }
     if (!socket.destroyed) socket.write(encoder.finish());
+  }
+
+  /** Waits while the socket's own buffer is full (the client is not reading). */
+  private async waitForClient(): Promise<void> {
+    const socket = this.socket;
+    if (!socket.writableNeedDrain || socket.destroyed) return;
+    if (!this.loggedBackpressure) {
+      this.loggedBackpressure = true;
+      this.logger.info('pop3.backpressure', { buffered: socket.writableLength });
+    }
+    await this.drained(socket);
   }
 
   private drained(socket: Socket): Promise<void> {
