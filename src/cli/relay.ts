@@ -95,6 +95,8 @@ async function demoConfig(): Promise<{ config: RelayConfig; passwords: Record<st
       domains: ['sigill.test'],
       users: Object.entries(passwords).map(([address, password]) => ({ address, password })),
       ...(tls ? { tls } : {}),
+      // The HTTP view always needs a token now; a fresh one per start.
+      http: { token: randomBytes(24).toString('base64url') },
       dataDir,
     },
     { baseDir: process.cwd() },

@@ -4,9 +4,10 @@
  * or embedded defaults for a loopback demo. Relative paths resolve against the config file's folder.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parsePasswordHash, PasswordHashError, type UserConfig } from './auth.ts';
-import { formatListen, isLoopback, type ListenAddress } from './pop3/listen.ts';
+import { formatListen, type ListenAddress } from './pop3/listen.ts';
 
 export type { ListenAddress };
 
@@ -25,10 +26,17 @@ export interface TlsFiles {
 
 export interface HttpViewConfig {
   /**
-   * Bearer token every request to the HTTP view must carry (RFC 6750 `Authorization: Bearer ...`);
-   * null: no token, which is allowed only while listen.http is on loopback.
+   * The secret every request to the HTTP view must carry (`Authorization: Bearer <token>`, RFC 6750,
+   * or once in the URL, which turns it into a cookie). Required whenever the view is enabled; null
+   * only when listen.http is null.
    */
   token: string | null;
+  /**
+   * Host names (or IP literals) accepted in the `Host` header besides loopback literals, `localhost`
+   * and the relay's hostname: anything else is refused, so that a DNS-rebinding web page cannot read
+   * the view through the user's browser.
+   */
+  hosts: string[];
 }
 
 export interface LimitsConfig {
@@ -218,21 +226,34 @@ const MIN_HTTP_TOKEN_LENGTH = 16;
 
 function parseHttp(value: Json, listen: ListenAddress | null): HttpViewConfig {
   let token: string | null = null;
+  const hosts: string[] = [];
   if (value !== undefined && value !== null) {
     if (!isObject(value)) throw new RelayConfigError('http', 'must be an object with token');
-    checkKeys(value, 'http', ['token']);
+    checkKeys(value, 'http', ['token', 'hosts']);
     if (value.token !== undefined && value.token !== null) {
       token = requireString(value.token, 'http.token');
       // Printable ASCII without spaces: what fits in an Authorization header as one token (RFC 6750 §2.1).
       if (!/^[\x21-\x7e]+$/.test(token)) throw new RelayConfigError('http.token', 'only printable ASCII without spaces');
       if (token.length < MIN_HTTP_TOKEN_LENGTH) throw new RelayConfigError('http.token', `must be at least ${MIN_HTTP_TOKEN_LENGTH} characters`);
     }
+    if (value.hosts !== undefined) {
+      if (!Array.isArray(value.hosts)) throw new RelayConfigError('http.hosts', 'must be an array of host names');
+      value.hosts.forEach((entry: Json, index) => {
+        const host = requireString(entry, `http.hosts[${index}]`).toLowerCase();
+        if (!isDomainName(host) && isIP(host) === 0) throw new RelayConfigError(`http.hosts[${index}]`, 'not a host name or IP address');
+        hosts.push(host);
+      });
+    }
   }
-  // Said now, naming the field to set, rather than when the listener starts.
-  if (listen && token === null && !isLoopback(listen.host)) {
-    throw new RelayConfigError('http.token', `required when listen.http (${formatListenAddress(listen)}) is not loopback`);
+  // A mail store is private wherever the view listens: on loopback every local user (and every web
+  // page, through the browser) can reach it. Said now, naming the field to set.
+  if (listen && token === null) {
+    throw new RelayConfigError(
+      'http.token',
+      `required while the HTTP view is enabled (listen.http ${formatListenAddress(listen)}): at least ${MIN_HTTP_TOKEN_LENGTH} printable characters, e.g. from \`openssl rand -hex 24\`; or set listen.http to null`,
+    );
   }
-  return { token };
+  return { token, hosts };
 }
 
 export interface ParseConfigOptions {

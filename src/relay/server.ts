@@ -80,6 +80,9 @@ async function readTls(config: RelayConfig): Promise<{ key: Buffer; cert: Buffer
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const { config } = options;
   const logger = options.logger ?? createLogger();
+  // parseConfig already demands it; a config built by hand must not start an open view either.
+  const httpToken = config.http.token ?? '';
+  if (config.listen.http && httpToken === '') throw new RelayConfigError('http.token', 'required while the HTTP view is enabled (listen.http)');
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
     throw new RelayConfigError('dataDir', `cannot create ${config.dataDir}: ${error.code ?? error.message}`);
   });
@@ -184,13 +187,15 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   }
   if (config.listen.http) {
     const listen = config.listen.http;
+    const token = httpToken;
     const http = await named('http', listen, () =>
       startHttpView({
         listen: formatListenAddress(listen),
         store,
         spoolDir: spool.dir,
         logger: logger.child({ component: 'http' }),
-        ...(config.http.token === null ? {} : { token: config.http.token }),
+        token,
+        allowedHosts: [config.hostname, ...config.http.hosts],
       }),
     );
     closers.push(http.close);

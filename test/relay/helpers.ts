@@ -13,6 +13,8 @@ import { silentLogger, type Logger } from '../../src/relay/log.ts';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../src/relay/server.ts';
 
 export const PASSWORDS = { alice: 'alice-secret-1', bob: 'bob-secret-2' } as const;
+/** The HTTP view's token in test relays that do not set their own. */
+export const HTTP_TOKEN = 'test-http-view-token-0123456789';
 
 export async function tempDir(prefix = 'sigill-relay-test-'): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
@@ -68,7 +70,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       ],
       listen: { submission: '127.0.0.1:0', smtp: '127.0.0.1:0', pop3: null, http: null, ...options.listen },
       ...(options.tls ? { tls: options.tls } : {}),
-      ...(options.http ? { http: options.http } : {}),
+      http: options.http ?? { token: HTTP_TOKEN },
       ...(options.routes ? { routes: options.routes } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.limits ? { limits: options.limits } : {}),

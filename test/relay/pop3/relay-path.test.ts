@@ -10,7 +10,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseListen } from '../../../src/relay/pop3/listen.ts';
 import { describeWithTools } from '../../support/tools.ts';
-import { PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
+import { HTTP_TOKEN, PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('./clients/poplib_client.py', import.meta.url));
@@ -38,7 +38,7 @@ describeWithTools([{ command: 'python3', debianPackage: 'python3' }], 'relay pat
     transport.close();
 
     const http = parseListen(relay.info.http ?? '');
-    const api = async (path: string): Promise<Response> => fetch(`http://${http.host}:${http.port}${path}`);
+    const api = async (path: string): Promise<Response> => fetch(`http://${http.host}:${http.port}${path}`, { headers: { Authorization: `Bearer ${HTTP_TOKEN}` } });
     const listed = await waitFor(async () => {
       const messages = (await (await api('/api/mailboxes/bob@sigill.test/messages')).json()) as { id: string }[] | { error: string };
       return Array.isArray(messages) && messages.length === 1 ? messages : undefined;
