@@ -48,6 +48,24 @@ export interface LimitsConfig {
   lineLength: number;
   /** Concurrent connections per listener. */
   connections: number;
+  /**
+   * Concurrent connections per listener from one client address (IPv6: one /64), as Postfix's
+   * smtpd_client_connection_count_limit. Default: half of `connections`.
+   */
+  connectionsPerClient: number;
+  /**
+   * Bytes per second a client must keep up during DATA (Postfix's smtpd_min_data_rate): each byte
+   * received extends the deadline by 1/rate s, up to `idleTimeoutSeconds` ahead. 0: only the idle
+   * timeout applies.
+   */
+  minDataRate: number;
+  /** SMTP idle timeout (RFC 5321 §4.5.3.2.7: 5 minutes). */
+  idleTimeoutSeconds: number;
+  /**
+   * Idle timeout for connections that arrive while a listener is near its connection limit (80 %),
+   * as Postfix's stress mode; SMTP and POP3.
+   */
+  stressIdleTimeoutSeconds: number;
 }
 
 export interface RetryConfig {
@@ -83,7 +101,19 @@ export class RelayConfigError extends Error {
   }
 }
 
-export const DEFAULT_LIMITS: LimitsConfig = { messageSize: 26_214_400, recipients: 100, lineLength: 1000, connections: 100 };
+/** Share of a listener's connection limit from which new connections get the stress-mode idle timeout. */
+export const STRESS_THRESHOLD = 0.8;
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  messageSize: 26_214_400,
+  recipients: 100,
+  lineLength: 1000,
+  connections: 100,
+  connectionsPerClient: 50,
+  minDataRate: 500,
+  idleTimeoutSeconds: 300,
+  stressIdleTimeoutSeconds: 10,
+};
 export const DEFAULT_RETRY: RetryConfig = { scheduleSeconds: [60, 300, 900, 3600], maxAgeSeconds: 172_800 };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -196,10 +226,21 @@ function parseLimits(value: Json): LimitsConfig {
   if (!isObject(value)) throw new RelayConfigError('limits', 'must be an object');
   checkKeys(value, 'limits', Object.keys(DEFAULT_LIMITS));
   const limits = { ...DEFAULT_LIMITS };
-  const minimum: LimitsConfig = { messageSize: 1024, recipients: 1, lineLength: 78, connections: 1 };
+  // Timeouts may be fractions of a second (tests); counts and sizes are integers.
+  const rule: Record<keyof LimitsConfig, { min: number; integer: boolean }> = {
+    messageSize: { min: 1024, integer: true },
+    recipients: { min: 1, integer: true },
+    lineLength: { min: 78, integer: true },
+    connections: { min: 1, integer: true },
+    connectionsPerClient: { min: 1, integer: true },
+    minDataRate: { min: 0, integer: true },
+    idleTimeoutSeconds: { min: 0.1, integer: false },
+    stressIdleTimeoutSeconds: { min: 0.1, integer: false },
+  };
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof LimitsConfig)[]) {
-    if (value[key] !== undefined) limits[key] = requireNumber(value[key], `limits.${key}`, { min: minimum[key], integer: true });
+    if (value[key] !== undefined) limits[key] = requireNumber(value[key], `limits.${key}`, rule[key]);
   }
+  if (value.connectionsPerClient === undefined) limits.connectionsPerClient = Math.max(1, Math.ceil(limits.connections / 2));
   return limits;
 }
 

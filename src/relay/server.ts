@@ -178,7 +178,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         ...(config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key } } : {}),
         logger: logger.child({ component: 'pop3' }),
         hostname: config.hostname,
-        limits: { maxConnections: config.limits.connections },
+        limits: {
+          maxConnections: config.limits.connections,
+          maxConnectionsPerClient: config.limits.connectionsPerClient,
+          stressIdleTimeoutMs: config.limits.stressIdleTimeoutSeconds * 1000,
+        },
         ...(options.plaintextAuthOnLoopback === undefined ? {} : { plaintextAuthOnLoopback: options.plaintextAuthOnLoopback }),
       }),
     );

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
-import type { AuthResult, Authenticator } from '../auth.ts';
+import { clientKey, type AuthResult, type Authenticator } from '../auth.ts';
+import { STRESS_THRESHOLD } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { MailboxLock, MailboxStore, StoredMessage } from '../mailbox.ts';
 import { formatListen, isLoopback, listenOn, parseListen } from './listen.ts';
@@ -23,8 +24,15 @@ export interface Pop3Limits {
   maxCommandLength?: number;
   /** Longest AUTH continuation line (a base64 PLAIN response). Default 2048. */
   maxAuthLineLength?: number;
-  /** Idle time before the session is closed without UPDATE. Default 10 min (RFC 1939 §3 minimum). */
+  /** Concurrent connections from one client address (IPv6: one /64). Default 50. */
+  maxConnectionsPerClient?: number;
+  /**
+   * Idle time before the session is closed without UPDATE. Default 10 min (RFC 1939 §3 minimum).
+   * A command line must also be complete within it, however slowly its bytes trickle in.
+   */
   idleTimeoutMs?: number;
+  /** Idle timeout of sessions while the server is near `maxConnections` (80 %). Default 10 s. */
+  stressIdleTimeoutMs?: number;
   /** Failed logins on one connection before it is closed. Default 3. */
   maxAuthFailures?: number;
   /** Unknown, malformed or out-of-state commands before the connection is closed. Default 20. */
@@ -61,6 +69,8 @@ type State = 'authorization' | 'transaction' | 'update' | 'closed';
 
 const DEFAULT_LIMITS: Required<Pop3Limits> = {
   maxConnections: 100,
+  maxConnectionsPerClient: 50,
+  stressIdleTimeoutMs: 10_000,
   maxCommandLength: 255,
   maxAuthLineLength: 2048,
   idleTimeoutMs: 10 * 60_000,
@@ -82,6 +92,8 @@ interface ServerContext {
   options: Pop3ServerOptions;
   limits: Required<Pop3Limits>;
   secureContext: SecureContext | undefined;
+  /** The idle timeout in force now (shorter in stress mode). */
+  idleTimeoutMs(): number;
 }
 
 class Pop3Session {
@@ -100,6 +112,8 @@ class Pop3Session {
   private awaitingPlainResponse = false;
   private authFailures = 0;
   private badCommands = 0;
+  /** Runs while an incomplete command line waits for its end (see watchPartialLine). */
+  private lineDeadline: NodeJS.Timeout | undefined;
   /** Said once per session in the log: this client let our replies pile up. */
   private loggedBackpressure = false;
   private lock: MailboxLock | undefined;
@@ -141,7 +155,7 @@ class Pop3Session {
   private watch(socket: Socket): void {
     socket.on('data', this.onData);
     socket.once('close', this.onClose);
-    socket.setTimeout(this.limits.idleTimeoutMs, () => {
+    socket.setTimeout(this.context.idleTimeoutMs(), () => {
       // RFC 1939 §3: an autologout timer ends the session WITHOUT entering UPDATE.
       this.logger.info('pop3.idle-timeout', {});
       this.reply('-ERR autologout: idle for too long');
@@ -179,6 +193,7 @@ class Pop3Session {
 
   private async cleanUp(): Promise<void> {
     this.state = 'closed';
+    clearTimeout(this.lineDeadline);
     const lock = this.lock;
     this.lock = undefined;
     if (lock !== undefined) await lock.release().catch((error: unknown) => this.logger.error('pop3.unlock-failed', { error }));
@@ -193,6 +208,7 @@ class Pop3Session {
       const newline = chunk.indexOf(0x0a);
       if (newline === -1) return;
       this.discarding = false;
+      this.clearLineDeadline();
       chunk = chunk.subarray(newline + 1);
       this.input = Buffer.alloc(0);
       this.reply('-ERR line too long');
@@ -201,6 +217,32 @@ class Pop3Session {
     this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
     if (this.input.length > this.limits.maxBufferedInput) this.socket.pause();
     void this.drainInput();
+    this.watchPartialLine();
+  }
+
+  private clearLineDeadline(): void {
+    clearTimeout(this.lineDeadline);
+    this.lineDeadline = undefined;
+  }
+
+  /**
+   * A started command line must be complete within the idle timeout: the socket's own timeout
+   * restarts with every byte, so a client trickling one byte a minute would otherwise hold the
+   * session forever (as Postfix's smtpd_per_request_deadline).
+   */
+  private watchPartialLine(): void {
+    // Only a line still being received; complete lines waiting for us are our delay, not the client's.
+    const partial = this.discarding || (this.input.length > 0 && this.input.indexOf(0x0a) === -1);
+    if (!partial) return this.clearLineDeadline();
+    if (this.lineDeadline !== undefined || this.state === 'closed') return;
+    this.lineDeadline = setTimeout(() => {
+      this.lineDeadline = undefined;
+      if (!this.discarding && (this.input.length === 0 || this.input.indexOf(0x0a) !== -1)) return;
+      this.logger.info('pop3.line-timeout', {});
+      this.reply('-ERR autologout: command line not completed in time');
+      this.end();
+    }, this.context.idleTimeoutMs());
+    this.lineDeadline.unref();
   }
 
   private currentLineLimit(): number {
@@ -225,6 +267,7 @@ class Pop3Session {
         }
         const lineBytes = this.input.subarray(0, newline + 1);
         this.input = this.input.subarray(newline + 1);
+        this.clearLineDeadline(); // this line is complete; the next one gets its own deadline
         if (lineBytes.length > limit + 1) {
           this.awaitingPlainResponse = false; // an over-long SASL response fails the exchange
           this.reply('-ERR line too long');
@@ -246,6 +289,7 @@ class Pop3Session {
       this.end();
     } finally {
       this.processing = false;
+      this.watchPartialLine();
       if (this.input.length <= this.limits.maxBufferedInput && this.socket.isPaused() && this.state !== 'closed') this.socket.resume();
     }
   }
@@ -618,19 +662,41 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     options.tls === undefined
       ? undefined
       : createSecureContext({ cert: await pemOrFile(options.tls.cert), key: await pemOrFile(options.tls.key), minVersion: 'TLSv1.2' });
-  const context: ServerContext = { options, limits, secureContext };
   const sessions = new Set<Pop3Session>();
+  const perClient = new Map<string, number>();
+  // Stress mode (as Postfix's): near the connection limit, new sessions get a short idle timeout.
+  let connected = 0;
+  const stressed = (): boolean => connected >= Math.ceil(limits.maxConnections * STRESS_THRESHOLD);
+  const context: ServerContext = {
+    options,
+    limits,
+    secureContext,
+    idleTimeoutMs: () => (stressed() ? Math.min(limits.idleTimeoutMs, limits.stressIdleTimeoutMs) : limits.idleTimeoutMs),
+  };
 
   const server: Server = createServer((socket) => {
-    if (sessions.size >= limits.maxConnections) {
-      options.logger.warn('pop3.too-many-connections', { remote: socket.remoteAddress });
+    const refuse = (reason: string, reply: string): void => {
+      options.logger.warn('pop3.connect.refused', { remote: socket.remoteAddress, reason });
       socket.on('error', () => undefined);
-      socket.end('-ERR [SYS/TEMP] too many connections, try again later\r\n');
-      return;
+      socket.end(`${reply}\r\n`);
+    };
+    if (sessions.size >= limits.maxConnections) return refuse('too many connections', '-ERR [SYS/TEMP] too many connections, try again later');
+    const client = clientKey(socket.remoteAddress ?? '');
+    const fromClient = perClient.get(client) ?? 0;
+    if (fromClient >= limits.maxConnectionsPerClient) {
+      return refuse('too many connections from this client', '-ERR [SYS/TEMP] too many connections from your address, try again later');
     }
+    perClient.set(client, fromClient + 1);
+    connected += 1; // before the session arms its idle timeout, so that it counts itself
     const session = new Pop3Session(socket, context);
     sessions.add(session);
-    void session.closed.then(() => sessions.delete(session));
+    void session.closed.then(() => {
+      connected -= 1;
+      sessions.delete(session);
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
   });
 
   await listenOn(server, { host, port });

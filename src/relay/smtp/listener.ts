@@ -16,10 +16,10 @@
  * no option to change that, and we keep it (it also slows connection-flooding bots). Connection
  * reuse avoids paying it per message.
  */
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { Authenticator } from '../auth.ts';
-import type { LimitsConfig, ListenAddress } from '../config.ts';
+import { clientKey, type Authenticator } from '../auth.ts';
+import { STRESS_THRESHOLD, type LimitsConfig, type ListenAddress } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { headerField, rfc5322Date } from '../message.ts';
 import { isLoopback, listenOn } from '../pop3/listen.ts';
@@ -55,8 +55,6 @@ export interface SmtpListenerOptions {
   maxAuthFailuresPerConnection?: number;
   /** AUTH over plaintext on loopback connections (default true; tests turn it off). */
   plaintextAuthOnLoopback?: boolean;
-  /** Idle timeout (default 5 min, RFC 5321 §4.5.3.2.7). */
-  socketTimeoutMs?: number;
 }
 
 export interface RunningListener {
@@ -122,6 +120,83 @@ const VIOLATION_REPLY = {
   'line-too-long': smtpError(500, 'Error: line too long'),
 } as const;
 
+/**
+ * Raw sockets of one listener by client: the per-client connection count (Postfix's
+ * smtpd_client_connection_count_limit), stress mode (Postfix: shorter timeouts when the server is
+ * near its limit) and the socket of a session, which smtp-server does not hand to its callbacks.
+ */
+class ConnectionTracker {
+  private readonly sockets = new Map<string, Socket>();
+  private readonly perClient = new Map<string, number>();
+  stressed = false;
+
+  constructor(
+    private readonly limits: LimitsConfig,
+    private readonly onStressChange: (stressed: boolean) => void,
+  ) {}
+
+  private static id(remoteAddress: string, remotePort: number): string {
+    return `${clientKey(remoteAddress)}|${remotePort}`;
+  }
+
+  /** Counts a new socket (before smtp-server arms its idle timeout, so stress mode applies to it). */
+  add(socket: Socket): void {
+    const id = ConnectionTracker.id(socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    const client = clientKey(socket.remoteAddress ?? '');
+    this.sockets.set(id, socket);
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
+    this.update();
+    socket.once('close', () => {
+      this.sockets.delete(id);
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.perClient.set(client, left);
+      else this.perClient.delete(client);
+      this.update();
+    });
+  }
+
+  connectionsFrom(remoteAddress: string): number {
+    return this.perClient.get(clientKey(remoteAddress)) ?? 0;
+  }
+
+  socketOf(session: SMTPServerSession): Socket | undefined {
+    return this.sockets.get(ConnectionTracker.id(session.remoteAddress, session.remotePort));
+  }
+
+  private update(): void {
+    const stressed = this.sockets.size >= Math.ceil(this.limits.connections * STRESS_THRESHOLD);
+    if (stressed === this.stressed) return;
+    this.stressed = stressed;
+    this.onStressChange(stressed);
+  }
+}
+
+/**
+ * The DATA deadline of Postfix's smtpd_min_data_rate: the client starts with `timeoutMs`, and each
+ * byte it sends earns 1/rate seconds more, never more than `timeoutMs` ahead. One byte every few
+ * minutes (under the idle timeout) therefore no longer keeps a transaction open.
+ */
+function dataDeadline(timeoutMs: number, bytesPerSecond: number, onExpired: () => void): { received(bytes: number): void; stop(): void } {
+  let deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => {
+      if (Date.now() >= deadline) onExpired();
+      else arm();
+    }, Math.max(1, deadline - Date.now()));
+    timer.unref();
+  };
+  arm();
+  return {
+    received(bytes) {
+      if (bytesPerSecond > 0) deadline = Math.min(Date.now() + timeoutMs, deadline + (bytes * 1000) / bytesPerSecond);
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+}
+
 export async function startSmtpListener(options: SmtpListenerOptions): Promise<RunningListener> {
   const { kind, logger } = options;
   const isSubmission = kind === 'submission';
@@ -138,6 +213,15 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
     return state;
   };
   const sessionLog = (session: SMTPServerSession): Logger => stateOf(session).log;
+  const idleTimeoutMs = options.limits.idleTimeoutSeconds * 1000;
+  const stressIdleTimeoutMs = Math.min(idleTimeoutMs, options.limits.stressIdleTimeoutSeconds * 1000);
+  const tracker = new ConnectionTracker(options.limits, (stressed) => {
+    // smtp-server reads this option whenever it arms a connection's idle timeout: connections that
+    // arrive in stress mode get the short one (RFC 5321 §4.5.3.2 timeouts are minimums for normal
+    // operation; Postfix does the same under stress).
+    server.options.socketTimeout = stressed ? stressIdleTimeoutMs : idleTimeoutMs;
+    logger.warn(stressed ? 'smtp.stress.on' : 'smtp.stress.off', { listener: kind, idleTimeoutMs: server.options.socketTimeout });
+  });
 
   const server = new SMTPServer({
     name: options.hostname,
@@ -162,11 +246,17 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
     hideDSN: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
-    socketTimeout: options.socketTimeoutMs ?? 5 * 60_000,
+    socketTimeout: idleTimeoutMs,
     closeTimeout: 2_000,
     logger: false,
 
     onConnect(session, callback) {
+      const fromClient = tracker.connectionsFrom(session.remoteAddress);
+      if (fromClient > options.limits.connectionsPerClient) {
+        sessionLog(session).warn('smtp.connect.refused', { reason: 'too many connections from this client', connections: fromClient });
+        callback(smtpError(421, 'Error: too many connections from your address, try again later')); // RFC 5321 §3.8
+        return;
+      }
       const plaintextAuthAllowed = (options.plaintextAuthOnLoopback ?? true) && isLoopback(session.remoteAddress);
       if (isSubmission && !plaintextAuthAllowed && !session.secure) {
         // RFC 4954 §4: no plaintext passwords off loopback. AUTH comes back after STARTTLS.
@@ -290,6 +380,15 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
       const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
       let failed = false;
+      const deadline = dataDeadline(idleTimeoutMs, options.limits.minDataRate, () => {
+        log.warn('smtp.data.refused', { reason: 'data rate too low', bytes: stream.byteLength, minDataRate: options.limits.minDataRate });
+        const socket = tracker.socketOf(session);
+        // RFC 5321 §3.8: 421 and close (inside TLS only the close: this is the raw socket); the
+        // partial message is dropped by the 'close' handler below.
+        if (session.secure) socket?.destroy();
+        else socket?.end(`421 4.4.2 ${options.hostname} Error: data rate too low, closing connection\r\n`);
+        setTimeout(() => socket?.destroy(), 1_000).unref();
+      });
       const writerPromise: Promise<SpoolWriter | undefined> = options.spool.createWriter({ sender, recipients }).then(
         async (writer) => {
           try {
@@ -318,6 +417,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       // Chunks are written strictly in order; the stream is paused while a write is pending.
       let writing: Promise<unknown> = writerPromise;
       stream.on('data', (chunk: Buffer) => {
+        deadline.received(chunk.length);
         checker.check(chunk);
         if (checker.violation || stream.sizeExceeded || failed) return; // keep reading, stop writing
         stream.pause();
@@ -338,12 +438,14 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       // half-written message is dropped (it was never acknowledged).
       stream.on('error', () => undefined);
       stream.on('close', () => {
+        deadline.stop();
         if (ended) return;
         failed = true;
         log.warn('smtp.data.aborted', { reason: 'connection closed during DATA' });
         void writing.catch(() => undefined).then(async () => (await writerPromise)?.abort());
       });
       stream.on('end', () => {
+        deadline.stop();
         ended = true;
         checker.finish();
         void writing
@@ -383,6 +485,8 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
   });
 
   server.on('error', (error) => logger.warn('smtp.error', { listener: kind, error }));
+  // Runs before smtp-server's own handler for the socket, which arms the idle timeout.
+  server.server.prependListener('connection', (socket: Socket) => tracker.add(socket));
 
   await listenOn(server.server, options.listen); // smtp-server's listen() only forwards to it
   const bound = server.server.address();
