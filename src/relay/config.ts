@@ -85,6 +85,11 @@ export interface RelayConfig {
   http: HttpViewConfig;
   /** Lower-case domain → next hop. */
   routes: Record<string, ListenAddress>;
+  /**
+   * Lower-case routed domain → the only (lower-case) addresses accepted for it at RCPT, as Postfix's
+   * relay_recipient_maps; a routed domain without a list accepts any local part.
+   */
+  relayRecipients: Record<string, string[]>;
   /** Absolute. */
   dataDir: string;
   limits: LimitsConfig;
@@ -330,16 +335,45 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
   const http = parseHttp(raw.http, listen.http);
 
   const routes: Record<string, ListenAddress> = {};
+  const relayRecipients: Record<string, string[]> = {};
   if (raw.routes !== undefined) {
-    if (!isObject(raw.routes)) throw new RelayConfigError('routes', 'must be an object of domain → host:port');
+    if (!isObject(raw.routes)) throw new RelayConfigError('routes', 'must be an object of domain → host:port or { nextHop, recipients }');
     for (const [domain, target] of Object.entries(raw.routes)) {
       if (!isDomainName(domain)) throw new RelayConfigError(`routes.${domain}`, 'key is not a domain name');
-      routes[domain.toLowerCase()] = parseListenAddress(target, `routes.${domain}`);
+      const lower = domain.toLowerCase();
+      if (!isObject(target)) {
+        routes[lower] = parseListenAddress(target, `routes.${domain}`);
+        continue;
+      }
+      checkKeys(target, `routes.${domain}`, ['nextHop', 'recipients']);
+      routes[lower] = parseListenAddress(target.nextHop, `routes.${domain}.nextHop`);
+      if (target.recipients !== undefined) {
+        if (!Array.isArray(target.recipients)) throw new RelayConfigError(`routes.${domain}.recipients`, 'must be an array of addresses');
+        relayRecipients[lower] = target.recipients.map((entry: Json, index) => {
+          const field = `routes.${domain}.recipients[${index}]`;
+          const address = requireString(entry, field).toLowerCase();
+          if (!isPlainAddress(address)) throw new RelayConfigError(field, 'not an e-mail address');
+          if (address.slice(address.lastIndexOf('@') + 1) !== lower) throw new RelayConfigError(field, `not an address at ${lower}`);
+          return address;
+        });
+      }
     }
   }
 
   const dataDir = path.resolve(options.baseDir, raw.dataDir === undefined ? '.sigill-relay' : requireString(raw.dataDir, 'dataDir'));
-  return { hostname: hostname.toLowerCase(), domains, users, listen, tls, http, routes, dataDir, limits: parseLimits(raw.limits), retry: parseRetry(raw.retry) };
+  return {
+    hostname: hostname.toLowerCase(),
+    domains,
+    users,
+    listen,
+    tls,
+    http,
+    routes,
+    relayRecipients,
+    dataDir,
+    limits: parseLimits(raw.limits),
+    retry: parseRetry(raw.retry),
+  };
 }
 
 /** Reads and validates a config file. Errors (missing file, bad JSON, bad field) are RelayConfigError. */

@@ -146,6 +146,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         hostname: config.hostname,
         domains: config.domains,
         relayDomains: Object.keys(config.routes),
+        relayRecipients: config.relayRecipients,
         limits: config.limits,
         tls,
         authenticator,

@@ -69,9 +69,18 @@ describe('relay config', () => {
     [{ ...withoutHttp, listen: { http: '0.0.0.0:8080' } }, 'relay config: http.token: required while the HTTP view is enabled (listen.http 0.0.0.0:8080)'],
     [withoutHttp, 'relay config: http.token: required while the HTTP view is enabled (listen.http 127.0.0.1:0)'],
     [{ ...base, http: { token: 'a-long-enough-token', hosts: ['bad host'] } }, 'relay config: http.hosts[0]: not a host name or IP address'],
+    [{ ...base, routes: { 'far.test': { nextHop: '127.0.0.1:25', recipients: ['a@other.test'] } } }, 'relay config: routes.far.test.recipients[0]: not an address at far.test'],
+    [{ ...base, routes: { 'far.test': { nextHop: '127.0.0.1:25', recipients: 'a@far.test' } } }, 'relay config: routes.far.test.recipients: must be an array of addresses'],
+    [{ ...base, routes: { 'far.test': { via: '127.0.0.1:25' } } }, 'relay config: routes.far.test.via: unknown field'],
     [[1, 2], 'relay config: (root): must be a JSON object'],
   ])('names the bad field: %#', (raw, message) => {
     expect(errorOf(raw)).toContain(message);
+  });
+
+  it('takes a route as host:port or as { nextHop, recipients } (relay_recipient_maps)', () => {
+    const config = parseConfig({ ...base, routes: { 'Far.Test': { nextHop: '127.0.0.1:2526', recipients: ['Bob@far.test'] }, 'open.test': '127.0.0.1:2527' } }, { baseDir: '/' });
+    expect(config.routes).toEqual({ 'far.test': { host: '127.0.0.1', port: 2526 }, 'open.test': { host: '127.0.0.1', port: 2527 } });
+    expect(config.relayRecipients).toEqual({ 'far.test': ['bob@far.test'] });
   });
 
   it('requires an HTTP view token wherever the view listens, and takes extra Host names', () => {

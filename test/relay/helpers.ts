@@ -34,7 +34,7 @@ export function makeTlsPair(dir: string): { cert: string; key: string } {
 export interface TestRelayOptions {
   domain?: string;
   users?: { address: string; password: string }[];
-  routes?: Record<string, string>;
+  routes?: Record<string, string | { nextHop: string; recipients?: string[] }>;
   retry?: { scheduleSeconds: number[]; maxAgeSeconds: number };
   limits?: Record<string, number>;
   tls?: { cert: string; key: string };

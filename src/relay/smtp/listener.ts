@@ -40,6 +40,8 @@ export interface SmtpListenerOptions {
    * administrator made us their next hop, like Postfix's relay_domains). Nothing else is relayed.
    */
   relayDomains: string[];
+  /** Routed domain → the only addresses accepted for it (relay_recipient_maps); absent: any. */
+  relayRecipients: Record<string, string[]>;
   limits: LimitsConfig;
   /** PEM key and certificate; without them there is no STARTTLS. */
   tls: { key: Buffer; cert: Buffer } | null;
@@ -352,18 +354,27 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       }
       const { domain, local } = parsed.value;
       const lower = parsed.value.address.toLowerCase();
+      const routed = options.relayDomains.includes(domain);
+      // Postfix's allow_untrusted_routing = no: never interpret %, ! or @ for our own or routed domains.
+      if ((options.domains.includes(domain) || routed) && hasRoutingHack(local)) {
+        log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'routing character in local part' });
+        callback(smtpError(557, 'Error: relay access denied'));
+        return;
+      }
+      const knownRecipients = routed ? options.relayRecipients[domain] : undefined;
+      if (knownRecipients !== undefined && !knownRecipients.includes(lower)) {
+        // Refused now rather than bounced later to a sender that may be forged (backscatter).
+        log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'not in the relay recipient list' });
+        callback(smtpError(550, 'Error: user unknown in relay recipient table'));
+        return;
+      }
       if (options.domains.includes(domain)) {
-        if (hasRoutingHack(local)) {
-          log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'routing character in local part' });
-          callback(smtpError(557, 'Error: relay access denied'));
-          return;
-        }
         if (!options.isLocalUser(lower)) {
           log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'unknown user' });
           callback(smtpError(550, 'Error: mailbox unavailable: no such user'));
           return;
         }
-      } else if (!isSubmission && !options.relayDomains.includes(domain)) {
+      } else if (!isSubmission && !routed) {
         log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'relay denied' });
         callback(smtpError(557, 'Error: relay access denied'));
         return;

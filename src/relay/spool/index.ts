@@ -72,8 +72,34 @@ interface EnvelopeLine extends Envelope {
   createdAt: number;
 }
 
+/** Why a recipient could not be delivered (kept until the entry's one DSN is sent). */
+export interface RecipientFailure {
+  /** RFC 3463 status, e.g. `5.1.1`, `4.4.7` (expired). */
+  statusCode: string;
+  diagnostic: string;
+  remoteMta?: string;
+}
+
+export interface FailedRecipient extends RecipientFailure {
+  recipient: string;
+}
+
+/**
+ * An entry whose recipients are all done, some of them failed: the queue sends one DSN for all of
+ * them (RFC 3464: one report per message), then calls `finish()`. Until then the entry stays on disk,
+ * so a crash before the DSN was spooled sends it after the restart.
+ */
+export interface FinishedEntry {
+  entryId: string;
+  sender: string;
+  createdAt: number;
+  failures: FailedRecipient[];
+}
+
 /** What a state file holds. */
-type RecipientState = { done: true } | { done?: false; attempts: number; nextAttemptAt: number; lastError?: string };
+type RecipientState =
+  | { done: true; failure?: RecipientFailure }
+  | { done?: false; attempts: number; nextAttemptAt: number; lastError?: string };
 
 const MESSAGE_FILE = /^([A-Za-z0-9-]{1,64})\.msg$/;
 const STATE_FILE = /^([A-Za-z0-9-]{1,64})\.(\d{1,6})\.json$/;
@@ -127,6 +153,7 @@ async function readEnvelopeLine(file: string): Promise<{ envelope: EnvelopeLine;
 
 interface LoadedEntry {
   entry: SpoolEntry;
+  failures: FailedRecipient[];
   /** Indexes that have a state file. */
   stateFiles: Set<number>;
 }
@@ -135,6 +162,8 @@ interface LoadedEntry {
 interface LiveEntry {
   pending: Set<number>;
   stateFiles: Set<number>;
+  /** Whether a recipient of it failed (then its end needs a DSN). */
+  failed: boolean;
 }
 
 export class Spool {
@@ -143,6 +172,7 @@ export class Spool {
   private readonly queueDir: string;
   private readonly queueDirSync: DirectorySync;
   private readonly live = new Map<string, LiveEntry>();
+  private unbounced: FinishedEntry[] = [];
   /** Recently committed small messages, oldest first (see remember()). */
   private readonly recent = new Map<string, Buffer>();
   private recentBytes = 0;
@@ -216,7 +246,7 @@ export class Spool {
           await (await flush()).sync();
           await closeHandle();
           await rename(staging, this.messageFile(entryId));
-          this.live.set(entryId, { pending: new Set(recipients.keys()), stateFiles: new Set() });
+          this.live.set(entryId, { pending: new Set(recipients.keys()), stateFiles: new Set(), failed: false });
           await this.queueDirSync.sync();
           if (whole) this.remember(entryId, whole.subarray(head.length));
         } catch (error) {
@@ -249,22 +279,34 @@ export class Spool {
 
   /**
    * Every pending recipient record. Unreadable entries are reported, not fatal. Also finishes what a
-   * crash interrupted: entries whose recipients are all done and state files without a message.
+   * crash interrupted: entries whose recipients are all done and state files without a message; an
+   * entry that ended with failures before its DSN was sent is kept for `finishedWithFailures()`.
    */
   async list(onBadRecord?: (file: string, error: Error) => void): Promise<RecipientRecord[]> {
     const records: RecipientRecord[] = [];
     const { entries, orphans } = await this.scan(onBadRecord);
-    for (const { entry, stateFiles } of entries) {
+    this.unbounced = [];
+    for (const { entry, stateFiles, failures } of entries) {
       if (entry.records.length === 0) {
-        await this.removeEntry(entry.entryId, stateFiles);
+        if (failures.length > 0) {
+          this.live.set(entry.entryId, { pending: new Set(), stateFiles, failed: true });
+          this.unbounced.push({ entryId: entry.entryId, sender: entry.sender, createdAt: entry.createdAt, failures });
+        } else {
+          await this.removeEntry(entry.entryId, stateFiles);
+        }
         continue;
       }
-      this.live.set(entry.entryId, { pending: new Set(entry.records.map((record) => record.index)), stateFiles });
+      this.live.set(entry.entryId, { pending: new Set(entry.records.map((record) => record.index)), stateFiles, failed: failures.length > 0 });
       records.push(...entry.records);
     }
     for (const file of orphans) await unlink(path.join(this.queueDir, file)).catch(ignoreMissing);
     if (orphans.length > 0) await this.queueDirSync.sync();
     return records;
+  }
+
+  /** Entries found by the last `list()` that ended with failures and still need their DSN. */
+  finishedWithFailures(): FinishedEntry[] {
+    return this.unbounced.splice(0);
   }
 
   /** The queue as it is on disk, read-only (for the HTTP view): entries with recipients left, oldest first. */
@@ -293,17 +335,38 @@ export class Spool {
     await this.withEntry(record.entryId, () => this.writeState(record.entryId, record.index, state));
   }
 
-  /** The recipient is done (delivered or bounced); the last one removes the entry. */
-  async complete(record: RecipientRecord): Promise<void> {
+  /**
+   * The recipient is done: delivered, or failed for good (`failure`). The last one removes the entry,
+   * unless some recipient failed: then the entry is returned for its one DSN and stays until
+   * `finish()` (a failure is written durably first, so a crash cannot lose the bounce).
+   */
+  async complete(record: RecipientRecord, failure?: RecipientFailure): Promise<FinishedEntry | undefined> {
+    let finished: FinishedEntry | undefined;
     await this.withEntry(record.entryId, async () => {
       const live = this.live.get(record.entryId) ?? (await this.loadLive(record.entryId));
       live?.pending.delete(record.index);
-      if (live && live.pending.size > 0) {
-        await this.writeState(record.entryId, record.index, { done: true });
+      if (failure !== undefined && live) live.failed = true;
+      if ((live && live.pending.size > 0) || (live?.failed ?? false)) {
+        await this.writeState(record.entryId, record.index, failure === undefined ? { done: true } : { done: true, failure });
+      }
+      if (live && live.pending.size > 0) return;
+      if (live?.failed) {
+        const loaded = await this.loadEntry(record.entryId, live.stateFiles);
+        finished = { entryId: record.entryId, sender: loaded.entry.sender, createdAt: loaded.entry.createdAt, failures: loaded.failures };
         return;
       }
       this.live.delete(record.entryId);
       await this.removeEntry(record.entryId, live?.stateFiles ?? new Set());
+    });
+    return finished;
+  }
+
+  /** Removes an entry returned by `complete()` or `finishedWithFailures()` once its DSN is spooled. */
+  async finish(entryId: string): Promise<void> {
+    await this.withEntry(entryId, async () => {
+      const live = this.live.get(entryId);
+      this.live.delete(entryId);
+      await this.removeEntry(entryId, live?.stateFiles ?? (await this.stateFilesOf(entryId)));
     });
   }
 
@@ -375,7 +438,7 @@ export class Spool {
       return undefined;
     });
     if (!loaded) return undefined;
-    return { pending: new Set(loaded.entry.records.map((record) => record.index)), stateFiles: loaded.stateFiles };
+    return { pending: new Set(loaded.entry.records.map((record) => record.index)), stateFiles: loaded.stateFiles, failed: loaded.failures.length > 0 };
   }
 
   private async stateFilesOf(entryId: string): Promise<Set<number>> {
@@ -399,9 +462,13 @@ export class Spool {
       }
     }
     const records: RecipientRecord[] = [];
+    const failures: FailedRecipient[] = [];
     envelope.recipients.forEach((recipient, index) => {
       const state = states.get(index);
-      if (state?.done === true) return;
+      if (state?.done === true) {
+        if (state.failure !== undefined) failures.push({ recipient, ...state.failure });
+        return;
+      }
       records.push({
         entryId,
         index,
@@ -413,7 +480,7 @@ export class Spool {
         ...(state?.lastError === undefined ? {} : { lastError: state.lastError }),
       });
     });
-    return { entry: { entryId, size: size - length, sender: envelope.sender, createdAt: envelope.createdAt, records }, stateFiles };
+    return { entry: { entryId, size: size - length, sender: envelope.sender, createdAt: envelope.createdAt, records }, stateFiles, failures };
   }
 
   private async scan(onBadRecord?: (file: string, error: Error) => void): Promise<{ entries: LoadedEntry[]; orphans: string[] }> {

@@ -37,10 +37,7 @@ describe('DSN', () => {
     const dsn = buildDsn({
       reportingMta: 'mx.sigill.test',
       originalSender: 'alice@sigill.test',
-      recipient: 'carol@example.net',
-      statusCode: '5.1.1',
-      diagnostic: '550 5.1.1 no such user',
-      remoteMta: 'mx.example.net',
+      failures: [{ recipient: 'carol@example.net', statusCode: '5.1.1', diagnostic: '550 5.1.1 no such user', remoteMta: 'mx.example.net' }],
       arrivalDate: new Date('2026-01-02T03:04:05Z'),
       originalMessage: original,
     }).toString('utf8');
@@ -60,9 +57,7 @@ describe('DSN', () => {
     const dsn = buildDsn({
       reportingMta: 'mx.sigill.test',
       originalSender: 'alice@sigill.test\r\nBcc: victim@example.net',
-      recipient: 'carol@example.net',
-      statusCode: '5.0.0',
-      diagnostic: '550 bad\r\nSubject: injected\r\n\r\nbody',
+      failures: [{ recipient: 'carol@example.net', statusCode: '5.0.0', diagnostic: '550 bad\r\nSubject: injected\r\n\r\nbody' }],
       arrivalDate: new Date(),
       originalMessage: original,
     }).toString('utf8');
