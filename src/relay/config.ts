@@ -80,6 +80,11 @@ export interface RelayConfig {
   /** Lower-case local domains. */
   domains: string[];
   users: UserConfig[];
+  /**
+   * The user whose mailbox takes mail for "postmaster" (RFC 5321 §4.5.1). Default: postmaster@ the
+   * first domain if that is a user, else the first user; null only without users.
+   */
+  postmaster: string | null;
   listen: ListenConfig;
   tls: TlsFiles | null;
   http: HttpViewConfig;
@@ -310,7 +315,7 @@ export interface ParseConfigOptions {
 /** Validates parsed JSON into a RelayConfig; throws RelayConfigError naming the first bad field. */
 export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig {
   if (!isObject(raw)) throw new RelayConfigError('(root)', 'must be a JSON object');
-  checkKeys(raw, '', ['hostname', 'domains', 'users', 'listen', 'tls', 'http', 'routes', 'dataDir', 'limits', 'retry']);
+  checkKeys(raw, '', ['hostname', 'domains', 'users', 'postmaster', 'listen', 'tls', 'http', 'routes', 'dataDir', 'limits', 'retry']);
   const hostname = requireString(raw.hostname, 'hostname');
   if (!isDomainName(hostname)) throw new RelayConfigError('hostname', 'not a domain name');
   if (!Array.isArray(raw.domains) || raw.domains.length === 0) throw new RelayConfigError('domains', 'must be a non-empty array');
@@ -320,6 +325,11 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
     return domain.toLowerCase();
   });
   const users = parseUsers(raw.users ?? [], domains);
+  let postmaster: string | null = users.find((user) => user.address === `postmaster@${domains[0]}`)?.address ?? users[0]?.address ?? null;
+  if (raw.postmaster !== undefined) {
+    postmaster = requireString(raw.postmaster, 'postmaster').toLowerCase();
+    if (!users.some((user) => user.address === postmaster)) throw new RelayConfigError('postmaster', 'must be the address of one of users');
+  }
   const listen = parseListen(raw.listen);
 
   let tls: TlsFiles | null = null;
@@ -365,6 +375,7 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
     hostname: hostname.toLowerCase(),
     domains,
     users,
+    postmaster,
     listen,
     tls,
     http,

@@ -150,6 +150,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         limits: config.limits,
         tls,
         authenticator,
+        ...(config.postmaster === null ? {} : { postmaster: config.postmaster }),
         isLocalUser: (address) => authenticator.hasUser(address),
         spool,
         onAccepted: (records) => queue.add(records),

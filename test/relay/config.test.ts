@@ -72,6 +72,7 @@ describe('relay config', () => {
     [{ ...base, routes: { 'far.test': { nextHop: '127.0.0.1:25', recipients: ['a@other.test'] } } }, 'relay config: routes.far.test.recipients[0]: not an address at far.test'],
     [{ ...base, routes: { 'far.test': { nextHop: '127.0.0.1:25', recipients: 'a@far.test' } } }, 'relay config: routes.far.test.recipients: must be an array of addresses'],
     [{ ...base, routes: { 'far.test': { via: '127.0.0.1:25' } } }, 'relay config: routes.far.test.via: unknown field'],
+    [{ ...base, postmaster: 'nobody@sigill.test' }, 'relay config: postmaster: must be the address of one of users'],
     [[1, 2], 'relay config: (root): must be a JSON object'],
   ])('names the bad field: %#', (raw, message) => {
     expect(errorOf(raw)).toContain(message);

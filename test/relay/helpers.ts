@@ -41,6 +41,8 @@ export interface TestRelayOptions {
   http?: { token: string };
   listen?: Record<string, string | null>;
   extra?: Partial<StartRelayOptions>;
+  /** More top-level config fields (e.g. postmaster). */
+  extraConfig?: Record<string, unknown>;
   logger?: Logger;
 }
 
@@ -75,6 +77,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       dataDir: dir,
+      ...options.extraConfig,
     },
     { baseDir: dir },
   );

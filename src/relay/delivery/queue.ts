@@ -62,6 +62,12 @@ export class DeliveryQueue {
   add(records: RecipientRecord[]): void {
     if (this.stopped) return;
     for (const record of records) {
+      // A time that is not a number would arm a timer that fires at once, forever (the spool
+      // validates its files; this keeps the queue safe from any other source).
+      if (!Number.isFinite(record.nextAttemptAt)) {
+        this.options.logger.error('queue.record.invalid', { id: record.entryId, recipient: record.recipient });
+        continue;
+      }
       if (!this.active.has(key(record))) this.pending.set(key(record), record);
     }
     this.pump();

@@ -47,6 +47,8 @@ export interface SmtpListenerOptions {
   tls: { key: Buffer; cert: Buffer } | null;
   /** Required for submission. */
   authenticator?: Authenticator;
+  /** The user that receives mail for "postmaster" (RFC 5321 §4.5.1); undefined: refused. */
+  postmaster?: string;
   /** Whether a (lower-case) local address has a mailbox. */
   isLocalUser(address: string): boolean;
   spool: Spool;
@@ -284,6 +286,15 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
       }
       const username = auth.username ?? '';
       const password = auth.password ?? '';
+      // RFC 4616 §2: an authorization identity other than the login asks to act as someone else,
+      // which nobody may here (as the POP3 server); refused like a wrong password.
+      const authzid = auth.method === 'PLAIN' ? (auth.authzid ?? '') : '';
+      if (authzid !== '' && authzid.toLowerCase() !== username.toLowerCase()) {
+        state.authFailures += 1;
+        log.warn('smtp.auth.failed', { user: username, method: auth.method, reason: 'authorization identity differs' });
+        callback(state.authFailures >= maxAuthFailures ? smtpError(421, 'Error: too many failed authentications, closing connection') : smtpError(535, 'Error: cannot act as another user'));
+        return;
+      }
       authenticator
         .authenticate({ username, password, remoteAddress: session.remoteAddress, protocol: 'smtp' })
         .then((result) => {
@@ -343,8 +354,20 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const log = sessionLog(session);
       const utf8 = session.envelope.smtpUtf8 === true;
-      // RFC 5321 §4.1.1.3: the domainless "postmaster" must be accepted; it means our postmaster.
-      const raw = address.address.toLowerCase() === 'postmaster' ? `postmaster@${options.domains[0] ?? options.hostname}` : address.address;
+      const raw = address.address;
+      // RFC 5321 §4.5.1: "postmaster", domainless or at any of our domains, must be accepted
+      // (case-insensitively); it goes to the configured postmaster's mailbox.
+      const atOurs = raw.includes('@') && options.domains.includes(raw.slice(raw.lastIndexOf('@') + 1).toLowerCase());
+      if (raw.toLowerCase() === 'postmaster' || (atOurs && raw.slice(0, raw.lastIndexOf('@')).toLowerCase() === 'postmaster')) {
+        if (options.postmaster === undefined) {
+          log.warn('smtp.rcpt.refused', { recipient: raw, reason: 'no postmaster configured' });
+          callback(smtpError(550, 'Error: mailbox unavailable: no postmaster here'));
+          return;
+        }
+        address.address = options.postmaster;
+        callback();
+        return;
+      }
       const parsed = parseEnvelopeAddress(raw, { utf8 });
       if (!parsed.ok) {
         log.warn('smtp.rcpt.refused', { recipient: address.address, reason: parsed.reason });

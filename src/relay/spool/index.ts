@@ -118,6 +118,33 @@ function ignoreMissing(error: unknown): void {
   if (!isErrno(error, 'ENOENT')) throw error; // already removed (a repeated completion): fine
 }
 
+/** A spool file whose content is not what this code writes (hand-edited, another version, disk fault). */
+export class SpoolCorruptError extends Error {
+  override name = 'SpoolCorruptError';
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+
+/** Checks a parsed state file field by field: a bad one would mis-schedule (NaN timers) or crash the queue. */
+function validState(value: unknown): value is RecipientState {
+  if (typeof value !== 'object' || value === null) return false;
+  const state = value as Record<string, unknown>;
+  if (state.done === true) {
+    const failure = state.failure as Record<string, unknown> | undefined;
+    return (
+      failure === undefined ||
+      (typeof failure === 'object' && failure !== null && isText(failure.statusCode) && isText(failure.diagnostic) && (failure.remoteMta === undefined || isText(failure.remoteMta)))
+    );
+  }
+  return (
+    (state.done === undefined || state.done === false) &&
+    Number.isSafeInteger(state.attempts) &&
+    (state.attempts as number) >= 0 &&
+    Number.isFinite(state.nextAttemptAt) &&
+    (state.lastError === undefined || isText(state.lastError))
+  );
+}
+
 function newEntryId(): string {
   // Time first so that a directory listing is roughly arrival order.
   return `${Date.now().toString(36).padStart(9, '0')}-${randomBytes(6).toString('hex')}`;
@@ -137,12 +164,17 @@ async function readEnvelopeLine(file: string): Promise<{ envelope: EnvelopeLine;
       if (newline >= 0) {
         chunks.push(chunk.subarray(0, newline));
         const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as EnvelopeLine;
-        if (typeof envelope.sender !== 'string' || !Array.isArray(envelope.recipients) || typeof envelope.createdAt !== 'number') {
-          throw new Error(`${file}: not a spool entry`);
+        if (
+          typeof envelope.sender !== 'string' ||
+          !Array.isArray(envelope.recipients) ||
+          !envelope.recipients.every((recipient) => typeof recipient === 'string') ||
+          !Number.isFinite(envelope.createdAt)
+        ) {
+          throw new SpoolCorruptError(`${file}: not a spool entry`);
         }
         return { envelope, length: read + newline + 1, size };
       }
-      if (bytesRead === 0 || read + bytesRead >= MAX_ENVELOPE_LINE) throw new Error(`${file}: no envelope line`);
+      if (bytesRead === 0 || read + bytesRead >= MAX_ENVELOPE_LINE) throw new SpoolCorruptError(`${file}: no envelope line`);
       chunks.push(chunk.subarray(0, bytesRead));
       read += bytesRead;
     }
@@ -284,7 +316,7 @@ export class Spool {
    */
   async list(onBadRecord?: (file: string, error: Error) => void): Promise<RecipientRecord[]> {
     const records: RecipientRecord[] = [];
-    const { entries, orphans } = await this.scan(onBadRecord);
+    const { entries, orphans } = await this.scan(onBadRecord, { quarantine: true });
     this.unbounced = [];
     for (const { entry, stateFiles, failures } of entries) {
       if (entry.records.length === 0) {
@@ -455,11 +487,21 @@ export class Spool {
     const { envelope, length, size } = await readEnvelopeLine(file);
     const states = new Map<number, RecipientState>();
     for (const index of stateFiles) {
+      let text: string;
       try {
-        states.set(index, JSON.parse(await readFile(this.stateFile(entryId, index), 'utf8')) as RecipientState);
+        text = await readFile(this.stateFile(entryId, index), 'utf8');
       } catch (error) {
         ignoreMissing(error); // completed meanwhile (the view reads while the queue works)
+        continue;
       }
+      let state: unknown;
+      try {
+        state = JSON.parse(text);
+      } catch {
+        throw new SpoolCorruptError(`${this.stateFile(entryId, index)}: not JSON`);
+      }
+      if (!validState(state) || index >= envelope.recipients.length) throw new SpoolCorruptError(`${this.stateFile(entryId, index)}: invalid recipient state`);
+      states.set(index, state);
     }
     const records: RecipientRecord[] = [];
     const failures: FailedRecipient[] = [];
@@ -483,7 +525,20 @@ export class Spool {
     return { entry: { entryId, size: size - length, sender: envelope.sender, createdAt: envelope.createdAt, records }, stateFiles, failures };
   }
 
-  private async scan(onBadRecord?: (file: string, error: Error) => void): Promise<{ entries: LoadedEntry[]; orphans: string[] }> {
+  /**
+   * Moves an entry that cannot be trusted (message file and state files) to `<dir>/quarantine/`, out
+   * of the queue's way but kept for an operator; returns where it went.
+   */
+  private async quarantine(entryId: string, stateFiles: Set<number>): Promise<string> {
+    const target = path.join(this.dir, 'quarantine');
+    await mkdir(target, { recursive: true, mode: 0o700 });
+    const files = [`${entryId}.msg`, ...[...stateFiles].map((index) => `${entryId}.${index}.json`)];
+    for (const file of files) await rename(path.join(this.queueDir, file), path.join(target, file)).catch(ignoreMissing);
+    await this.queueDirSync.sync();
+    return target;
+  }
+
+  private async scan(onBadRecord?: (file: string, error: Error) => void, options: { quarantine: boolean } = { quarantine: false }): Promise<{ entries: LoadedEntry[]; orphans: string[] }> {
     let files: string[];
     try {
       files = await readdir(this.queueDir);
@@ -509,7 +564,13 @@ export class Spool {
         entries.push(await this.loadEntry(entryId, indexes));
       } catch (error) {
         // Removed meanwhile (the view reads while the queue works) is not an error.
-        if (!isErrno(error, 'ENOENT')) onBadRecord?.(this.messageFile(entryId), error as Error);
+        if (isErrno(error, 'ENOENT')) continue;
+        if (options.quarantine && (error instanceof SpoolCorruptError || error instanceof SyntaxError)) {
+          const where = await this.quarantine(entryId, indexes);
+          onBadRecord?.(this.messageFile(entryId), new Error(`${(error as Error).message}; moved to ${where}`));
+        } else {
+          onBadRecord?.(this.messageFile(entryId), error as Error);
+        }
       }
     }
     const orphans = [...stateFiles.values()].flat().map((state) => state.file);

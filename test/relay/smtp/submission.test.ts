@@ -57,6 +57,14 @@ describe('submission listener', () => {
     await waitFor(() => client.isClosed, 'the server to close the connection');
   });
 
+  it('refuses AUTH PLAIN with an authorization identity other than the login (RFC 4616)', async () => {
+    const client = await openSession(relay.submissionPort);
+    const plain = (authzid: string, authcid: string, password: string): string => Buffer.from(`${authzid}\0${authcid}\0${password}`).toString('base64');
+    expect((await client.command(`AUTH PLAIN ${plain('bob@sigill.test', 'alice@sigill.test', PASSWORDS.alice)}`)).text).toMatch(/^535 /);
+    expect((await client.command(`AUTH PLAIN ${plain('Alice@sigill.test', 'alice@sigill.test', PASSWORDS.alice)}`)).code).toBe(235);
+    client.close();
+  });
+
   it('refuses a MAIL FROM the user does not own (5.7.1), and the null sender', async () => {
     const client = await openSession(relay.submissionPort);
     expect((await client.login('alice@sigill.test', PASSWORDS.alice)).code).toBe(235);
