@@ -51,3 +51,8 @@ export function headerField(name: string, value: string | readonly string[]): Bu
 export function rfc5322Date(date = new Date()): string {
   return date.toUTCString().replace(/GMT$/, '+0000');
 }
+
+/** "1 message", "2 messages": counts in replies, pages and logs read as English (no "1 messages"). */
+export function counted(count: number, noun: string, pluralNoun = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : pluralNoun}`;
+}

@@ -1,7 +1,7 @@
 // headerField: the one function that turns client-supplied text into header bytes cannot be made to
 // end a line early, whatever the value holds; it writes UTF-8, never a one-byte truncation.
 import { describe, expect, it } from 'vitest';
-import { headerField, HeaderValueError, rfc5322Date } from '../../src/relay/message.ts';
+import { counted, headerField, HeaderValueError, rfc5322Date } from '../../src/relay/message.ts';
 
 describe('headerField', () => {
   it('writes UTF-8 and folds with CRLF TAB', () => {
@@ -24,5 +24,13 @@ describe('headerField', () => {
 
   it('dates in RFC 5322 form, UTC', () => {
     expect(rfc5322Date(new Date(0))).toBe('Thu, 01 Jan 1970 00:00:00 +0000');
+  });
+});
+
+describe('counted', () => {
+  it('uses the singular for exactly one', () => {
+    expect([0, 1, 2].map((count) => counted(count, 'message'))).toEqual(['0 messages', '1 message', '2 messages']);
+    expect(counted(1, 'mailbox', 'mailboxes')).toBe('1 mailbox');
+    expect(counted(3, 'mailbox', 'mailboxes')).toBe('3 mailboxes');
   });
 });

@@ -14,7 +14,7 @@
  * diagnostics have been cleaned of control characters before.
  */
 import { randomBytes } from 'node:crypto';
-import { headerField, rfc5322Date } from '../message.ts';
+import { counted, headerField, rfc5322Date } from '../message.ts';
 import type { FailedRecipient } from '../spool/index.ts';
 import { cleanDiagnostic } from './outcome.ts';
 
@@ -73,7 +73,7 @@ export function buildDsn(args: DsnArgs): Buffer {
     '',
     allExpired
       ? 'Your message could not be delivered in time and has been given up on.'
-      : `Your message could not be delivered to ${failures.length === 1 ? 'one recipient' : `${failures.length} recipients`}.`,
+      : `Your message could not be delivered to ${counted(failures.length, 'recipient')}.`,
     '',
     ...failures.map((failure) => `  <${failure.recipient}>: ${failure.diagnostic}`),
     ...(args.failures.length > failures.length ? [`  ... and ${args.failures.length - failures.length} more`] : []),

@@ -20,6 +20,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.ts';
+import { counted } from '../message.ts';
 import { isValidMessageId, MailboxError, normaliseAddress, type MailboxStore, type StoredMessage } from '../mailbox.ts';
 import { isIP } from 'node:net';
 import { formatListen, isLoopback, listenOn, parseListen } from '../pop3/listen.ts';
@@ -306,12 +307,12 @@ class HttpViewHandler {
       const messages = await this.options.store.list(address);
       const rows = messages.map((message) => this.messageRow(address, message)).join('\n');
       sections.push(
-        `<h2>${escapeHtml(address)} (${messages.length} messages)</h2>\n` +
+        `<h2>${escapeHtml(address)} (${counted(messages.length, 'message')})</h2>\n` +
           (messages.length === 0 ? '<p>empty</p>' : `<table>\n<tr><th>id</th><th>octets</th><th>received</th></tr>\n${rows}\n</table>`),
       );
     }
     const queue = this.spool === undefined ? undefined : await this.queue();
-    const queueLine = queue === undefined ? '' : `<p>Spool queue: ${queue.length} messages waiting (<a href="/api/queue">JSON</a>).</p>\n`;
+    const queueLine = queue === undefined ? '' : `<p>Spool queue: ${counted(queue.length, 'message')} waiting (<a href="/api/queue">JSON</a>).</p>\n`;
     this.sendHtml(
       response,
       'Sigill relay: stored mail',
@@ -339,7 +340,7 @@ class HttpViewHandler {
       response,
       `Message ${id}`,
       `<p><a href="/">all mailboxes</a></p>\n<h1>${escapeHtml(address)}: ${escapeHtml(id)}</h1>\n` +
-        `<p>${bytes.length} octets exactly as stored (<a href="${escapeHtml(raw)}">raw</a>)${truncated ? '; only the first 2 MiB are shown here' : ''}.</p>\n` +
+        `<p>${counted(bytes.length, 'octet')} exactly as stored (<a href="${escapeHtml(raw)}">raw</a>)${truncated ? '; only the first 2 MiB are shown here' : ''}.</p>\n` +
         `<pre>${escapeHtml(showControlCharacters(source))}</pre>`,
     );
   }

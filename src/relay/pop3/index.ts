@@ -13,6 +13,7 @@ import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import { clientKey, type AuthResult, type Authenticator } from '../auth.ts';
 import { STRESS_THRESHOLD } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { counted } from '../message.ts';
 import type { MailboxLock, MailboxStore, StoredMessage } from '../mailbox.ts';
 import { formatListen, isLoopback, listenOn, parseListen } from './listen.ts';
 import { MultilineEncoder } from './multiline.ts';
@@ -492,7 +493,7 @@ class Pop3Session {
     this.state = 'transaction';
     const octets = this.messages.reduce((sum, message) => sum + message.size, 0);
     this.logger.info('pop3.login', { user: result.address, method, messages: this.messages.length, tls: this.secure });
-    this.reply(`+OK maildrop locked and ready, ${this.messages.length} messages (${octets} octets)`);
+    this.reply(`+OK maildrop locked and ready, ${counted(this.messages.length, 'message')} (${counted(octets, 'octet')})`);
   }
 
   private failedLogin(username: string, reason: string, reply: string): void {
@@ -547,7 +548,7 @@ class Pop3Session {
       return;
     }
     // Written in slices with backpressure: a mailbox of 100,000 messages is a reply of megabytes.
-    let lines = [command === 'LIST' ? `+OK ${this.messages.length - this.deleted.size} messages` : '+OK unique-id listing follows'];
+    let lines = [command === 'LIST' ? `+OK ${counted(this.messages.length - this.deleted.size, 'message')}` : '+OK unique-id listing follows'];
     for (const [index, message] of this.messages.entries()) {
       if (this.deleted.has(index)) continue;
       lines.push(`${index + 1} ${value(message)}`);
@@ -580,7 +581,7 @@ class Pop3Session {
       return this.reply('-ERR [SYS/TEMP] message cannot be read');
     }
     const socket = this.socket;
-    this.reply(bodyLines === undefined ? `+OK ${found.message.size} octets` : '+OK top of message follows');
+    this.reply(bodyLines === undefined ? `+OK ${counted(found.message.size, 'octet')}` : '+OK top of message follows');
     const encoder = new MultilineEncoder({ bodyLines });
     try {
       for await (const chunk of stream) {
@@ -629,7 +630,7 @@ class Pop3Session {
   private rset(args: string[]): void {
     if (args.length !== 0) return this.bad('RSET takes no argument');
     this.deleted.clear();
-    this.reply(`+OK ${this.messages.length} messages`);
+    this.reply(`+OK ${counted(this.messages.length, 'message')}`);
   }
 
   /** QUIT: in TRANSACTION it enters UPDATE (RFC 1939 §6) and removes the marked messages. */
@@ -643,7 +644,7 @@ class Pop3Session {
     try {
       await this.context.options.store.remove(this.address, ids);
       this.logger.info('pop3.update', { user: this.address, deleted: ids.length });
-      this.reply(`+OK ${this.context.options.hostname} closing (${ids.length} messages deleted)`);
+      this.reply(`+OK ${this.context.options.hostname} closing (${counted(ids.length, 'message')} deleted)`);
     } catch (error) {
       this.logger.error('pop3.update-failed', { error });
       this.reply('-ERR [SYS/TEMP] some deleted messages not removed');

@@ -109,6 +109,18 @@ describe('HTTP view', () => {
     }
   });
 
+  it('writes counts in singular and plural ("1 message", never "1 messages")', async () => {
+    const id = await store.deliver('alice@example.test', Buffer.from('x'));
+    await store.deliver('bob@example.test', Buffer.from('yy'));
+    await store.deliver('bob@example.test', Buffer.from('zzz'));
+    const index = (await get(view, '/')).body.toString('utf8');
+    expect(index).toContain('alice@example.test (1 message)</h2>');
+    expect(index).toContain('bob@example.test (2 messages)</h2>');
+    expect(index).toContain('Spool queue: 0 messages waiting');
+    expect(index).not.toMatch(/\b1 messages\b/);
+    expect((await get(view, `/messages/alice%40example.test/${id}`)).body.toString('utf8')).toContain('1 octet exactly as stored');
+  });
+
   it('answers 405 to anything but GET and HEAD', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
       const reply = await get(view, '/api/mailboxes', { method });
