@@ -13,8 +13,8 @@
  * anyone could cause would be a denial of service. The per-connection limit (a few failures, then
  * disconnect) is the protocol server's job.
  */
-import { isIP } from 'node:net';
 import { randomBytes, scrypt as scryptCallback, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { clientKey } from './network.ts';
 
 export interface UserConfig {
   /** The full e-mail address; also the SMTP/POP3 user name. */
@@ -122,20 +122,6 @@ interface ClientRecord {
 }
 
 const MAX_TRACKED_CLIENTS = 10_000;
-
-/**
- * The client key: the address, an IPv4-mapped IPv6 address as IPv4, and an IPv6 address by its /64
- * (one host usually has a whole /64 to pick addresses from).
- */
-export function clientKey(remoteAddress: string): string {
-  const bare = remoteAddress.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-  if (isIP(bare) !== 6) return bare;
-  const [head = '', tail = ''] = bare.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === '' ? [] : tail.split(':');
-  const groups = bare.includes('::') ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
-  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
-}
 
 /** Failures and attempts in flight per client key, least recently used first, bounded. */
 class ClientPenalties {

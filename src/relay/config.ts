@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parsePasswordHash, PasswordHashError, type UserConfig } from './auth.ts';
-import { formatListen, type ListenAddress } from './pop3/listen.ts';
+import { formatHostPort, HostPortError, parseHostPort, type ListenAddress } from './network.ts';
 
 export type { ListenAddress };
 
@@ -173,15 +173,12 @@ function requireNumber(value: Json, field: string, { min, integer }: { min: numb
 /** `host:port`, `[v6]:port` or `:port` / `port` (host 127.0.0.1). Port 0 picks a free one. */
 export function parseListenAddress(value: Json, field: string): ListenAddress {
   const text = requireString(value, field);
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):?(\d{1,5})$/.exec(text.includes(':') ? text : `:${text}`);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || !(port >= 0 && port <= 65535)) throw new RelayConfigError(field, `expected host:port, got ${JSON.stringify(text)}`);
-  const host = match[1] ?? match[2] ?? '';
-  return { host: host === '' ? '127.0.0.1' : host, port };
-}
-
-export function formatListenAddress(address: ListenAddress): string {
-  return formatListen(address.host, address.port);
+  try {
+    return parseHostPort(text, { defaultHost: '127.0.0.1' });
+  } catch (error) {
+    if (error instanceof HostPortError) throw new RelayConfigError(field, `expected host:port, got ${JSON.stringify(text)}`);
+    throw error;
+  }
 }
 
 function parseUsers(value: Json, domains: string[]): UserConfig[] {
@@ -301,7 +298,7 @@ function parseHttp(value: Json, listen: ListenAddress | null): HttpViewConfig {
   if (listen && token === null) {
     throw new RelayConfigError(
       'http.token',
-      `required while the HTTP view is enabled (listen.http ${formatListenAddress(listen)}): at least ${MIN_HTTP_TOKEN_LENGTH} printable characters, e.g. from \`openssl rand -hex 24\`; or set listen.http to null`,
+      `required while the HTTP view is enabled (listen.http ${formatHostPort(listen)}): at least ${MIN_HTTP_TOKEN_LENGTH} printable characters, e.g. from \`openssl rand -hex 24\`; or set listen.http to null`,
     );
   }
   return { token, hosts };

@@ -1,7 +1,8 @@
 // The shared Authenticator: scrypt hashes, constant-time checks, and the Dovecot-style auth penalty
 // per client address (delays are recorded or held through an injected sleep, never measured).
 import { describe, expect, it } from 'vitest';
-import { Authenticator, clientKey, hashPassword, parsePasswordHash, PasswordHashError, type AuthResult } from '../../src/relay/auth.ts';
+import { Authenticator, hashPassword, parsePasswordHash, PasswordHashError, type AuthResult } from '../../src/relay/auth.ts';
+import { clientKey } from '../../src/relay/network.ts';
 import { waitFor } from './helpers.ts';
 
 const args = (username: string, password: string, remoteAddress = '127.0.0.1') => ({ username, password, remoteAddress, protocol: 'smtp' as const });

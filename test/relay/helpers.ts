@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { parseConfig, type RelayConfig } from '../../src/relay/config.ts';
+import { parseHostPort } from '../../src/relay/network.ts';
 import { silentLogger, type Logger } from '../../src/relay/log.ts';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../src/relay/server.ts';
 
@@ -56,7 +57,7 @@ export interface TestRelay extends RunningRelay {
 
 export function portOf(address: string | null): number {
   if (!address) throw new Error('listener is disabled');
-  return Number(address.slice(address.lastIndexOf(':') + 1));
+  return parseHostPort(address).port;
 }
 
 export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {

@@ -23,12 +23,12 @@ import type { Logger } from '../log.ts';
 import { counted } from '../message.ts';
 import { isValidMessageId, MailboxError, normaliseAddress, type MailboxStore, type StoredMessage } from '../mailbox.ts';
 import { isIP } from 'node:net';
-import { formatListen, isLoopback, listenOn, parseListen } from '../pop3/listen.ts';
+import { formatHostPort, isLoopback, listenOn, type ListenAddress } from '../network.ts';
 import { Spool } from '../spool/index.ts';
 
 export interface HttpViewOptions {
-  /** `host:port`; port 0 picks a free one. */
-  listen: string;
+  /** Port 0 picks a free one. */
+  listen: ListenAddress;
   store: MailboxStore;
   /** The spool's directory (as given to Spool); without it /api/queue answers 404. */
   spoolDir?: string;
@@ -40,8 +40,8 @@ export interface HttpViewOptions {
 }
 
 export interface HttpView {
-  /** The actual `host:port` listened on. */
-  address: string;
+  /** The address actually listened on. */
+  address: ListenAddress;
   close(): Promise<void>;
 }
 
@@ -362,7 +362,6 @@ class HttpViewHandler {
 }
 
 export async function startHttpView(options: HttpViewOptions): Promise<HttpView> {
-  const { host, port } = parseListen(options.listen);
   // A token outside printable ASCII could never match checkToken's header pattern.
   if (!/^[\x21-\x7e]{16,}$/.test(options.token)) {
     throw new Error('http view: the token must be at least 16 printable ASCII characters without spaces');
@@ -374,11 +373,9 @@ export async function startHttpView(options: HttpViewOptions): Promise<HttpView>
       logger.info('http.request', { method: request.method, path: (request.url ?? '').slice(0, 200), status, remote: request.socket.remoteAddress });
     });
   });
-  await listenOn(server, { host, port });
+  const address = await listenOn(server, options.listen);
   server.on('error', (error) => logger.error('http.server-error', { error }));
-  const bound = server.address();
-  const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;
-  logger.info('http.listening', { address });
+  logger.info('http.listening', { address: formatHostPort(address) });
   return {
     address,
     close: async () => {

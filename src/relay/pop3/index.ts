@@ -7,15 +7,14 @@
  * marks until QUIT enters UPDATE, so a dropped connection or an idle timeout deletes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
-import { clientKey, type AuthResult, type Authenticator } from '../auth.ts';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import type { AuthResult, Authenticator } from '../auth.ts';
 import { STRESS_THRESHOLD } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { counted } from '../message.ts';
 import type { MailboxLock, MailboxStore, StoredMessage } from '../mailbox.ts';
-import { formatListen, isLoopback, listenOn, parseListen } from './listen.ts';
+import { clientKey, formatHostPort, isLoopback, listenOn, type ListenAddress } from '../network.ts';
 import { MultilineEncoder } from './multiline.ts';
 
 export interface Pop3Limits {
@@ -43,12 +42,12 @@ export interface Pop3Limits {
 }
 
 export interface Pop3ServerOptions {
-  /** `host:port`; port 0 picks a free one. */
-  listen: string;
+  /** Port 0 picks a free one. */
+  listen: ListenAddress;
   store: MailboxStore;
   authenticator: Pick<Authenticator, 'authenticate'>;
-  /** PEM text or file paths. Without it there is no STLS and plaintext login only on loopback. */
-  tls?: { cert: string; key: string };
+  /** The relay's TLS context (tls.ts). Without it there is no STLS and plaintext login only on loopback. */
+  tls?: SecureContext;
   logger: Logger;
   /** Shown in the greeting. */
   hostname: string;
@@ -61,8 +60,8 @@ export interface Pop3ServerOptions {
 }
 
 export interface Pop3Server {
-  /** The actual `host:port` listened on. */
-  address: string;
+  /** The address actually listened on. */
+  address: ListenAddress;
   close(): Promise<void>;
 }
 
@@ -84,10 +83,6 @@ const DEFAULT_LIMITS: Required<Pop3Limits> = {
 const LISTING_SLICE_LINES = 1024;
 const MESSAGE_NUMBER = /^[1-9][0-9]{0,8}$/;
 const LINE_COUNT = /^[0-9]{1,9}$/;
-
-async function pemOrFile(value: string): Promise<string> {
-  return value.includes('-----BEGIN') ? value : readFile(value, 'utf8');
-}
 
 interface ServerContext {
   options: Pop3ServerOptions;
@@ -658,11 +653,7 @@ class Pop3Session {
 
 export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3Server> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const { host, port } = parseListen(options.listen);
-  const secureContext =
-    options.tls === undefined
-      ? undefined
-      : createSecureContext({ cert: await pemOrFile(options.tls.cert), key: await pemOrFile(options.tls.key), minVersion: 'TLSv1.2' });
+  const secureContext = options.tls;
   const sessions = new Set<Pop3Session>();
   const perClient = new Map<string, number>();
   // Stress mode (as Postfix's): near the connection limit, new sessions get a short idle timeout.
@@ -700,11 +691,9 @@ export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3S
     });
   });
 
-  await listenOn(server, { host, port });
+  const address = await listenOn(server, options.listen);
   server.on('error', (error) => options.logger.error('pop3.server-error', { error }));
-  const bound = server.address();
-  const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;
-  options.logger.info('pop3.listening', { address, tls: secureContext !== undefined });
+  options.logger.info('pop3.listening', { address: formatHostPort(address), tls: secureContext !== undefined });
 
   return {
     address,

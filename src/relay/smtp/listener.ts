@@ -18,11 +18,13 @@
  */
 import { isIP, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { clientKey, type Authenticator } from '../auth.ts';
-import { STRESS_THRESHOLD, type LimitsConfig, type ListenAddress } from '../config.ts';
+import type { Authenticator } from '../auth.ts';
+import { STRESS_THRESHOLD, type LimitsConfig } from '../config.ts';
+import type { ListenAddress } from '../network.ts';
+import type { TlsCredentials } from '../tls.ts';
 import type { Logger } from '../log.ts';
 import { headerField, rfc5322Date } from '../message.ts';
-import { isLoopback, listenOn } from '../pop3/listen.ts';
+import { clientKey, isLoopback, listenOn } from '../network.ts';
 import type { RecipientRecord, Spool, SpoolWriter } from '../spool/index.ts';
 import { hasRoutingHack, parseEnvelopeAddress } from './address.ts';
 import { DataChecker } from './data.ts';
@@ -43,8 +45,8 @@ export interface SmtpListenerOptions {
   /** Routed domain → the only addresses accepted for it (relay_recipient_maps); absent: any. */
   relayRecipients: Record<string, string[]>;
   limits: LimitsConfig;
-  /** PEM key and certificate; without them there is no STARTTLS. */
-  tls: { key: Buffer; cert: Buffer } | null;
+  /** The relay's TLS credentials (tls.ts); without them there is no STARTTLS. */
+  tls: TlsCredentials | null;
   /** Required for submission. */
   authenticator?: Authenticator;
   /** The user that receives mail for "postmaster" (RFC 5321 §4.5.1); undefined: refused. */
@@ -518,15 +520,15 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
     },
   });
 
+  // The one context the relay made from its certificate (smtp-server made its own from key/cert).
+  if (options.tls) server.secureContext.set('*', options.tls.context);
   server.on('error', (error) => logger.warn('smtp.error', { listener: kind, error }));
   // Runs before smtp-server's own handler for the socket, which arms the idle timeout.
   server.server.prependListener('connection', (socket: Socket) => tracker.add(socket));
 
-  await listenOn(server.server, options.listen); // smtp-server's listen() only forwards to it
-  const bound = server.server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : options.listen.port;
+  const address = await listenOn(server.server, options.listen); // smtp-server's listen() only forwards to it
   return {
-    address: { host: options.listen.host, port },
+    address,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -9,7 +9,7 @@ import { Authenticator, type ThrottleOptions } from '../../../src/relay/auth.ts'
 import { createLogger, type Logger } from '../../../src/relay/log.ts';
 import { MailboxStore } from '../../../src/relay/mailbox.ts';
 import { startPop3Server, type Pop3Limits, type Pop3Server } from '../../../src/relay/pop3/index.ts';
-import { parseListen } from '../../../src/relay/pop3/listen.ts';
+import { tlsCredentials } from '../../../src/relay/tls.ts';
 
 export const ALICE = { address: 'alice@example.test', password: 'correct horse battery' };
 export const BOB = { address: 'bob@example.test', password: 'hunter2 hunter2' };
@@ -46,16 +46,16 @@ export async function startFixture(
   const { logger, lines } = memoryLogger();
   const authenticator = new Authenticator({ users: [ALICE, BOB, CAROL], throttle: options.throttle, sleep: options.sleep ?? (async () => undefined) });
   const server = await startPop3Server({
-    listen: '127.0.0.1:0',
+    listen: { host: '127.0.0.1', port: 0 },
     store,
     authenticator,
     logger,
     hostname: 'pop.example.test',
     limits: options.limits,
-    tls: options.tls,
+    ...(options.tls ? { tls: tlsCredentials(options.tls).context } : {}),
     plaintextAuthOnLoopback: options.plaintextAuthOnLoopback,
   });
-  const { host, port } = parseListen(server.address);
+  const { host, port } = server.address;
   return {
     dir,
     store,

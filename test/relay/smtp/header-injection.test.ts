@@ -7,7 +7,7 @@
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenOn } from '../../../src/relay/pop3/listen.ts';
+import { listenOn } from '../../../src/relay/network.ts';
 import { mailboxMessages, openSession, PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
 import { RawClient } from '../pop3/helpers.ts';
 
@@ -37,8 +37,7 @@ async function startCapture(): Promise<{ port: number; received: Captured[]; clo
       });
     },
   });
-  await listenOn(server.server, { host: '127.0.0.1', port: 0 });
-  const port = (server.server.address() as { port: number }).port;
+  const { port } = await listenOn(server.server, { host: '127.0.0.1', port: 0 });
   return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
