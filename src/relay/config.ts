@@ -272,6 +272,17 @@ function parseRetry(value: Json): RetryConfig {
 /** Shortest HTTP view token: a guessable one would make the view public in all but name. */
 const MIN_HTTP_TOKEN_LENGTH = 16;
 
+/**
+ * What is wrong with an HTTP view token, or undefined: printable ASCII without spaces (what fits in an
+ * Authorization header as one token, RFC 6750 §2.1) and long enough not to be guessed. The one check,
+ * used by the config and by the view itself.
+ */
+export function httpTokenProblem(token: string): string | undefined {
+  if (token.length < MIN_HTTP_TOKEN_LENGTH) return `must be at least ${MIN_HTTP_TOKEN_LENGTH} characters`;
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'only printable ASCII without spaces';
+  return undefined;
+}
+
 function parseHttp(value: Json, listen: ListenAddress | null): HttpViewConfig {
   let token: string | null = null;
   const hosts: string[] = [];
@@ -280,9 +291,8 @@ function parseHttp(value: Json, listen: ListenAddress | null): HttpViewConfig {
     checkKeys(value, 'http', ['token', 'hosts']);
     if (value.token !== undefined && value.token !== null) {
       token = requireString(value.token, 'http.token');
-      // Printable ASCII without spaces: what fits in an Authorization header as one token (RFC 6750 §2.1).
-      if (!/^[\x21-\x7e]+$/.test(token)) throw new RelayConfigError('http.token', 'only printable ASCII without spaces');
-      if (token.length < MIN_HTTP_TOKEN_LENGTH) throw new RelayConfigError('http.token', `must be at least ${MIN_HTTP_TOKEN_LENGTH} characters`);
+      const problem = httpTokenProblem(token);
+      if (problem !== undefined) throw new RelayConfigError('http.token', problem);
     }
     if (value.hosts !== undefined) {
       if (!Array.isArray(value.hosts)) throw new RelayConfigError('http.hosts', 'must be an array of host names');

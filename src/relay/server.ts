@@ -158,7 +158,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
       startHttpView({
         listen,
         store,
-        spoolDir: spool.dir,
+        spool,
         logger: logger.child({ component: 'http' }),
         token,
         allowedHosts: [config.hostname, ...config.http.hosts],

@@ -24,14 +24,15 @@ import { counted } from '../message.ts';
 import { isValidMessageId, MailboxError, normaliseAddress, type MailboxStore, type StoredMessage } from '../mailbox.ts';
 import { isIP } from 'node:net';
 import { formatHostPort, isLoopback, listenOn, type ListenAddress } from '../network.ts';
-import { Spool } from '../spool/index.ts';
+import type { SpoolReader } from '../spool/index.ts';
+import { httpTokenProblem } from '../config.ts';
 
 export interface HttpViewOptions {
   /** Port 0 picks a free one. */
   listen: ListenAddress;
   store: MailboxStore;
-  /** The spool's directory (as given to Spool); without it /api/queue answers 404. */
-  spoolDir?: string;
+  /** The queue, read-only; without it /api/queue answers 404. */
+  spool?: SpoolReader;
   logger: Logger;
   /** The secret every request must carry (at least 16 printable ASCII characters). */
   token: string;
@@ -144,13 +145,12 @@ function idParameter(value: string): string {
 }
 
 class HttpViewHandler {
-  private readonly spool: Spool | undefined;
+  private readonly spool: SpoolReader | undefined;
   private readonly tokenDigest: Buffer;
 
   constructor(private readonly options: HttpViewOptions) {
     this.tokenDigest = digest(options.token);
-    // Only its read-only entries() is used: the view never changes the queue.
-    this.spool = options.spoolDir === undefined ? undefined : new Spool({ dir: options.spoolDir });
+    this.spool = options.spool;
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
@@ -362,10 +362,8 @@ class HttpViewHandler {
 }
 
 export async function startHttpView(options: HttpViewOptions): Promise<HttpView> {
-  // A token outside printable ASCII could never match checkToken's header pattern.
-  if (!/^[\x21-\x7e]{16,}$/.test(options.token)) {
-    throw new Error('http view: the token must be at least 16 printable ASCII characters without spaces');
-  }
+  const problem = httpTokenProblem(options.token);
+  if (problem !== undefined) throw new Error(`http view: the token ${problem}`);
   const handler = new HttpViewHandler(options);
   const logger = options.logger.child({ listener: 'http' });
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (request, response) => {

@@ -57,6 +57,12 @@ export interface SpoolWriter {
   abort(): Promise<void>;
 }
 
+/** What the HTTP view may do with the queue: look, never change (the Spool is one). */
+export interface SpoolReader {
+  /** Entries with recipients left, oldest first, read from disk without changing anything. */
+  entries(): Promise<SpoolEntry[]>;
+}
+
 /** One queued message as the HTTP view shows it. */
 export interface SpoolEntry {
   entryId: string;
@@ -198,7 +204,7 @@ interface LiveEntry {
   failed: boolean;
 }
 
-export class Spool {
+export class Spool implements SpoolReader {
   readonly dir: string;
   private readonly tmpDir: string;
   private readonly queueDir: string;

@@ -54,7 +54,7 @@ describe('HTTP view', () => {
     dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
     store = new MailboxStore({ dir });
     await mkdir(join(dir, 'spool', 'queue'), { recursive: true });
-    view = await startHttpView({ listen: LOOPBACK, store, spoolDir: join(dir, 'spool'), logger: silent, token: TOKEN });
+    view = await startHttpView({ listen: LOOPBACK, store, spool: new Spool({ dir: join(dir, 'spool') }), logger: silent, token: TOKEN });
   });
   afterEach(async () => {
     await view.close();
