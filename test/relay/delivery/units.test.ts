@@ -6,7 +6,7 @@ import { cleanDiagnostic, statusCodeOf } from '../../../src/relay/delivery/outco
 import { nextHops } from '../../../src/relay/delivery/remote.ts';
 import { parseEnvelopeAddress } from '../../../src/relay/smtp/address.ts';
 import { DataChecker } from '../../../src/relay/smtp/data.ts';
-import { receivedHeader } from '../../../src/relay/smtp/listener.ts';
+import { receivedHeader } from '../../../src/relay/smtp/trace.ts';
 
 const failingResolver = (code: string) => ({
   resolveMx: async () => {
