@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.ts';
 import { decodeAddressFromPath, encodeAddressForPath, MailboxStore } from '../../src/relay/mailbox.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -13,7 +13,7 @@ describe('MailboxStore', () => {
   let store: MailboxStore;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sigill-mailbox-'));
+    dir = await tempDir('sigill-mailbox-');
     store = new MailboxStore({ dir });
   });
   afterEach(async () => {

@@ -1,10 +1,10 @@
 /** The read-only HTTP view over a real loopback socket (node:http as the client: it sends paths as given). */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../support/temp-dir.ts';
 import { createLogger } from '../../../src/relay/log.ts';
 import { MailboxStore } from '../../../src/relay/mailbox.ts';
 import { startHttpView, type HttpView } from '../../../src/relay/http/index.ts';
@@ -51,7 +51,7 @@ describe('HTTP view', () => {
   ]);
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
+    dir = await tempDir('sigill-http-');
     store = new MailboxStore({ dir });
     await mkdir(join(dir, 'spool', 'queue'), { recursive: true });
     view = await startHttpView({ listen: LOOPBACK, store, spool: new Spool({ dir: join(dir, 'spool') }), logger: silent, token: TOKEN });
@@ -182,7 +182,7 @@ describe('HTTP view', () => {
 describe('HTTP view access control', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
+    dir = await tempDir('sigill-http-');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });

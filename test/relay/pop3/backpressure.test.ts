@@ -3,13 +3,13 @@
 // UIDL/LIST/CAPA on a large mailbox grew the relay from 170 MB to 1.9 GB. Checked on a real relay
 // process (bin/sigill relay) by its peak resident memory (VmHWM), not by timing.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../support/temp-dir.ts';
 import { encodeAddressForPath } from '../../../src/relay/mailbox.ts';
 import { waitFor } from '../helpers.ts';
 
@@ -37,7 +37,7 @@ describe('POP3 backpressure on every reply', () => {
   let pop3Port = 0;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'sigill-pop3-pressure-'));
+    dir = await tempDir('sigill-pop3-pressure-');
     const dataDir = path.join(dir, 'data');
     // A large mailbox, written straight to the store's layout (delivering 3,000 fsynced messages would be slow).
     const msgDir = path.join(dataDir, 'mailboxes', encodeAddressForPath(BOB.address), 'msg');
