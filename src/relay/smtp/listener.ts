@@ -48,13 +48,13 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
   };
   const idleTimeoutMs = options.limits.idleTimeoutSeconds * 1000;
   const stressIdleTimeoutMs = Math.min(idleTimeoutMs, options.limits.stressIdleTimeoutSeconds * 1000);
-  const tracker = new ConnectionTracker(options.limits, (stressed) => {
+  const tracker: ConnectionTracker = new ConnectionTracker(options.limits, (stressed) => {
     // smtp-server reads this option whenever it arms a connection's idle timeout: connections that
     // arrive in stress mode get the short one (RFC 5321 §4.5.3.2 timeouts are minimums for normal
     // operation; Postfix does the same under stress).
     server.options.socketTimeout = stressed ? stressIdleTimeoutMs : idleTimeoutMs;
     logger.warn(stressed ? 'smtp.stress.on' : 'smtp.stress.off', { listener: kind, idleTimeoutMs: server.options.socketTimeout });
-  });
+  }, (): number => (tracker.stressed ? stressIdleTimeoutMs : idleTimeoutMs), `421 4.4.2 ${options.hostname} Error: command line not completed in time, closing connection\r\n`);
   const context: ListenerContext = { options, isSubmission, maxAuthFailures: options.maxAuthFailuresPerConnection ?? 3, idleTimeoutMs, tracker, stateOf };
 
   const server = new SMTPServer({

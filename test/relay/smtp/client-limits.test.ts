@@ -37,10 +37,11 @@ describe('per-client limits on the SMTP listeners', () => {
     expect((await client.command('MAIL FROM:<slow@example.org>')).code).toBe(250);
     expect((await client.command('RCPT TO:<bob@sigill.test>')).code).toBe(250);
     expect((await client.command('DATA')).code).toBe(354);
-    // A byte every 100 ms: 10 bytes per idle timeout, 100 times too slow for 1000 bytes/s.
+    // A short complete line every 100 ms: 30 bytes per idle timeout, far too slow for 1000 bytes/s
+    // (each line ends in time, so only the rate can end this).
     let sent = 0;
     while (!client.isClosed && sent < 200) {
-      await client.write('x').catch(() => undefined);
+      await client.write('x\r\n').catch(() => undefined);
       sent += 1;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -48,6 +49,30 @@ describe('per-client limits on the SMTP listeners', () => {
     expect(client.drain().map((reply) => reply.text).join('\n')).toMatch(/^421 4\.4\.2 .*data rate too low/m);
     expect(await mailboxMessages(relay, 'bob@sigill.test')).toEqual([]);
     expect(await spoolEmpty(relay.dir)).toBe(true);
+  });
+
+  it('ends a session whose command line trickles in for longer than the idle timeout', async () => {
+    relay = await startTestRelay({ limits: { idleTimeoutSeconds: 1 } });
+    const client = await openSession(relay.smtpPort);
+    clients.push(client);
+    // A byte every 100 ms keeps the socket busy (its idle timer restarts) but never ends the line.
+    const line = `MAIL FROM:<${'x'.repeat(200)}@example.org>`;
+    for (let index = 0; index < line.length && !client.isClosed; index += 1) {
+      await client.write(line[index]!).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(client.isClosed).toBe(true);
+    expect(client.drain().map((reply) => reply.text).join('\n')).toMatch(/^421 4\.4\.2 .*command line not completed in time/m);
+  });
+
+  it('still serves a session whose lines arrive in pieces but end in time', async () => {
+    relay = await startTestRelay({ limits: { idleTimeoutSeconds: 1 } });
+    const client = await openSession(relay.smtpPort);
+    clients.push(client);
+    for (let round = 0; round < 3; round += 1) {
+      await client.write('NO');
+      expect((await client.command('OP')).code).toBe(250);
+    }
   });
 
   it('gives connections that arrive near the limit a short idle timeout (stress mode)', async () => {

@@ -22,6 +22,7 @@ export function onConnect(ctx: ListenerContext, session: SMTPServerSession, call
 }
 
 export function onSecure(ctx: ListenerContext, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
+  ctx.tracker.secured(session);
   if (ctx.isSubmission) session.disabledCommands = [];
   callback();
 }
