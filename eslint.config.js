@@ -2,33 +2,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** The lint blocks that keep the relay's protocol folders behind its public entry (see below). */
-function relayProtocolBoundaries() {
-  const folders = ['smtp', 'pop3', 'http'];
-  const coreBan = { group: ['**/core/**', 'openpgp'], message: 'a relay never needs keys' };
-  const ban = (names) => ({
-    group: names.flatMap((name) => [`**/relay/${name}/**`, `./${name}/**`, `../${name}/**`, `../../${name}/**`]),
-    message: "relay protocol folders are internals: import src/relay/index.ts (the relay's public entry)",
-  });
-  return [
-    {
-      // (src/core and extension/ have their own, stricter bans on any relay import.)
-      files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts'],
-      ignores: ['test/relay/**', 'test/e2e/driver/**'],
-      rules: { 'no-restricted-imports': ['error', { patterns: [ban(folders)] }] },
-    },
-    {
-      files: ['src/relay/**/*.ts'],
-      ignores: ['src/relay/index.ts', 'src/relay/server.ts', ...folders.map((name) => `src/relay/${name}/**`)],
-      rules: { 'no-restricted-imports': ['error', { patterns: [coreBan, ban(folders)] }] },
-    },
-    ...folders.map((name) => ({
-      files: [`src/relay/${name}/**/*.ts`],
-      rules: { 'no-restricted-imports': ['error', { patterns: [coreBan, ban(folders.filter((other) => other !== name))] }] },
-    })),
-  ];
-}
-
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'artifacts/', '.sigill-relay/', '.sigill-demo/', 'coverage/'] },
   js.configs.recommended,
@@ -70,7 +43,32 @@ export default tseslint.config(
   // assembly (server.ts) and the entry do, and no protocol folder imports another. The relay's own
   // tests (test/relay/) mirror the source tree and test the internals directly. Each block repeats
   // the relay's core ban above, since a later no-restricted-imports replaces an earlier one.
-  ...relayProtocolBoundaries(),
+  ...(() => {
+    const folders = ['smtp', 'pop3', 'http'];
+    const coreBan = { group: ['**/core/**', 'openpgp'], message: 'a relay never needs keys' };
+    const ban = (names) => ({
+      group: names.flatMap((name) => [`**/relay/${name}/**`, `./${name}/**`, `../${name}/**`, `../../${name}/**`]),
+      message: "relay protocol folders are internals: import src/relay/index.ts (the relay's public entry)",
+    });
+    return [
+      {
+        // (src/core and extension/ have their own, stricter bans on any relay import.)
+        files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts'],
+        ignores: ['test/relay/**', 'test/e2e/driver/**'],
+        rules: { 'no-restricted-imports': ['error', { patterns: [ban(folders)] }] },
+      },
+      {
+        files: ['src/relay/**/*.ts'],
+        ignores: ['src/relay/index.ts', 'src/relay/server.ts', ...folders.map((name) => `src/relay/${name}/**`)],
+        rules: { 'no-restricted-imports': ['error', { patterns: [coreBan, ban(folders)] }] },
+      },
+      ...folders.map((name) => ({
+        files: [`src/relay/${name}/**/*.ts`],
+        rules: { 'no-restricted-imports': ['error', { patterns: [coreBan, ban(folders.filter((other) => other !== name))] }] },
+      })),
+    ];
+  })(),
+  // ---- end of the relay protocol-folder rule ----
   {
     files: ['**/*.js', '**/*.mjs', 'bin/*'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
