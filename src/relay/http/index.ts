@@ -155,11 +155,11 @@ class HttpViewHandler {
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
     try {
+      this.checkHost(request); // first: a rebinding page learns nothing, not even the methods
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.setHeader('Allow', 'GET, HEAD');
         throw new HttpError(405, 'this view is read-only: GET and HEAD only');
       }
-      this.checkHost(request);
       if (this.checkToken(request, response)) return response.statusCode;
       const segments = pathSegments(request.url ?? '/');
       await this.route(segments, response);
