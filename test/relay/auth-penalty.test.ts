@@ -2,7 +2,7 @@
 // the user out of SMTP and POP3 for 15 minutes) let anyone lock out anyone; now the failing client
 // is penalised (Dovecot's auth penalty) and the right password from another address always works.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSession, PASSWORDS, startTestRelay, type TestRelay } from './helpers.ts';
+import { openSession, PASSWORDS, portOf, startTestRelay, type TestRelay } from './helpers.ts';
 import { RawClient } from './pop3/helpers.ts';
 
 const ALICE = { address: 'alice@sigill.test', password: PASSWORDS.alice };
@@ -14,7 +14,7 @@ describe('auth penalty across SMTP and POP3', () => {
     // Tiny delays: the schedule itself is checked in auth.test.ts; here only who gets in.
     relay = await startTestRelay({ listen: { pop3: '127.0.0.1:0' }, extra: { throttle: { freeFailures: 1, baseDelayMs: 1, maxDelayMs: 2 } } });
     const pop3 = relay.info.pop3 ?? '';
-    pop3Port = Number(pop3.slice(pop3.lastIndexOf(':') + 1));
+    pop3Port = portOf(pop3);
   });
   afterAll(async () => {
     await relay?.stop();

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../support/temp-dir.ts';
 import { encodeAddressForPath } from '../../../src/relay/mailbox.ts';
-import { waitFor } from '../helpers.ts';
+import { portOf, waitFor } from '../helpers.ts';
 
 const SIGILL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/sigill');
 const BOB = { address: 'bob@sigill.test', password: 'bob-pop3-password' };
@@ -61,7 +61,7 @@ describe('POP3 backpressure on every reply', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const line = await waitFor(() => (stdout.includes('\n') ? stdout.split('\n')[0] : undefined), 'the listening line', 60_000);
     const pop3 = (JSON.parse(line ?? '{}') as { pop3: string }).pop3;
-    pop3Port = Number(pop3.slice(pop3.lastIndexOf(':') + 1));
+    pop3Port = portOf(pop3);
   });
   afterAll(async () => {
     if (child && child.exitCode === null) {

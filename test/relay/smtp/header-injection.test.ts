@@ -8,7 +8,7 @@ import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenOn } from '../../../src/relay/network.ts';
-import { mailboxMessages, openSession, PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
+import { mailboxMessages, openSession, PASSWORDS, portOf, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
 import { RawClient } from '../pop3/helpers.ts';
 
 interface Captured {
@@ -58,7 +58,7 @@ function headerSection(bytes: Buffer): string {
 /** POP3 LIST size and the octets RETR really sends (dot-stuffing undone, CRLF per line). */
 async function listAndRetrieveSizes(relay: TestRelay, user: { address: string; password: string }, number = 1): Promise<{ listed: number; retrieved: number; bytes: Buffer }> {
   const pop3 = relay.info.pop3 ?? '';
-  const client = await RawClient.open({ host: '127.0.0.1', port: Number(pop3.slice(pop3.lastIndexOf(':') + 1)) });
+  const client = await RawClient.open({ host: '127.0.0.1', port: portOf(pop3) });
   expect(await client.login(user)).toMatch(/^\+OK/);
   const listed = Number((await client.command(`LIST ${number}`)).split(' ')[2]);
   const { status, lines } = await client.multiline(`RETR ${number}`);
