@@ -27,9 +27,12 @@ const nodeGlobals = [
   { name: 'require', message: 'Node only.' },
 ];
 
-// Files the "sop" work converts to the core's entry point in its own change; until then they keep their
-// sub-path imports (remove an entry once the file imports src/core/index.ts).
-const awaitingEntryPointConversion = ['src/cli/sop/**', 'test/cli/sop/**', 'test/security/manipulation.test.ts'];
+/** The relay's protocol folders: reached from outside the relay only through src/relay/index.ts. */
+const relayProtocolFolders = ['smtp', 'pop3', 'http'];
+const relayInternals = (names) => ({
+  group: names.flatMap((name) => [`**/relay/${name}/**`, `./${name}/**`, `../${name}/**`, `../../${name}/**`]),
+  message: "relay protocol folders are internals: import src/relay/index.ts (the relay's public entry)",
+});
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'artifacts/', '.sigill-relay/', '.sigill-demo/', 'coverage/'] },
@@ -78,6 +81,26 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/core/**', 'openpgp'], message: 'a relay never needs keys' }] }],
     },
   },
+  // ---- relay: protocol folders (smtp/, pop3/, http/) only through the relay's public entry ----
+  // Inside the relay only the assembly (server.ts) and the entry import them, and no protocol folder
+  // imports another; outside it, the last block below bans them. The relay's own tests (test/relay/)
+  // mirror the source tree and test the internals directly. Each block repeats the relay's core ban
+  // above, since a later no-restricted-imports replaces an earlier one.
+  ...(() => {
+    const coreBan = { group: ['**/core/**', 'openpgp'], message: 'a relay never needs keys' };
+    return [
+      {
+        files: ['src/relay/**/*.ts'],
+        ignores: ['src/relay/index.ts', 'src/relay/server.ts', ...relayProtocolFolders.map((name) => `src/relay/${name}/**`)],
+        rules: { 'no-restricted-imports': ['error', { patterns: [coreBan, relayInternals(relayProtocolFolders)] }] },
+      },
+      ...relayProtocolFolders.map((name) => ({
+        files: [`src/relay/${name}/**/*.ts`],
+        rules: { 'no-restricted-imports': ['error', { patterns: [coreBan, relayInternals(relayProtocolFolders.filter((other) => other !== name))] }] },
+      })),
+    ];
+  })(),
+  // ---- end of the relay protocol-folder rule ----
   {
     // Node platform: implements the core's seams, serves the CLI; knows nothing of the layers above it.
     files: ['src/platform/node/**/*.ts'],
@@ -96,10 +119,23 @@ export default tseslint.config(
     },
   },
   {
-    // Everything else above the core (CLI, test-bed, tests, benchmarks, fixtures) uses its entry point.
-    // Unit tests of the core (test/unit/core) may reach the internal module they test.
+    // Everything else above the core and the relay (CLI, tests, benchmarks, fixtures) uses their entry
+    // points. Unit tests of the core (test/unit/core) may reach the internal module they test; the relay's
+    // tests (test/relay) its protocol folders.
     files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'keys-fixtures/**/*.ts', 'scripts/**/*.ts'],
-    ignores: ['test/unit/core/**', 'test/e2e/core-probe/**', ...awaitingEntryPointConversion],
+    ignores: ['test/unit/core/**', 'test/relay/**', 'test/e2e/core-probe/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [coreInternals, relayInternals(relayProtocolFolders)] }],
+    },
+  },
+  {
+    files: ['test/unit/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [relayInternals(relayProtocolFolders)] }],
+    },
+  },
+  {
+    files: ['test/relay/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [coreInternals] }],
     },

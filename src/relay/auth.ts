@@ -3,12 +3,18 @@
  *
  * Passwords are checked against scrypt hashes (node:crypto) with a constant-time compare; a plaintext
  * `password` from the config is hashed in memory when the Authenticator is built and then dropped.
- * Brute force is slowed across connections: failures are counted per client address and per user
- * name, each failure beyond a free allowance waits longer before the answer, and past a limit the
- * address or user is refused outright for a window. The per-connection limit (a few failures, then
+ *
+ * Brute force is slowed the way Dovecot's auth penalty does it: the failing CLIENT is penalised, never
+ * the user. Each recent failure from a client address (an IPv6 client by its /64) makes that client's
+ * next attempt wait longer before its password is even looked at (2 s, 4 s, 8 s, then 15 s), and an
+ * attempt counts from the moment it arrives, so parallel guesses queue behind each other's delays
+ * instead of all being verified at once. Too many attempts in flight from one client are refused
+ * outright. The right password from any other client is always accepted at once: a lock-out that
+ * anyone could cause would be a denial of service. The per-connection limit (a few failures, then
  * disconnect) is the protocol server's job.
  */
 import { randomBytes, scrypt as scryptCallback, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { clientKey } from './network.ts';
 
 export interface UserConfig {
   /** The full e-mail address; also the SMTP/POP3 user name. */
@@ -20,20 +26,17 @@ export interface UserConfig {
 }
 
 export interface ThrottleOptions {
-  /** Failures (per address, per user) answered without delay. Default 3. */
+  /** Failures from one client that cost its next attempt nothing (a typo). Default 1. */
   freeFailures?: number;
-  /** Delay after the first failure beyond the free ones; doubles with each further one. Default 500 ms. */
+  /** Delay of the first penalised attempt; doubles with each further failure. Default 2 s (Dovecot). */
   baseDelayMs?: number;
-  /** Ceiling of that delay. Default 8 s. */
+  /** Ceiling of that delay. Default 15 s (Dovecot's AUTH_PENALTY_MAX_SECS). */
   maxDelayMs?: number;
-  /** Failures after which the address or user is refused for `lockoutMs`. Default 10. */
-  lockoutFailures?: number;
-  /** How long a lockout lasts. Default 15 min. */
-  lockoutMs?: number;
-  /** Failures older than this are forgotten. Default 15 min. */
+  /** Attempts from one client being delayed or verified at once; more are refused. Default 8. */
+  maxPendingPerClient?: number;
+  /** A client's failures older than this are forgotten. Default 15 min. */
   windowMs?: number;
 }
-
 export type AuthProtocol = 'smtp' | 'pop3';
 
 export type AuthResult =
@@ -111,60 +114,64 @@ function hashPasswordSync(password: string): ScryptHash {
   return { params: DEFAULT_SCRYPT, salt, hash };
 }
 
-interface FailureRecord {
+interface ClientRecord {
   failures: number;
   lastFailureAt: number;
-  lockedUntil: number;
+  /** Attempts that arrived and have not been answered yet. */
+  pending: number;
 }
 
-const MAX_TRACKED_KEYS = 10_000;
+const MAX_TRACKED_CLIENTS = 10_000;
 
-/** Counts failures per key (client address or user) and decides delays and lockouts. */
-class FailureTracker {
-  private readonly records = new Map<string, FailureRecord>();
+/** Failures and attempts in flight per client key, least recently used first, bounded. */
+class ClientPenalties {
+  private readonly records = new Map<string, ClientRecord>();
 
-  constructor(private readonly options: Required<ThrottleOptions>) {}
+  constructor(private readonly windowMs: number) {}
 
-  private current(key: string, now: number): FailureRecord | undefined {
-    const record = this.records.get(key);
-    if (record && record.lockedUntil <= now && now - record.lastFailureAt > this.options.windowMs) {
-      this.records.delete(key);
-      return undefined;
+  private record(key: string, now: number): ClientRecord {
+    let record = this.records.get(key);
+    if (record !== undefined && record.pending === 0 && now - record.lastFailureAt > this.windowMs) record.failures = 0;
+    record ??= { failures: 0, lastFailureAt: now, pending: 0 };
+    this.records.delete(key); // re-insert: Map order is then least recently used first
+    this.records.set(key, record);
+    if (this.records.size > MAX_TRACKED_CLIENTS) {
+      for (const [oldKey, oldRecord] of this.records) {
+        if (oldRecord.pending > 0) continue;
+        this.records.delete(oldKey);
+        break;
+      }
     }
     return record;
   }
 
-  lockedFor(key: string, now: number): number {
-    const record = this.current(key, now);
-    return record && record.lockedUntil > now ? record.lockedUntil - now : 0;
+  /** Counts an arriving attempt; returns the penalty it pays (failures plus attempts ahead of it). */
+  arrive(key: string, now: number): { penalty: number; pendingBefore: number } {
+    const record = this.record(key, now);
+    const result = { penalty: record.failures + record.pending, pendingBefore: record.pending };
+    record.pending += 1;
+    return result;
   }
 
-  /** Records a failure; returns how many failures the key has now. */
-  fail(key: string, now: number): number {
-    const record = this.current(key, now) ?? { failures: 0, lastFailureAt: now, lockedUntil: 0 };
-    record.failures += 1;
-    record.lastFailureAt = now;
-    if (record.failures >= this.options.lockoutFailures) {
-      record.lockedUntil = now + this.options.lockoutMs;
+  /** The attempt was answered: a failure is remembered, a success forgets the client's failures. */
+  settle(key: string, now: number, outcome: 'success' | 'failure' | 'refused'): void {
+    const record = this.records.get(key);
+    if (record === undefined) return;
+    record.pending = Math.max(0, record.pending - 1);
+    if (outcome === 'failure') {
+      record.failures += 1;
+      record.lastFailureAt = now;
+    } else if (outcome === 'success') {
+      record.failures = 0; // as Dovecot: a successful login ends the client's penalty
     }
-    this.records.delete(key); // re-insert: Map order then is least recently failed first
-    this.records.set(key, record);
-    if (this.records.size > MAX_TRACKED_KEYS) {
-      const oldest = this.records.keys().next().value;
-      if (oldest !== undefined) this.records.delete(oldest);
-    }
-    return record.failures;
-  }
-
-  clear(key: string): void {
-    this.records.delete(key);
+    if (record.pending === 0 && record.failures === 0) this.records.delete(key);
   }
 }
 
 export class Authenticator {
   private readonly users = new Map<string, ScryptHash>();
   private readonly throttle: Required<ThrottleOptions>;
-  private readonly tracker: FailureTracker;
+  private readonly penalties: ClientPenalties;
   /** Verified against for unknown users, so they cost as much time as known ones. */
   private readonly decoy: ScryptHash;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -180,16 +187,8 @@ export class Authenticator {
         throw new PasswordHashError(`user ${user.address} has neither password nor passwordHash`);
       }
     }
-    this.throttle = {
-      freeFailures: 3,
-      baseDelayMs: 500,
-      maxDelayMs: 8_000,
-      lockoutFailures: 10,
-      lockoutMs: 15 * 60_000,
-      windowMs: 15 * 60_000,
-      ...options.throttle,
-    };
-    this.tracker = new FailureTracker(this.throttle);
+    this.throttle = { freeFailures: 1, baseDelayMs: 2_000, maxDelayMs: 15_000, maxPendingPerClient: 8, windowMs: 15 * 60_000, ...options.throttle };
+    this.penalties = new ClientPenalties(this.throttle.windowMs);
     this.decoy = hashPasswordSync(randomBytes(16).toString('hex'));
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
@@ -199,33 +198,34 @@ export class Authenticator {
     return this.users.has(address.toLowerCase());
   }
 
+  /** How long an attempt that pays `penalty` waits before its password is checked. */
+  private delayFor(penalty: number): number {
+    const beyondFree = penalty - this.throttle.freeFailures;
+    return beyondFree > 0 ? Math.min(this.throttle.maxDelayMs, this.throttle.baseDelayMs * 2 ** (beyondFree - 1)) : 0;
+  }
+
   async authenticate(args: AuthenticateArgs): Promise<AuthResult> {
-    const userKey = `user:${args.username.toLowerCase()}`;
-    const addressKey = `addr:${args.remoteAddress}`;
-    const now = Date.now();
-    const lockedFor = Math.max(this.tracker.lockedFor(userKey, now), this.tracker.lockedFor(addressKey, now));
-    if (lockedFor > 0) {
-      // Refused without checking the password: a correct guess during a lockout teaches nothing.
-      return { ok: false, reason: 'throttled', retryAfterMs: lockedFor };
+    const client = clientKey(args.remoteAddress);
+    // Counted on arrival, before any hash is computed: parallel guesses each pay for the ones ahead.
+    const { penalty, pendingBefore } = this.penalties.arrive(client, Date.now());
+    if (pendingBefore >= this.throttle.maxPendingPerClient) {
+      this.penalties.settle(client, Date.now(), 'refused');
+      return { ok: false, reason: 'throttled', retryAfterMs: this.throttle.maxDelayMs };
     }
-    const stored = this.users.get(args.username.toLowerCase());
-    const candidate = stored ?? this.decoy;
-    const derived = await deriveKey(args.password, candidate.salt, candidate.hash.length, candidate.params).catch(() => undefined);
-    const matches = derived !== undefined && timingSafeEqual(derived, candidate.hash) && stored !== undefined;
-    if (matches) {
-      this.tracker.clear(userKey);
-      this.tracker.clear(addressKey);
-      return { ok: true, address: args.username.toLowerCase() };
+    let outcome: 'success' | 'failure' = 'failure';
+    try {
+      const delay = this.delayFor(penalty);
+      if (delay > 0) await this.sleep(delay);
+      const stored = this.users.get(args.username.toLowerCase());
+      const candidate = stored ?? this.decoy;
+      const derived = await deriveKey(args.password, candidate.salt, candidate.hash.length, candidate.params).catch(() => undefined);
+      if (derived !== undefined && timingSafeEqual(derived, candidate.hash) && stored !== undefined) {
+        outcome = 'success';
+        return { ok: true, address: args.username.toLowerCase() };
+      }
+      return { ok: false, reason: 'bad-credentials' };
+    } finally {
+      this.penalties.settle(client, Date.now(), outcome);
     }
-    const failures = Math.max(this.tracker.fail(userKey, now), this.tracker.fail(addressKey, now));
-    const beyondFree = failures - this.throttle.freeFailures;
-    if (beyondFree > 0) {
-      const delay = Math.min(this.throttle.maxDelayMs, this.throttle.baseDelayMs * 2 ** (beyondFree - 1));
-      await this.sleep(delay);
-    }
-    if (failures >= this.throttle.lockoutFailures) {
-      return { ok: false, reason: 'throttled', retryAfterMs: this.throttle.lockoutMs };
-    }
-    return { ok: false, reason: 'bad-credentials' };
   }
 }

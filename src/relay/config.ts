@@ -4,9 +4,10 @@
  * or embedded defaults for a loopback demo. Relative paths resolve against the config file's folder.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parsePasswordHash, PasswordHashError, type UserConfig } from './auth.ts';
-import { formatListen, isLoopback, type ListenAddress } from './pop3/listen.ts';
+import { formatHostPort, HostPortError, parseHostPort, type ListenAddress } from './network.ts';
 
 export type { ListenAddress };
 
@@ -25,10 +26,17 @@ export interface TlsFiles {
 
 export interface HttpViewConfig {
   /**
-   * Bearer token every request to the HTTP view must carry (RFC 6750 `Authorization: Bearer ...`);
-   * null: no token, which is allowed only while listen.http is on loopback.
+   * The secret every request to the HTTP view must carry (`Authorization: Bearer <token>`, RFC 6750,
+   * or once in the URL, which turns it into a cookie). Required whenever the view is enabled; null
+   * only when listen.http is null.
    */
   token: string | null;
+  /**
+   * Host names (or IP literals) accepted in the `Host` header besides loopback literals, `localhost`
+   * and the relay's hostname: anything else is refused, so that a DNS-rebinding web page cannot read
+   * the view through the user's browser.
+   */
+  hosts: string[];
 }
 
 export interface LimitsConfig {
@@ -40,6 +48,24 @@ export interface LimitsConfig {
   lineLength: number;
   /** Concurrent connections per listener. */
   connections: number;
+  /**
+   * Concurrent connections per listener from one client address (IPv6: one /64), as Postfix's
+   * smtpd_client_connection_count_limit. Default: half of `connections`.
+   */
+  connectionsPerClient: number;
+  /**
+   * Bytes per second a client must keep up during DATA (Postfix's smtpd_min_data_rate): each byte
+   * received extends the deadline by 1/rate s, up to `idleTimeoutSeconds` ahead. 0: only the idle
+   * timeout applies.
+   */
+  minDataRate: number;
+  /** SMTP idle timeout (RFC 5321 §4.5.3.2.7: 5 minutes). */
+  idleTimeoutSeconds: number;
+  /**
+   * Idle timeout for connections that arrive while a listener is near its connection limit (80 %),
+   * as Postfix's stress mode; SMTP and POP3.
+   */
+  stressIdleTimeoutSeconds: number;
 }
 
 export interface RetryConfig {
@@ -54,11 +80,21 @@ export interface RelayConfig {
   /** Lower-case local domains. */
   domains: string[];
   users: UserConfig[];
+  /**
+   * The user whose mailbox takes mail for "postmaster" (RFC 5321 §4.5.1). Default: postmaster@ the
+   * first domain if that is a user, else the first user; null only without users.
+   */
+  postmaster: string | null;
   listen: ListenConfig;
   tls: TlsFiles | null;
   http: HttpViewConfig;
   /** Lower-case domain → next hop. */
   routes: Record<string, ListenAddress>;
+  /**
+   * Lower-case routed domain → the only (lower-case) addresses accepted for it at RCPT, as Postfix's
+   * relay_recipient_maps; a routed domain without a list accepts any local part.
+   */
+  relayRecipients: Record<string, string[]>;
   /** Absolute. */
   dataDir: string;
   limits: LimitsConfig;
@@ -75,7 +111,19 @@ export class RelayConfigError extends Error {
   }
 }
 
-export const DEFAULT_LIMITS: LimitsConfig = { messageSize: 26_214_400, recipients: 100, lineLength: 1000, connections: 100 };
+/** Share of a listener's connection limit from which new connections get the stress-mode idle timeout. */
+export const STRESS_THRESHOLD = 0.8;
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  messageSize: 26_214_400,
+  recipients: 100,
+  lineLength: 1000,
+  connections: 100,
+  connectionsPerClient: 50,
+  minDataRate: 500,
+  idleTimeoutSeconds: 300,
+  stressIdleTimeoutSeconds: 10,
+};
 export const DEFAULT_RETRY: RetryConfig = { scheduleSeconds: [60, 300, 900, 3600], maxAgeSeconds: 172_800 };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -125,15 +173,12 @@ function requireNumber(value: Json, field: string, { min, integer }: { min: numb
 /** `host:port`, `[v6]:port` or `:port` / `port` (host 127.0.0.1). Port 0 picks a free one. */
 export function parseListenAddress(value: Json, field: string): ListenAddress {
   const text = requireString(value, field);
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):?(\d{1,5})$/.exec(text.includes(':') ? text : `:${text}`);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || !(port >= 0 && port <= 65535)) throw new RelayConfigError(field, `expected host:port, got ${JSON.stringify(text)}`);
-  const host = match[1] ?? match[2] ?? '';
-  return { host: host === '' ? '127.0.0.1' : host, port };
-}
-
-export function formatListenAddress(address: ListenAddress): string {
-  return formatListen(address.host, address.port);
+  try {
+    return parseHostPort(text, { defaultHost: '127.0.0.1' });
+  } catch (error) {
+    if (error instanceof HostPortError) throw new RelayConfigError(field, `expected host:port, got ${JSON.stringify(text)}`);
+    throw error;
+  }
 }
 
 function parseUsers(value: Json, domains: string[]): UserConfig[] {
@@ -188,10 +233,21 @@ function parseLimits(value: Json): LimitsConfig {
   if (!isObject(value)) throw new RelayConfigError('limits', 'must be an object');
   checkKeys(value, 'limits', Object.keys(DEFAULT_LIMITS));
   const limits = { ...DEFAULT_LIMITS };
-  const minimum: LimitsConfig = { messageSize: 1024, recipients: 1, lineLength: 78, connections: 1 };
+  // Timeouts may be fractions of a second (tests); counts and sizes are integers.
+  const rule: Record<keyof LimitsConfig, { min: number; integer: boolean }> = {
+    messageSize: { min: 1024, integer: true },
+    recipients: { min: 1, integer: true },
+    lineLength: { min: 78, integer: true },
+    connections: { min: 1, integer: true },
+    connectionsPerClient: { min: 1, integer: true },
+    minDataRate: { min: 0, integer: true },
+    idleTimeoutSeconds: { min: 0.1, integer: false },
+    stressIdleTimeoutSeconds: { min: 0.1, integer: false },
+  };
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof LimitsConfig)[]) {
-    if (value[key] !== undefined) limits[key] = requireNumber(value[key], `limits.${key}`, { min: minimum[key], integer: true });
+    if (value[key] !== undefined) limits[key] = requireNumber(value[key], `limits.${key}`, rule[key]);
   }
+  if (value.connectionsPerClient === undefined) limits.connectionsPerClient = Math.max(1, Math.ceil(limits.connections / 2));
   return limits;
 }
 
@@ -216,23 +272,46 @@ function parseRetry(value: Json): RetryConfig {
 /** Shortest HTTP view token: a guessable one would make the view public in all but name. */
 const MIN_HTTP_TOKEN_LENGTH = 16;
 
+/**
+ * What is wrong with an HTTP view token, or undefined: printable ASCII without spaces (what fits in an
+ * Authorization header as one token, RFC 6750 §2.1) and long enough not to be guessed. The one check,
+ * used by the config and by the view itself.
+ */
+export function httpTokenProblem(token: string): string | undefined {
+  if (token.length < MIN_HTTP_TOKEN_LENGTH) return `must be at least ${MIN_HTTP_TOKEN_LENGTH} characters`;
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'only printable ASCII without spaces';
+  return undefined;
+}
+
 function parseHttp(value: Json, listen: ListenAddress | null): HttpViewConfig {
   let token: string | null = null;
+  const hosts: string[] = [];
   if (value !== undefined && value !== null) {
     if (!isObject(value)) throw new RelayConfigError('http', 'must be an object with token');
-    checkKeys(value, 'http', ['token']);
+    checkKeys(value, 'http', ['token', 'hosts']);
     if (value.token !== undefined && value.token !== null) {
       token = requireString(value.token, 'http.token');
-      // Printable ASCII without spaces: what fits in an Authorization header as one token (RFC 6750 §2.1).
-      if (!/^[\x21-\x7e]+$/.test(token)) throw new RelayConfigError('http.token', 'only printable ASCII without spaces');
-      if (token.length < MIN_HTTP_TOKEN_LENGTH) throw new RelayConfigError('http.token', `must be at least ${MIN_HTTP_TOKEN_LENGTH} characters`);
+      const problem = httpTokenProblem(token);
+      if (problem !== undefined) throw new RelayConfigError('http.token', problem);
+    }
+    if (value.hosts !== undefined) {
+      if (!Array.isArray(value.hosts)) throw new RelayConfigError('http.hosts', 'must be an array of host names');
+      value.hosts.forEach((entry: Json, index) => {
+        const host = requireString(entry, `http.hosts[${index}]`).toLowerCase();
+        if (!isDomainName(host) && isIP(host) === 0) throw new RelayConfigError(`http.hosts[${index}]`, 'not a host name or IP address');
+        hosts.push(host);
+      });
     }
   }
-  // Said now, naming the field to set, rather than when the listener starts.
-  if (listen && token === null && !isLoopback(listen.host)) {
-    throw new RelayConfigError('http.token', `required when listen.http (${formatListenAddress(listen)}) is not loopback`);
+  // A mail store is private wherever the view listens: on loopback every local user (and every web
+  // page, through the browser) can reach it. Said now, naming the field to set.
+  if (listen && token === null) {
+    throw new RelayConfigError(
+      'http.token',
+      `required while the HTTP view is enabled (listen.http ${formatHostPort(listen)}): at least ${MIN_HTTP_TOKEN_LENGTH} printable characters, e.g. from \`openssl rand -hex 24\`; or set listen.http to null`,
+    );
   }
-  return { token };
+  return { token, hosts };
 }
 
 export interface ParseConfigOptions {
@@ -243,7 +322,7 @@ export interface ParseConfigOptions {
 /** Validates parsed JSON into a RelayConfig; throws RelayConfigError naming the first bad field. */
 export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig {
   if (!isObject(raw)) throw new RelayConfigError('(root)', 'must be a JSON object');
-  checkKeys(raw, '', ['hostname', 'domains', 'users', 'listen', 'tls', 'http', 'routes', 'dataDir', 'limits', 'retry']);
+  checkKeys(raw, '', ['hostname', 'domains', 'users', 'postmaster', 'listen', 'tls', 'http', 'routes', 'dataDir', 'limits', 'retry']);
   const hostname = requireString(raw.hostname, 'hostname');
   if (!isDomainName(hostname)) throw new RelayConfigError('hostname', 'not a domain name');
   if (!Array.isArray(raw.domains) || raw.domains.length === 0) throw new RelayConfigError('domains', 'must be a non-empty array');
@@ -253,6 +332,11 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
     return domain.toLowerCase();
   });
   const users = parseUsers(raw.users ?? [], domains);
+  let postmaster: string | null = users.find((user) => user.address === `postmaster@${domains[0]}`)?.address ?? users[0]?.address ?? null;
+  if (raw.postmaster !== undefined) {
+    postmaster = requireString(raw.postmaster, 'postmaster').toLowerCase();
+    if (!users.some((user) => user.address === postmaster)) throw new RelayConfigError('postmaster', 'must be the address of one of users');
+  }
   const listen = parseListen(raw.listen);
 
   let tls: TlsFiles | null = null;
@@ -268,16 +352,46 @@ export function parseConfig(raw: Json, options: ParseConfigOptions): RelayConfig
   const http = parseHttp(raw.http, listen.http);
 
   const routes: Record<string, ListenAddress> = {};
+  const relayRecipients: Record<string, string[]> = {};
   if (raw.routes !== undefined) {
-    if (!isObject(raw.routes)) throw new RelayConfigError('routes', 'must be an object of domain → host:port');
+    if (!isObject(raw.routes)) throw new RelayConfigError('routes', 'must be an object of domain → host:port or { nextHop, recipients }');
     for (const [domain, target] of Object.entries(raw.routes)) {
       if (!isDomainName(domain)) throw new RelayConfigError(`routes.${domain}`, 'key is not a domain name');
-      routes[domain.toLowerCase()] = parseListenAddress(target, `routes.${domain}`);
+      const lower = domain.toLowerCase();
+      if (!isObject(target)) {
+        routes[lower] = parseListenAddress(target, `routes.${domain}`);
+        continue;
+      }
+      checkKeys(target, `routes.${domain}`, ['nextHop', 'recipients']);
+      routes[lower] = parseListenAddress(target.nextHop, `routes.${domain}.nextHop`);
+      if (target.recipients !== undefined) {
+        if (!Array.isArray(target.recipients)) throw new RelayConfigError(`routes.${domain}.recipients`, 'must be an array of addresses');
+        relayRecipients[lower] = target.recipients.map((entry: Json, index) => {
+          const field = `routes.${domain}.recipients[${index}]`;
+          const address = requireString(entry, field).toLowerCase();
+          if (!isPlainAddress(address)) throw new RelayConfigError(field, 'not an e-mail address');
+          if (address.slice(address.lastIndexOf('@') + 1) !== lower) throw new RelayConfigError(field, `not an address at ${lower}`);
+          return address;
+        });
+      }
     }
   }
 
   const dataDir = path.resolve(options.baseDir, raw.dataDir === undefined ? '.sigill-relay' : requireString(raw.dataDir, 'dataDir'));
-  return { hostname: hostname.toLowerCase(), domains, users, listen, tls, http, routes, dataDir, limits: parseLimits(raw.limits), retry: parseRetry(raw.retry) };
+  return {
+    hostname: hostname.toLowerCase(),
+    domains,
+    users,
+    postmaster,
+    listen,
+    tls,
+    http,
+    routes,
+    relayRecipients,
+    dataDir,
+    limits: parseLimits(raw.limits),
+    retry: parseRetry(raw.retry),
+  };
 }
 
 /** Reads and validates a config file. Errors (missing file, bad JSON, bad field) are RelayConfigError. */

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DirectorySync, fsyncPath } from './fsync.ts';
 
@@ -168,9 +168,11 @@ export class MailboxStore {
   private async ensureMailbox(address: string): Promise<string> {
     const dir = this.mailboxDir(address);
     if (this.created.has(dir)) return dir;
-    await mkdir(this.root, { recursive: true });
-    await mkdir(join(dir, 'msg'), { recursive: true });
-    await mkdir(join(dir, 'tmp'), { recursive: true });
+    // 0700 like the data directory: mail is readable by the relay's own user only. `mode` applies
+    // to directories mkdir creates; ones left by an older version are tightened too.
+    await mkdir(join(dir, 'msg'), { recursive: true, mode: 0o700 });
+    await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 });
+    for (const path of [this.root, dir, join(dir, 'msg'), join(dir, 'tmp')]) await chmod(path, 0o700);
     await fsyncPath(dir);
     await fsyncPath(this.root);
     await fsyncPath(dirname(this.root));

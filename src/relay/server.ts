@@ -3,21 +3,21 @@
  * and the HTTP view, then reports the bound addresses. `close()` stops the listeners, lets the
  * deliveries in flight finish and returns; nothing accepted is lost (it is in the spool).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createSecureContext } from 'node:tls';
 import { Authenticator, type ThrottleOptions } from './auth.ts';
-import { formatListenAddress, RelayConfigError, type ListenAddress, type RelayConfig } from './config.ts';
-import type { DeliveryOutcome } from './delivery/outcome.ts';
-import { DeliveryQueue, type DeliveryAttempt } from './delivery/queue.ts';
-import { deliverRemote, nextHops, type MxResolver } from './delivery/remote.ts';
-import { headerSection } from './delivery/dsn.ts';
+import { RelayConfigError, type RelayConfig } from './config.ts';
+import { createDeliverer } from './delivery/deliver.ts';
+import { DeliveryQueue } from './delivery/queue.ts';
+import type { MxResolver } from './delivery/remote.ts';
+import { startHttpView } from './http/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { MailboxStore } from './mailbox.ts';
-import { startHttpView } from './http/index.ts';
+import { formatHostPort, type ListenAddress } from './network.ts';
 import { startPop3Server } from './pop3/index.ts';
 import { startSmtpListener, type RunningListener } from './smtp/listener.ts';
 import { Spool } from './spool/index.ts';
+import { readTlsFiles } from './tls.ts';
 
 export interface StartRelayOptions {
   config: RelayConfig;
@@ -50,62 +50,28 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-/** RFC 5321 §6.3: a message that went through this many hops is looping. */
-const MAX_HOPS = 30;
-
-function countReceived(message: Buffer): number {
-  return headerSection(message).split('\r\n').filter((line) => /^received:/i.test(line)).length;
-}
-
-async function readTls(config: RelayConfig): Promise<{ key: Buffer; cert: Buffer } | null> {
-  if (!config.tls) return null;
-  const read = async (file: string, field: string): Promise<Buffer> => {
-    try {
-      return await readFile(file);
-    } catch (error) {
-      throw new RelayConfigError(field, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-  };
-  const pair = { key: await read(config.tls.key, 'tls.key'), cert: await read(config.tls.cert, 'tls.cert') };
-  try {
-    createSecureContext(pair); // a bad PEM or a key that does not match is a config error, found now
-  } catch (error) {
-    throw new RelayConfigError('tls', `unusable certificate/key: ${(error as Error).message}`);
-  }
-  return pair;
-}
-
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const { config } = options;
   const logger = options.logger ?? createLogger();
+  // parseConfig already demands it; a config built by hand must not start an open view either.
+  const httpToken = config.http.token ?? '';
+  if (config.listen.http && httpToken === '') throw new RelayConfigError('http.token', 'required while the HTTP view is enabled (listen.http)');
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
     throw new RelayConfigError('dataDir', `cannot create ${config.dataDir}: ${error.code ?? error.message}`);
   });
-  const tls = await readTls(config);
+  const tls = config.tls === null ? null : await readTlsFiles(config.tls);
   const authenticator = new Authenticator({ users: config.users, ...(options.throttle ? { throttle: options.throttle } : {}) });
   const store = new MailboxStore({ dir: config.dataDir });
   const spool = new Spool({ dir: path.join(config.dataDir, 'spool') });
   await spool.init();
-
-  const deliver = async ({ record, message, deliveryId }: DeliveryAttempt): Promise<DeliveryOutcome> => {
-    const recipient = record.recipient;
-    const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
-    if (config.domains.includes(domain)) {
-      if (!authenticator.hasUser(recipient)) {
-        return { status: 'permanent', statusCode: '5.1.1', diagnostic: `no mailbox for ${recipient} here` };
-      }
-      // RFC 5321 §4.4: the final delivery records the reverse-path as Return-Path.
-      const returnPath = Buffer.from(`Return-Path: <${record.sender}>\r\n`, 'latin1');
-      await store.deliver(recipient.toLowerCase(), Buffer.concat([returnPath, message]), { id: deliveryId });
-      return { status: 'delivered' };
-    }
-    if (countReceived(message) > MAX_HOPS) {
-      return { status: 'permanent', statusCode: '5.4.6', diagnostic: `mail loop: more than ${MAX_HOPS} Received headers` };
-    }
-    const lookup = await nextHops({ domain, routes: config.routes, ...(options.resolver ? { resolver: options.resolver } : {}) });
-    if (!lookup.ok) return lookup.outcome;
-    return deliverRemote({ hops: lookup.hops, hostname: config.hostname, sender: record.sender, recipient, message });
-  };
+  const deliver = createDeliverer({
+    hostname: config.hostname,
+    domains: config.domains,
+    routes: config.routes,
+    hasMailbox: (address) => authenticator.hasUser(address),
+    store,
+    ...(options.resolver ? { resolver: options.resolver } : {}),
+  });
 
   const queue = new DeliveryQueue({
     spool,
@@ -128,7 +94,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     } catch (error) {
       await closeAll();
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new RelayConfigError(`listen.${what}`, `cannot listen on ${formatListenAddress(listen)}: ${code}`);
+      throw new RelayConfigError(`listen.${what}`, `cannot listen on ${formatHostPort(listen)}: ${code}`);
     }
   };
 
@@ -140,9 +106,11 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         hostname: config.hostname,
         domains: config.domains,
         relayDomains: Object.keys(config.routes),
+        relayRecipients: config.relayRecipients,
         limits: config.limits,
         tls,
         authenticator,
+        ...(config.postmaster === null ? {} : { postmaster: config.postmaster }),
         isLocalUser: (address) => authenticator.hasUser(address),
         spool,
         onAccepted: (records) => queue.add(records),
@@ -155,43 +123,49 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   if (config.listen.submission) {
     const listener = await smtpListener('submission', config.listen.submission);
     closers.push(listener.close);
-    info.submission = formatListenAddress(listener.address);
+    info.submission = formatHostPort(listener.address);
   }
   if (config.listen.smtp) {
     const listener = await smtpListener('inbound', config.listen.smtp);
     closers.push(listener.close);
-    info.smtp = formatListenAddress(listener.address);
+    info.smtp = formatHostPort(listener.address);
   }
   if (config.listen.pop3) {
     const listen = config.listen.pop3;
     const pop3 = await named('pop3', listen, () =>
       startPop3Server({
-        listen: formatListenAddress(listen),
+        listen,
         store,
         authenticator,
-        ...(config.tls ? { tls: { cert: config.tls.cert, key: config.tls.key } } : {}),
+        ...(tls ? { tls: tls.context } : {}),
         logger: logger.child({ component: 'pop3' }),
         hostname: config.hostname,
-        limits: { maxConnections: config.limits.connections },
+        limits: {
+          maxConnections: config.limits.connections,
+          maxConnectionsPerClient: config.limits.connectionsPerClient,
+          stressIdleTimeoutMs: config.limits.stressIdleTimeoutSeconds * 1000,
+        },
         ...(options.plaintextAuthOnLoopback === undefined ? {} : { plaintextAuthOnLoopback: options.plaintextAuthOnLoopback }),
       }),
     );
     closers.push(pop3.close);
-    info.pop3 = pop3.address;
+    info.pop3 = formatHostPort(pop3.address);
   }
   if (config.listen.http) {
     const listen = config.listen.http;
+    const token = httpToken;
     const http = await named('http', listen, () =>
       startHttpView({
-        listen: formatListenAddress(listen),
+        listen,
         store,
-        spoolDir: spool.dir,
+        spool,
         logger: logger.child({ component: 'http' }),
-        ...(config.http.token === null ? {} : { token: config.http.token }),
+        token,
+        allowedHosts: [config.hostname, ...config.http.hosts],
       }),
     );
     closers.push(http.close);
-    info.http = http.address;
+    info.http = formatHostPort(http.address);
   }
   return { info, store, queue, spool, close: closeAll };
 }

@@ -17,7 +17,9 @@ const base = {
   hostname: 'mx.sigill.test',
   domains: ['sigill.test'],
   users: [{ address: 'alice@sigill.test', password: 'pw' }],
+  http: { token: 'a-long-enough-token' },
 };
+const { http: _http, ...withoutHttp } = base;
 
 function errorOf(raw: unknown): string {
   try {
@@ -64,19 +66,31 @@ describe('relay config', () => {
     [{ ...base, http: { bearer: 'a-long-enough-token' } }, 'relay config: http.bearer: unknown field'],
     [{ ...base, http: { token: 'too-short' } }, 'relay config: http.token: must be at least 16 characters'],
     [{ ...base, http: { token: 'has spaces, so never matches' } }, 'relay config: http.token: only printable ASCII without spaces'],
-    [{ ...base, listen: { http: '0.0.0.0:8080' } }, 'relay config: http.token: required when listen.http (0.0.0.0:8080) is not loopback'],
+    [{ ...withoutHttp, listen: { http: '0.0.0.0:8080' } }, 'relay config: http.token: required while the HTTP view is enabled (listen.http 0.0.0.0:8080)'],
+    [withoutHttp, 'relay config: http.token: required while the HTTP view is enabled (listen.http 127.0.0.1:0)'],
+    [{ ...base, http: { token: 'a-long-enough-token', hosts: ['bad host'] } }, 'relay config: http.hosts[0]: not a host name or IP address'],
+    [{ ...base, routes: { 'far.test': { nextHop: '127.0.0.1:25', recipients: ['a@other.test'] } } }, 'relay config: routes.far.test.recipients[0]: not an address at far.test'],
+    [{ ...base, routes: { 'far.test': { nextHop: '127.0.0.1:25', recipients: 'a@far.test' } } }, 'relay config: routes.far.test.recipients: must be an array of addresses'],
+    [{ ...base, routes: { 'far.test': { via: '127.0.0.1:25' } } }, 'relay config: routes.far.test.via: unknown field'],
+    [{ ...base, postmaster: 'nobody@sigill.test' }, 'relay config: postmaster: must be the address of one of users'],
     [[1, 2], 'relay config: (root): must be a JSON object'],
   ])('names the bad field: %#', (raw, message) => {
     expect(errorOf(raw)).toContain(message);
   });
 
-  it('takes an HTTP view token, which lets the view listen off loopback', () => {
-    expect(parseConfig(base, { baseDir: '/' }).http).toEqual({ token: null });
-    const config = parseConfig({ ...base, listen: { http: '0.0.0.0:8080' }, http: { token: 'a-long-enough-token' } }, { baseDir: '/' });
+  it('takes a route as host:port or as { nextHop, recipients } (relay_recipient_maps)', () => {
+    const config = parseConfig({ ...base, routes: { 'Far.Test': { nextHop: '127.0.0.1:2526', recipients: ['Bob@far.test'] }, 'open.test': '127.0.0.1:2527' } }, { baseDir: '/' });
+    expect(config.routes).toEqual({ 'far.test': { host: '127.0.0.1', port: 2526 }, 'open.test': { host: '127.0.0.1', port: 2527 } });
+    expect(config.relayRecipients).toEqual({ 'far.test': ['bob@far.test'] });
+  });
+
+  it('requires an HTTP view token wherever the view listens, and takes extra Host names', () => {
+    expect(parseConfig(base, { baseDir: '/' }).http).toEqual({ token: 'a-long-enough-token', hosts: [] });
+    const config = parseConfig({ ...base, listen: { http: '0.0.0.0:8080' }, http: { token: 'a-long-enough-token', hosts: ['Relay.Home.Arpa', '192.168.1.5'] } }, { baseDir: '/' });
     expect(config.listen.http).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(config.http).toEqual({ token: 'a-long-enough-token' });
-    // A disabled view needs no token wherever it would have listened.
-    expect(parseConfig({ ...base, listen: { http: null } }, { baseDir: '/' }).http).toEqual({ token: null });
+    expect(config.http).toEqual({ token: 'a-long-enough-token', hosts: ['relay.home.arpa', '192.168.1.5'] });
+    // A disabled view needs no token.
+    expect(parseConfig({ ...withoutHttp, listen: { http: null } }, { baseDir: '/' }).http).toEqual({ token: null, hosts: [] });
   });
 
   it('parses listen addresses', () => {

@@ -1,44 +1,41 @@
 /**
- * Shared helpers of the relay tests: temporary relays on loopback port 0, a raw SMTP client on a
- * net.Socket (for the byte-exact attacks), a self-signed pair made with openssl, and polling.
+ * Shared helpers of the relay tests: temporary relays on loopback port 0, a raw SMTP client (for the
+ * byte-exact attacks) on test/support's line client, a self-signed pair, and polling.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import tls from 'node:tls';
 import { parseConfig, type RelayConfig } from '../../src/relay/config.ts';
+import { parseHostPort } from '../../src/relay/network.ts';
 import { silentLogger, type Logger } from '../../src/relay/log.ts';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../src/relay/server.ts';
+import { LineClient } from '../support/line-client.ts';
+import { tempDir } from '../support/temp-dir.ts';
+import { selfSignedPair } from '../support/tls-pair.ts';
 
 export const PASSWORDS = { alice: 'alice-secret-1', bob: 'bob-secret-2' } as const;
+/** The HTTP view's token in test relays that do not set their own. */
+export const HTTP_TOKEN = 'test-http-view-token-0123456789';
 
-export async function tempDir(prefix = 'sigill-relay-test-'): Promise<string> {
-  return mkdtemp(path.join(tmpdir(), prefix));
-}
+export { tempDir };
 
-/** A self-signed certificate for localhost / 127.0.0.1 (openssl CLI). */
+/** A self-signed certificate for localhost / 127.0.0.1 in `dir` (test/support/tls-pair.ts): the file paths. */
 export function makeTlsPair(dir: string): { cert: string; key: string } {
-  const cert = path.join(dir, 'cert.pem');
-  const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
-  return { cert, key };
+  const pair = selfSignedPair(dir);
+  return { cert: pair.certFile, key: pair.keyFile };
 }
 
 export interface TestRelayOptions {
   domain?: string;
   users?: { address: string; password: string }[];
-  routes?: Record<string, string>;
+  routes?: Record<string, string | { nextHop: string; recipients?: string[] }>;
   retry?: { scheduleSeconds: number[]; maxAgeSeconds: number };
   limits?: Record<string, number>;
   tls?: { cert: string; key: string };
   http?: { token: string };
   listen?: Record<string, string | null>;
   extra?: Partial<StartRelayOptions>;
+  /** More top-level config fields (e.g. postmaster). */
+  extraConfig?: Record<string, unknown>;
   logger?: Logger;
 }
 
@@ -52,7 +49,7 @@ export interface TestRelay extends RunningRelay {
 
 export function portOf(address: string | null): number {
   if (!address) throw new Error('listener is disabled');
-  return Number(address.slice(address.lastIndexOf(':') + 1));
+  return parseHostPort(address).port;
 }
 
 export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
@@ -68,11 +65,12 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       ],
       listen: { submission: '127.0.0.1:0', smtp: '127.0.0.1:0', pop3: null, http: null, ...options.listen },
       ...(options.tls ? { tls: options.tls } : {}),
-      ...(options.http ? { http: options.http } : {}),
+      http: options.http ?? { token: HTTP_TOKEN },
       ...(options.routes ? { routes: options.routes } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       dataDir: dir,
+      ...options.extraConfig,
     },
     { baseDir: dir },
   );
@@ -122,66 +120,17 @@ export interface Reply {
   text: string;
 }
 
-/** A byte-exact SMTP client: what is written is exactly what goes on the wire. */
-export class RawSmtp {
-  private buffer = '';
-  private readonly replies: Reply[] = [];
-  private waiters: (() => void)[] = [];
-  private closed = false;
+/** A byte-exact SMTP client (test/support/line-client.ts) that reads multi-line replies as one. */
+export class RawSmtp extends LineClient {
   private pending: string[] = [];
 
-  private constructor(private socket: net.Socket | tls.TLSSocket) {
-    this.attach(socket);
-  }
-
-  private attach(socket: net.Socket | tls.TLSSocket): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('latin1');
-      let index: number;
-      while ((index = this.buffer.indexOf('\r\n')) >= 0) {
-        const line = this.buffer.slice(0, index);
-        this.buffer = this.buffer.slice(index + 2);
-        this.pending.push(line);
-        if (/^\d{3} /.test(line) || /^\d{3}$/.test(line)) {
-          const lines = this.pending;
-          this.pending = [];
-          this.replies.push({ code: Number(line.slice(0, 3)), lines, text: lines.join('\n') });
-        }
-      }
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {
-      this.closed = true;
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
-  }
-
-  static connect(port: number): Promise<RawSmtp> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => {
-        socket.setNoDelay(true);
-        resolve(new RawSmtp(socket));
-      });
-      socket.once('error', reject);
-    });
+  /** `localAddress` another loopback address (127.0.0.2 ...) plays a second client host. */
+  static async connect(port: number, localAddress?: string): Promise<RawSmtp> {
+    return new RawSmtp(await LineClient.connectSocket({ port, ...(localAddress === undefined ? {} : { localAddress }) }));
   }
 
   get isClosed(): boolean {
-    return this.closed;
-  }
-
-  write(data: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.write(data, (error) => (error ? reject(error) : resolve())));
+    return this.ended;
   }
 
   /** One byte per write, each after the previous one was flushed. */
@@ -193,21 +142,20 @@ export class RawSmtp {
     }
   }
 
+  /** Adds a line to the reply being read; the reply once its last line (`250 ...`) came. */
+  private collect(line: string): Reply | undefined {
+    this.pending.push(line);
+    if (!/^\d{3}( |$)/.test(line)) return undefined;
+    const lines = this.pending;
+    this.pending = [];
+    return { code: Number(line.slice(0, 3)), lines, text: lines.join('\n') };
+  }
+
   /** The next reply (multi-line replies come as one). */
   async reply(timeoutMs = 20_000): Promise<Reply> {
-    const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const next = this.replies.shift();
-      if (next) return next;
-      if (this.closed) throw new Error('connection closed before a reply');
-      if (Date.now() > deadline) throw new Error('no reply in time');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      const reply = this.collect(await this.readLine(timeoutMs));
+      if (reply) return reply;
     }
   }
 
@@ -218,22 +166,18 @@ export class RawSmtp {
 
   /** Replies received so far and not yet read. */
   drain(): Reply[] {
-    return this.replies.splice(0);
+    const replies: Reply[] = [];
+    for (let line = this.takeLine(); line !== undefined; line = this.takeLine()) {
+      const reply = this.collect(line);
+      if (reply) replies.push(reply);
+    }
+    return replies;
   }
 
   /** STARTTLS was answered 220: wrap the socket. */
   async upgrade(): Promise<void> {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.buffer = '';
-    this.attach(secure);
+    this.pending = [];
+    await this.upgradeToTls();
   }
 
   async login(user: string, password: string): Promise<Reply> {
@@ -242,13 +186,13 @@ export class RawSmtp {
   }
 
   close(): void {
-    this.socket.destroy();
+    this.destroy();
   }
 }
 
 /** Connects, reads the greeting, says EHLO. */
-export async function openSession(port: number, helo = 'client.test'): Promise<RawSmtp> {
-  const client = await RawSmtp.connect(port);
+export async function openSession(port: number, helo = 'client.test', localAddress?: string): Promise<RawSmtp> {
+  const client = await RawSmtp.connect(port, localAddress);
   const greeting = await client.reply();
   if (greeting.code !== 220) throw new Error(`unexpected greeting ${greeting.text}`);
   const ehlo = await client.command(`EHLO ${helo}`);

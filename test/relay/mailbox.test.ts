@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.ts';
 import { decodeAddressFromPath, encodeAddressForPath, MailboxStore } from '../../src/relay/mailbox.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -13,11 +13,18 @@ describe('MailboxStore', () => {
   let store: MailboxStore;
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sigill-mailbox-'));
+    dir = await tempDir('sigill-mailbox-');
     store = new MailboxStore({ dir });
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates mailbox directories readable by the relay\'s user only (0700)', async () => {
+    await store.deliver('alice@example.org', bytes('x'));
+    for (const path of ['mailboxes', 'mailboxes/alice@example.org', 'mailboxes/alice@example.org/msg', 'mailboxes/alice@example.org/tmp']) {
+      expect((await stat(join(dir, path))).mode & 0o777, path).toBe(0o700);
+    }
   });
 
   it('delivers atomically into <dir>/mailboxes/<address>/msg and leaves no temp file', async () => {

@@ -7,8 +7,8 @@
 import { cfb } from '@noble/ciphers/aes';
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isSigillError } from '../../src/core/errors.ts';
-import { decrypt, encrypt, memorySink, type PlaintextSink, type SessionKey } from '../../src/core/messages/index.ts';
+import { isSigillError } from '../../src/core/index.ts';
+import { decrypt, encrypt, memorySink, type PlaintextSink, type SessionKey } from '../../src/core/index.ts';
 import { bytes, generatedStream, privateKey, randomBytes } from '../unit/core/messages/helpers.ts';
 
 interface RecordingSink extends PlaintextSink {

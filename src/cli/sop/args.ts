@@ -4,7 +4,7 @@
  * An option the subcommand does not know is UNSUPPORTED_OPTION (37); an option without its value is
  * MISSING_ARG (19).
  */
-import { SigillError } from '../../core/errors.ts';
+import { SigillError } from '../../core/index.ts';
 
 export interface OptionSpec {
   /** Without the leading dashes, e.g. 'with-key-password'. */

@@ -1,5 +1,5 @@
 /** Small argument checks shared by the subcommands. */
-import { SigillError } from '../../core/errors.ts';
+import { SigillError } from '../../core/index.ts';
 import type { ParsedArgs } from './args.ts';
 
 /** A subcommand that takes no positional arguments: an extra one is an option it does not handle (37). */

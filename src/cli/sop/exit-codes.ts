@@ -2,7 +2,7 @@
  * SOP exit codes (draft-dkg-openpgp-stateless-cli, section "Failure Modes") and the one mapping
  * from Sigill's error taxonomy (src/core/errors.ts) to them.
  */
-import { isSigillError, type SigillError, type SigillErrorCode } from '../../core/errors.ts';
+import { isSigillError, type SigillError, type SigillErrorCode } from '../../core/index.ts';
 
 /** The draft's named return codes; anything not covered is 1. */
 export const sopExitCodes = {

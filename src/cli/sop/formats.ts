@@ -3,8 +3,8 @@
  * "Output String Types"): DATE, PASSWORD, SESSIONKEY, VERIFICATIONS, MICALG.
  */
 import { enums } from 'openpgp';
-import { SigillError } from '../../core/errors.ts';
-import type { Verification } from '../../core/messages/index.ts';
+import { SigillError } from '../../core/index.ts';
+import type { Verification } from '../../core/index.ts';
 
 // ---- DATE ("Date" input type): ISO-8601, `now`, or `-` for the beginning / end of time.
 

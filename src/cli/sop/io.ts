@@ -9,7 +9,7 @@ import { createReadStream, existsSync, fstatSync, write as writeFd } from 'node:
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
-import { SigillError } from '../../core/errors.ts';
+import { SigillError } from '../../core/index.ts';
 
 const writeToFd = promisify(writeFd);
 

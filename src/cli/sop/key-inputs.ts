@@ -3,12 +3,12 @@
  * "Human-Readable Passwords"): each is an indirect input holding one or more keys / certificates.
  */
 import type { PrivateKey, PublicKey } from 'openpgp';
-import { SigillError, isSigillError } from '../../core/errors.ts';
-import { assertUsable, clearUnlockedKey, exportKey, readCertificates, readSecretKeys, unlockKey } from '../../core/keys/index.ts';
+import { SigillError, isSigillError } from '../../core/index.ts';
+import { assertUsable, clearUnlockedKey, exportKey, readCertificates, readSecretKeys, unlockKey } from '../../core/index.ts';
 import { optionValues, type ParsedArgs } from './args.ts';
 import { passwordCandidates, passwordForNewMaterial } from './formats.ts';
 import { readIndirectInput } from './io.ts';
-import { armor } from '../../core/messages/index.ts';
+import { armor } from '../../core/index.ts';
 
 export async function loadSecretKeys(designators: readonly string[]): Promise<PrivateKey[]> {
   const keys: PrivateKey[] = [];

@@ -3,7 +3,7 @@
  * This layer only parses arguments, moves bytes and maps errors to the draft's exit codes; every
  * OpenPGP operation is the core's.
  */
-import { SigillError } from '../../core/errors.ts';
+import { SigillError } from '../../core/index.ts';
 import { parseArgs } from './args.ts';
 import type { SopCommand } from './command.ts';
 import { exitCodeFor, sopExitCodes } from './exit-codes.ts';

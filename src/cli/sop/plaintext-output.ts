@@ -4,7 +4,7 @@
  * stdout before every integrity check passed (the PlaintextSink contract of src/core/messages);
  * with Node's CFB (src/platform/node/cfb.ts) for fast SEIPDv1 decryption.
  */
-import type { CfbDecryptorFactory } from '../../core/messages/index.ts';
+import type { CfbDecryptorFactory } from '../../core/index.ts';
 import { fileSink, nodeCfb, type FileSink } from '../../platform/node/index.ts';
 
 export interface PlaintextOutput {

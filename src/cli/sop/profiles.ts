@@ -2,8 +2,8 @@
  * Profiles (draft-dkg-openpgp-stateless-cli, section "Profiles" and "list-profiles"): the first one
  * listed is the default; `default` always names it; aliases are announced in the description.
  */
-import { SigillError } from '../../core/errors.ts';
-import type { KeyProfile } from '../../core/keys/index.ts';
+import { SigillError } from '../../core/index.ts';
+import type { KeyProfile } from '../../core/index.ts';
 
 export interface SopProfile<T extends string> {
   name: string;

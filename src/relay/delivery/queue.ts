@@ -9,7 +9,7 @@
  */
 import type { RetryConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { RecipientRecord, Spool } from '../spool/index.ts';
+import type { FinishedEntry, RecipientRecord, Spool } from '../spool/index.ts';
 import { buildDsn } from './dsn.ts';
 import { cleanDiagnostic, type DeliveryOutcome } from './outcome.ts';
 
@@ -48,12 +48,26 @@ export class DeliveryQueue {
   async start(): Promise<void> {
     const records = await this.options.spool.list((file, error) => this.options.logger.error('spool.record.unreadable', { file, error }));
     if (records.length > 0) this.options.logger.info('queue.recovered', { recipients: records.length });
+    // Entries that ended with failures just before a crash: their DSN was not sent yet.
+    for (const finished of this.options.spool.finishedWithFailures()) {
+      try {
+        await this.bounce(finished, await this.options.spool.readMessage(finished.entryId));
+      } catch (error) {
+        this.options.logger.error('dsn.failed', { id: finished.entryId, error: error as Error });
+      }
+    }
     this.add(records);
   }
 
   add(records: RecipientRecord[]): void {
     if (this.stopped) return;
     for (const record of records) {
+      // A time that is not a number would arm a timer that fires at once, forever (the spool
+      // validates its files; this keeps the queue safe from any other source).
+      if (!Number.isFinite(record.nextAttemptAt)) {
+        this.options.logger.error('queue.record.invalid', { id: record.entryId, recipient: record.recipient });
+        continue;
+      }
       if (!this.active.has(key(record))) this.pending.set(key(record), record);
     }
     this.pump();
@@ -120,8 +134,9 @@ export class DeliveryQueue {
     if (this.stopped && outcome.status === 'temporary') return; // shutting down: retried after restart
 
     if (outcome.status === 'delivered') {
-      await spool.complete(record);
+      const finished = await spool.complete(record);
       log.info('delivery.ok', { remoteMta: outcome.remoteMta, attempts: record.attempts + 1 });
+      if (finished) await this.bounce(finished, message); // others of the message failed before
       return;
     }
     const attempts = record.attempts + 1;
@@ -139,29 +154,29 @@ export class DeliveryQueue {
     // Permanent failure, or a temporary one that has lasted too long (RFC 3463 4.4.7: expired).
     const statusCode = outcome.status === 'permanent' ? outcome.statusCode : '4.4.7';
     log.warn('delivery.failed', { statusCode, diagnostic: outcome.diagnostic, remoteMta: outcome.remoteMta, attempts });
-    await this.bounce(record, message, { statusCode, diagnostic: outcome.diagnostic, remoteMta: outcome.remoteMta });
-    await spool.complete(record);
+    const failure = { statusCode, diagnostic: outcome.diagnostic, ...(outcome.remoteMta === undefined ? {} : { remoteMta: outcome.remoteMta }) };
+    const finished = await spool.complete(record, failure);
+    if (finished) await this.bounce(finished, message);
   }
 
-  private async bounce(record: RecipientRecord, message: Buffer, failure: { statusCode: string; diagnostic: string; remoteMta: string | undefined }): Promise<void> {
-    const log = this.options.logger.child({ id: record.entryId, recipient: record.recipient });
-    if (record.sender === '') {
-      // Never bounce a bounce (RFC 5321 §4.5.5, RFC 3464 §2.1... null reverse-path).
-      log.warn('dsn.dropped', { reason: 'null sender' });
-      return;
+  /** One DSN for every failed recipient of a finished entry (RFC 3464), then the entry goes. */
+  private async bounce(finished: FinishedEntry, message: Buffer): Promise<void> {
+    const log = this.options.logger.child({ id: finished.entryId });
+    if (finished.sender === '') {
+      // Never bounce a bounce (RFC 5321 §4.5.5: the null reverse-path).
+      log.warn('dsn.dropped', { reason: 'null sender', recipients: finished.failures.length });
+    } else {
+      const dsn = buildDsn({
+        reportingMta: this.options.hostname,
+        originalSender: finished.sender,
+        failures: finished.failures,
+        arrivalDate: new Date(finished.createdAt),
+        originalMessage: message,
+      });
+      const records = await this.options.spool.add({ sender: '', recipients: [finished.sender] }, dsn);
+      log.info('dsn.queued', { dsnId: records[0]?.entryId, to: finished.sender, recipients: finished.failures.length, bytes: dsn.length });
+      this.add(records);
     }
-    const dsn = buildDsn({
-      reportingMta: this.options.hostname,
-      originalSender: record.sender,
-      recipient: record.recipient,
-      statusCode: failure.statusCode,
-      diagnostic: failure.diagnostic,
-      ...(failure.remoteMta === undefined ? {} : { remoteMta: failure.remoteMta }),
-      arrivalDate: new Date(record.createdAt),
-      originalMessage: message,
-    });
-    const records = await this.options.spool.add({ sender: '', recipients: [record.sender] }, dsn);
-    log.info('dsn.queued', { dsnId: records[0]?.entryId, to: record.sender });
-    this.add(records);
+    await this.options.spool.finish(finished.entryId);
   }
 }

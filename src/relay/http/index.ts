@@ -2,33 +2,47 @@
  * A read-only HTTP view of what the relay stores: mailboxes, messages (raw bytes exactly as stored) and
  * the spool queue, as JSON and as two small HTML pages. It never changes anything (GET and HEAD only).
  *
- * It listens on loopback by default. Anywhere else it refuses to start without a bearer token
- * (RFC 6750 §2.1 `Authorization: Bearer <token>`), because a mail store is private. The HTML pages are
- * static: every stored byte is HTML-escaped and a Content-Security-Policy of default-src 'none' forbids
- * scripts, styles, images and frames, so a hostile message cannot run or load anything in the viewer.
+ * Access, wherever it listens (a mail store is private, also from other local users and from web
+ * pages in a browser on the same machine):
+ * - `Host` must be a loopback IP literal, `localhost`, or a configured name: a DNS-rebinding page,
+ *   whose requests carry its own host name, is refused before anything else.
+ * - Every request carries the token: `Authorization: Bearer <token>` (RFC 6750 §2.1), or a cookie set
+ *   after the token came once as `?token=` in a URL (as Jupyter does): that request is answered with
+ *   a redirect to the same URL without the token and an HttpOnly, SameSite=Strict cookie, so the
+ *   token leaves the address bar and no other site can make the browser send it. Compared in
+ *   constant time.
+ *
+ * The HTML pages are static: every stored byte is HTML-escaped and a Content-Security-Policy of
+ * default-src 'none' forbids scripts, styles, images and frames, so a hostile message cannot run or
+ * load anything in the viewer.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.ts';
+import { counted } from '../message.ts';
 import { isValidMessageId, MailboxError, normaliseAddress, type MailboxStore, type StoredMessage } from '../mailbox.ts';
-import { formatListen, isLoopback, listenOn, parseListen } from '../pop3/listen.ts';
-import { Spool } from '../spool/index.ts';
+import { isIP } from 'node:net';
+import { formatHostPort, isLoopback, listenOn, type ListenAddress } from '../network.ts';
+import type { SpoolReader } from '../spool/index.ts';
+import { httpTokenProblem } from '../config.ts';
 
 export interface HttpViewOptions {
-  /** `host:port`; port 0 picks a free one. Off loopback a `token` is required. */
-  listen: string;
+  /** Port 0 picks a free one. */
+  listen: ListenAddress;
   store: MailboxStore;
-  /** The spool's directory (as given to Spool); without it /api/queue answers 404. */
-  spoolDir?: string;
+  /** The queue, read-only; without it /api/queue answers 404. */
+  spool?: SpoolReader;
   logger: Logger;
-  /** When set, every request needs `Authorization: Bearer <token>`. */
-  token?: string;
+  /** The secret every request must carry (at least 16 printable ASCII characters). */
+  token: string;
+  /** Names (or IP literals) accepted in `Host` besides loopback literals and `localhost`. */
+  allowedHosts?: string[];
 }
 
 export interface HttpView {
-  /** The actual `host:port` listened on. */
-  address: string;
+  /** The address actually listened on. */
+  address: ListenAddress;
   close(): Promise<void>;
 }
 
@@ -96,6 +110,27 @@ function pathSegments(url: string): string[] {
   });
 }
 
+/** The host of a Host header (`name`, `name:port`, `[v6]:port`), lower-case, without a trailing dot. */
+function hostOf(header: string | undefined): string | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+))(?::\d{1,5})?$/.exec(header?.trim() ?? '');
+  const host = (match?.[1] ?? match?.[2])?.toLowerCase().replace(/\.$/, '');
+  return host === '' ? undefined : host;
+}
+
+/** One cookie's value from a Cookie header (RFC 6265 §5.4), percent-decoded. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const equals = pair.indexOf('=');
+    if (equals === -1 || pair.slice(0, equals).trim() !== name) continue;
+    try {
+      return decodeURIComponent(pair.slice(equals + 1).trim());
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 function addressParameter(value: string): string {
   try {
     return normaliseAddress(value);
@@ -110,20 +145,22 @@ function idParameter(value: string): string {
 }
 
 class HttpViewHandler {
-  private readonly spool: Spool | undefined;
+  private readonly spool: SpoolReader | undefined;
+  private readonly tokenDigest: Buffer;
 
   constructor(private readonly options: HttpViewOptions) {
-    // Only its read-only entries() is used: the view never changes the queue.
-    this.spool = options.spoolDir === undefined ? undefined : new Spool({ dir: options.spoolDir });
+    this.tokenDigest = digest(options.token);
+    this.spool = options.spool;
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<number> {
     try {
+      this.checkHost(request); // first: a rebinding page learns nothing, not even the methods
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         response.setHeader('Allow', 'GET, HEAD');
         throw new HttpError(405, 'this view is read-only: GET and HEAD only');
       }
-      this.checkToken(request);
+      if (this.checkToken(request, response)) return response.statusCode;
       const segments = pathSegments(request.url ?? '/');
       await this.route(segments, response);
       return response.statusCode;
@@ -135,19 +172,57 @@ class HttpViewHandler {
       const status = error instanceof HttpError ? error.status : 500;
       const message = error instanceof HttpError ? error.message : 'internal error';
       if (!(error instanceof HttpError)) this.options.logger.error('http.internal-error', { error });
+      if (status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="sigill-relay"'); // RFC 6750 §3
       this.sendJson(response, status, { error: message });
       return status;
     }
   }
 
-  private checkToken(request: IncomingMessage): void {
-    const token = this.options.token;
-    if (token === undefined) return;
-    const match = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '');
-    // Compare digests: equal length, constant time, whatever the client sent.
-    if (match?.[1] === undefined || !timingSafeEqual(digest(match[1]), digest(token))) {
-      throw new HttpError(401, 'a bearer token is required');
+  /** RFC 9110 §7.2: the Host header names the target; only ours are served (DNS rebinding). */
+  private checkHost(request: IncomingMessage): void {
+    const host = hostOf(request.headers.host);
+    const allowed =
+      host !== undefined &&
+      (host === 'localhost' || (isIP(host) !== 0 && isLoopback(host)) || (this.options.allowedHosts ?? []).includes(host));
+    if (!allowed) throw new HttpError(403, 'this Host is not served here');
+  }
+
+  /**
+   * The token from the Authorization header, the cookie, or the URL. A URL token is answered with a
+   * redirect that sets the cookie; returns true when that redirect was sent.
+   */
+  private checkToken(request: IncomingMessage, response: ServerResponse): boolean {
+    const cookieName = `sigill-relay-${request.socket.localPort ?? 0}`;
+    const bearer = /^Bearer ([\x21-\x7e]+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (bearer !== undefined) {
+      if (this.matches(bearer)) return false;
+      throw new HttpError(401, 'a valid token is required');
     }
+    const url = new URL(request.url ?? '/', 'http://view.invalid');
+    const fromUrl = url.searchParams.get('token');
+    if (fromUrl !== null) {
+      if (!this.matches(fromUrl)) throw new HttpError(401, 'a valid token is required');
+      url.searchParams.delete('token');
+      const location = `${url.pathname}${url.search}`;
+      // Only ever a path on this server ("//host/..." would be another site's URL).
+      if (!(request.url ?? '').startsWith('/') || /^[/\\]{2}/.test(location)) throw new HttpError(400, 'bad request target');
+      response.writeHead(303, {
+        ...SECURITY_HEADERS,
+        Location: location,
+        'Set-Cookie': `${cookieName}=${encodeURIComponent(this.options.token)}; Path=/; HttpOnly; SameSite=Strict`,
+        'Content-Length': '0',
+      });
+      response.end();
+      return true;
+    }
+    const cookie = cookieValue(request.headers.cookie, cookieName);
+    if (cookie !== undefined && this.matches(cookie)) return false;
+    throw new HttpError(401, 'a valid token is required (Authorization: Bearer, or open the URL with ?token= once)');
+  }
+
+  /** Compares digests: equal length, constant time, whatever the client sent. */
+  private matches(candidate: string): boolean {
+    return timingSafeEqual(digest(candidate), this.tokenDigest);
   }
 
   private async route(segments: string[], response: ServerResponse): Promise<void> {
@@ -232,12 +307,12 @@ class HttpViewHandler {
       const messages = await this.options.store.list(address);
       const rows = messages.map((message) => this.messageRow(address, message)).join('\n');
       sections.push(
-        `<h2>${escapeHtml(address)} (${messages.length} messages)</h2>\n` +
+        `<h2>${escapeHtml(address)} (${counted(messages.length, 'message')})</h2>\n` +
           (messages.length === 0 ? '<p>empty</p>' : `<table>\n<tr><th>id</th><th>octets</th><th>received</th></tr>\n${rows}\n</table>`),
       );
     }
     const queue = this.spool === undefined ? undefined : await this.queue();
-    const queueLine = queue === undefined ? '' : `<p>Spool queue: ${queue.length} messages waiting (<a href="/api/queue">JSON</a>).</p>\n`;
+    const queueLine = queue === undefined ? '' : `<p>Spool queue: ${counted(queue.length, 'message')} waiting (<a href="/api/queue">JSON</a>).</p>\n`;
     this.sendHtml(
       response,
       'Sigill relay: stored mail',
@@ -265,7 +340,7 @@ class HttpViewHandler {
       response,
       `Message ${id}`,
       `<p><a href="/">all mailboxes</a></p>\n<h1>${escapeHtml(address)}: ${escapeHtml(id)}</h1>\n` +
-        `<p>${bytes.length} octets exactly as stored (<a href="${escapeHtml(raw)}">raw</a>)${truncated ? '; only the first 2 MiB are shown here' : ''}.</p>\n` +
+        `<p>${counted(bytes.length, 'octet')} exactly as stored (<a href="${escapeHtml(raw)}">raw</a>)${truncated ? '; only the first 2 MiB are shown here' : ''}.</p>\n` +
         `<pre>${escapeHtml(showControlCharacters(source))}</pre>`,
     );
   }
@@ -287,14 +362,8 @@ class HttpViewHandler {
 }
 
 export async function startHttpView(options: HttpViewOptions): Promise<HttpView> {
-  const { host, port } = parseListen(options.listen);
-  // A token outside printable ASCII could never match checkToken's header pattern.
-  if (options.token !== undefined && !/^[\x21-\x7e]{16,}$/.test(options.token)) {
-    throw new Error('http view: the token must be at least 16 printable ASCII characters without spaces');
-  }
-  if (!isLoopback(host) && options.token === undefined) {
-    throw new Error(`http view: refusing to listen on ${options.listen} (not loopback) without a token; set one or listen on 127.0.0.1`);
-  }
+  const problem = httpTokenProblem(options.token);
+  if (problem !== undefined) throw new Error(`http view: the token ${problem}`);
   const handler = new HttpViewHandler(options);
   const logger = options.logger.child({ listener: 'http' });
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000 }, (request, response) => {
@@ -302,11 +371,9 @@ export async function startHttpView(options: HttpViewOptions): Promise<HttpView>
       logger.info('http.request', { method: request.method, path: (request.url ?? '').slice(0, 200), status, remote: request.socket.remoteAddress });
     });
   });
-  await listenOn(server, { host, port });
+  const address = await listenOn(server, options.listen);
   server.on('error', (error) => logger.error('http.server-error', { error }));
-  const bound = server.address();
-  const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;
-  logger.info('http.listening', { address, bearerRequired: options.token !== undefined });
+  logger.info('http.listening', { address: formatHostPort(address) });
   return {
     address,
     close: async () => {

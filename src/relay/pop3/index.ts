@@ -7,13 +7,14 @@
  * marks until QUIT enters UPDATE, so a dropped connection or an idle timeout deletes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { AuthResult, Authenticator } from '../auth.ts';
+import { STRESS_THRESHOLD } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { counted } from '../message.ts';
 import type { MailboxLock, MailboxStore, StoredMessage } from '../mailbox.ts';
-import { formatListen, isLoopback, listenOn, parseListen } from './listen.ts';
+import { clientKey, formatHostPort, isLoopback, listenOn, type ListenAddress } from '../network.ts';
 import { MultilineEncoder } from './multiline.ts';
 
 export interface Pop3Limits {
@@ -23,8 +24,15 @@ export interface Pop3Limits {
   maxCommandLength?: number;
   /** Longest AUTH continuation line (a base64 PLAIN response). Default 2048. */
   maxAuthLineLength?: number;
-  /** Idle time before the session is closed without UPDATE. Default 10 min (RFC 1939 §3 minimum). */
+  /** Concurrent connections from one client address (IPv6: one /64). Default 50. */
+  maxConnectionsPerClient?: number;
+  /**
+   * Idle time before the session is closed without UPDATE. Default 10 min (RFC 1939 §3 minimum).
+   * A command line must also be complete within it, however slowly its bytes trickle in.
+   */
   idleTimeoutMs?: number;
+  /** Idle timeout of sessions while the server is near `maxConnections` (80 %). Default 10 s. */
+  stressIdleTimeoutMs?: number;
   /** Failed logins on one connection before it is closed. Default 3. */
   maxAuthFailures?: number;
   /** Unknown, malformed or out-of-state commands before the connection is closed. Default 20. */
@@ -34,12 +42,12 @@ export interface Pop3Limits {
 }
 
 export interface Pop3ServerOptions {
-  /** `host:port`; port 0 picks a free one. */
-  listen: string;
+  /** Port 0 picks a free one. */
+  listen: ListenAddress;
   store: MailboxStore;
   authenticator: Pick<Authenticator, 'authenticate'>;
-  /** PEM text or file paths. Without it there is no STLS and plaintext login only on loopback. */
-  tls?: { cert: string; key: string };
+  /** The relay's TLS context (tls.ts). Without it there is no STLS and plaintext login only on loopback. */
+  tls?: SecureContext;
   logger: Logger;
   /** Shown in the greeting. */
   hostname: string;
@@ -52,8 +60,8 @@ export interface Pop3ServerOptions {
 }
 
 export interface Pop3Server {
-  /** The actual `host:port` listened on. */
-  address: string;
+  /** The address actually listened on. */
+  address: ListenAddress;
   close(): Promise<void>;
 }
 
@@ -61,6 +69,8 @@ type State = 'authorization' | 'transaction' | 'update' | 'closed';
 
 const DEFAULT_LIMITS: Required<Pop3Limits> = {
   maxConnections: 100,
+  maxConnectionsPerClient: 50,
+  stressIdleTimeoutMs: 10_000,
   maxCommandLength: 255,
   maxAuthLineLength: 2048,
   idleTimeoutMs: 10 * 60_000,
@@ -69,17 +79,17 @@ const DEFAULT_LIMITS: Required<Pop3Limits> = {
   maxBufferedInput: 64 * 1024,
 };
 
+/** Lines of a LIST/UIDL listing written at once (about 50 KB of UIDL lines). */
+const LISTING_SLICE_LINES = 1024;
 const MESSAGE_NUMBER = /^[1-9][0-9]{0,8}$/;
 const LINE_COUNT = /^[0-9]{1,9}$/;
-
-async function pemOrFile(value: string): Promise<string> {
-  return value.includes('-----BEGIN') ? value : readFile(value, 'utf8');
-}
 
 interface ServerContext {
   options: Pop3ServerOptions;
   limits: Required<Pop3Limits>;
   secureContext: SecureContext | undefined;
+  /** The idle timeout in force now (shorter in stress mode). */
+  idleTimeoutMs(): number;
 }
 
 class Pop3Session {
@@ -98,6 +108,10 @@ class Pop3Session {
   private awaitingPlainResponse = false;
   private authFailures = 0;
   private badCommands = 0;
+  /** Runs while an incomplete command line waits for its end (see watchPartialLine). */
+  private lineDeadline: NodeJS.Timeout | undefined;
+  /** Said once per session in the log: this client let our replies pile up. */
+  private loggedBackpressure = false;
   private lock: MailboxLock | undefined;
   private address = '';
   private messages: StoredMessage[] = [];
@@ -137,7 +151,7 @@ class Pop3Session {
   private watch(socket: Socket): void {
     socket.on('data', this.onData);
     socket.once('close', this.onClose);
-    socket.setTimeout(this.limits.idleTimeoutMs, () => {
+    socket.setTimeout(this.context.idleTimeoutMs(), () => {
       // RFC 1939 §3: an autologout timer ends the session WITHOUT entering UPDATE.
       this.logger.info('pop3.idle-timeout', {});
       this.reply('-ERR autologout: idle for too long');
@@ -175,6 +189,7 @@ class Pop3Session {
 
   private async cleanUp(): Promise<void> {
     this.state = 'closed';
+    clearTimeout(this.lineDeadline);
     const lock = this.lock;
     this.lock = undefined;
     if (lock !== undefined) await lock.release().catch((error: unknown) => this.logger.error('pop3.unlock-failed', { error }));
@@ -189,6 +204,7 @@ class Pop3Session {
       const newline = chunk.indexOf(0x0a);
       if (newline === -1) return;
       this.discarding = false;
+      this.clearLineDeadline();
       chunk = chunk.subarray(newline + 1);
       this.input = Buffer.alloc(0);
       this.reply('-ERR line too long');
@@ -197,6 +213,32 @@ class Pop3Session {
     this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
     if (this.input.length > this.limits.maxBufferedInput) this.socket.pause();
     void this.drainInput();
+    this.watchPartialLine();
+  }
+
+  private clearLineDeadline(): void {
+    clearTimeout(this.lineDeadline);
+    this.lineDeadline = undefined;
+  }
+
+  /**
+   * A started command line must be complete within the idle timeout: the socket's own timeout
+   * restarts with every byte, so a client trickling one byte a minute would otherwise hold the
+   * session forever (as Postfix's smtpd_per_request_deadline).
+   */
+  private watchPartialLine(): void {
+    // Only a line still being received; complete lines waiting for us are our delay, not the client's.
+    const partial = this.discarding || (this.input.length > 0 && this.input.indexOf(0x0a) === -1);
+    if (!partial) return this.clearLineDeadline();
+    if (this.lineDeadline !== undefined || this.state === 'closed') return;
+    this.lineDeadline = setTimeout(() => {
+      this.lineDeadline = undefined;
+      if (!this.discarding && (this.input.length === 0 || this.input.indexOf(0x0a) !== -1)) return;
+      this.logger.info('pop3.line-timeout', {});
+      this.reply('-ERR autologout: command line not completed in time');
+      this.end();
+    }, this.context.idleTimeoutMs());
+    this.lineDeadline.unref();
   }
 
   private currentLineLimit(): number {
@@ -221,6 +263,7 @@ class Pop3Session {
         }
         const lineBytes = this.input.subarray(0, newline + 1);
         this.input = this.input.subarray(newline + 1);
+        this.clearLineDeadline(); // this line is complete; the next one gets its own deadline
         if (lineBytes.length > limit + 1) {
           this.awaitingPlainResponse = false; // an over-long SASL response fails the exchange
           this.reply('-ERR line too long');
@@ -230,6 +273,11 @@ class Pop3Session {
         // Keywords are ASCII; user names and passwords are taken as UTF-8 (what clients send in practice).
         const line = lineBytes.toString('utf8').replace(/\r?\n$/, '');
         await this.handleLine(line);
+        // Backpressure for every reply, not only RETR/TOP: the next pipelined command is not even
+        // looked at until the client has taken this answer, so a client that never reads holds at
+        // most one reply in our memory, however many commands it sends (RFC 2449 §6.6 allows the
+        // server to process pipelined commands at its own pace).
+        await this.waitForClient();
       }
     } catch (error) {
       this.logger.error('pop3.internal-error', { error });
@@ -237,6 +285,7 @@ class Pop3Session {
       this.end();
     } finally {
       this.processing = false;
+      this.watchPartialLine();
       if (this.input.length <= this.limits.maxBufferedInput && this.socket.isPaused() && this.state !== 'closed') this.socket.resume();
     }
   }
@@ -419,7 +468,7 @@ class Pop3Session {
     if (!result.ok) {
       if (result.reason === 'throttled') {
         this.logger.warn('pop3.auth-throttled', { user: username, method });
-        this.reply('-ERR [SYS/TEMP] too many failed logins; try again later');
+        this.reply('-ERR [SYS/TEMP] too many login attempts from your address; try again later');
         return this.end();
       }
       return this.failedLogin(username, result.reason, '-ERR [AUTH] invalid user name or password');
@@ -439,7 +488,7 @@ class Pop3Session {
     this.state = 'transaction';
     const octets = this.messages.reduce((sum, message) => sum + message.size, 0);
     this.logger.info('pop3.login', { user: result.address, method, messages: this.messages.length, tls: this.secure });
-    this.reply(`+OK maildrop locked and ready, ${this.messages.length} messages (${octets} octets)`);
+    this.reply(`+OK maildrop locked and ready, ${counted(this.messages.length, 'message')} (${counted(octets, 'octet')})`);
   }
 
   private failedLogin(username: string, reason: string, reply: string): void {
@@ -485,7 +534,7 @@ class Pop3Session {
   }
 
   /** LIST (RFC 1939 §5) and UIDL (§7): one message, or a multi-line listing of the undeleted ones. */
-  private scanListing(args: string[], command: 'LIST' | 'UIDL'): void {
+  private async scanListing(args: string[], command: 'LIST' | 'UIDL'): Promise<void> {
     const value = (message: StoredMessage): string => (command === 'LIST' ? String(message.size) : message.uidl);
     if (args.length > 1) return this.bad(`${command} takes at most one argument`);
     if (args.length === 1) {
@@ -493,9 +542,17 @@ class Pop3Session {
       if (found !== undefined) this.reply(`+OK ${found.index + 1} ${value(found.message)}`);
       return;
     }
-    const lines = [command === 'LIST' ? `+OK ${this.messages.length - this.deleted.size} messages` : '+OK unique-id listing follows'];
+    // Written in slices with backpressure: a mailbox of 100,000 messages is a reply of megabytes.
+    let lines = [command === 'LIST' ? `+OK ${counted(this.messages.length - this.deleted.size, 'message')}` : '+OK unique-id listing follows'];
     for (const [index, message] of this.messages.entries()) {
-      if (!this.deleted.has(index)) lines.push(`${index + 1} ${value(message)}`);
+      if (this.deleted.has(index)) continue;
+      lines.push(`${index + 1} ${value(message)}`);
+      if (lines.length >= LISTING_SLICE_LINES) {
+        this.reply(lines.join('\r\n'));
+        lines = [];
+        await this.waitForClient();
+        if (this.isClosed()) return;
+      }
     }
     lines.push('.');
     this.reply(lines.join('\r\n'));
@@ -519,7 +576,7 @@ class Pop3Session {
       return this.reply('-ERR [SYS/TEMP] message cannot be read');
     }
     const socket = this.socket;
-    this.reply(bodyLines === undefined ? `+OK ${found.message.size} octets` : '+OK top of message follows');
+    this.reply(bodyLines === undefined ? `+OK ${counted(found.message.size, 'octet')}` : '+OK top of message follows');
     const encoder = new MultilineEncoder({ bodyLines });
     try {
       for await (const chunk of stream) {
@@ -532,6 +589,17 @@ class Pop3Session {
       stream.destroy();
     }
     if (!socket.destroyed) socket.write(encoder.finish());
+  }
+
+  /** Waits while the socket's own buffer is full (the client is not reading). */
+  private async waitForClient(): Promise<void> {
+    const socket = this.socket;
+    if (!socket.writableNeedDrain || socket.destroyed) return;
+    if (!this.loggedBackpressure) {
+      this.loggedBackpressure = true;
+      this.logger.info('pop3.backpressure', { buffered: socket.writableLength });
+    }
+    await this.drained(socket);
   }
 
   private drained(socket: Socket): Promise<void> {
@@ -557,7 +625,7 @@ class Pop3Session {
   private rset(args: string[]): void {
     if (args.length !== 0) return this.bad('RSET takes no argument');
     this.deleted.clear();
-    this.reply(`+OK ${this.messages.length} messages`);
+    this.reply(`+OK ${counted(this.messages.length, 'message')}`);
   }
 
   /** QUIT: in TRANSACTION it enters UPDATE (RFC 1939 §6) and removes the marked messages. */
@@ -571,7 +639,7 @@ class Pop3Session {
     try {
       await this.context.options.store.remove(this.address, ids);
       this.logger.info('pop3.update', { user: this.address, deleted: ids.length });
-      this.reply(`+OK ${this.context.options.hostname} closing (${ids.length} messages deleted)`);
+      this.reply(`+OK ${this.context.options.hostname} closing (${counted(ids.length, 'message')} deleted)`);
     } catch (error) {
       this.logger.error('pop3.update-failed', { error });
       this.reply('-ERR [SYS/TEMP] some deleted messages not removed');
@@ -585,31 +653,47 @@ class Pop3Session {
 
 export async function startPop3Server(options: Pop3ServerOptions): Promise<Pop3Server> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const { host, port } = parseListen(options.listen);
-  const secureContext =
-    options.tls === undefined
-      ? undefined
-      : createSecureContext({ cert: await pemOrFile(options.tls.cert), key: await pemOrFile(options.tls.key), minVersion: 'TLSv1.2' });
-  const context: ServerContext = { options, limits, secureContext };
+  const secureContext = options.tls;
   const sessions = new Set<Pop3Session>();
+  const perClient = new Map<string, number>();
+  // Stress mode (as Postfix's): near the connection limit, new sessions get a short idle timeout.
+  let connected = 0;
+  const stressed = (): boolean => connected >= Math.ceil(limits.maxConnections * STRESS_THRESHOLD);
+  const context: ServerContext = {
+    options,
+    limits,
+    secureContext,
+    idleTimeoutMs: () => (stressed() ? Math.min(limits.idleTimeoutMs, limits.stressIdleTimeoutMs) : limits.idleTimeoutMs),
+  };
 
   const server: Server = createServer((socket) => {
-    if (sessions.size >= limits.maxConnections) {
-      options.logger.warn('pop3.too-many-connections', { remote: socket.remoteAddress });
+    const refuse = (reason: string, reply: string): void => {
+      options.logger.warn('pop3.connect.refused', { remote: socket.remoteAddress, reason });
       socket.on('error', () => undefined);
-      socket.end('-ERR [SYS/TEMP] too many connections, try again later\r\n');
-      return;
+      socket.end(`${reply}\r\n`);
+    };
+    if (sessions.size >= limits.maxConnections) return refuse('too many connections', '-ERR [SYS/TEMP] too many connections, try again later');
+    const client = clientKey(socket.remoteAddress ?? '');
+    const fromClient = perClient.get(client) ?? 0;
+    if (fromClient >= limits.maxConnectionsPerClient) {
+      return refuse('too many connections from this client', '-ERR [SYS/TEMP] too many connections from your address, try again later');
     }
+    perClient.set(client, fromClient + 1);
+    connected += 1; // before the session arms its idle timeout, so that it counts itself
     const session = new Pop3Session(socket, context);
     sessions.add(session);
-    void session.closed.then(() => sessions.delete(session));
+    void session.closed.then(() => {
+      connected -= 1;
+      sessions.delete(session);
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
   });
 
-  await listenOn(server, { host, port });
+  const address = await listenOn(server, options.listen);
   server.on('error', (error) => options.logger.error('pop3.server-error', { error }));
-  const bound = server.address();
-  const address = typeof bound === 'object' && bound !== null ? formatListen(bound.address, bound.port) : options.listen;
-  options.logger.info('pop3.listening', { address, tls: secureContext !== undefined });
+  options.logger.info('pop3.listening', { address: formatHostPort(address), tls: secureContext !== undefined });
 
   return {
     address,

@@ -7,6 +7,10 @@
  *
  * An accepted message is written to the spool and fsynced before the 250 (see spool/index.ts).
  *
+ * This file only assembles the server; the policy reads one handler per command, as smtp-server
+ * calls them: handlers/connect.ts (connection, STARTTLS), auth.ts, mail-from.ts, rcpt-to.ts and
+ * data.ts, sharing context.ts; connections.ts counts connections per client and runs stress mode.
+ *
  * Reply codes: smtp-server derives the enhanced status code (RFC 3463) from the basic code of an
  * application error, so policy refusals use 557, the only code it maps to 5.7.1; 557 is a 5yz reply
  * and every client treats it as a permanent failure (RFC 5321 §4.2.1). Syntax refusals use 553
@@ -16,118 +20,23 @@
  * no option to change that, and we keep it (it also slows connection-flooding bots). Connection
  * reuse avoids paying it per message.
  */
-import { isIP } from 'node:net';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { Authenticator } from '../auth.ts';
-import type { LimitsConfig, ListenAddress } from '../config.ts';
-import type { Logger } from '../log.ts';
-import { isLoopback, listenOn } from '../pop3/listen.ts';
-import type { RecipientRecord, Spool, SpoolWriter } from '../spool/index.ts';
-import { hasRoutingHack, parseEnvelopeAddress } from './address.ts';
-import { DataChecker } from './data.ts';
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { listenOn } from '../network.ts';
+import { ConnectionTracker } from './connections.ts';
+import type { ListenerContext, RunningListener, SessionState, SmtpListenerOptions } from './context.ts';
+import { onAuth } from './handlers/auth.ts';
+import { onConnect, onSecure } from './handlers/connect.ts';
+import { onData } from './handlers/data.ts';
+import { onMailFrom } from './handlers/mail-from.ts';
+import { onRcptTo } from './handlers/rcpt-to.ts';
 
-export type ListenerKind = 'submission' | 'inbound';
-
-export interface SmtpListenerOptions {
-  kind: ListenerKind;
-  listen: ListenAddress;
-  hostname: string;
-  /** Lower-case local domains. */
-  domains: string[];
-  /**
-   * Domains the inbound listener accepts for onward delivery: those with an explicit route (the
-   * administrator made us their next hop, like Postfix's relay_domains). Nothing else is relayed.
-   */
-  relayDomains: string[];
-  limits: LimitsConfig;
-  /** PEM key and certificate; without them there is no STARTTLS. */
-  tls: { key: Buffer; cert: Buffer } | null;
-  /** Required for submission. */
-  authenticator?: Authenticator;
-  /** Whether a (lower-case) local address has a mailbox. */
-  isLocalUser(address: string): boolean;
-  spool: Spool;
-  /** Called after each commit, with the new recipient records. */
-  onAccepted(records: RecipientRecord[]): void;
-  logger: Logger;
-  /** Failed AUTH attempts per connection before it is closed (default 3). */
-  maxAuthFailuresPerConnection?: number;
-  /** AUTH over plaintext on loopback connections (default true; tests turn it off). */
-  plaintextAuthOnLoopback?: boolean;
-  /** Idle timeout (default 5 min, RFC 5321 §4.5.3.2.7). */
-  socketTimeoutMs?: number;
-}
-
-export interface RunningListener {
-  address: ListenAddress;
-  close(): Promise<void>;
-}
-
-interface SessionState {
-  authFailures: number;
-  /** The session's logger, made once: every command of every message would otherwise build one. */
-  log: Logger;
-}
-
-/**
- * The authenticated address, as smtp-server keeps it in `session.user`: it clears that itself after
- * STARTTLS (RFC 3207 §4.2), so nothing learned before the handshake survives it.
- */
-function authenticatedUser(session: SMTPServerSession): string | undefined {
-  const user: unknown = session.user;
-  return typeof user === 'string' && user !== '' ? user : undefined;
-}
-
-type SmtpError = Error & { responseCode: number };
-
-function smtpError(responseCode: number, message: string): SmtpError {
-  return Object.assign(new Error(message), { responseCode });
-}
-
-/** RFC 5322 §3.3 date-time in UTC. */
-export function rfc5322Date(date = new Date()): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
-/** Only hostname/literal characters survive into a trace header (RFC 5321 §4.4). */
-function traceToken(value: string | false | undefined): string {
-  if (!value) return 'unknown';
-  return /^[A-Za-z0-9.:_[\]-]{1,255}$/.test(value) ? value : 'invalid';
-}
-
-/** The `Received:` trace header this hop adds in front of the message (RFC 5321 §4.4). */
-export function receivedHeader(args: {
-  helo: string | false;
-  remoteAddress: string;
-  hostname: string;
-  protocol: string;
-  id: string;
-  recipients: string[];
-  date?: Date;
-}): string {
-  const literal = isIP(args.remoteAddress) === 6 ? `IPv6:${args.remoteAddress}` : args.remoteAddress;
-  // "for" only with a single recipient: naming all of them would disclose Bcc recipients.
-  const forClause = args.recipients.length === 1 ? `\r\n\tfor <${args.recipients[0]}>` : '';
-  const protocol = /^[A-Z]{1,16}$/.test(args.protocol) ? args.protocol : 'ESMTP';
-  return (
-    `Received: from ${traceToken(args.helo)} ([${literal}])\r\n` +
-    `\tby ${args.hostname} (Sigill relay) with ${protocol} id ${args.id}${forClause};\r\n` +
-    `\t${rfc5322Date(args.date)}\r\n`
-  );
-}
-
-const VIOLATION_REPLY = {
-  'bare-lf': smtpError(500, 'Error: bare <LF> received in message data'),
-  'bare-cr': smtpError(500, 'Error: bare <CR> received in message data'),
-  'line-too-long': smtpError(500, 'Error: line too long'),
-} as const;
+export type { ListenerKind, RunningListener, SmtpListenerOptions } from './context.ts';
 
 export async function startSmtpListener(options: SmtpListenerOptions): Promise<RunningListener> {
   const { kind, logger } = options;
   const isSubmission = kind === 'submission';
-  const authenticator = options.authenticator;
-  if (isSubmission && !authenticator) throw new Error('the submission listener needs an authenticator');
-  const maxAuthFailures = options.maxAuthFailuresPerConnection ?? 3;
+  if (isSubmission && !options.authenticator) throw new Error('the submission listener needs an authenticator');
   const states = new WeakMap<SMTPServerSession, SessionState>();
   const stateOf = (session: SMTPServerSession): SessionState => {
     let state = states.get(session);
@@ -137,7 +46,16 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
     }
     return state;
   };
-  const sessionLog = (session: SMTPServerSession): Logger => stateOf(session).log;
+  const idleTimeoutMs = options.limits.idleTimeoutSeconds * 1000;
+  const stressIdleTimeoutMs = Math.min(idleTimeoutMs, options.limits.stressIdleTimeoutSeconds * 1000);
+  const tracker: ConnectionTracker = new ConnectionTracker(options.limits, (stressed) => {
+    // smtp-server reads this option whenever it arms a connection's idle timeout: connections that
+    // arrive in stress mode get the short one (RFC 5321 §4.5.3.2 timeouts are minimums for normal
+    // operation; Postfix does the same under stress).
+    server.options.socketTimeout = stressed ? stressIdleTimeoutMs : idleTimeoutMs;
+    logger.warn(stressed ? 'smtp.stress.on' : 'smtp.stress.off', { listener: kind, idleTimeoutMs: server.options.socketTimeout });
+  }, (): number => (tracker.stressed ? stressIdleTimeoutMs : idleTimeoutMs), `421 4.4.2 ${options.hostname} Error: command line not completed in time, closing connection\r\n`);
+  const context: ListenerContext = { options, isSubmission, maxAuthFailures: options.maxAuthFailuresPerConnection ?? 3, idleTimeoutMs, tracker, stateOf };
 
   const server = new SMTPServer({
     name: options.hostname,
@@ -162,225 +80,31 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<R
     hideDSN: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
-    socketTimeout: options.socketTimeoutMs ?? 5 * 60_000,
+    socketTimeout: idleTimeoutMs,
     closeTimeout: 2_000,
     logger: false,
 
-    onConnect(session, callback) {
-      const plaintextAuthAllowed = (options.plaintextAuthOnLoopback ?? true) && isLoopback(session.remoteAddress);
-      if (isSubmission && !plaintextAuthAllowed && !session.secure) {
-        // RFC 4954 §4: no plaintext passwords off loopback. AUTH comes back after STARTTLS.
-        session.disabledCommands = options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'];
-      } else if (!isSubmission) {
-        session.disabledCommands = options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'];
-      }
-      sessionLog(session).info('smtp.connect', {});
-      callback();
-    },
-
-    onSecure(_socket, session, callback) {
-      if (isSubmission) session.disabledCommands = [];
-      callback();
-    },
-
-    onAuth(auth, session, callback) {
-      const state = stateOf(session);
-      const log = sessionLog(session);
-      if (!isSubmission || !authenticator || (auth.method !== 'PLAIN' && auth.method !== 'LOGIN')) {
-        callback(smtpError(504, 'Error: unrecognized authentication type'));
-        return;
-      }
-      const username = auth.username ?? '';
-      const password = auth.password ?? '';
-      authenticator
-        .authenticate({ username, password, remoteAddress: session.remoteAddress, protocol: 'smtp' })
-        .then((result) => {
-          if (result.ok) {
-            log.info('smtp.auth.ok', { user: result.address, method: auth.method });
-            callback(null, { user: result.address });
-            return;
-          }
-          state.authFailures += 1;
-          log.warn('smtp.auth.failed', { user: username, method: auth.method, reason: result.reason });
-          if (state.authFailures >= maxAuthFailures) {
-            // 421 makes smtp-server close the connection (RFC 5321 §3.8).
-            callback(smtpError(421, 'Error: too many failed authentications, closing connection'));
-          } else if (result.reason === 'throttled') {
-            callback(smtpError(454, 'Error: temporary authentication failure, try again later')); // RFC 4954 §6
-          } else {
-            callback(smtpError(535, 'Error: authentication credentials invalid'));
-          }
-        })
-        .catch((error: unknown) => {
-          log.error('smtp.auth.error', { error: error as Error });
-          callback(smtpError(454, 'Error: temporary authentication failure'));
-        });
-    },
-
-    onMailFrom(address: SMTPServerAddress, session, callback) {
-      const user = authenticatedUser(session);
-      const utf8 = session.envelope.smtpUtf8 === true;
-      if (isSubmission) {
-        // Checked here, not only by smtp-server: off loopback without TLS, AUTH is disabled for the
-        // session, which smtp-server would take as "no AUTH required".
-        if (!user) {
-          callback(smtpError(530, 'Error: authentication required'));
-          return;
-        }
-        const parsed = parseEnvelopeAddress(address.address, { utf8 });
-        if (!parsed.ok || parsed.value.address.toLowerCase() !== user) {
-          sessionLog(session).warn('smtp.mail.refused', { user, sender: address.address });
-          callback(smtpError(557, `Error: sender address not owned by user ${user}`));
-          return;
-        }
-        callback();
-        return;
-      }
-      if (address.address === '') {
-        callback(); // the null reverse-path: bounces (RFC 5321 §4.5.5)
-        return;
-      }
-      const parsed = parseEnvelopeAddress(address.address, { utf8 });
-      if (!parsed.ok) {
-        callback(smtpError(553, `Error: bad sender address: ${parsed.reason}`));
-        return;
-      }
-      callback();
-    },
-
-    onRcptTo(address: SMTPServerAddress, session, callback) {
-      const log = sessionLog(session);
-      const utf8 = session.envelope.smtpUtf8 === true;
-      // RFC 5321 §4.1.1.3: the domainless "postmaster" must be accepted; it means our postmaster.
-      const raw = address.address.toLowerCase() === 'postmaster' ? `postmaster@${options.domains[0] ?? options.hostname}` : address.address;
-      const parsed = parseEnvelopeAddress(raw, { utf8 });
-      if (!parsed.ok) {
-        log.warn('smtp.rcpt.refused', { recipient: address.address, reason: parsed.reason });
-        const literal = parsed.reason.startsWith('address literal');
-        callback(literal && !isSubmission ? smtpError(557, 'Error: relay access denied') : smtpError(553, `Error: bad recipient address: ${parsed.reason}`));
-        return;
-      }
-      const { domain, local } = parsed.value;
-      const lower = parsed.value.address.toLowerCase();
-      if (options.domains.includes(domain)) {
-        if (hasRoutingHack(local)) {
-          log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'routing character in local part' });
-          callback(smtpError(557, 'Error: relay access denied'));
-          return;
-        }
-        if (!options.isLocalUser(lower)) {
-          log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'unknown user' });
-          callback(smtpError(550, 'Error: mailbox unavailable: no such user'));
-          return;
-        }
-      } else if (!isSubmission && !options.relayDomains.includes(domain)) {
-        log.warn('smtp.rcpt.refused', { recipient: address.address, reason: 'relay denied' });
-        callback(smtpError(557, 'Error: relay access denied'));
-        return;
-      }
-      // Keep the normalised form for delivery (smtp-server keeps what it parsed).
-      address.address = options.domains.includes(domain) ? lower : parsed.value.address;
-      callback();
-    },
-
-    onData(stream: SMTPServerDataStream, session, callback) {
-      const log = sessionLog(session);
-      const checker = new DataChecker(options.limits.lineLength);
-      const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
-      const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      let failed = false;
-      const writerPromise: Promise<SpoolWriter | undefined> = options.spool.createWriter({ sender, recipients }).then(
-        async (writer) => {
-          const trace = receivedHeader({
-            helo: session.hostNameAppearsAs,
-            remoteAddress: session.remoteAddress,
-            hostname: options.hostname,
-            protocol: session.transmissionType,
-            id: writer.entryId,
-            recipients,
-          });
-          await writer.write(Buffer.from(trace, 'latin1'));
-          return writer;
-        },
-        (error: unknown) => {
-          log.error('spool.create.failed', { error: error as Error });
-          return undefined;
-        },
-      );
-      // Chunks are written strictly in order; the stream is paused while a write is pending.
-      let writing: Promise<unknown> = writerPromise;
-      stream.on('data', (chunk: Buffer) => {
-        checker.check(chunk);
-        if (checker.violation || stream.sizeExceeded || failed) return; // keep reading, stop writing
-        stream.pause();
-        writing = writing
-          .then(async () => {
-            const writer = await writerPromise;
-            if (!writer) throw new Error('no spool writer');
-            await writer.write(chunk);
-          })
-          .catch((error: unknown) => {
-            if (!failed) log.error('spool.write.failed', { error: error as Error });
-            failed = true;
-          })
-          .finally(() => stream.resume());
-      });
-      let ended = false;
-      // A client that goes away mid-DATA: smtp-server destroys the stream without 'end'. The
-      // half-written message is dropped (it was never acknowledged).
-      stream.on('error', () => undefined);
-      stream.on('close', () => {
-        if (ended) return;
-        failed = true;
-        log.warn('smtp.data.aborted', { reason: 'connection closed during DATA' });
-        void writing.catch(() => undefined).then(async () => (await writerPromise)?.abort());
-      });
-      stream.on('end', () => {
-        ended = true;
-        checker.finish();
-        void writing
-          .catch(() => undefined)
-          .then(async () => {
-            const writer = await writerPromise;
-            if (!writer) return callback(smtpError(451, 'Error: local error in processing'));
-            if (stream.sizeExceeded) {
-              await writer.abort();
-              log.warn('smtp.data.refused', { reason: 'size', bytes: stream.byteLength });
-              return callback(smtpError(552, 'Error: message exceeds fixed maximum message size'));
-            }
-            if (checker.violation) {
-              await writer.abort();
-              log.warn('smtp.data.refused', { reason: checker.violation });
-              return callback(VIOLATION_REPLY[checker.violation]);
-            }
-            if (failed) {
-              await writer.abort();
-              return callback(smtpError(451, 'Error: local error in processing'));
-            }
-            const records = await writer.commit();
-            log.info('smtp.accepted', { id: writer.entryId, sender, recipients, bytes: stream.byteLength, user: authenticatedUser(session) });
-            callback(null, `OK: queued as ${writer.entryId}`);
-            options.onAccepted(records);
-          })
-          .catch((error: unknown) => {
-            log.error('spool.commit.failed', { error: error as Error });
-            callback(smtpError(451, 'Error: local error in processing')); // RFC 5321 §4.2.2: try again later
-          });
-      });
-    },
+    onConnect: (session, callback) => onConnect(context, session, callback),
+    onSecure: (_socket, session, callback) => onSecure(context, session, callback),
+    onAuth: (auth, session, callback) => onAuth(context, auth, session, callback),
+    onMailFrom: (address, session, callback) => onMailFrom(context, address, session, callback),
+    onRcptTo: (address, session, callback) => onRcptTo(context, address, session, callback),
+    onData: (stream, session, callback) => onData(context, stream, session, callback),
 
     onClose(session) {
-      sessionLog(session).info('smtp.close', {});
+      stateOf(session).log.info('smtp.close', {});
     },
   });
 
+  // The one context the relay made from its certificate (smtp-server made its own from key/cert).
+  if (options.tls) server.secureContext.set('*', options.tls.context);
   server.on('error', (error) => logger.warn('smtp.error', { listener: kind, error }));
+  // Runs before smtp-server's own handler for the socket, which arms the idle timeout.
+  server.server.prependListener('connection', (socket: Socket) => tracker.add(socket));
 
-  await listenOn(server.server, options.listen); // smtp-server's listen() only forwards to it
-  const bound = server.server.address();
-  const port = typeof bound === 'object' && bound ? bound.port : options.listen.port;
+  const address = await listenOn(server.server, options.listen); // smtp-server's listen() only forwards to it
   return {
-    address: { host: options.listen.host, port },
+    address,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -57,6 +57,12 @@ export interface SpoolWriter {
   abort(): Promise<void>;
 }
 
+/** What the HTTP view may do with the queue: look, never change (the Spool is one). */
+export interface SpoolReader {
+  /** Entries with recipients left, oldest first, read from disk without changing anything. */
+  entries(): Promise<SpoolEntry[]>;
+}
+
 /** One queued message as the HTTP view shows it. */
 export interface SpoolEntry {
   entryId: string;
@@ -72,8 +78,34 @@ interface EnvelopeLine extends Envelope {
   createdAt: number;
 }
 
+/** Why a recipient could not be delivered (kept until the entry's one DSN is sent). */
+export interface RecipientFailure {
+  /** RFC 3463 status, e.g. `5.1.1`, `4.4.7` (expired). */
+  statusCode: string;
+  diagnostic: string;
+  remoteMta?: string;
+}
+
+export interface FailedRecipient extends RecipientFailure {
+  recipient: string;
+}
+
+/**
+ * An entry whose recipients are all done, some of them failed: the queue sends one DSN for all of
+ * them (RFC 3464: one report per message), then calls `finish()`. Until then the entry stays on disk,
+ * so a crash before the DSN was spooled sends it after the restart.
+ */
+export interface FinishedEntry {
+  entryId: string;
+  sender: string;
+  createdAt: number;
+  failures: FailedRecipient[];
+}
+
 /** What a state file holds. */
-type RecipientState = { done: true } | { done?: false; attempts: number; nextAttemptAt: number; lastError?: string };
+type RecipientState =
+  | { done: true; failure?: RecipientFailure }
+  | { done?: false; attempts: number; nextAttemptAt: number; lastError?: string };
 
 const MESSAGE_FILE = /^([A-Za-z0-9-]{1,64})\.msg$/;
 const STATE_FILE = /^([A-Za-z0-9-]{1,64})\.(\d{1,6})\.json$/;
@@ -90,6 +122,33 @@ function isErrno(error: unknown, code: string): boolean {
 
 function ignoreMissing(error: unknown): void {
   if (!isErrno(error, 'ENOENT')) throw error; // already removed (a repeated completion): fine
+}
+
+/** A spool file whose content is not what this code writes (hand-edited, another version, disk fault). */
+export class SpoolCorruptError extends Error {
+  override name = 'SpoolCorruptError';
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+
+/** Checks a parsed state file field by field: a bad one would mis-schedule (NaN timers) or crash the queue. */
+function validState(value: unknown): value is RecipientState {
+  if (typeof value !== 'object' || value === null) return false;
+  const state = value as Record<string, unknown>;
+  if (state.done === true) {
+    const failure = state.failure as Record<string, unknown> | undefined;
+    return (
+      failure === undefined ||
+      (typeof failure === 'object' && failure !== null && isText(failure.statusCode) && isText(failure.diagnostic) && (failure.remoteMta === undefined || isText(failure.remoteMta)))
+    );
+  }
+  return (
+    (state.done === undefined || state.done === false) &&
+    Number.isSafeInteger(state.attempts) &&
+    (state.attempts as number) >= 0 &&
+    Number.isFinite(state.nextAttemptAt) &&
+    (state.lastError === undefined || isText(state.lastError))
+  );
 }
 
 function newEntryId(): string {
@@ -111,12 +170,17 @@ async function readEnvelopeLine(file: string): Promise<{ envelope: EnvelopeLine;
       if (newline >= 0) {
         chunks.push(chunk.subarray(0, newline));
         const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as EnvelopeLine;
-        if (typeof envelope.sender !== 'string' || !Array.isArray(envelope.recipients) || typeof envelope.createdAt !== 'number') {
-          throw new Error(`${file}: not a spool entry`);
+        if (
+          typeof envelope.sender !== 'string' ||
+          !Array.isArray(envelope.recipients) ||
+          !envelope.recipients.every((recipient) => typeof recipient === 'string') ||
+          !Number.isFinite(envelope.createdAt)
+        ) {
+          throw new SpoolCorruptError(`${file}: not a spool entry`);
         }
         return { envelope, length: read + newline + 1, size };
       }
-      if (bytesRead === 0 || read + bytesRead >= MAX_ENVELOPE_LINE) throw new Error(`${file}: no envelope line`);
+      if (bytesRead === 0 || read + bytesRead >= MAX_ENVELOPE_LINE) throw new SpoolCorruptError(`${file}: no envelope line`);
       chunks.push(chunk.subarray(0, bytesRead));
       read += bytesRead;
     }
@@ -127,6 +191,7 @@ async function readEnvelopeLine(file: string): Promise<{ envelope: EnvelopeLine;
 
 interface LoadedEntry {
   entry: SpoolEntry;
+  failures: FailedRecipient[];
   /** Indexes that have a state file. */
   stateFiles: Set<number>;
 }
@@ -135,14 +200,17 @@ interface LoadedEntry {
 interface LiveEntry {
   pending: Set<number>;
   stateFiles: Set<number>;
+  /** Whether a recipient of it failed (then its end needs a DSN). */
+  failed: boolean;
 }
 
-export class Spool {
+export class Spool implements SpoolReader {
   readonly dir: string;
   private readonly tmpDir: string;
   private readonly queueDir: string;
   private readonly queueDirSync: DirectorySync;
   private readonly live = new Map<string, LiveEntry>();
+  private unbounced: FinishedEntry[] = [];
   /** Recently committed small messages, oldest first (see remember()). */
   private readonly recent = new Map<string, Buffer>();
   private recentBytes = 0;
@@ -216,7 +284,7 @@ export class Spool {
           await (await flush()).sync();
           await closeHandle();
           await rename(staging, this.messageFile(entryId));
-          this.live.set(entryId, { pending: new Set(recipients.keys()), stateFiles: new Set() });
+          this.live.set(entryId, { pending: new Set(recipients.keys()), stateFiles: new Set(), failed: false });
           await this.queueDirSync.sync();
           if (whole) this.remember(entryId, whole.subarray(head.length));
         } catch (error) {
@@ -249,22 +317,34 @@ export class Spool {
 
   /**
    * Every pending recipient record. Unreadable entries are reported, not fatal. Also finishes what a
-   * crash interrupted: entries whose recipients are all done and state files without a message.
+   * crash interrupted: entries whose recipients are all done and state files without a message; an
+   * entry that ended with failures before its DSN was sent is kept for `finishedWithFailures()`.
    */
   async list(onBadRecord?: (file: string, error: Error) => void): Promise<RecipientRecord[]> {
     const records: RecipientRecord[] = [];
-    const { entries, orphans } = await this.scan(onBadRecord);
-    for (const { entry, stateFiles } of entries) {
+    const { entries, orphans } = await this.scan(onBadRecord, { quarantine: true });
+    this.unbounced = [];
+    for (const { entry, stateFiles, failures } of entries) {
       if (entry.records.length === 0) {
-        await this.removeEntry(entry.entryId, stateFiles);
+        if (failures.length > 0) {
+          this.live.set(entry.entryId, { pending: new Set(), stateFiles, failed: true });
+          this.unbounced.push({ entryId: entry.entryId, sender: entry.sender, createdAt: entry.createdAt, failures });
+        } else {
+          await this.removeEntry(entry.entryId, stateFiles);
+        }
         continue;
       }
-      this.live.set(entry.entryId, { pending: new Set(entry.records.map((record) => record.index)), stateFiles });
+      this.live.set(entry.entryId, { pending: new Set(entry.records.map((record) => record.index)), stateFiles, failed: failures.length > 0 });
       records.push(...entry.records);
     }
     for (const file of orphans) await unlink(path.join(this.queueDir, file)).catch(ignoreMissing);
     if (orphans.length > 0) await this.queueDirSync.sync();
     return records;
+  }
+
+  /** Entries found by the last `list()` that ended with failures and still need their DSN. */
+  finishedWithFailures(): FinishedEntry[] {
+    return this.unbounced.splice(0);
   }
 
   /** The queue as it is on disk, read-only (for the HTTP view): entries with recipients left, oldest first. */
@@ -293,17 +373,38 @@ export class Spool {
     await this.withEntry(record.entryId, () => this.writeState(record.entryId, record.index, state));
   }
 
-  /** The recipient is done (delivered or bounced); the last one removes the entry. */
-  async complete(record: RecipientRecord): Promise<void> {
+  /**
+   * The recipient is done: delivered, or failed for good (`failure`). The last one removes the entry,
+   * unless some recipient failed: then the entry is returned for its one DSN and stays until
+   * `finish()` (a failure is written durably first, so a crash cannot lose the bounce).
+   */
+  async complete(record: RecipientRecord, failure?: RecipientFailure): Promise<FinishedEntry | undefined> {
+    let finished: FinishedEntry | undefined;
     await this.withEntry(record.entryId, async () => {
       const live = this.live.get(record.entryId) ?? (await this.loadLive(record.entryId));
       live?.pending.delete(record.index);
-      if (live && live.pending.size > 0) {
-        await this.writeState(record.entryId, record.index, { done: true });
+      if (failure !== undefined && live) live.failed = true;
+      if ((live && live.pending.size > 0) || (live?.failed ?? false)) {
+        await this.writeState(record.entryId, record.index, failure === undefined ? { done: true } : { done: true, failure });
+      }
+      if (live && live.pending.size > 0) return;
+      if (live?.failed) {
+        const loaded = await this.loadEntry(record.entryId, live.stateFiles);
+        finished = { entryId: record.entryId, sender: loaded.entry.sender, createdAt: loaded.entry.createdAt, failures: loaded.failures };
         return;
       }
       this.live.delete(record.entryId);
       await this.removeEntry(record.entryId, live?.stateFiles ?? new Set());
+    });
+    return finished;
+  }
+
+  /** Removes an entry returned by `complete()` or `finishedWithFailures()` once its DSN is spooled. */
+  async finish(entryId: string): Promise<void> {
+    await this.withEntry(entryId, async () => {
+      const live = this.live.get(entryId);
+      this.live.delete(entryId);
+      await this.removeEntry(entryId, live?.stateFiles ?? (await this.stateFilesOf(entryId)));
     });
   }
 
@@ -375,7 +476,7 @@ export class Spool {
       return undefined;
     });
     if (!loaded) return undefined;
-    return { pending: new Set(loaded.entry.records.map((record) => record.index)), stateFiles: loaded.stateFiles };
+    return { pending: new Set(loaded.entry.records.map((record) => record.index)), stateFiles: loaded.stateFiles, failed: loaded.failures.length > 0 };
   }
 
   private async stateFilesOf(entryId: string): Promise<Set<number>> {
@@ -392,16 +493,30 @@ export class Spool {
     const { envelope, length, size } = await readEnvelopeLine(file);
     const states = new Map<number, RecipientState>();
     for (const index of stateFiles) {
+      let text: string;
       try {
-        states.set(index, JSON.parse(await readFile(this.stateFile(entryId, index), 'utf8')) as RecipientState);
+        text = await readFile(this.stateFile(entryId, index), 'utf8');
       } catch (error) {
         ignoreMissing(error); // completed meanwhile (the view reads while the queue works)
+        continue;
       }
+      let state: unknown;
+      try {
+        state = JSON.parse(text);
+      } catch {
+        throw new SpoolCorruptError(`${this.stateFile(entryId, index)}: not JSON`);
+      }
+      if (!validState(state) || index >= envelope.recipients.length) throw new SpoolCorruptError(`${this.stateFile(entryId, index)}: invalid recipient state`);
+      states.set(index, state);
     }
     const records: RecipientRecord[] = [];
+    const failures: FailedRecipient[] = [];
     envelope.recipients.forEach((recipient, index) => {
       const state = states.get(index);
-      if (state?.done === true) return;
+      if (state?.done === true) {
+        if (state.failure !== undefined) failures.push({ recipient, ...state.failure });
+        return;
+      }
       records.push({
         entryId,
         index,
@@ -413,10 +528,23 @@ export class Spool {
         ...(state?.lastError === undefined ? {} : { lastError: state.lastError }),
       });
     });
-    return { entry: { entryId, size: size - length, sender: envelope.sender, createdAt: envelope.createdAt, records }, stateFiles };
+    return { entry: { entryId, size: size - length, sender: envelope.sender, createdAt: envelope.createdAt, records }, stateFiles, failures };
   }
 
-  private async scan(onBadRecord?: (file: string, error: Error) => void): Promise<{ entries: LoadedEntry[]; orphans: string[] }> {
+  /**
+   * Moves an entry that cannot be trusted (message file and state files) to `<dir>/quarantine/`, out
+   * of the queue's way but kept for an operator; returns where it went.
+   */
+  private async quarantine(entryId: string, stateFiles: Set<number>): Promise<string> {
+    const target = path.join(this.dir, 'quarantine');
+    await mkdir(target, { recursive: true, mode: 0o700 });
+    const files = [`${entryId}.msg`, ...[...stateFiles].map((index) => `${entryId}.${index}.json`)];
+    for (const file of files) await rename(path.join(this.queueDir, file), path.join(target, file)).catch(ignoreMissing);
+    await this.queueDirSync.sync();
+    return target;
+  }
+
+  private async scan(onBadRecord?: (file: string, error: Error) => void, options: { quarantine: boolean } = { quarantine: false }): Promise<{ entries: LoadedEntry[]; orphans: string[] }> {
     let files: string[];
     try {
       files = await readdir(this.queueDir);
@@ -442,7 +570,13 @@ export class Spool {
         entries.push(await this.loadEntry(entryId, indexes));
       } catch (error) {
         // Removed meanwhile (the view reads while the queue works) is not an error.
-        if (!isErrno(error, 'ENOENT')) onBadRecord?.(this.messageFile(entryId), error as Error);
+        if (isErrno(error, 'ENOENT')) continue;
+        if (options.quarantine && (error instanceof SpoolCorruptError || error instanceof SyntaxError)) {
+          const where = await this.quarantine(entryId, indexes);
+          onBadRecord?.(this.messageFile(entryId), new Error(`${(error as Error).message}; moved to ${where}`));
+        } else {
+          onBadRecord?.(this.messageFile(entryId), error as Error);
+        }
       }
     }
     const orphans = [...stateFiles.values()].flat().map((state) => state.file);

@@ -1,6 +1,6 @@
 /** The sop layer's text formats and argument parsing, without spawning (draft-dkg-openpgp-stateless-cli). */
 import { describe, expect, it } from 'vitest';
-import { SigillError, isSigillError } from '../../../src/core/errors.ts';
+import { SigillError, isSigillError } from '../../../src/core/index.ts';
 import { parseArgs } from '../../../src/cli/sop/args.ts';
 import { exitCodeFor } from '../../../src/cli/sop/exit-codes.ts';
 import { formatSessionKey, formatVerifications, parseSessionKey, parseSopDate, passwordCandidates, passwordForNewMaterial } from '../../../src/cli/sop/formats.ts';

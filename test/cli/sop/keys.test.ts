@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
-import { readCertificates, readSecretKeys, keyStatus } from '../../../src/core/keys/index.ts';
+import { readCertificates, readSecretKeys, keyStatus } from '../../../src/core/index.ts';
 import { describeWithTools } from '../../support/tools.ts';
 import { fixture, fixtureFingerprint, sop, temporaryDirectory } from '../../support/sop.ts';
 

@@ -6,7 +6,7 @@ import { cleanDiagnostic, statusCodeOf } from '../../../src/relay/delivery/outco
 import { nextHops } from '../../../src/relay/delivery/remote.ts';
 import { parseEnvelopeAddress } from '../../../src/relay/smtp/address.ts';
 import { DataChecker } from '../../../src/relay/smtp/data.ts';
-import { receivedHeader } from '../../../src/relay/smtp/listener.ts';
+import { receivedHeader } from '../../../src/relay/smtp/trace.ts';
 
 const failingResolver = (code: string) => ({
   resolveMx: async () => {
@@ -37,10 +37,7 @@ describe('DSN', () => {
     const dsn = buildDsn({
       reportingMta: 'mx.sigill.test',
       originalSender: 'alice@sigill.test',
-      recipient: 'carol@example.net',
-      statusCode: '5.1.1',
-      diagnostic: '550 5.1.1 no such user',
-      remoteMta: 'mx.example.net',
+      failures: [{ recipient: 'carol@example.net', statusCode: '5.1.1', diagnostic: '550 5.1.1 no such user', remoteMta: 'mx.example.net' }],
       arrivalDate: new Date('2026-01-02T03:04:05Z'),
       originalMessage: original,
     }).toString('utf8');
@@ -60,9 +57,7 @@ describe('DSN', () => {
     const dsn = buildDsn({
       reportingMta: 'mx.sigill.test',
       originalSender: 'alice@sigill.test\r\nBcc: victim@example.net',
-      recipient: 'carol@example.net',
-      statusCode: '5.0.0',
-      diagnostic: '550 bad\r\nSubject: injected\r\n\r\nbody',
+      failures: [{ recipient: 'carol@example.net', statusCode: '5.0.0', diagnostic: '550 bad\r\nSubject: injected\r\n\r\nbody' }],
       arrivalDate: new Date(),
       originalMessage: original,
     }).toString('utf8');
@@ -111,6 +106,6 @@ describe('data checker', () => {
 describe('Received header', () => {
   it('carries only safe tokens from the client, and "for" only with one recipient', () => {
     const header = receivedHeader({ helo: 'evil\r\nX: y', remoteAddress: '::1', hostname: 'mx.sigill.test', protocol: 'ESMTPS', id: 'abc', recipients: ['a@b.test', 'c@d.test'], date: new Date(0) });
-    expect(header).toBe('Received: from invalid ([IPv6:::1])\r\n\tby mx.sigill.test (Sigill relay) with ESMTPS id abc;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n');
+    expect(header.toString('utf8')).toBe('Received: from invalid ([IPv6:::1])\r\n\tby mx.sigill.test (Sigill relay) with ESMTPS id abc;\r\n\tThu, 01 Jan 1970 00:00:00 +0000\r\n');
   });
 });

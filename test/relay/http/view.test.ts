@@ -1,13 +1,14 @@
 /** The read-only HTTP view over a real loopback socket (node:http as the client: it sends paths as given). */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../support/temp-dir.ts';
 import { createLogger } from '../../../src/relay/log.ts';
 import { MailboxStore } from '../../../src/relay/mailbox.ts';
 import { startHttpView, type HttpView } from '../../../src/relay/http/index.ts';
-import { parseListen } from '../../../src/relay/pop3/listen.ts';
+import { parseHostPort } from '../../../src/relay/network.ts';
 import { Spool } from '../../../src/relay/spool/index.ts';
 import { startTestRelay } from '../helpers.ts';
 
@@ -17,10 +18,16 @@ interface Reply {
   body: Buffer;
 }
 
+const TOKEN = 'view-test-token-0123456789';
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+/** A request; with the view's token as a bearer unless `headers` says otherwise (an empty Authorization: none). */
 function get(view: HttpView, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const { host, port } = parseListen(view.address);
+  const { host, port } = view.address;
+  const headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}`, ...options.headers };
+  if (headers.Authorization === '') delete headers.Authorization;
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+    const req = request({ host, port, path, method: options.method ?? 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -44,10 +51,10 @@ describe('HTTP view', () => {
   ]);
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
+    dir = await tempDir('sigill-http-');
     store = new MailboxStore({ dir });
     await mkdir(join(dir, 'spool', 'queue'), { recursive: true });
-    view = await startHttpView({ listen: '127.0.0.1:0', store, spoolDir: join(dir, 'spool'), logger: silent });
+    view = await startHttpView({ listen: LOOPBACK, store, spool: new Spool({ dir: join(dir, 'spool') }), logger: silent, token: TOKEN });
   });
   afterEach(async () => {
     await view.close();
@@ -101,6 +108,18 @@ describe('HTTP view', () => {
         expect(html).toContain(`href="/messages/alice%40example.test/${id}"`);
       }
     }
+  });
+
+  it('writes counts in singular and plural ("1 message", never "1 messages")', async () => {
+    const id = await store.deliver('alice@example.test', Buffer.from('x'));
+    await store.deliver('bob@example.test', Buffer.from('yy'));
+    await store.deliver('bob@example.test', Buffer.from('zzz'));
+    const index = (await get(view, '/')).body.toString('utf8');
+    expect(index).toContain('alice@example.test (1 message)</h2>');
+    expect(index).toContain('bob@example.test (2 messages)</h2>');
+    expect(index).toContain('Spool queue: 0 messages waiting');
+    expect(index).not.toMatch(/\b1 messages\b/);
+    expect((await get(view, `/messages/alice%40example.test/${id}`)).body.toString('utf8')).toContain('1 octet exactly as stored');
   });
 
   it('answers 405 to anything but GET and HEAD', async () => {
@@ -163,21 +182,77 @@ describe('HTTP view', () => {
 describe('HTTP view access control', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sigill-http-'));
+    dir = await tempDir('sigill-http-');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('requires the bearer token when one is set', async () => {
-    const token = 'a-long-enough-test-token';
-    const view = await startHttpView({ listen: '127.0.0.1:0', store: new MailboxStore({ dir }), logger: silent, token });
+  const none = { Authorization: '' };
+
+  it('requires the token always, also on loopback, as a bearer token', async () => {
+    const view = await startHttpView({ listen: LOOPBACK, store: new MailboxStore({ dir }), logger: silent, token: TOKEN });
     try {
-      expect((await get(view, '/api/mailboxes')).status).toBe(401);
+      const refused = await get(view, '/api/mailboxes', { headers: none });
+      expect(refused.status).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="sigill-relay"');
+      expect((await get(view, '/', { headers: none })).status).toBe(401);
       expect((await get(view, '/api/mailboxes', { headers: { Authorization: 'Bearer wrong-token-of-some-length' } })).status).toBe(401);
-      expect((await get(view, '/', { headers: { Authorization: `Basic ${token}` } })).status).toBe(401);
-      expect((await get(view, '/api/mailboxes', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
-      expect((await get(view, '/api/queue', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(404); // no spool
+      expect((await get(view, '/', { headers: { Authorization: `Basic ${TOKEN}` } })).status).toBe(401);
+      expect((await get(view, '/api/mailboxes')).status).toBe(200);
+      expect((await get(view, '/api/queue')).status).toBe(404); // no spool
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('takes the token once from the URL: a redirect without it sets an HttpOnly, SameSite=Strict cookie', async () => {
+    const view = await startHttpView({ listen: LOOPBACK, store: new MailboxStore({ dir }), logger: silent, token: TOKEN });
+    try {
+      const { port } = view.address;
+      const redirect = await get(view, `/api/mailboxes?x=1&token=${TOKEN}`, { headers: none });
+      expect(redirect.status).toBe(303);
+      expect(redirect.headers.location).toBe('/api/mailboxes?x=1');
+      const [cookie] = (redirect.headers['set-cookie'] ?? []) as string[];
+      expect(cookie).toBe(`sigill-relay-${port}=${TOKEN}; Path=/; HttpOnly; SameSite=Strict`);
+      const pair = cookie!.split(';')[0]!;
+      expect((await get(view, '/api/mailboxes', { headers: { ...none, Cookie: `other=1; ${pair}` } })).status).toBe(200);
+      expect((await get(view, '/api/mailboxes', { headers: { ...none, Cookie: `sigill-relay-${port}=wrong-token-of-some-length` } })).status).toBe(401);
+
+      const wrong = await get(view, '/?token=wrong-token-of-some-length', { headers: none });
+      expect(wrong.status).toBe(401);
+      expect(wrong.headers['set-cookie']).toBeUndefined();
+      // The redirect only ever names a path here, never another site.
+      for (const path of [`/.//evil.example/?token=${TOKEN}`, `//evil.example/?token=${TOKEN}`]) {
+        const reply = await get(view, path, { headers: none });
+        expect(reply.headers.location ?? '/', path).toMatch(/^\/(?![/\\])/);
+      }
+    } finally {
+      await view.close();
+    }
+  });
+
+  it('refuses a Host that is not a loopback literal, localhost or a configured name (DNS rebinding)', async () => {
+    const view = await startHttpView({ listen: LOOPBACK, store: new MailboxStore({ dir }), logger: silent, token: TOKEN, allowedHosts: ['mx.sigill.test'] });
+    try {
+      const { port } = view.address;
+      for (const host of [`attacker.example:${port}`, 'attacker.example', `127.0.0.1.nip.io:${port}`, `localhost.attacker.example:${port}`, 'a b']) {
+        const reply = await get(view, '/api/mailboxes', { headers: { Host: host } });
+        expect(reply.status, host).toBe(403);
+        expect(reply.body.toString()).not.toContain('mailboxes":');
+      }
+      // HTTP/1.0 without any Host at all.
+      const socket = connect(port, '127.0.0.1');
+      socket.end(`GET /api/mailboxes HTTP/1.0\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+      const raw = await new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+        socket.on('close', () => resolve(text));
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 403 /);
+      for (const host of [`127.0.0.1:${port}`, `127.0.0.2:${port}`, `[::1]:${port}`, `localhost:${port}`, 'LOCALHOST.', `mx.sigill.test:${port}`]) {
+        expect((await get(view, '/api/mailboxes', { headers: { Host: host } })).status, host).toBe(200);
+      }
     } finally {
       await view.close();
     }
@@ -187,8 +262,8 @@ describe('HTTP view access control', () => {
     const token = 'config-token-0123456789';
     const relay = await startTestRelay({ listen: { http: '127.0.0.1:0' }, http: { token } });
     try {
-      const view: HttpView = { address: relay.info.http ?? '', close: async () => {} };
-      expect((await get(view, '/api/queue')).status).toBe(401);
+      const view: HttpView = { address: parseHostPort(relay.info.http ?? ''), close: async () => {} };
+      expect((await get(view, '/api/queue', { headers: none })).status).toBe(401);
       expect((await get(view, '/', { headers: { Authorization: 'Bearer not-the-configured-token' } })).status).toBe(401);
       const queue = await get(view, '/api/queue', { headers: { Authorization: `Bearer ${token}` } });
       expect(queue.status).toBe(200);
@@ -198,8 +273,10 @@ describe('HTTP view access control', () => {
     }
   });
 
-  it('refuses to listen off loopback without a token', async () => {
-    await expect(startHttpView({ listen: '0.0.0.0:0', store: new MailboxStore({ dir }), logger: silent })).rejects.toThrow(/not loopback\) without a token/);
-    await expect(startHttpView({ listen: 'nonsense', store: new MailboxStore({ dir }), logger: silent })).rejects.toThrow(/host:port/);
+  it('refuses to start without a token, wherever it listens', async () => {
+    const store = new MailboxStore({ dir });
+    for (const host of ['127.0.0.1', '0.0.0.0']) {
+      await expect(startHttpView({ listen: { host, port: 0 }, store, logger: silent, token: '' })).rejects.toThrow(/token must be at least 16/);
+    }
   });
 });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeMultiline } from '../../../src/relay/pop3/multiline.ts';
 import { ALICE, BOB, bytes, CAROL, RawClient, startFixture, type Pop3Fixture } from './helpers.ts';
+import { waitFor } from '../helpers.ts';
 
 const STUFFED = 'Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nnormal\r\n';
 
@@ -47,7 +48,7 @@ describe('POP3 server', () => {
   };
 
   beforeEach(async () => {
-    fixture = await startFixture({ throttle: { lockoutFailures: 1000 } });
+    fixture = await startFixture();
   });
   afterEach(async () => {
     for (const client of clients.splice(0)) client.destroy();
@@ -118,10 +119,10 @@ describe('POP3 server', () => {
 
     // The lock went with the dropped connection: a new session gets in at once.
     const second = await open();
-    expect(await second.login(ALICE)).toMatch(/^\+OK .*1 messages/);
+    expect(await second.login(ALICE)).toMatch(/^\+OK .*, 1 message \(/);
     expect(await second.command('DELE 1')).toMatch(/^\+OK/);
     expect(await second.command('DELE 1')).toBe('-ERR message 1 already deleted');
-    expect(await second.quit()).toMatch(/^\+OK .*1 messages deleted/);
+    expect(await second.quit()).toMatch(/^\+OK .*\(1 message deleted\)/);
     expect(await fixture.store.list(ALICE.address)).toEqual([]);
   });
 
@@ -255,16 +256,18 @@ describe('POP3 server', () => {
     expect(fixture.logLines.join('\n')).not.toMatch(/wrong[123]/);
   });
 
-  it('refuses logins the authenticator throttles across connections, then closes', async () => {
+  it('refuses, then closes, a login beyond the attempts one client may have in flight', async () => {
     await fixture.close();
-    fixture = await startFixture({ throttle: { lockoutFailures: 2, lockoutMs: 60_000 } });
+    const held: (() => void)[] = [];
+    fixture = await startFixture({ throttle: { freeFailures: 0, maxPendingPerClient: 1 }, sleep: () => new Promise<void>((resolve) => held.push(resolve)) });
     const first = await open();
-    await first.login({ address: ALICE.address, password: 'bad' });
-    await first.login({ address: ALICE.address, password: 'bad' });
+    expect(await first.login({ address: ALICE.address, password: 'bad' })).toMatch(/^-ERR \[AUTH\]/);
+    first.write(`USER ${ALICE.address}\r\nPASS bad again\r\n`); // penalised: waits before it is checked
+    await waitFor(() => held.length === 1, 'the second guess waiting');
     const second = await open();
-    // Even the right password is refused while the user is locked out.
-    expect(await second.login(ALICE)).toMatch(/^-ERR \[SYS\/TEMP\] too many failed logins/);
+    expect(await second.login(ALICE)).toMatch(/^-ERR \[SYS\/TEMP\] too many login attempts/);
     await second.closed;
+    for (const release of held.splice(0)) release();
   });
 
   it('ends an idle session without UPDATE (RFC 1939 §3 autologout)', async () => {

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseListen } from '../../../src/relay/pop3/listen.ts';
+import { parseHostPort } from '../../../src/relay/network.ts';
 import { describeWithTools } from '../../support/tools.ts';
-import { PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
+import { HTTP_TOKEN, PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
 
 const run = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('./clients/poplib_client.py', import.meta.url));
@@ -37,8 +37,8 @@ describeWithTools([{ command: 'python3', debianPackage: 'python3' }], 'relay pat
     await transport.sendMail({ from: 'alice@sigill.test', to: 'bob@sigill.test', subject: 'relay path', text: body });
     transport.close();
 
-    const http = parseListen(relay.info.http ?? '');
-    const api = async (path: string): Promise<Response> => fetch(`http://${http.host}:${http.port}${path}`);
+    const http = parseHostPort(relay.info.http ?? '');
+    const api = async (path: string): Promise<Response> => fetch(`http://${http.host}:${http.port}${path}`, { headers: { Authorization: `Bearer ${HTTP_TOKEN}` } });
     const listed = await waitFor(async () => {
       const messages = (await (await api('/api/mailboxes/bob@sigill.test/messages')).json()) as { id: string }[] | { error: string };
       return Array.isArray(messages) && messages.length === 1 ? messages : undefined;
@@ -47,7 +47,7 @@ describeWithTools([{ command: 'python3', debianPackage: 'python3' }], 'relay pat
     expect(stored.toString('latin1')).toContain('.starts with a dot');
     expect(stored.toString('latin1')).toMatch(/^Return-Path: <alice@sigill.test>\r\n/);
 
-    const pop3 = parseListen(relay.info.pop3 ?? '');
+    const pop3 = parseHostPort(relay.info.pop3 ?? '');
     const { stdout } = await run('python3', [CLIENT, pop3.host, String(pop3.port), 'bob@sigill.test', PASSWORDS.bob, '--dele', '1']);
     const result = JSON.parse(stdout) as { stat: [number, number]; messages: string[] };
     expect(result.stat).toEqual([1, stored.length]);

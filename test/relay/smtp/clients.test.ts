@@ -1,12 +1,12 @@
 // Independent clients: Python's smtplib (plaintext on loopback and with STARTTLS) and swaks (AUTH
 // PLAIN and LOGIN, with and without STARTTLS), against the submission and inbound listeners.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tempDir } from '../../support/temp-dir.ts';
 import { describeWithTools } from '../../support/tools.ts';
 import { makeTlsPair, mailboxMessages, PASSWORDS, startTestRelay, waitFor, type TestRelay } from '../helpers.ts';
 
@@ -34,7 +34,7 @@ describeWithTools(tools, 'independent SMTP clients', () => {
   let relay: TestRelay;
   let certDir: string;
   beforeAll(async () => {
-    certDir = await mkdtemp(path.join(tmpdir(), 'sigill-tls-'));
+    certDir = await tempDir('sigill-tls-');
     relay = await startTestRelay({ tls: makeTlsPair(certDir) });
   });
   afterAll(async () => {

@@ -56,10 +56,11 @@ describe('inbound listener: never an open relay', () => {
     await waitFor(async () => (await mailboxMessages(relay, 'bob@sigill.test')).length === 1, 'delivery');
   });
 
-  it('accepts the domainless postmaster only when such a user exists (RFC 5321 §4.1.1.3)', async () => {
+  it('accepts the domainless postmaster (RFC 5321 §4.5.1), but no postmaster of a foreign domain', async () => {
     const client = await openSession(relay.smtpPort);
     await client.command('MAIL FROM:<sender@example.net>');
-    expect((await client.command('RCPT TO:<postmaster>')).text).toMatch(/^550 5\.1\.1 /);
+    expect((await client.command('RCPT TO:<postmaster>')).code).toBe(250);
+    expect((await client.command('RCPT TO:<postmaster@example.net>')).text).toMatch(/^557 5\.7\.1 /);
     client.close();
   });
 

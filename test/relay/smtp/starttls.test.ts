@@ -1,10 +1,9 @@
 // INJECT (docs/security.md) and RFC 3207: commands pipelined in plaintext behind STARTTLS are discarded,
 // never executed inside the TLS session; AUTH appears only after STARTTLS when plaintext AUTH is not
 // allowed; the session starts over after the handshake (RFC 3207 §4.2).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { tempDir } from '../../support/temp-dir.ts';
 import { describeWithTools } from '../../support/tools.ts';
 import { makeTlsPair, mailboxMessages, openSession, PASSWORDS, spoolEmpty, startTestRelay, type TestRelay } from '../helpers.ts';
 
@@ -12,7 +11,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'STARTTLS'
   let relay: TestRelay;
   let certDir: string;
   beforeAll(async () => {
-    certDir = await mkdtemp(path.join(tmpdir(), 'sigill-tls-'));
+    certDir = await tempDir('sigill-tls-');
     relay = await startTestRelay({ tls: makeTlsPair(certDir), extra: { plaintextAuthOnLoopback: false } });
   });
   afterAll(async () => {

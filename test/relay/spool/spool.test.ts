@@ -95,6 +95,21 @@ describe('Spool', () => {
     await spool.complete(second!); // completing twice (a retry after a crash) is harmless
   });
 
+  it('keeps the failures of an entry until its one DSN is sent, across a restart', async () => {
+    const [first, second] = await spool.add({ sender: 'a@b.test', recipients: ['c@d.test', 'e@f.test'] }, Buffer.from('m'));
+    const failure = { statusCode: '5.1.1', diagnostic: '550 no such user', remoteMta: 'mx.d.test:25' };
+    expect(await spool.complete(first!, failure)).toBeUndefined(); // one recipient still pending
+    const finished = await spool.complete(second!);
+    expect(finished).toEqual({ entryId: first!.entryId, sender: 'a@b.test', createdAt: first!.createdAt, failures: [{ recipient: 'c@d.test', ...failure }] });
+    // A crash before the DSN was spooled: the restarted spool still has it to send.
+    const restarted = new Spool({ dir });
+    await restarted.init();
+    expect(await restarted.list()).toEqual([]);
+    expect(restarted.finishedWithFailures()).toEqual([finished]);
+    await restarted.finish(first!.entryId);
+    expect(await readdir(path.join(dir, 'queue'))).toEqual([]);
+  });
+
   it('answers every directory sync, also one asked for while the previous burst closes its handle', async () => {
     const sync = new DirectorySync(dir);
     // Each request comes right after the previous one was answered, i.e. while the handle closes.

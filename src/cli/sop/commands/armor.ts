@@ -1,5 +1,5 @@
 /** `armor` and `dearmor` (draft-dkg-openpgp-stateless-cli, sections "armor", "dearmor"). */
-import { armor, dearmor } from '../../../core/messages/index.ts';
+import { armor, dearmor } from '../../../core/index.ts';
 import type { SopCommand } from '../command.ts';
 import { sopExitCodes } from '../exit-codes.ts';
 import { rejectPositionals } from '../checks.ts';

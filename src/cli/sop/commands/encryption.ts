@@ -4,8 +4,8 @@
  * then copied to stdout) after every integrity check of the core passed.
  */
 import type { PrivateKey } from 'openpgp';
-import { SigillError, isSigillError } from '../../../core/errors.ts';
-import { decrypt, encryptWithSessionKey, type DecryptResult, type SessionKey, type Verification } from '../../../core/messages/index.ts';
+import { SigillError, isSigillError } from '../../../core/index.ts';
+import { decrypt, encryptWithSessionKey, type DecryptResult, type SessionKey, type Verification } from '../../../core/index.ts';
 import { choiceOption, optionValue, optionValues } from '../args.ts';
 import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
 import { ExitCodeOverride, sopExitCodes } from '../exit-codes.ts';

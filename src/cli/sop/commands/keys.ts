@@ -2,8 +2,8 @@
  * Key subcommands (draft-dkg-openpgp-stateless-cli, sections "generate-key", "change-key-password",
  * "revoke-key", "extract-cert"): KEYS in, KEYS or CERTS out, all OpenPGP work in src/core/keys.
  */
-import { SigillError } from '../../../core/errors.ts';
-import { changePassphrase, extractCertificate, generateKey, readSecretKeys, revokeKey, clearUnlockedKey } from '../../../core/keys/index.ts';
+import { SigillError } from '../../../core/index.ts';
+import { changePassphrase, extractCertificate, generateKey, readSecretKeys, revokeKey, clearUnlockedKey } from '../../../core/index.ts';
 import { optionValue } from '../args.ts';
 import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
 import { rejectPositionals } from '../checks.ts';

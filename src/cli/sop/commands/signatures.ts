@@ -2,8 +2,8 @@
  * Signature subcommands (draft-dkg-openpgp-stateless-cli, sections "sign", "verify", "inline-sign",
  * "inline-verify", "inline-detach"). Data streams from stdin; signing and verification are the core's.
  */
-import { SigillError } from '../../../core/errors.ts';
-import { armor, detachInline, sign, verifyDetached, verifyInline, type Verification } from '../../../core/messages/index.ts';
+import { SigillError } from '../../../core/index.ts';
+import { armor, detachInline, sign, verifyDetached, verifyInline, type Verification } from '../../../core/index.ts';
 import { choiceOption, optionValue, type ParsedArgs } from '../args.ts';
 import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
 import { requirePositionals } from '../checks.ts';

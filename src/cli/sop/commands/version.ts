@@ -1,7 +1,7 @@
 /** `version` and `list-profiles` (draft-dkg-openpgp-stateless-cli, sections "version", "list-profiles"). */
 import { readFileSync } from 'node:fs';
 import { config } from 'openpgp';
-import { SigillError } from '../../../core/errors.ts';
+import { SigillError } from '../../../core/index.ts';
 import type { SopCommand } from '../command.ts';
 import { sopExitCodes } from '../exit-codes.ts';
 import { writeStdout } from '../io.ts';
