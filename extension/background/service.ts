@@ -32,6 +32,7 @@ import {
   type SettingsView,
 } from '../shared/messages.ts';
 import type { PassphrasePrompts } from './prompts.ts';
+import { discoveryHandlers, type DiscoveryDependencies } from './discovery.ts';
 
 export interface ServiceDependencies {
   keyring: Keyring;
@@ -44,6 +45,8 @@ export interface ServiceDependencies {
   /** `moz-extension://<uuid>/`: only Sigill's own pages may use the keyring. */
   extensionOrigin: string;
   now?: () => Date;
+  /** Key discovery (WKD, VKS) and key-change warnings; without it those requests say it is unavailable. */
+  discovery?: DiscoveryDependencies;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -287,6 +290,7 @@ export class SigillService {
         this.#deps.prompts.cancel(text(requestId, 'requestId'));
         return null;
       },
+      ...discoveryHandlers({ keyring, storage: this.#deps.storage, view: (record) => this.view(record) }, this.#deps.discovery),
     };
   }
 
