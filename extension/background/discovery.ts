@@ -27,10 +27,9 @@ import {
   type Settings,
   type SourceOutcome,
 } from '../../src/core/index.ts';
-import type { DiscoveredKeyView, KeyChangeWarningView, KeyView, RequestOf, ResponseOf, SourceResultView } from '../shared/messages.ts';
+import { LOOKUP_ORIGINS, type DiscoveredKeyView, type KeyChangeWarningView, type KeyView, type RequestOf, type ResponseOf, type SourceResultView } from '../shared/messages.ts';
 
-/** The host permission every network lookup needs (WKD of any domain, the VKS server). */
-export const LOOKUP_ORIGINS = ['https://*/*'];
+export { LOOKUP_ORIGINS };
 
 export interface DiscoveryDependencies {
   discovery: KeyDiscovery;

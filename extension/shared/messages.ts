@@ -195,3 +195,9 @@ export async function request<N extends RequestName>(send: (message: unknown) =>
   if (!reply.ok) throw new RequestError(reply.error.code, reply.error.message, reply.error.detail);
   return reply.value;
 }
+
+/**
+ * The optional host permission every network lookup needs (the WKD of any correspondent's domain, the
+ * VKS server); the options page requests it on first use (`permissions.request`), the background checks it.
+ */
+export const LOOKUP_ORIGINS: string[] = ['https://*/*'];
