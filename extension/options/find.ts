@@ -61,11 +61,18 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
   const sourceName = (source: string): string =>
     source === 'wkd' ? t('sourceName_wkd') : source === 'vks' ? t('sourceName_vks') : source === 'autocrypt' ? t('sourceName_autocrypt') : t('sourceName_attachment');
 
-  /** Asks Thunderbird for network access; must run inside the click handler, before any other await. */
+  // Whether the user already allowed network lookups (read at start): then no request is needed.
+  let granted = false;
+
+  /**
+   * Asks Thunderbird for network access when it was not given yet. `permissions.request` only works in
+   * a user action, so this runs first in the click handler, before any other await.
+   */
   const allowLookups = async (): Promise<boolean> => {
-    const allowed = await api.permissions.request({ origins: LOOKUP_ORIGINS });
-    if (!allowed) say(t('lookupPermissionDenied'), 'error');
-    return allowed;
+    if (granted) return true;
+    granted = await api.permissions.request({ origins: LOOKUP_ORIGINS });
+    if (!granted) say(t('lookupPermissionDenied'), 'error');
+    return granted;
   };
 
   // ---- key-change warnings ------------------------------------------------------------------------
@@ -171,7 +178,7 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
         h('dt', {}, t('expires')),
         h('dd', {}, date(key.expires)),
         h('dt', {}, t('status')),
-        h('dd', {}, h('span', { className: `badge ${state} found-decision` }, decisionText(key))),
+        h('dd', { className: `found-decision ${state}` }, decisionText(key)),
         ...(key.notes.length === 0 ? [] : [h('dt', {}, t('foundNotes')), h('dd', { className: 'muted' }, key.notes.join('; '))]),
       ),
       actions,
@@ -215,6 +222,8 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
       const found = await call('discovery.lookup', { address });
       renderFound(found);
       await renderWarnings();
+      // A changed key is the one thing on the page that must not be missed: bring its warning into view.
+      if (found.warnings.length > 0) byId('key-warnings').scrollIntoView({ block: 'start' });
       // A held key may have been refreshed or a rival stored beside it.
       keysChanged();
     } catch (error) {
@@ -278,5 +287,9 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
   }
 
   wire();
-  return Promise.all([renderWarnings(), call('settings.get', {}).then(renderSettings)]).then(() => undefined);
+  return Promise.all([
+    renderWarnings(),
+    call('settings.get', {}).then(renderSettings),
+    api.permissions.contains({ origins: LOOKUP_ORIGINS }).then((allowed) => void (granted = allowed)),
+  ]).then(() => undefined);
 }
