@@ -7,7 +7,7 @@ import { startBackground } from '../../../extension/background/main.ts';
 import { LOOKUP_ORIGINS } from '../../../extension/background/discovery.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../extension/shared/messages.ts';
 import { createNodeFetch, type NodeFetch } from '../../../src/cli/key/node-fetch.ts';
-import { formatFingerprint, generateKey, readCertificates } from '../../../src/core/index.ts';
+import { formatFingerprint, generateKey, Keyring, readCertificates, saveSettings } from '../../../src/core/index.ts';
 import { fixtureAddress, fixturePassphrase, fixtureUserID, loadCertificate, readFixture } from '../../../keys-fixtures/index.ts';
 import { startLoopbackKeyServers, type LoopbackKeyServers } from '../../support/key-servers.ts';
 import { describeWithTools } from '../../support/tools.ts';
@@ -128,6 +128,34 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'backgroun
     expect(found.sources[1]).toMatchObject({ source: 'vks', keys: [], error: { code: 'LOOKUP_FAILED' } });
     expect((await rejection(call('discovery.lookup', { address: 'not an address' }))).code).toBe('BAD_INPUT');
     expect(await call('settings.get', {})).toMatchObject({ lookupAutomatically: false, attachPublicKey: false, lookupSources: ['wkd', 'vks'], vksUrl: 'https://elsewhere.test' });
+  });
+
+  it('with automatic lookups allowed, the background looks revoked keys up again when it starts', async () => {
+    const api = nodeBrowser({ accounts });
+    for (const origin of LOOKUP_ORIGINS) api.grantedOrigins.add(origin);
+    const keyring = await Keyring.open({ storage: api.storageBackend });
+    await keyring.importKeys(readFixture('revoked', 'pub'), { acceptance: 'accepted' });
+    await saveSettings(api.storageBackend, { lookupAutomatically: true, lookupSources: ['wkd'] });
+    const replacement = await generateKey({ userIDs: [fixtureUserID('revoked')] });
+    servers.server.publishWkd(fixtureAddress('revoked'), replacement.publicKey.armor());
+    const service = await startBackground(api, { fetch: client.fetch }).ready;
+    const call = <N extends RequestName>(name: N, payload: RequestOf<N>): Promise<ResponseOf<N>> => request((message) => api.sendFrom('options/options.html', message), name, payload);
+    for (let tries = 0; tries < 200 && (await call('keys.warnings', {})).length === 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect((await call('keys.warnings', {})).map((warning) => warning.offered.fingerprint)).toEqual([replacement.publicKey.getFingerprint()]);
+    expect(service.keyring.record(replacement.publicKey.getFingerprint())?.acceptance).toBe('undecided');
+    // Not allowed automatically: nothing is asked when the background starts.
+    const quiet = nodeBrowser({ accounts });
+    for (const origin of LOOKUP_ORIGINS) quiet.grantedOrigins.add(origin);
+    await (await Keyring.open({ storage: quiet.storageBackend })).importKeys(readFixture('revoked', 'pub'), { acceptance: 'accepted' });
+    const asked: unknown[] = [];
+    const contains = quiet.permissions.contains;
+    quiet.permissions.contains = (permissions) => {
+      asked.push(permissions);
+      return contains(permissions);
+    };
+    await startBackground(quiet, { fetch: client.fetch }).ready;
+    // The start-up refresh would have checked the permission before the background was ready.
+    expect(asked).toEqual([]);
   });
 
   it('refreshes expired and revoked keys on demand', async () => {
