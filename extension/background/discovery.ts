@@ -10,10 +10,12 @@
  * server at all. WKD hosts are those of every correspondent's domain, so no narrower pattern fits.
  */
 import {
+  algorithmName,
   createVksSource,
   createWkdSource,
   formatFingerprint,
   loadSettings,
+  readCertificates,
   SigillError,
   type CandidateOutcome,
   type DiscoveredKey,
@@ -61,7 +63,18 @@ function iso(date: Date | string | undefined): string | undefined {
   return typeof date === 'string' ? date : date.toISOString();
 }
 
-function keyView(key: DiscoveredKey, outcome: Pick<CandidateOutcome, 'decision' | 'stored'>): DiscoveredKeyView {
+/** The primary key's and the subkeys' algorithms, GnuPG's words (`ed25519`, `cv25519` ...), as the key list shows them. */
+async function algorithmsOf(key: DiscoveredKey): Promise<string[]> {
+  try {
+    const [certificate] = await readCertificates(key.certificate);
+    if (certificate !== undefined) return [certificate, ...certificate.getSubkeys()].map((component) => algorithmName(component.getAlgorithmInfo()));
+  } catch {
+    // the certificate was read before; if not again, the primary algorithm alone is still true
+  }
+  return [key.status.algorithm];
+}
+
+async function keyView(key: DiscoveredKey, outcome: Pick<CandidateOutcome, 'decision' | 'stored'>): Promise<DiscoveredKeyView> {
   const { decision } = outcome;
   const expires = iso(key.status.expires);
   return {
@@ -70,7 +83,7 @@ function keyView(key: DiscoveredKey, outcome: Pick<CandidateOutcome, 'decision' 
     fingerprint: key.fingerprint,
     formattedFingerprint: formatFingerprint(key.fingerprint),
     userIDs: key.userIDs,
-    algorithm: key.status.algorithm,
+    algorithms: await algorithmsOf(key),
     created: iso(key.status.created) ?? '',
     ...(expires === undefined ? {} : { expires }),
     expired: key.status.expired,
@@ -91,11 +104,11 @@ function rejectedView(rejected: RejectedKey): SourceResultView['rejected'][numbe
   return { ...(rejected.fingerprint === undefined ? {} : { fingerprint: formatFingerprint(rejected.fingerprint) }), code: rejected.reason.code, message: rejected.reason.message };
 }
 
-function sourceView(outcome: SourceOutcome): SourceResultView {
+async function sourceView(outcome: SourceOutcome): Promise<SourceResultView> {
   return {
     source: outcome.source,
     address: outcome.address,
-    keys: outcome.candidates.map((candidate) => keyView(candidate.key, candidate)),
+    keys: await Promise.all(outcome.candidates.map((candidate) => keyView(candidate.key, candidate))),
     rejected: outcome.rejected.map(rejectedView),
     ...(outcome.error === undefined ? {} : { error: outcome.error }),
     attempts: outcome.attempts,
@@ -147,7 +160,7 @@ export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependenci
       const sources = await networkSources();
       const outcomes = await discovery.lookup(address, sources, { store: 'changes' });
       const normalised = outcomes[0]?.address ?? address.trim().toLowerCase();
-      return { address: normalised, sources: outcomes.map(sourceView), warnings: discovery.warnings(normalised).map(warningView) };
+      return { address: normalised, sources: await Promise.all(outcomes.map(sourceView)), warnings: discovery.warnings(normalised).map(warningView) };
     },
     'discovery.import': async ({ candidate, accept }) => {
       const { discovery } = require();

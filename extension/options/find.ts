@@ -172,7 +172,7 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
         h('dt', {}, t('userIDs')),
         h('dd', {}, h('ul', { className: 'plain' }, ...key.userIDs.map((userID) => h('li', {}, userID)))),
         h('dt', {}, t('algorithms')),
-        h('dd', {}, key.algorithm),
+        h('dd', {}, key.algorithms.join(', ')),
         h('dt', {}, t('created')),
         h('dd', {}, date(key.created)),
         h('dt', {}, t('expires')),

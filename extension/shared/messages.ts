@@ -97,7 +97,8 @@ export interface DiscoveredKeyView {
   formattedFingerprint: string;
   /** Only the user IDs that name the address (the rest of the key's user IDs are left out). */
   userIDs: string[];
-  algorithm: string;
+  /** Primary key then subkeys, GnuPG's words (`ed25519`, `cv25519`, `rsa3072` ...). */
+  algorithms: string[];
   created: string;
   expires?: string;
   expired: boolean;

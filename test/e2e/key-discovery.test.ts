@@ -7,6 +7,8 @@
 // warning shows both fingerprints, the keyring still answers with the old key, and alice rejects the
 // new one. Screenshots: the found key, the warning.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatFingerprint, generateKey, Keyring, KEYRING_INDEX_KEY, MemoryStorage } from '../../src/core/index.ts';
 import { fixtureAddress, fixtureUserID, loadCertificate, readFixture } from '../../keys-fixtures/index.ts';
@@ -65,6 +67,7 @@ describeWithTools(
     it('alice finds bob on the loopback WKD and accepts him; bob’s key changes; the warning names both keys and the old one stays in use', async () => {
       if (!world || !server || !ca) throw new Error('no world');
       const testCA = ca;
+      let profileDir = '';
       const bob = await loadCertificate('bob');
       server.publishWkd(BOB, readFixture('bob', 'pub'));
       await server.publishVks(readFixture('bob', 'pub'));
@@ -76,7 +79,10 @@ describeWithTools(
           // Thunderbird's "Allow" on the permission prompt, given in advance: `permissions.request` still runs.
           'extensions.webextOptionalPermissionPrompts': false,
         },
-        beforeStart: (profileDir) => trustTestCA(profileDir, testCA),
+        beforeStart: (dir) => {
+          profileDir = dir;
+          trustTestCA(dir, testCA);
+        },
       });
 
       const options = await SigillPage.openOptions(alice);
@@ -93,6 +99,10 @@ describeWithTools(
       expect(server.requests.some((request) => request.host === 'openpgpkey.sigill.test' && request.url.includes('/.well-known/openpgpkey/sigill.test/hu/'))).toBe(true);
       expect(server.requests.some((request) => request.host === 'keys.sigill.test' && request.url === '/vks/v1/by-email/bob%40sigill.test')).toBe(true);
       await alice.screenshot('find-found');
+      // The network permission was asked for by the click on "Find" (permissions.request) and is now the profile's.
+      const granted = join(profileDir, 'extension-preferences.json');
+      await eventually(() => existsSync(granted) && readFileSync(granted, 'utf8').includes('https://*/*'), 30_000, 'the granted host permission in extension-preferences.json');
+      expect((JSON.parse(readFileSync(granted, 'utf8')) as Record<string, { origins: string[] }>)[sigillId]?.origins).toContain('https://*/*');
 
       await options.click(`${wkdKey} .found-accept`);
       await options.waitFor('#status', (state) => state.text?.includes('Accepted: Bob <bob@sigill.test>') === true);
@@ -123,6 +133,11 @@ describeWithTools(
       await options.click(`${warning} .key-change-reject`);
       await options.waitFor('#status', (state) => state.text?.includes('is rejected; the old one stays in use') === true);
       await eventually(async () => !(await options.query(warning)).exists && (await options.query('#key-warnings')).visible === false, 30_000, 'the warning to go');
+      await options.click('nav a[href="#settings"]');
+      expect((await options.query('#lookup-automatically')).checked).toBe(false);
+      expect((await options.query('#source-wkd')).checked).toBe(true);
+      expect((await options.query('#vks-url')).value).toBe('https://keys.sigill.test');
+      await alice.screenshot('find-settings');
       const final = (await readSigillStorage(alice))[KEYRING_INDEX_KEY] as { keys: Record<string, { acceptance: string }> };
       expect(final.keys[bob.getFingerprint()]?.acceptance).toBe('accepted');
       expect(final.keys[changed.getFingerprint()]?.acceptance).toBe('rejected');

@@ -70,7 +70,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'backgroun
       ['vks', [[formatFingerprint(bob.getFingerprint()), 'new']]],
     ]);
     const candidate = found.sources[0]!.keys[0]!;
-    expect(candidate).toMatchObject({ userIDs: [fixtureUserID('bob')], canEncrypt: true, expired: false, revoked: false });
+    expect(candidate).toMatchObject({ userIDs: [fixtureUserID('bob')], algorithms: ['ed25519', 'cv25519'], canEncrypt: true, expired: false, revoked: false });
     expect(candidate.origin).toMatch(/^https:\/\/openpgpkey\.sigill\.test\/\.well-known\/openpgpkey\/sigill\.test\/hu\//);
     // Nothing is stored by a lookup of a new key.
     expect((await call('keys.list', { secret: false })).total).toBe(0);
