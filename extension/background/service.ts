@@ -14,6 +14,7 @@ import {
   type ImportReport,
   type KeyRecord,
   type Keyring,
+  type KeyDiscovery,
   type KeyValueStorage,
   type Settings,
 } from '../../src/core/index.ts';
@@ -91,6 +92,14 @@ export class SigillService {
 
   get keyring(): Keyring {
     return this.#deps.keyring;
+  }
+
+  /**
+   * Key discovery over this keyring (KEY-SWAP), for the read and compose paths: e.g. the read path hands
+   * Autocrypt headers and attached keys to `keyDiscovery.receive([...], { store: 'all' })`.
+   */
+  get keyDiscovery(): KeyDiscovery | undefined {
+    return this.#deps.discovery?.discovery;
   }
 
   /**

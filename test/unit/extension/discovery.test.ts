@@ -7,7 +7,7 @@ import { startBackground } from '../../../extension/background/main.ts';
 import { LOOKUP_ORIGINS } from '../../../extension/background/discovery.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../extension/shared/messages.ts';
 import { createNodeFetch, type NodeFetch } from '../../../src/cli/key/node-fetch.ts';
-import { formatFingerprint, generateKey, Keyring, readCertificates, saveSettings } from '../../../src/core/index.ts';
+import { autocryptCandidates, formatFingerprint, generateKey, Keyring, readCertificates, saveSettings } from '../../../src/core/index.ts';
 import { fixtureAddress, fixturePassphrase, fixtureUserID, loadCertificate, readFixture } from '../../../keys-fixtures/index.ts';
 import { startLoopbackKeyServers, type LoopbackKeyServers } from '../../support/key-servers.ts';
 import { describeWithTools } from '../../support/tools.ts';
@@ -167,6 +167,24 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'backgroun
     await call('keys.setAcceptance', { fingerprint: revoked.getFingerprint(), acceptance: 'accepted' });
     const refreshed = await call('discovery.refresh', {});
     expect(refreshed).toMatchObject({ refreshed: 1, notDue: 0, warnings: [{ address: fixtureAddress('revoked'), offered: { fingerprint: replacement.publicKey.getFingerprint() } }] });
+  });
+});
+
+describe('keys from received mail (the read path’s hook)', () => {
+  it('an Autocrypt header is kept undecided; a different key for an accepted address becomes a warning the page lists', async () => {
+    const api = nodeBrowser({ accounts });
+    const service = await startBackground(api).ready;
+    const call = <N extends RequestName>(name: N, payload: RequestOf<N>): Promise<ResponseOf<N>> => request((message) => api.sendFrom('options/options.html', message), name, payload);
+    const carol = await loadCertificate('carol');
+    const header = (key: { write(): Uint8Array }, from: string) => `addr=${from}; prefer-encrypt=mutual; keydata=${Buffer.from(key.write()).toString('base64')}`;
+    const [first] = await service.keyDiscovery!.receive([await autocryptCandidates({ from: fixtureAddress('carol'), headers: [header(carol, fixtureAddress('carol'))] })], { store: 'all' });
+    expect(first!.candidates[0]).toMatchObject({ decision: { action: 'new' }, stored: 'added' });
+    expect((await call('keys.get', { fingerprint: carol.getFingerprint() })).acceptance).toBe('undecided');
+    await call('keys.setAcceptance', { fingerprint: carol.getFingerprint(), acceptance: 'accepted' });
+    const { publicKey: other } = await generateKey({ userIDs: [fixtureUserID('carol')] });
+    await service.keyDiscovery!.receive([await autocryptCandidates({ from: fixtureAddress('carol'), headers: [header(other, fixtureAddress('carol'))] })], { store: 'all' });
+    expect(await call('keys.warnings', { address: fixtureAddress('carol') })).toMatchObject([{ inUse: [{ fingerprint: carol.getFingerprint() }], offered: { fingerprint: other.getFingerprint(), source: 'autocrypt' } }]);
+    expect((await call('keys.get', { fingerprint: carol.getFingerprint() })).acceptance).toBe('accepted');
   });
 });
 
