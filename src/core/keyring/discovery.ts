@@ -155,10 +155,14 @@ export class KeyDiscovery {
     return run;
   }
 
-  /** Writes `next` first; memory changes only once storage took it. */
+  /**
+   * Writes `next` first; memory changes only once storage took it. Warnings the user settled elsewhere
+   * (in the key list) are dropped here, so the stored list stays as short as the open ones.
+   */
   async #save(next: DiscoveryState): Promise<void> {
-    await this.#storage.set({ [DISCOVERY_STATE_KEY]: next });
-    this.#state = next;
+    const pruned = { ...next, warnings: next.warnings.filter((warning) => this.#current(warning) !== undefined) };
+    await this.#storage.set({ [DISCOVERY_STATE_KEY]: pruned });
+    this.#state = pruned;
   }
 
   #now(): Date {

@@ -176,13 +176,18 @@ describe('discovered keys in the keyring', () => {
     await expectSigillError(discovery.resolveWarning({ address: BOB, fingerprint: other.getFingerprint(), choice: 'accept' }), 'KEY_NOT_FOUND');
   });
 
-  it('a decision taken in the key list closes the warning too', async () => {
-    const { keyring, discovery, wkd } = await setUp({ bob: 'accepted' });
+  it('a decision taken in the key list closes the warning too, and it is dropped from storage at the next change', async () => {
+    const { keyring, storage, discovery, wkd } = await setUp({ bob: 'accepted' });
     const other = await impostor();
     wkd.published.set(BOB, other.armor());
     await discovery.lookup(BOB, [wkd.source]);
     await keyring.setAcceptance(other.getFingerprint(), 'rejected');
     expect(discovery.warnings()).toEqual([]);
+    const third = await impostor();
+    wkd.published.set(BOB, third.armor());
+    await discovery.lookup(BOB, [wkd.source]);
+    const stored = (storage.snapshot()[DISCOVERY_STATE_KEY] as { warnings: Array<{ offered: { fingerprint: string } }> }).warnings;
+    expect(stored.map((warning) => warning.offered.fingerprint)).toEqual([third.getFingerprint()]);
   });
 
   it('importing a candidate judges its certificate again: a swapped certificate or a foreign address is refused', async () => {
