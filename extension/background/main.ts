@@ -4,6 +4,9 @@
  * (Manifest V3 wakes the background for them); requests wait until the keyring is open.
  */
 import { Keyring, loadSettings } from '../../src/core/index.ts';
+import { KeyDiscovery, type Fetch } from '../../src/core/index.ts';
+import { extensionFetch } from '../platform/index.ts';
+import { LOOKUP_ORIGINS, lookupSources } from './discovery.ts';
 import type { BrowserApi } from '../platform/browser.ts';
 import { storageLocal } from '../platform/storage.ts';
 import { PassphrasePrompts } from './prompts.ts';
@@ -62,7 +65,7 @@ export interface Background {
   ready: Promise<SigillService>;
 }
 
-export function startBackground(api: BrowserApi, options: { fetchText?: (url: string) => Promise<string> } = {}): Background {
+export function startBackground(api: BrowserApi, options: { fetchText?: (url: string) => Promise<string>; fetch?: Fetch } = {}): Background {
   const storage = storageLocal(api);
   const prompts = new PassphrasePrompts({
     open: async (requestId) => {
@@ -82,7 +85,18 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
     const keyring = await Keyring.open({ storage, unlockLifetimeMs: settings.unlockMinutes * 60_000 });
     console.info(`sigill: keyring open (${keyring.size} keys in ${Math.round(performance.now() - started)} ms)`);
     setInterval(() => keepUnlockedKeysAlive(keyring, api), SWEEP_INTERVAL_MS);
+    const discovery = await KeyDiscovery.open({ keyring, storage });
+    const fetchForLookups = options.fetch ?? extensionFetch;
+    const mayLookUp = () => api.permissions.contains({ origins: LOOKUP_ORIGINS });
+    // Expired or revoked keys are looked up again when the background starts, at most once a day
+    // per key (KeyDiscovery.refresh), and only if the user allowed automatic lookups.
+    if (settings.lookupAutomatically) {
+      void mayLookUp()
+        .then((allowed) => (allowed ? discovery.refresh(lookupSources(settings, fetchForLookups).filter((source) => source.enabled), { trigger: 'automatic' }) : undefined))
+        .catch((error: unknown) => console.warn('sigill: refreshing expired or revoked keys failed', error));
+    }
     return new SigillService({
+      discovery: { discovery, fetch: fetchForLookups, mayLookUp },
       keyring,
       storage,
       prompts,

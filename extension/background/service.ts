@@ -14,6 +14,7 @@ import {
   type ImportReport,
   type KeyRecord,
   type Keyring,
+  type KeyDiscovery,
   type KeyValueStorage,
   type Settings,
 } from '../../src/core/index.ts';
@@ -32,6 +33,7 @@ import {
   type SettingsView,
 } from '../shared/messages.ts';
 import type { PassphrasePrompts } from './prompts.ts';
+import { discoveryHandlers, type DiscoveryDependencies } from './discovery.ts';
 
 export interface ServiceDependencies {
   keyring: Keyring;
@@ -44,6 +46,8 @@ export interface ServiceDependencies {
   /** `moz-extension://<uuid>/`: only Sigill's own pages may use the keyring. */
   extensionOrigin: string;
   now?: () => Date;
+  /** Key discovery (WKD, VKS) and key-change warnings; without it those requests say it is unavailable. */
+  discovery?: DiscoveryDependencies;
 }
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -100,6 +104,14 @@ export class SigillService {
 
   get keyring(): Keyring {
     return this.#deps.keyring;
+  }
+
+  /**
+   * Key discovery over this keyring (KEY-SWAP), for the read and compose paths: e.g. the read path hands
+   * Autocrypt headers and attached keys to `keyDiscovery.receive([...], { store: 'all' })`.
+   */
+  get keyDiscovery(): KeyDiscovery | undefined {
+    return this.#deps.discovery?.discovery;
   }
 
   /**
@@ -299,6 +311,7 @@ export class SigillService {
         this.#deps.prompts.cancel(text(requestId, 'requestId'));
         return null;
       },
+      ...discoveryHandlers({ keyring, storage: this.#deps.storage, view: (record) => this.view(record) }, this.#deps.discovery),
     };
   }
 

@@ -9,6 +9,7 @@ import { browserApi } from '../platform/browser.ts';
 import { errorText, localizePage, translator } from '../shared/i18n.ts';
 import { request, type FileOffer, type IdentityView, type ImportReportView, type KeyView, type RequestName, type RequestOf, type ResponseOf } from '../shared/messages.ts';
 import { passphraseStrength } from './strength.ts';
+import { KEYS_CHANGED_EVENT, startFinding } from './find.ts';
 
 const api = browserApi();
 const t = translator(api);
@@ -597,7 +598,8 @@ async function start(): Promise<void> {
   performance.mark('sigill-options-start');
   localizePage(document, t, api);
   wire();
-  await Promise.all([renderIdentities(), renderList(), renderSettings()]);
+  document.addEventListener(KEYS_CHANGED_EVENT, () => void renderList().catch(fail));
+  await Promise.all([renderIdentities(), renderList(), renderSettings(), startFinding({ api, t, say })]);
   performance.mark('sigill-options-ready');
   document.body.dataset.ready = 'true';
   document.body.dataset.openMs = performance.measure('sigill-options-open', 'sigill-options-start', 'sigill-options-ready').duration.toFixed(1);

@@ -57,6 +57,11 @@ export interface BrowserApi {
     getMessage(name: string, substitutions?: string | string[]): string;
     getUILanguage(): string;
   };
+  permissions: {
+    contains(permissions: { origins?: string[]; permissions?: string[] }): Promise<boolean>;
+    /** Only from a user action (a click handler) of a page; may show Thunderbird's permission prompt. */
+    request(permissions: { origins?: string[]; permissions?: string[] }): Promise<boolean>;
+  };
 }
 
 type ThunderbirdBrowser = typeof globalThis.browser;
@@ -93,6 +98,10 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
     i18n: {
       getMessage: (name, substitutions) => browser.i18n.getMessage(name, substitutions),
       getUILanguage: () => browser.i18n.getUILanguage(),
+    },
+    permissions: {
+      contains: (permissions) => browser.permissions.contains(permissions as Parameters<typeof browser.permissions.contains>[0]),
+      request: (permissions) => browser.permissions.request(permissions as Parameters<typeof browser.permissions.request>[0]),
     },
   };
 }

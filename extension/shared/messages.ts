@@ -3,6 +3,7 @@
  * where the keyring lives. One map: request name → request and response types.
  */
 import type { Acceptance, KeyProfile, KeyRecord, KeyUseStatus, RevocationReason, Settings, SigillErrorCode } from '../../src/core/index.ts';
+import type { DiscoverySourceName } from '../../src/core/index.ts';
 
 /** A key as the pages see it: the stored record and its status now. */
 export interface KeyView extends Omit<KeyRecord, 'revocationCertificate'> {
@@ -76,6 +77,84 @@ export interface RequestMap {
   'prompt.info': { request: { requestId: string }; response: PromptInfo };
   'prompt.submit': { request: { requestId: string; passphrase: string }; response: null };
   'prompt.cancel': { request: { requestId: string }; response: null };
+  'discovery.lookup': { request: { address: string }; response: LookupView };
+  'discovery.import': { request: { candidate: CandidateRef; accept?: boolean }; response: ImportedCandidateView };
+  'discovery.refresh': { request: Record<string, never>; response: { refreshed: number; notDue: number; warnings: KeyChangeWarningView[] } };
+  'keys.warnings': { request: { address?: string }; response: KeyChangeWarningView[] };
+  'keys.resolveWarning': { request: { address: string; fingerprint: string; choice: 'accept' | 'reject' }; response: { accepted?: KeyView; rejected?: KeyView; demoted: KeyView[] } };
+  'keys.ownPublicKeyFile': { request: { identity: string }; response: FileOffer };
+}
+
+// ---- key discovery (plain data: ISO dates, so it crosses any message passing unchanged) -----------------
+
+/** What the keyring does with a discovered key (`decideDiscoveredKey`): see docs/key-discovery.md. */
+export type DiscoveryDecisionName = 'new' | 'same' | 'conflict' | 'ignore';
+
+/** One key a source offered, as the options page shows it. */
+export interface DiscoveredKeyView {
+  source: DiscoverySourceName;
+  address: string;
+  fingerprint: string;
+  formattedFingerprint: string;
+  /** Only the user IDs that name the address (the rest of the key's user IDs are left out). */
+  userIDs: string[];
+  /** Primary key then subkeys, GnuPG's words (`ed25519`, `cv25519`, `rsa3072` ...). */
+  algorithms: string[];
+  created: string;
+  expires?: string;
+  expired: boolean;
+  revoked: boolean;
+  canEncrypt: boolean;
+  problems: SigillErrorCode[];
+  /** The URL (or header, file name) it came from. */
+  origin: string;
+  /** What was removed from the key as received (e.g. an unbound subkey). */
+  notes: string[];
+  certificate: string;
+  decision: DiscoveryDecisionName;
+  /** `same`: what the user decided about the copy already held. */
+  heldAcceptance?: Acceptance;
+  /** `ignore`: why. */
+  ignoredBecause?: 'rejected-before' | 'unusable';
+  /** Set when the lookup already changed the keyring (a held key refreshed, a rival stored undecided). */
+  stored?: 'added' | 'updated';
+}
+
+export interface SourceResultView {
+  source: DiscoverySourceName;
+  address: string;
+  keys: DiscoveredKeyView[];
+  /** Keys refused (KEY-BAD), with the reason; `fingerprint` in groups of four. */
+  rejected: Array<{ fingerprint?: string; code: SigillErrorCode; message: string }>;
+  /** The source could not answer (network, timeout, HTTP error). */
+  error?: { code: SigillErrorCode; message: string };
+  attempts: Array<{ url: string; outcome: string }>;
+}
+
+export interface LookupView {
+  address: string;
+  sources: SourceResultView[];
+  /** Open key-change warnings for the address after this lookup. */
+  warnings: KeyChangeWarningView[];
+}
+
+/** Enough of a discovered key to import it; the background judges the certificate again. */
+export type CandidateRef = Pick<DiscoveredKeyView, 'address' | 'source' | 'fingerprint' | 'certificate' | 'origin'>;
+
+export interface ImportedCandidateView {
+  key: KeyView;
+  decision: DiscoveryDecisionName;
+  /** Set when the key conflicts with an accepted one: it was stored undecided and the user must choose. */
+  warning?: KeyChangeWarningView;
+}
+
+export interface KeyChangeWarningView {
+  address: string;
+  /** The key(s) still used for the address. */
+  inUse: Array<{ fingerprint: string; formattedFingerprint: string; acceptance: 'accepted' | 'verified'; userID?: string }>;
+  offered: { fingerprint: string; formattedFingerprint: string; source: DiscoverySourceName; origin: string; userID?: string };
+  detectedAt: string;
+  lastSeenAt: string;
 }
 
 export type RequestName = keyof RequestMap;
@@ -118,3 +197,9 @@ export async function request<N extends RequestName>(send: (message: unknown) =>
   if (!reply.ok) throw new RequestError(reply.error.code, reply.error.message, reply.error.detail);
   return reply.value;
 }
+
+/**
+ * The optional host permission every network lookup needs (the WKD of any correspondent's domain, the
+ * VKS server); the options page requests it on first use (`permissions.request`), the background checks it.
+ */
+export const LOOKUP_ORIGINS: string[] = ['https://*/*'];

@@ -9,10 +9,15 @@
 import { config, enums, PacketList, PublicKey, SecretKeyPacket, SignaturePacket } from 'openpgp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  attachedKeyCandidates,
   autocryptCandidates,
+  createVksSource,
   createWkdSource,
   decideDiscoveredKey,
   generateKey,
+  KeyDiscovery,
+  Keyring,
+  MemoryStorage,
   readCertificates,
   revokeKey,
   type DiscoveredKey,
@@ -216,5 +221,80 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP 
       [old.publicKey.getFingerprint(), 'KEY_REVOKED'],
       [MALLORY_FINGERPRINT, 'ADDRESS_NOT_IN_KEY'],
     ]);
+  });
+});
+
+describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP in the keyring: keys from a loopback WKD never replace an accepted key', () => {
+  let servers: LoopbackKeyServers;
+  let client: NodeFetch;
+  beforeAll(async () => {
+    servers = await startLoopbackKeyServers();
+    client = createNodeFetch({ routes: servers.routes, extraCA: [servers.ca.caCert] });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await servers?.stop();
+  });
+  afterEach(() => servers.server.reset());
+
+  async function keyringHolding(acceptance: 'accepted' | 'verified') {
+    const storage = new MemoryStorage();
+    const keyring = await Keyring.open({ storage });
+    expect((await keyring.importKeys(readFixture('bob', 'pub'), { acceptance })).failed).toEqual([]);
+    const discovery = await KeyDiscovery.open({ keyring, storage });
+    return { keyring, discovery, wkd: createWkdSource({ fetch: client.fetch }), vks: createVksSource({ fetch: client.fetch, baseUrl: 'https://keys.sigill.test' }) };
+  }
+
+  it.each(['accepted', 'verified'] as const)('a different key on the WKD and the VKS for bob: bob’s %s key stays the one used; one warning per offered key', async (acceptance) => {
+    const { keyring, discovery, wkd, vks } = await keyringHolding(acceptance);
+    const { publicKey: other } = await generateKey({ userIDs: [fixtureUserID('bob')] });
+    servers.server.publishWkd(BOB, other.armor());
+    await servers.server.publishVks(other.armor());
+    const outcomes = await discovery.lookup(BOB, [wkd, vks]);
+    expect(outcomes.map((outcome) => [outcome.source, outcome.candidates.map((candidate) => candidate.decision.action)])).toEqual([
+      ['wkd', ['conflict']],
+      // The WKD's answer is held (undecided) by then: the same rival again, still with the warning.
+      ['vks', ['same']],
+    ]);
+    expect(outcomes[1]!.candidates[0]!.decision).toMatchObject({ acceptance: 'undecided', warning: { offered: { fingerprint: other.getFingerprint(), source: 'vks' } } });
+    expect(keyring.record(BOB_FINGERPRINT)?.acceptance).toBe(acceptance);
+    expect(keyring.record(other.getFingerprint())?.acceptance).toBe('undecided');
+    expect((await keyring.encryptionKeys(BOB)).map((key) => key.getFingerprint())).toEqual([BOB_FINGERPRINT]);
+    expect(discovery.warnings()).toMatchObject([{ address: BOB, inUse: [{ fingerprint: BOB_FINGERPRINT, acceptance }], offered: { fingerprint: other.getFingerprint() } }]);
+  });
+
+  it('an Autocrypt header and an attached key with a different key go the same way', async () => {
+    const { keyring, discovery } = await keyringHolding('verified');
+    const { publicKey: other } = await generateKey({ userIDs: [fixtureUserID('bob')] });
+    const keydata = Buffer.from(other.write()).toString('base64');
+    const autocrypt = await autocryptCandidates({ from: BOB, headers: [`addr=${BOB}; keydata=${keydata}`] });
+    const { publicKey: third } = await generateKey({ userIDs: [fixtureUserID('bob')] });
+    const attached = await attachedKeyCandidates({ from: BOB, data: third.armor(), fileName: 'bob.asc' });
+    const outcomes = await discovery.receive([autocrypt, attached]);
+    expect(outcomes.map((outcome) => outcome.candidates.map((candidate) => candidate.decision.action))).toEqual([['conflict'], ['conflict']]);
+    expect(keyring.record(BOB_FINGERPRINT)?.acceptance).toBe('verified');
+    expect((await keyring.encryptionKeys(BOB)).map((key) => key.getFingerprint())).toEqual([BOB_FINGERPRINT]);
+    expect(discovery.warnings().map((warning) => warning.offered.source).sort()).toEqual(['attachment', 'autocrypt']);
+  });
+
+  it('bob’s own key served again refreshes it without changing what the user decided, and raises no warning', async () => {
+    const { keyring, discovery, wkd } = await keyringHolding('verified');
+    servers.server.publishWkd(BOB, readFixture('bob', 'pub'));
+    const [outcome] = await discovery.lookup(BOB, [wkd]);
+    expect(outcome!.candidates[0]).toMatchObject({ decision: { action: 'same', acceptance: 'verified' }, stored: 'updated' });
+    expect(keyring.record(BOB_FINGERPRINT)?.acceptance).toBe('verified');
+    expect(discovery.warnings()).toEqual([]);
+  });
+
+  it('the only way to the new key is the user’s accept, which demotes the old key for all to see', async () => {
+    const { keyring, discovery, wkd } = await keyringHolding('accepted');
+    const { publicKey: other } = await generateKey({ userIDs: [fixtureUserID('bob')] });
+    servers.server.publishWkd(BOB, other.armor());
+    await discovery.lookup(BOB, [wkd]);
+    await discovery.lookup(BOB, [wkd]);
+    expect((await keyring.encryptionKeys(BOB)).map((key) => key.getFingerprint())).toEqual([BOB_FINGERPRINT]);
+    await discovery.resolveWarning({ address: BOB, fingerprint: other.getFingerprint(), choice: 'accept' });
+    expect((await keyring.encryptionKeys(BOB)).map((key) => key.getFingerprint())).toEqual([other.getFingerprint()]);
+    expect(keyring.record(BOB_FINGERPRINT)?.acceptance).toBe('undecided');
   });
 });

@@ -45,4 +45,19 @@ export {
   SETTINGS_KEY,
   SETTINGS_SCHEMA_VERSION,
   type Settings,
+  networkLookupSources,
+  type NetworkLookupSource,
 } from './settings.ts';
+export {
+  KeyDiscovery,
+  DISCOVERY_STATE_KEY,
+  DISCOVERY_STATE_VERSION,
+  type CandidateOutcome,
+  type DiscoveredFrom,
+  type KeyChangeWarning,
+  type KeyDiscoveryOptions,
+  type RefreshReport,
+  type ResolveWarningInput,
+  type SourceOutcome,
+  type StorePolicy,
+} from './discovery.ts';

@@ -14,12 +14,28 @@ export interface Settings {
   signByDefault: boolean;
   /** How long an unlocked secret key stays in memory, in minutes (0: ask every time). */
   unlockMinutes: number;
+  /** Look keys up by themselves (a recipient without a key, the daily refresh of expired or revoked keys). */
+  lookupAutomatically: boolean;
+  /** The network sources asked, in this order (the Autocrypt and attachment sources need no network). */
+  lookupSources: NetworkLookupSource[];
+  /** The VKS (keys.openpgp.org API) server asked by the `vks` source. */
+  vksUrl: string;
+  /** Attach the identity's public key to outgoing mail by default. */
+  attachPublicKey: boolean;
 }
+
+/** The key sources that go to the network, each switched on or off in the settings. */
+export type NetworkLookupSource = 'wkd' | 'vks';
+export const networkLookupSources: readonly NetworkLookupSource[] = ['wkd', 'vks'];
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
   encryptByDefault: true,
   signByDefault: true,
   unlockMinutes: 10,
+  lookupAutomatically: false,
+  lookupSources: ['wkd', 'vks'] as NetworkLookupSource[],
+  vksUrl: 'https://keys.openpgp.org',
+  attachPublicKey: false,
 });
 
 /** The longest unlock time offered: a working day. */
@@ -41,6 +57,21 @@ export function validateSettings(update: Partial<Settings>): Partial<Settings> {
         }
         checked.unlockMinutes = value as number;
         break;
+      case 'lookupAutomatically':
+      case 'attachPublicKey':
+        if (typeof value !== 'boolean') throw new SigillError('BAD_INPUT', { detail: `${name} must be true or false` });
+        checked[name] = value;
+        break;
+      case 'lookupSources':
+        if (!Array.isArray(value) || !value.every((source) => networkLookupSources.includes(source as NetworkLookupSource))) {
+          throw new SigillError('BAD_INPUT', { detail: `lookupSources must be a list of ${networkLookupSources.join(', ')}` });
+        }
+        // Kept in the one order the sources are asked in, each once.
+        checked.lookupSources = networkLookupSources.filter((source) => (value as unknown[]).includes(source));
+        break;
+      case 'vksUrl':
+        checked.vksUrl = validKeyServerUrl(value);
+        break;
       default:
         throw new SigillError('BAD_INPUT', { detail: `unknown setting ${JSON.stringify(name)}` });
     }
@@ -48,10 +79,27 @@ export function validateSettings(update: Partial<Settings>): Partial<Settings> {
   return checked;
 }
 
+const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/** A key server base URL: https (plain http only on loopback), no query, fragment or credentials; no trailing slash. */
+function validKeyServerUrl(value: unknown): string {
+  let url: URL;
+  try {
+    url = new URL(typeof value === 'string' ? value.trim() : '');
+  } catch {
+    throw new SigillError('BAD_INPUT', { detail: `vksUrl is not a URL: ${JSON.stringify(value)}` });
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname));
+  if (!secure || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new SigillError('BAD_INPUT', { detail: `vksUrl must be an https:// address without query or credentials: ${url.href}` });
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
 /** Reads the settings; missing or unknown fields take their defaults, so older stored settings still load. */
 export async function loadSettings(storage: KeyValueStorage): Promise<Settings> {
   const stored = (await storage.get([SETTINGS_KEY]))[SETTINGS_KEY];
-  const settings: Settings = { ...defaultSettings };
+  const settings: Settings = { ...defaultSettings, lookupSources: [...defaultSettings.lookupSources] };
   if (typeof stored !== 'object' || stored === null) return settings;
   const values = (stored as { values?: unknown }).values;
   if (typeof values !== 'object' || values === null) return settings;

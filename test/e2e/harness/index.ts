@@ -49,6 +49,8 @@ export interface LaunchOptions {
   coreProbe?: boolean;
   /** Extra prefs for this profile (they win over the harness's own). */
   prefs?: Record<string, string | number | boolean>;
+  /** Runs on the finished profile directory before Thunderbird first starts (e.g. to add a test CA to its NSS database). */
+  beforeStart?: (profileDir: string) => void | Promise<void>;
 }
 
 export type SendRequest = SendArgs;
@@ -176,6 +178,7 @@ export class World {
       prefs: options.prefs,
     });
     if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
+    await options.beforeStart?.(profileDir);
     const thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}.log`);
     const client = new Client(user, thunderbird, this);
     this.clients.push(client);

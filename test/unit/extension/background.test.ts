@@ -205,7 +205,7 @@ describe('passphrase prompt', () => {
 
   it('applies the unlock time setting', async () => {
     const { call } = start();
-    expect(await call('settings.get', {})).toEqual({ encryptByDefault: true, signByDefault: true, unlockMinutes: 10, unlockedKeys: 0 });
+    expect(await call('settings.get', {})).toMatchObject({ encryptByDefault: true, signByDefault: true, unlockMinutes: 10, unlockedKeys: 0 });
     expect((await call('settings.set', { unlockMinutes: 2, encryptByDefault: false })).unlockMinutes).toBe(2);
     const service = await start().background.ready;
     expect(service.keyring.unlocked.lifetimeMs).toBe(10 * 60_000);

@@ -28,6 +28,9 @@ export interface NodeBrowser extends BrowserApi {
   /** Sends `message` as the page at `path` would (`options/options.html` ...). */
   sendFrom(path: string, message: unknown): Promise<unknown>;
   closeWindowByUser(windowId: number): void;
+  /** Origins the user granted (optional host permissions); `permissions.request` grants when `grantOnRequest`. */
+  grantedOrigins: Set<string>;
+  grantOnRequest: boolean;
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -96,6 +99,16 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
         return text;
       },
       getUILanguage: () => options.locale ?? 'en',
+    },
+    grantedOrigins: new Set(),
+    grantOnRequest: true,
+    permissions: {
+      contains: async ({ origins = [] }) => origins.every((origin) => api.grantedOrigins.has(origin)),
+      request: async ({ origins = [] }) => {
+        if (!api.grantOnRequest) return false;
+        for (const origin of origins) api.grantedOrigins.add(origin);
+        return true;
+      },
     },
     sendFrom: (path, message) => dispatch(message, `${EXTENSION_ORIGIN}${path}`),
     closeWindowByUser: (windowId) => {

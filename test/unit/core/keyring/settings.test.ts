@@ -5,7 +5,7 @@ import { expectSigillError } from '../keys/expect-code.ts';
 describe('settings', () => {
   it('starts from the defaults (10 minutes unlock) and stores changes with a schema version', async () => {
     const storage = new MemoryStorage();
-    expect(await loadSettings(storage)).toEqual({ encryptByDefault: true, signByDefault: true, unlockMinutes: 10 });
+    expect(await loadSettings(storage)).toMatchObject({ encryptByDefault: true, signByDefault: true, unlockMinutes: 10 });
     expect(await saveSettings(storage, { unlockMinutes: 30, signByDefault: false })).toEqual({ ...defaultSettings, unlockMinutes: 30, signByDefault: false });
     expect(storage.snapshot()[SETTINGS_KEY]).toMatchObject({ version: 1, values: { unlockMinutes: 30 } });
     expect((await loadSettings(storage)).unlockMinutes).toBe(30);
