@@ -2,17 +2,28 @@
  * The core probe (test only, never shipped): a second extension, built by vite from the same
  * src/core/index.ts and extension/platform/ modules as Sigill's background, for the same target, so
  * that what it proves about the core in Thunderbird's extension realm holds for the product: OpenPGP.js
- * streams on Thunderbird's ReadableStream, @noble/ciphers for SEIPDv1, WebCrypto for SEIPDv2,
+ * streams on Thunderbird's ReadableStream, asm.js AES-CFB and WebAssembly hashes for SEIPDv1 and
+ * signatures (or the JavaScript defaults, on request), WebCrypto for SEIPDv2,
  * Argon2 and S2K key unlocking. It answers the e2e driver (runtime messaging between extensions) only.
  */
-import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey } from '../../../src/core/index.ts';
-import { extensionCfb, extensionSink } from '../../../extension/platform/index.ts';
-import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, ProbeRequest, ProbeResponse } from './protocol.ts';
+import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey, useStreamHashes } from '../../../src/core/index.ts';
+import { extensionCfb, extensionSink, extensionStreamHashes } from '../../../extension/platform/index.ts';
+import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, ProbePlatform, ProbeRequest, ProbeResponse } from './protocol.ts';
 
 const driverId = 'sigill-e2e-driver@sigill.test';
 
 function hex(bytes: ArrayBuffer): string {
   return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Sets the primitives for the next request (requests are answered one at a time by the driver):
+ * Sigill's compiled ones, or the JavaScript defaults. Returns the CFB factory to pass.
+ */
+function usePlatform(platform: ProbePlatform | undefined): typeof extensionCfb | undefined {
+  const compiled = (platform ?? 'compiled') === 'compiled';
+  useStreamHashes(compiled ? extensionStreamHashes : undefined);
+  return compiled ? extensionCfb : undefined;
 }
 
 async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeResult> {
@@ -25,13 +36,14 @@ async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeR
   const unlockMs = performance.now() - started;
 
   const sink = extensionSink();
+  const cfb = usePlatform(request.platform);
   started = performance.now();
   const result = await decrypt({
     input: new Blob([request.message]).stream(),
     sink,
     decryptionKeys: [secretKey],
     verificationKeys,
-    ...(extensionCfb === undefined ? {} : { cfb: extensionCfb }),
+    ...(cfb === undefined ? {} : { cfb }),
   });
   const decryptMs = performance.now() - started;
 
@@ -58,6 +70,7 @@ async function encryptProbe(request: EncryptProbeRequest): Promise<EncryptProbeR
   if (locked === undefined) throw new Error('no signing key in the request');
   const signingKey = await unlockKey(locked, [request.passphrase]);
   const recipients = (await Promise.all(request.recipients.map((armored) => readCertificates(armored)))).flat();
+  usePlatform(request.platform);
   const started = performance.now();
   const encrypted = await encrypt({ input: new Blob([request.plaintext]).stream(), recipients, signingKeys: [signingKey] });
   const message = new TextDecoder().decode(await readAll(encrypted));

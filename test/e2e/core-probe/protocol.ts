@@ -5,9 +5,17 @@
 
 export const coreProbeId = 'sigill-core-probe@sigill.test';
 
+/**
+ * Which primitives the core runs on: 'compiled' is what Sigill ships (extension/platform: asm.js AES-CFB,
+ * WebAssembly SHA-1/SHA-2); 'pure-js' is OpenPGP.js's and the core's JavaScript defaults, for comparison
+ * and cross-checking. Default 'compiled'.
+ */
+export type ProbePlatform = 'compiled' | 'pure-js';
+
 /** Decrypt and verify one message inside Thunderbird with the core and the extension platform. */
 export interface DecryptProbeRequest {
   kind: 'decrypt';
+  platform?: ProbePlatform;
   /** The OpenPGP message, armored. The probe reads it as a stream (Blob.stream() of Thunderbird's realm). */
   message: string;
   /** The recipient's armored secret key, locked with `passphrase`. */
@@ -22,6 +30,7 @@ export interface DecryptProbeRequest {
 /** Sign and encrypt a text inside Thunderbird, for another implementation to decrypt and verify. */
 export interface EncryptProbeRequest {
   kind: 'encrypt';
+  platform?: ProbePlatform;
   plaintext: string;
   /** Armored certificates of the recipients. */
   recipients: string[];
