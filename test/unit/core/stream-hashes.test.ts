@@ -23,7 +23,7 @@ function recording(): { factory: StreamHashFactory; hashed: Map<StreamHashAlgori
   return { factory, hashed };
 }
 
-const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> => new Blob([bytes]).stream();
+const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> => new Blob([Uint8Array.from(bytes)]).stream();
 
 afterEach(() => useStreamHashes(undefined));
 
