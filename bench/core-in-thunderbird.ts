@@ -1,7 +1,7 @@
 /**
  * The core's speed inside Thunderbird against Node, in one run:
  *
- *   npx tsx bench/core-in-thunderbird.ts [--size 10M]
+ *   npx tsx bench/core-in-thunderbird.ts [--size 10M] [--primitives-only]
  *
  * SIZE of text (base64 of pseudo-random bytes, the shape of a mail attachment) is signed and encrypted by
  * GnuPG (SEIPDv1, v4 keys: alice to bob) and by `sigill sop` in Node (SEIPDv2, erin's v6 key; also
@@ -133,7 +133,8 @@ function print(rows: Row[], size: number): void {
   console.log(`\nThunderbird Debian default / baseline JIT on, Sigill's primitives: ${ratio(columns[0]!, columns[1]!)}`);
   console.log(`Thunderbird Debian default, pure JS / Sigill's primitives (the speed-up): ${ratio(columns[2]!, columns[0]!)}`);
   console.log(`Thunderbird baseline JIT on, pure JS / Sigill's primitives: ${ratio(columns[3]!, columns[1]!)}`);
-  console.log(`Thunderbird Debian default, Sigill's primitives / Node (OpenSSL CFB): ${ratio(columns[0]!, columns[4]!)}`);
+  console.log(`Thunderbird Debian default, Sigill's primitives / Node (OpenSSL CFB): ${ratio(columns[0]!, columns[5]!)}`);
+  console.log(`Thunderbird Debian default, noble AES-CFB / asm.js AES-CFB (both interpreted): ${ratio(columns[4]!, columns[0]!)}`);
 }
 
 async function main(): Promise<void> {
@@ -177,11 +178,19 @@ async function main(): Promise<void> {
     world = await World.start('bench-core-in-thunderbird', { relay: false });
     const standard = await world.launch('alice', { coreProbe: true, sigill: false });
     const jit = await world.launch('bob', { coreProbe: true, sigill: false, prefs: { 'javascript.options.baselinejit': true } });
+    // Where the time goes: the bulk primitives alone, on random data of the same size.
+    const primitives = { 'TB Debian': await probe(standard, { kind: 'primitives', size }), 'TB JIT': await probe(jit, { kind: 'primitives', size }) };
+    console.log(`\nprimitives alone, ${(size / MiB).toFixed(1)} MiB (extension/platform; WebCrypto and native base64 for reference):`);
+    for (const [runtime, times] of Object.entries(primitives)) {
+      console.log(`  ${runtime.padEnd(10)} ${Object.entries(times).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(3)} s`).join(', ')}`);
+    }
+    if (process.argv.includes('--primitives-only')) return;
     const runtimes: Record<string, number[]> = {
       'TB Debian (Sigill)': await inThunderbird(standard, messages, text, 'compiled'),
       'TB JIT (Sigill)': await inThunderbird(jit, messages, text, 'compiled'),
       'TB Debian (pure JS)': await inThunderbird(standard, messages, text, 'pure-js'),
       'TB JIT (pure JS)': await inThunderbird(jit, messages, text, 'pure-js'),
+      'TB Debian (noble CFB)': await inThunderbird(standard, messages, text, 'noble-cfb'),
       // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
       'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb).then(() => inNode(messages, text, nodeCfb)),
       'Node (pure-JS CFB)': await inNode(messages, text, undefined),

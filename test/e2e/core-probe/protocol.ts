@@ -8,9 +8,10 @@ export const coreProbeId = 'sigill-core-probe@sigill.test';
 /**
  * Which primitives the core runs on: 'compiled' is what Sigill ships (extension/platform: asm.js AES-CFB,
  * WebAssembly SHA-1/SHA-2); 'pure-js' is OpenPGP.js's and the core's JavaScript defaults, for comparison
- * and cross-checking. Default 'compiled'.
+ * and cross-checking; 'noble-cfb' is 'compiled' with the core's JavaScript AES-CFB (@noble/ciphers) instead
+ * of asm.js, to compare the two where neither is compiled. Default 'compiled'.
  */
-export type ProbePlatform = 'compiled' | 'pure-js';
+export type ProbePlatform = 'compiled' | 'pure-js' | 'noble-cfb';
 
 /** Decrypt and verify one message inside Thunderbird with the core and the extension platform. */
 export interface DecryptProbeRequest {
@@ -39,7 +40,14 @@ export interface EncryptProbeRequest {
   passphrase: string;
 }
 
-export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest;
+/** Times the bulk primitives alone on random data, to tell where the time of an operation goes. */
+export interface PrimitivesProbeRequest {
+  kind: 'primitives';
+  /** Octets of random data. */
+  size: number;
+}
+
+export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest | PrimitivesProbeRequest;
 
 export interface ProbeVerification {
   status: 'good' | 'bad' | 'unknown-key';
@@ -68,10 +76,26 @@ export interface EncryptProbeResult {
   encryptMs: number;
 }
 
+/** Milliseconds per primitive (performance.now() in Thunderbird); undefined where the primitive is missing. */
+export interface PrimitivesProbeResult {
+  /** extension/platform's AES-256-CFB decryption (asm.js). */
+  cfbDecrypt: number;
+  /** extension/platform's WebAssembly hashes, fed in 256 KiB pieces. */
+  sha1: number;
+  sha256: number;
+  sha512: number;
+  /** WebCrypto's one-shot SHA-256, for reference. */
+  webCryptoSha256: number;
+  /** Native base64 (Uint8Array.prototype.toBase64 / Uint8Array.fromBase64), where Thunderbird has it. */
+  toBase64?: number;
+  fromBase64?: number;
+}
+
 /** What each request kind answers. */
 export interface ProbeResults {
   decrypt: DecryptProbeResult;
   encrypt: EncryptProbeResult;
+  primitives: PrimitivesProbeResult;
 }
 
 /** A failure is an answer too: a SigillError's stable code, or none for anything else. */
