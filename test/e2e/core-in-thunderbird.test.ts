@@ -125,7 +125,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     if (!gpg) throw new Error('no gpg home');
     expect(await seipdVersion(fixtures.seipdV1.message)).toBe(1);
     // DECRYPTION_INFO <mdc method> <cipher>: AES-128/192/256 are 7/8/9 (RFC 9580 §9.3), the ciphers the
-    // core decrypts as a stream with @noble/ciphers in Thunderbird (no CFB is injected there).
+    // core decrypts as a stream in Thunderbird with the extension platform's AES-CFB (extension/platform/cfb.ts).
     const decrypted = ok(await gpg.gpg(['--passphrase', fixturePassphrase('bob'), '--decrypt'], { stdin: fixtures.seipdV1.message }));
     const info = decrypted.status.lines.find((line) => line.startsWith('[GNUPG:] DECRYPTION_INFO '))?.split(' ');
     expect(['7', '8', '9']).toContain(info?.[3]);
