@@ -12,4 +12,5 @@ export {
   type RecipientKeys,
   type SenderKey,
 } from './plan.ts';
+export { keyringKeySource, type KeyringKeySourceOptions } from './keyring-source.ts';
 export { transformOutgoing, type OutgoingAttachment, type TransformRequest, type TransformResult, type TransformedAttachment } from './transform.ts';
