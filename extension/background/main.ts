@@ -8,6 +8,8 @@ import type { BrowserApi } from '../platform/browser.ts';
 import { storageLocal } from '../platform/storage.ts';
 import { PassphrasePrompts } from './prompts.ts';
 import { SigillService } from './service.ts';
+import { SendHook, type MessageChoice } from './send.ts';
+import { notifySendFailure } from './send-notify.ts';
 
 const PROMPT_SIZE = { width: 520, height: 400 };
 /** How often unlocked keys are checked for expiry besides every access (below the 30 s idle timeout). */
@@ -60,6 +62,10 @@ export function keepUnlockedKeysAlive(keyring: Keyring, api: Pick<BrowserApi, 'r
 
 export interface Background {
   ready: Promise<SigillService>;
+  /** The compose.onBeforeSend hook, once the keyring is open. */
+  send: Promise<SendHook>;
+  /** Per-message Encrypt/Sign choices by compose tab (set by the compose popup). */
+  choices: Map<number, MessageChoice>;
 }
 
 export function startBackground(api: BrowserApi, options: { fetchText?: (url: string) => Promise<string> } = {}): Background {
@@ -100,5 +106,32 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
     );
   });
   api.windows.onRemoved.addListener((windowId) => prompts.windowClosed(windowId));
-  return { ready };
+
+  const choices = new Map<number, MessageChoice>();
+  const notify = notifySendFailure(api);
+  const send = ready.then(
+    (service) =>
+      new SendHook({
+        keyring: service.keyring,
+        settings: () => loadSettings(storage),
+        compose: api.compose,
+        askPassphrase: (info, attempt) => prompts.ask(info, attempt),
+        notify,
+        choice: (tabId) => choices.get(tabId),
+      }),
+  );
+  send.catch(() => undefined);
+  // Registered at once so that Manifest V3 wakes the background for every send.
+  api.compose.onBeforeSend.addListener(async (tab, details) => {
+    let hook: SendHook;
+    try {
+      hook = await send;
+    } catch (error) {
+      // Without the keyring Sigill cannot know whether this message had to be encrypted: fail closed.
+      await notify({ tabId: tab.id ?? -1, step: 'recipients', code: 'INTERNAL', problems: [{ code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` }] }).catch(() => undefined);
+      return { cancel: true };
+    }
+    return hook.onBeforeSend(tab, details);
+  });
+  return { ready, send, choices };
 }

@@ -27,6 +27,48 @@ export interface AccountInfo {
   identities: IdentityInfo[];
 }
 
+/** An attachment of the message being composed (`compose.ComposeAttachment`). */
+export interface ComposeAttachmentInfo {
+  id: number;
+  name?: string;
+  size?: number;
+}
+
+/** New content and/or name for a compose attachment (`compose.FileAttachment`). */
+export interface ComposeFileAttachment {
+  file?: File;
+  name?: string;
+}
+
+/** A recipient as the compose API gives it: an address string, or a contact / mailing list reference. */
+export type ComposeRecipientView = string | { id: string; type: string };
+
+/** Thunderbird's own encryption for one message (Thunderbird 128+; missing from the typings). */
+export interface EncryptionTechnology {
+  name: string;
+  encryptBody: boolean;
+  encryptSubject: boolean;
+  signMessage: boolean;
+}
+
+/** The fields of `compose.ComposeDetails` Sigill reads or sets. */
+export interface ComposeDetailsView {
+  from?: ComposeRecipientView;
+  to?: ComposeRecipientView | ComposeRecipientView[] | null;
+  cc?: ComposeRecipientView | ComposeRecipientView[] | null;
+  bcc?: ComposeRecipientView | ComposeRecipientView[] | null;
+  subject?: string;
+  isPlainText?: boolean;
+  plainTextBody?: string;
+  body?: string;
+  identityId?: string;
+  relatedMessageId?: number | null;
+  type?: string;
+  selectedEncryptionTechnology?: EncryptionTechnology | null;
+}
+
+export type BeforeSendListener = (tab: { id?: number }, details: ComposeDetailsView) => Promise<{ cancel?: boolean; details?: ComposeDetailsView }>;
+
 export interface BrowserApi {
   runtime: {
     id: string;
@@ -56,6 +98,18 @@ export interface BrowserApi {
   i18n: {
     getMessage(name: string, substitutions?: string | string[]): string;
     getUILanguage(): string;
+  };
+  compose: {
+    onBeforeSend: { addListener(listener: BeforeSendListener): void };
+    getComposeDetails(tabId: number): Promise<ComposeDetailsView>;
+    listAttachments(tabId: number): Promise<ComposeAttachmentInfo[]>;
+    getAttachmentFile(attachmentId: number): Promise<File>;
+    updateAttachment(tabId: number, attachmentId: number, attachment: ComposeFileAttachment): Promise<ComposeAttachmentInfo>;
+    addAttachment(tabId: number, attachment: ComposeFileAttachment): Promise<ComposeAttachmentInfo>;
+    removeAttachment(tabId: number, attachmentId: number): Promise<unknown>;
+  };
+  notifications: {
+    create(id: string, options: { type: 'basic'; title: string; message: string; iconUrl?: string }): Promise<string>;
   };
 }
 
@@ -93,6 +147,21 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
     i18n: {
       getMessage: (name, substitutions) => browser.i18n.getMessage(name, substitutions),
       getUILanguage: () => browser.i18n.getUILanguage(),
+    },
+    compose: {
+      onBeforeSend: {
+        // The typings' ComposeDetails lacks selectedEncryptionTechnology; ours is the subset Sigill uses.
+        addListener: (listener) => browser.compose.onBeforeSend.addListener(listener as unknown as Parameters<typeof browser.compose.onBeforeSend.addListener>[0]),
+      },
+      getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ComposeDetailsView,
+      listAttachments: (tabId) => browser.compose.listAttachments(tabId),
+      getAttachmentFile: (attachmentId) => browser.compose.getAttachmentFile(attachmentId),
+      updateAttachment: (tabId, attachmentId, attachment) => browser.compose.updateAttachment(tabId, attachmentId, attachment),
+      addAttachment: (tabId, attachment) => browser.compose.addAttachment(tabId, attachment),
+      removeAttachment: (tabId, attachmentId) => browser.compose.removeAttachment(tabId, attachmentId) as Promise<unknown>,
+    },
+    notifications: {
+      create: (id, options) => browser.notifications.create(id, options),
     },
   };
 }

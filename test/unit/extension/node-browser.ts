@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { MemoryStorage } from '../../../src/core/index.ts';
 import type { AccountInfo, BrowserApi, MessageListener } from '../../../extension/platform/browser.ts';
+import { nodeComposer, type NodeComposer } from './node-compose.ts';
 
 export const EXTENSION_ORIGIN = 'moz-extension://00000000-0000-4000-8000-000000000001/';
 
@@ -28,6 +29,9 @@ export interface NodeBrowser extends BrowserApi {
   /** Sends `message` as the page at `path` would (`options/options.html` ...). */
   sendFrom(path: string, message: unknown): Promise<unknown>;
   closeWindowByUser(windowId: number): void;
+  /** Compose windows (node-compose.ts) and the notifications shown. */
+  composer: NodeComposer;
+  notificationsShown: Array<{ id: string; title: string; message: string }>;
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -37,6 +41,8 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   const openWindows = new Map<number, string>();
   const messages = localeMessages(options.locale ?? 'en');
   let nextWindowId = 1;
+  const composer = nodeComposer();
+  const notificationsShown: NodeBrowser['notificationsShown'] = [];
 
   async function dispatch(message: unknown, url: string): Promise<unknown> {
     // JSON round trip: runtime messages are structured clones, never shared objects.
@@ -96,6 +102,15 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
         return text;
       },
       getUILanguage: () => options.locale ?? 'en',
+    },
+    composer,
+    compose: composer.compose,
+    notificationsShown,
+    notifications: {
+      create: async (id, { title, message }) => {
+        notificationsShown.push({ id, title, message });
+        return id;
+      },
     },
     sendFrom: (path, message) => dispatch(message, `${EXTENSION_ORIGIN}${path}`),
     closeWindowByUser: (windowId) => {
