@@ -10,6 +10,7 @@ import { PassphrasePrompts } from './prompts.ts';
 import { SigillService } from './service.ts';
 import { SendHook, type MessageChoice } from './send.ts';
 import { notifySendFailure } from './send-notify.ts';
+import { badgeFor, ComposeStatusService } from './send-status.ts';
 
 const PROMPT_SIZE = { width: 520, height: 400 };
 /** How often unlocked keys are checked for expiry besides every access (below the 30 s idle timeout). */
@@ -132,6 +133,40 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
       return { cancel: true };
     }
     return hook.onBeforeSend(tab, details);
+  });
+
+  // The compose button: its popup's requests, and its badge (will this message go encrypted?).
+  const composeStatus = ready.then(
+    (service) =>
+      new ComposeStatusService({
+        keyring: service.keyring,
+        settings: () => loadSettings(storage),
+        choices,
+        getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
+        accounts: () => api.accounts.list(true),
+        badge: async (tabId, status) => {
+          const badge = badgeFor(status);
+          await api.composeAction.setBadgeText({ tabId, text: badge.text });
+          await api.composeAction.setBadgeBackgroundColor({ tabId, color: badge.color });
+          await api.composeAction.setTitle({ tabId, title: api.i18n.getMessage(badge.title) });
+        },
+        openOptions: async (hash) => {
+          await api.tabs.create({ url: api.runtime.getURL(`options/options.html${hash}`) });
+        },
+      }),
+  );
+  composeStatus.catch(() => undefined);
+  api.runtime.onMessage.addListener((message, sender) => {
+    if (typeof message !== 'object' || message === null || !('sigillCompose' in message)) return undefined;
+    return composeStatus.then(
+      (service) => service.handleMessage(message, sender, api.runtime.getURL('')),
+      (error: unknown) => ({ ok: false, error: { code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` } }),
+    );
+  });
+  api.compose.onComposeStateChanged.addListener((tab) => {
+    if (tab.id === undefined) return;
+    const tabId = tab.id;
+    void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
   });
   return { ready, send, choices };
 }

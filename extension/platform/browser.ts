@@ -19,11 +19,15 @@ export interface IdentityInfo {
   id?: string;
   email?: string;
   name?: string;
+  /** Where this identity saves drafts (Thunderbird 128+; needs accountsRead). */
+  draftsFolder?: { accountId: string; path?: string; name?: string } | null;
 }
 
 export interface AccountInfo {
   id: string;
   name: string;
+  /** 'pop3', 'imap', 'none' (Local Folders) ... */
+  type?: string;
   identities: IdentityInfo[];
 }
 
@@ -101,6 +105,8 @@ export interface BrowserApi {
   };
   compose: {
     onBeforeSend: { addListener(listener: BeforeSendListener): void };
+    /** Fires when the recipients make the message sendable or not (Sigill redraws the badge then). */
+    onComposeStateChanged: { addListener(listener: (tab: { id?: number }) => void): void };
     getComposeDetails(tabId: number): Promise<ComposeDetailsView>;
     listAttachments(tabId: number): Promise<ComposeAttachmentInfo[]>;
     getAttachmentFile(attachmentId: number): Promise<File>;
@@ -110,6 +116,15 @@ export interface BrowserApi {
   };
   notifications: {
     create(id: string, options: { type: 'basic'; title: string; message: string; iconUrl?: string }): Promise<string>;
+  };
+  composeAction: {
+    setBadgeText(details: { tabId: number; text: string }): Promise<void>;
+    setBadgeBackgroundColor(details: { tabId: number; color: string }): Promise<void>;
+    setTitle(details: { tabId: number; title: string }): Promise<void>;
+  };
+  tabs: {
+    query(query: { active?: boolean; currentWindow?: boolean }): Promise<Array<{ id?: number; type?: string }>>;
+    create(properties: { url: string }): Promise<unknown>;
   };
 }
 
@@ -153,6 +168,7 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
         // The typings' ComposeDetails lacks selectedEncryptionTechnology; ours is the subset Sigill uses.
         addListener: (listener) => browser.compose.onBeforeSend.addListener(listener as unknown as Parameters<typeof browser.compose.onBeforeSend.addListener>[0]),
       },
+      onComposeStateChanged: { addListener: (listener) => browser.compose.onComposeStateChanged.addListener(listener) },
       getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ComposeDetailsView,
       listAttachments: (tabId) => browser.compose.listAttachments(tabId),
       getAttachmentFile: (attachmentId) => browser.compose.getAttachmentFile(attachmentId),
@@ -162,6 +178,15 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
     },
     notifications: {
       create: (id, options) => browser.notifications.create(id, options),
+    },
+    composeAction: {
+      setBadgeText: (details) => browser.composeAction.setBadgeText(details),
+      setBadgeBackgroundColor: (details) => browser.composeAction.setBadgeBackgroundColor(details),
+      setTitle: (details) => browser.composeAction.setTitle(details),
+    },
+    tabs: {
+      query: async (query) => (await browser.tabs.query(query)) as Array<{ id?: number; type?: string }>,
+      create: (properties) => browser.tabs.create(properties),
     },
   };
 }

@@ -69,6 +69,26 @@ export interface BrowserInfo {
   buildID: string;
 }
 
+/** A message composed without sending it (`composeBegin`); attachments are fetched from loopback URLs. */
+export interface ComposeArgs {
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject: string;
+  body: string;
+  /** HTML compose (body is HTML) instead of the plain-text composer. */
+  html?: boolean;
+  attachments?: { name: string; url: string }[];
+}
+
+/** What a compose window holds: details and each attachment's name, size and SHA-256 (hex). */
+export interface ComposeSnapshot {
+  details: { to: unknown; cc: unknown; bcc: unknown; subject: string; isPlainText: boolean; plainTextBody: string; body: string };
+  attachments: { name: string; size: number; sha256: string }[];
+}
+
+export type ComposeSendResult = { ok: true; mode: string; headerMessageId: string } | { ok: false; error: string };
+
 /** Every command: its arguments and what it resolves with. */
 export interface DriverCommands {
   info: { args: Record<string, never>; result: { browser: BrowserInfo; accounts: { id: string; name: string; type: string }[] } };
@@ -101,6 +121,12 @@ export interface DriverCommands {
   /** Disables and re-enables an add-on, so its background starts again (over provisioned storage). */
   restartAddon: { args: { addonId: string }; result: null };
   setPref: { args: { name: string; value: string | number | boolean }; result: null };
+  /** Opens a compose window with the message (and attachments) without sending it. */
+  composeBegin: { args: ComposeArgs; result: { tabId: number } };
+  /** Reads a compose window: details and attachments (hashed, so large ones need not travel). */
+  composeSnapshot: { args: { tabId: number }; result: ComposeSnapshot };
+  /** compose.sendMessage, as a click on Send: resolves with the outcome, a cancel included. */
+  composeSend: { args: { tabId: number; timeoutMs?: number }; result: ComposeSendResult };
 }
 
 export type DriverCommandName = keyof DriverCommands;

@@ -32,6 +32,9 @@ export interface NodeBrowser extends BrowserApi {
   /** Compose windows (node-compose.ts) and the notifications shown. */
   composer: NodeComposer;
   notificationsShown: Array<{ id: string; title: string; message: string }>;
+  /** The compose button's badge per tab, and the tabs opened. */
+  badges: Map<number, { text?: string; color?: string; title?: string }>;
+  tabsOpened: string[];
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -43,6 +46,8 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   let nextWindowId = 1;
   const composer = nodeComposer();
   const notificationsShown: NodeBrowser['notificationsShown'] = [];
+  const badges: NodeBrowser['badges'] = new Map();
+  const tabsOpened: string[] = [];
 
   async function dispatch(message: unknown, url: string): Promise<unknown> {
     // JSON round trip: runtime messages are structured clones, never shared objects.
@@ -106,6 +111,17 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     composer,
     compose: composer.compose,
     notificationsShown,
+    badges,
+    tabsOpened,
+    composeAction: {
+      setBadgeText: async ({ tabId, text }) => void badges.set(tabId, { ...badges.get(tabId), text }),
+      setBadgeBackgroundColor: async ({ tabId, color }) => void badges.set(tabId, { ...badges.get(tabId), color }),
+      setTitle: async ({ tabId, title }) => void badges.set(tabId, { ...badges.get(tabId), title }),
+    },
+    tabs: {
+      query: async () => [],
+      create: async ({ url }) => void tabsOpened.push(url),
+    },
     notifications: {
       create: async (id, { title, message }) => {
         notificationsShown.push({ id, title, message });

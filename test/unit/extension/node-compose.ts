@@ -82,6 +82,7 @@ export function nodeComposer(): NodeComposer {
     snapshot,
     compose: {
       onBeforeSend: { addListener: (listener) => void listeners.push(listener) },
+      onComposeStateChanged: { addListener: () => undefined },
       getComposeDetails: async (tabId) => structuredClone(tab(tabId).details),
       listAttachments: async (tabId) => tab(tabId).attachments.map(info),
       getAttachmentFile: async (attachmentId) => {

@@ -9,9 +9,11 @@ import { decrypt, memorySink, verifyDetached, verifyInline, saveSettings } from 
 import { startBackground } from '../../../../extension/background/main.ts';
 import { request } from '../../../../extension/shared/messages.ts';
 import type { ComposeDetailsView } from '../../../../extension/platform/browser.ts';
+import type { ComposeStatus } from '../../../../extension/shared/compose-messages.ts';
+import { draftsInfo } from '../../../../extension/background/send-status.ts';
 import { nodeBrowser, type NodeBrowser } from '../node-browser.ts';
 
-const accounts = [{ id: 'account1', name: 'alice@sigill.test', identities: [{ id: 'id1', email: 'alice@sigill.test', name: 'Alice' }] }];
+const accounts = [{ id: 'account1', name: 'alice@sigill.test', type: 'pop3', identities: [{ id: 'id1', email: 'alice@sigill.test', name: 'Alice' }] }];
 const canary = () => `secret-canary-${randomBytes(6).toString('hex')}`;
 
 async function world(options: { unlockMinutes?: number } = {}) {
@@ -246,5 +248,44 @@ describe('send hook: fail closed', () => {
     const tabId = api.composer.open(plainDetails('x', { to: [{ id: 'contact1', type: 'contact' }] }));
     background.choices.set(tabId, { encrypt: true });
     expect((await api.composer.send(tabId)).outcome).toBe('cancelled');
+  });
+});
+
+describe('compose popup status and badge', () => {
+  async function status(api: NodeBrowser, tabId: number, update?: { encrypt?: boolean | null }) {
+    const name = update === undefined ? 'compose.status' : 'compose.choose';
+    const reply = (await api.sendFrom('compose/compose.html', { sigillCompose: name, payload: { tabId, ...update } })) as { ok: boolean; value: ComposeStatus };
+    expect(reply.ok).toBe(true);
+    return reply.value;
+  }
+
+  it('shows every recipient\'s key state, the own key, drafts, and draws the badge; a choice in the popup is what the send does', async () => {
+    const { api, keyring } = await world();
+    const tabId = api.composer.open(plainDetails('x', { cc: ['dave@sigill.test'], bcc: ['nobody@sigill.test'], identityId: 'id1' }));
+    const first = await status(api, tabId);
+    expect(first.recipients.map(({ address, field, state }) => [address, field, state])).toEqual([
+      ['bob@sigill.test', 'to', 'accepted'],
+      ['dave@sigill.test', 'cc', 'undecided'],
+      ['nobody@sigill.test', 'bcc', 'missing'],
+    ]);
+    expect(first.recipients[1]?.fingerprint).toBe(keyring.lookup('dave@sigill.test').candidates[0]?.record.fingerprint);
+    expect(first).toMatchObject({ encrypt: false, sign: true, encryptRequired: false, ownKey: 'locked-ok', drafts: { location: 'local' } });
+    expect(api.badges.get(tabId)).toMatchObject({ text: '✍', title: 'Sigill: will be sent signed, not encrypted' });
+    const chosen = await status(api, tabId, { encrypt: true });
+    expect(chosen).toMatchObject({ encrypt: true, encryptRequired: true });
+    expect(chosen.problems).toHaveLength(2);
+    expect(api.badges.get(tabId)?.text).toBe('!');
+    expect((await api.composer.send(tabId)).outcome).toBe('cancelled');
+    const encryptable = api.composer.open(plainDetails('x'));
+    expect((await status(api, encryptable)).encrypt).toBe(true);
+    expect(api.badges.get(encryptable)?.text).toBe('🔒');
+  });
+
+  it('says when drafts go to a server, and when they stay on this computer', async () => {
+    const imap = [{ id: 'account2', name: 'Work IMAP', type: 'imap', identities: [{ id: 'id2', email: 'alice@sigill.test', draftsFolder: { accountId: 'account2', name: 'Drafts' } }] }];
+    expect(draftsInfo(imap, 'id2')).toEqual({ location: 'server', accountName: 'Work IMAP', folderName: 'Drafts' });
+    const local = [...imap, { id: 'account3', name: 'Local Folders', type: 'none', identities: [] }];
+    local[0]!.identities[0]!.draftsFolder = { accountId: 'account3', name: 'Drafts' };
+    expect(draftsInfo(local, 'id2').location).toBe('local');
   });
 });
