@@ -109,7 +109,8 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
   api.windows.onRemoved.addListener((windowId) => prompts.windowClosed(windowId));
 
   const choices = new Map<number, MessageChoice>();
-  const notify = notifySendFailure(api);
+  const failures = new Map<number, string>();
+  const notify = notifySendFailure(api, (tabId, text) => failures.set(tabId, text));
   const send = ready.then(
     (service) =>
       new SendHook({
@@ -142,6 +143,7 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
         keyring: service.keyring,
         settings: () => loadSettings(storage),
         choices,
+        lastFailure: (tabId) => failures.get(tabId),
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
         accounts: () => api.accounts.list(true),
         badge: async (tabId, status) => {

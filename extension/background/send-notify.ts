@@ -33,10 +33,15 @@ export function sendFailureText(failure: SendFailure, t: Translate): { title: st
   return { title: t('sendCancelledTitle'), message };
 }
 
-export function notifySendFailure(api: Pick<BrowserApi, 'notifications' | 'i18n' | 'runtime'>): (failure: SendFailure) => Promise<void> {
+/**
+ * Shows the notification; `remember` keeps the text for the compose popup too (on a desktop without a
+ * notification service the popup is where the reason can still be read).
+ */
+export function notifySendFailure(api: Pick<BrowserApi, 'notifications' | 'i18n' | 'runtime'>, remember?: (tabId: number, text: string) => void): (failure: SendFailure) => Promise<void> {
   const t: Translate = (name, substitutions) => api.i18n.getMessage(name, substitutions);
   return async (failure) => {
     const { title, message } = sendFailureText(failure, t);
+    remember?.(failure.tabId, `${title}. ${message}`);
     await api.notifications.create(`sigill-send-${failure.tabId}-${Date.now()}`, { type: 'basic', title, message, iconUrl: api.runtime.getURL('icons/sigill-96.png') });
   };
 }

@@ -13,6 +13,8 @@ export interface ComposeStatusDependencies {
   keyring: Keyring;
   settings: () => Promise<Settings>;
   choices: Map<number, MessageChoice>;
+  /** Why the last send from this tab was cancelled, as the notification said. */
+  lastFailure?: (tabId: number) => string | undefined;
   getComposeDetails: (tabId: number) => Promise<ComposeDetailsView>;
   accounts: () => Promise<AccountInfo[]>;
   /** Draws the compose button's badge for a tab. */
@@ -48,7 +50,8 @@ export class ComposeStatusService {
     const choice = deps.choices.get(tabId) ?? {};
     const drafts = draftsInfo(await deps.accounts(), details.identityId);
     const from = typeof details.from === 'string' ? details.from : '';
-    const base: ComposeStatus = { tabId, from, encrypt: false, sign: false, encryptRequired: false, choice, recipients: [], ownKey: 'missing', problems: [], drafts };
+    const lastFailure = deps.lastFailure?.(tabId);
+    const base: ComposeStatus = { tabId, from, encrypt: false, sign: false, encryptRequired: false, choice, recipients: [], ownKey: 'missing', problems: [], drafts, ...(lastFailure === undefined ? {} : { lastFailure }) };
     let status: ComposeStatus;
     try {
       const protection = await decideProtection({ keyring: deps.keyring, settings: await deps.settings(), details, choice });

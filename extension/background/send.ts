@@ -179,7 +179,7 @@ export class SendHook {
       } catch (notifyError) {
         console.error('sigill: the cancelled send could not be notified', notifyError);
       }
-      console.warn(`sigill: send cancelled at step "${failure.step}": ${failure.problems.map((problem) => problem.message).join('; ')}`);
+      console.info(`sigill: send cancelled at step "${failure.step}": ${failure.problems.map((problem) => problem.message).join('; ')}`);
       return { cancel: true };
     }
   }
@@ -251,7 +251,9 @@ export class SendHook {
       const prepared = await step('encrypt', async () => {
         const out: Prepared[] = [];
         for (const transformed of result.attachments) {
+          const started = Date.now();
           const blob = await new Response(await transformed.open()).blob();
+          console.info(`sigill: send: ${transformed.name} ready (${blob.size} bytes) in ${Date.now() - started} ms`);
           out.push({ attachment: originals[transformed.source] as ComposeAttachmentInfo, replacesSource: transformed.replacesSource, file: new File([blob], transformed.name, { type: 'text/plain' }) });
         }
         return out;

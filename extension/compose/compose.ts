@@ -33,6 +33,9 @@ function summary(status: ComposeStatus): { text: string; className: string } {
 }
 
 function render(status: ComposeStatus): void {
+  const lastFailure = element('last-failure');
+  lastFailure.textContent = status.lastFailure ?? '';
+  lastFailure.hidden = status.lastFailure === undefined;
   const { text, className } = summary(status);
   const summaryElement = element('summary');
   summaryElement.textContent = text;

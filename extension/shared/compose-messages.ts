@@ -35,6 +35,8 @@ export interface ComposeStatus {
   /** Problems that would stop an encrypted send, in the core's words (one per line). */
   problems: string[];
   drafts: DraftsInfo;
+  /** Why the last send from this window was cancelled (the notification's text). */
+  lastFailure?: string;
   /** Why a contact could not be checked (address-book entries), or another reason no status exists. */
   error?: string;
 }

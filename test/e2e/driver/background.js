@@ -174,7 +174,7 @@ const commands = {
   },
 
   /** Opens a compose window with the message; attachments are fetched from loopback URLs (the test's file server). */
-  async composeBegin({ to, cc = [], bcc = [], subject, body, html = false, attachments = [] }) {
+  async composeBegin({ to, cc = [], bcc = [], subject, body, html = false, attachments = [], openpgp }) {
     const files = [];
     for (const { name, url } of attachments) {
       const response = await fetch(url);
@@ -184,6 +184,11 @@ const commands = {
     const content = html ? { body, isPlainText: false } : { plainTextBody: body, isPlainText: true };
     const tab = await messenger.compose.beginNew({ to, cc, bcc, subject, ...content, attachments: files });
     if (tab.id === undefined) throw new Error('compose.beginNew opened no tab');
+    if (openpgp) {
+      await messenger.compose.setComposeDetails(tab.id, {
+        selectedEncryptionTechnology: { name: 'OpenPGP', encryptBody: openpgp.encrypt, encryptSubject: openpgp.encryptSubject, signMessage: openpgp.sign },
+      });
+    }
     return { tabId: tab.id };
   },
 
@@ -216,6 +221,11 @@ const commands = {
     } catch (error) {
       return { ok: false, error: String(error) };
     }
+  },
+
+  async clickComposeAction({ addonId }) {
+    await messenger.sigillTest.clickComposeAction(addonId);
+    return null;
   },
 
   /** Forwards a request to the core probe; waits for it to listen (it may start after the driver). */

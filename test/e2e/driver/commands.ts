@@ -79,6 +79,8 @@ export interface ComposeArgs {
   /** HTML compose (body is HTML) instead of the plain-text composer. */
   html?: boolean;
   attachments?: { name: string; url: string }[];
+  /** Thunderbird's own OpenPGP switched on for this message. */
+  openpgp?: BuiltinOpenPgpChoice;
 }
 
 /** What a compose window holds: details and each attachment's name, size and SHA-256 (hex). */
@@ -127,6 +129,8 @@ export interface DriverCommands {
   composeSnapshot: { args: { tabId: number }; result: ComposeSnapshot };
   /** compose.sendMessage, as a click on Send: resolves with the outcome, a cancel included. */
   composeSend: { args: { tabId: number; timeoutMs?: number }; result: ComposeSendResult };
+  /** Clicks an add-on's button in the newest compose window (its popup opens). */
+  clickComposeAction: { args: { addonId: string }; result: null };
 }
 
 export type DriverCommandName = keyof DriverCommands;

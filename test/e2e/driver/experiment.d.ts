@@ -20,6 +20,7 @@ declare global {
       function writeExtensionStorage(addonId: string, itemsJson: string): Promise<void>;
       function restartAddon(addonId: string): Promise<void>;
       function setPref(name: string, value: string | number | boolean): Promise<void>;
+      function clickComposeAction(addonId: string): Promise<void>;
     }
     namespace compose {
       interface ComposeDetails {
