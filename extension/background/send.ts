@@ -263,8 +263,9 @@ export class SendHook {
       return {
         details: {
           plainTextBody: result.body,
-          // An HTML message goes as plain text: its HTML would be a plaintext copy of the body.
-          ...(html ? { isPlainText: true, body: `<pre>${escapeHtml(result.body)}</pre>` } : {}),
+          // An HTML message goes as plain text: its HTML would be a plaintext copy of the body. Thunderbird
+          // does not switch the editor during a send, so the HTML body is replaced by the armored text too.
+          ...(html ? { isPlainText: true, deliveryFormat: 'plaintext', body: `<pre>${escapeHtml(result.body)}</pre>` } : {}),
           ...builtinOff(details),
         },
       };

@@ -63,6 +63,8 @@ export interface ComposeDetailsView {
   bcc?: ComposeRecipientView | ComposeRecipientView[] | null;
   subject?: string;
   isPlainText?: boolean;
+  /** 'auto' | 'plaintext' | 'html' | 'both': how an HTML message goes out. */
+  deliveryFormat?: string;
   plainTextBody?: string;
   body?: string;
   identityId?: string;

@@ -161,6 +161,26 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     }
   }, 900_000);
 
+  it('an HTML message goes as its plain-text rendition, encrypted: no HTML copy of the text reaches the relay', async () => {
+    const htmlCanary = `secret-canary-${randomBytes(6).toString('hex')}`;
+    const { tabId } = await alice.call('composeBegin', { to: ['bob@sigill.test'], subject: 'HTML', body: `<p><b>Bold</b> ${htmlCanary}</p>`, html: true }, 120_000);
+    // alice's key is still unlocked from the previous send (unlock time 5 minutes): no prompt.
+    const result = await alice.call('composeSend', { tabId, timeoutMs: 300_000 }, 360_000);
+    expect(result).toMatchObject({ ok: true });
+    await eventually(async () => (await world.relay.messages('bob@sigill.test')).length > 1, 120_000, "the HTML message in bob's mailbox");
+    const stored = (await world.relay.messages('bob@sigill.test')).at(-1)!;
+    const raw = await world.relay.raw('bob@sigill.test', stored.id);
+    expect(raw.toString('latin1')).not.toContain(htmlCanary);
+    // Every text part (an HTML part too, if Thunderbird still makes one) holds the armored message and nothing else.
+    for (const part of leaves(parseMime(new Uint8Array(raw)))) {
+      const text = Buffer.from(await decodeBody(part)).toString('utf8');
+      expect(text).not.toContain(htmlCanary);
+      const outside = text.replace(/-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/, '').replace(/<[^>]*>/g, '').trim();
+      expect(outside).toBe('');
+      expect(text).toContain('-----BEGIN PGP MESSAGE-----');
+    }
+  }, 600_000);
+
   it("alice's console holds no error attributable to Sigill", () => {
     expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
   });

@@ -223,6 +223,10 @@ const commands = {
     }
   },
 
+  async messageSecurity() {
+    return JSON.parse(await messenger.sigillTest.messageSecurity());
+  },
+
   async clickComposeAction({ addonId }) {
     await messenger.sigillTest.clickComposeAction(addonId);
     return null;

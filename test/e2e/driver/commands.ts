@@ -91,6 +91,13 @@ export interface ComposeSnapshot {
 
 export type ComposeSendResult = { ok: true; mode: string; headerMessageId: string } | { ok: false; error: string };
 
+/** The crypto icons of the displayed message's header (src names the state, e.g. message-signed-ok.svg). */
+export interface MessageSecurity {
+  tech: string;
+  encrypted: { hidden: boolean; src: string };
+  signed: { hidden: boolean; src: string };
+}
+
 /** Every command: its arguments and what it resolves with. */
 export interface DriverCommands {
   info: { args: Record<string, never>; result: { browser: BrowserInfo; accounts: { id: string; name: string; type: string }[] } };
@@ -131,6 +138,8 @@ export interface DriverCommands {
   composeSend: { args: { tabId: number; timeoutMs?: number }; result: ComposeSendResult };
   /** Clicks an add-on's button in the newest compose window (its popup opens). */
   clickComposeAction: { args: { addonId: string }; result: null };
+  /** What Thunderbird's own OpenPGP shows in the open message's header: technology, encrypted and signed icons. */
+  messageSecurity: { args: Record<string, never>; result: MessageSecurity };
 }
 
 export type DriverCommandName = keyof DriverCommands;

@@ -21,6 +21,7 @@ declare global {
       function restartAddon(addonId: string): Promise<void>;
       function setPref(name: string, value: string | number | boolean): Promise<void>;
       function clickComposeAction(addonId: string): Promise<void>;
+      function messageSecurity(): Promise<string>;
     }
     namespace compose {
       interface ComposeDetails {

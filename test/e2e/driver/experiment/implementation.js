@@ -136,6 +136,20 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
         },
 
         /** Sets a preference (test set-up: dark colour scheme for screenshots, the download folder). */
+        /** The crypto status Thunderbird's own OpenPGP draws in the open message's header (about:message). */
+        async messageSecurity() {
+          const window = Services.wm.getMostRecentWindow('mail:3pane');
+          const tabmail = window?.document.getElementById('tabmail');
+          const about = tabmail?.currentAboutMessage;
+          if (!about) throw new Error('no message is displayed');
+          const document = about.document;
+          const icon = (id) => {
+            const element = document.getElementById(id);
+            return { hidden: element?.hidden ?? true, src: element?.getAttribute('src') ?? '' };
+          };
+          return JSON.stringify({ tech: document.getElementById('cryptoBox')?.getAttribute('tech') ?? '', encrypted: icon('encryptedHdrIcon'), signed: icon('signedHdrIcon') });
+        },
+
         /** Clicks an add-on's compose action button (mouse down and up at its centre), as a person would. */
         async clickComposeAction(addonId) {
           ensurePageActor(context.extension);
