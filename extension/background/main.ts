@@ -10,7 +10,7 @@ import { PassphrasePrompts } from './prompts.ts';
 import { SigillService } from './service.ts';
 import { SendHook, type MessageChoice } from './send.ts';
 import { notifySendFailure } from './send-notify.ts';
-import { badgeFor, ComposeStatusService } from './send-status.ts';
+import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 
 const PROMPT_SIZE = { width: 520, height: 400 };
 /** How often unlocked keys are checked for expiry besides every access (below the 30 s idle timeout). */
@@ -120,6 +120,7 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
         askPassphrase: (info, attempt) => prompts.ask(info, attempt),
         notify,
         choice: (tabId) => choices.get(tabId),
+        relatesToEncrypted: (details) => relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)),
       }),
   );
   send.catch(() => undefined);
@@ -144,6 +145,7 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
         settings: () => loadSettings(storage),
         choices,
         lastFailure: (tabId) => failures.get(tabId),
+        relatesToEncrypted: (details) => relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)),
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
         accounts: () => api.accounts.list(true),
         badge: async (tabId, status) => {

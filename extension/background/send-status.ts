@@ -13,6 +13,8 @@ export interface ComposeStatusDependencies {
   keyring: Keyring;
   settings: () => Promise<Settings>;
   choices: Map<number, MessageChoice>;
+  /** True when the message replies to or forwards an encrypted one. */
+  relatesToEncrypted?: (details: ComposeDetailsView) => Promise<boolean>;
   /** Why the last send from this tab was cancelled, as the notification said. */
   lastFailure?: (tabId: number) => string | undefined;
   getComposeDetails: (tabId: number) => Promise<ComposeDetailsView>;
@@ -37,6 +39,20 @@ export function draftsInfo(accounts: AccountInfo[], identityId: string | undefin
   return { location: 'unknown' };
 }
 
+/** How much of the original message is looked at for armor or a multipart/encrypted header. */
+const RELATED_SCAN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Whether a reply or forward answers an encrypted message (then it stays encrypted): a cheap look at
+ * the original's raw text for an armored OpenPGP message or RFC 3156 `multipart/encrypted`.
+ */
+export async function relatesToEncrypted(details: ComposeDetailsView, getRaw: (messageId: number) => Promise<File | string>): Promise<boolean> {
+  if (typeof details.relatedMessageId !== 'number' || !['reply', 'forward'].includes(String(details.type).split('_')[0] ?? '')) return false;
+  const raw = await getRaw(details.relatedMessageId);
+  const text = typeof raw === 'string' ? raw.slice(0, RELATED_SCAN_BYTES) : await raw.slice(0, RELATED_SCAN_BYTES).text();
+  return text.includes('-----BEGIN PGP MESSAGE-----') || /^content-type:\s*multipart\/encrypted/im.test(text);
+}
+
 export class ComposeStatusService {
   readonly #deps: ComposeStatusDependencies;
 
@@ -54,7 +70,8 @@ export class ComposeStatusService {
     const base: ComposeStatus = { tabId, from, encrypt: false, sign: false, encryptRequired: false, choice, recipients: [], ownKey: 'missing', problems: [], drafts, ...(lastFailure === undefined ? {} : { lastFailure }) };
     let status: ComposeStatus;
     try {
-      const protection = await decideProtection({ keyring: deps.keyring, settings: await deps.settings(), details, choice });
+      const related = (await deps.relatesToEncrypted?.(details).catch(() => false)) ?? false;
+      const protection = await decideProtection({ keyring: deps.keyring, settings: await deps.settings(), details, choice, relatesToEncrypted: related });
       const keys = keyringKeySource({ keyring: deps.keyring });
       const plan = await planOutgoing({ from, to: recipientList(details.to), cc: recipientList(details.cc), bcc: recipientList(details.bcc), encrypt: true, sign: protection.sign, keys });
       const own = plan.problems.find((problem) => problem.field === 'from');

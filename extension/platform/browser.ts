@@ -119,6 +119,10 @@ export interface BrowserApi {
   notifications: {
     create(id: string, options: { type: 'basic'; title: string; message: string; iconUrl?: string }): Promise<string>;
   };
+  messages: {
+    /** The raw message: a File in Manifest V3 (a binary string in MV2). */
+    getRaw(messageId: number): Promise<File | string>;
+  };
   composeAction: {
     setBadgeText(details: { tabId: number; text: string }): Promise<void>;
     setBadgeBackgroundColor(details: { tabId: number; color: string }): Promise<void>;
@@ -180,6 +184,9 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
     },
     notifications: {
       create: (id, options) => browser.notifications.create(id, options),
+    },
+    messages: {
+      getRaw: (messageId) => browser.messages.getRaw(messageId) as Promise<File | string>,
     },
     composeAction: {
       setBadgeText: (details) => browser.composeAction.setBadgeText(details),

@@ -35,6 +35,8 @@ export interface NodeBrowser extends BrowserApi {
   /** The compose button's badge per tab, and the tabs opened. */
   badges: Map<number, { text?: string; color?: string; title?: string }>;
   tabsOpened: string[];
+  /** Raw messages by id (messages.getRaw). */
+  rawMessages: Map<number, string>;
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -48,6 +50,7 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   const notificationsShown: NodeBrowser['notificationsShown'] = [];
   const badges: NodeBrowser['badges'] = new Map();
   const tabsOpened: string[] = [];
+  const rawMessages = new Map<number, string>();
 
   async function dispatch(message: unknown, url: string): Promise<unknown> {
     // JSON round trip: runtime messages are structured clones, never shared objects.
@@ -113,6 +116,14 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     notificationsShown,
     badges,
     tabsOpened,
+    rawMessages,
+    messages: {
+      getRaw: async (messageId) => {
+        const raw = rawMessages.get(messageId);
+        if (raw === undefined) throw new Error(`no message ${messageId}`);
+        return new File([raw], `${messageId}.eml`);
+      },
+    },
     composeAction: {
       setBadgeText: async ({ tabId, text }) => void badges.set(tabId, { ...badges.get(tabId), text }),
       setBadgeBackgroundColor: async ({ tabId, color }) => void badges.set(tabId, { ...badges.get(tabId), color }),

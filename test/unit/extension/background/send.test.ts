@@ -164,6 +164,18 @@ describe('send hook: sign only and defaults', () => {
     expect(sent.details.plainTextBody).toMatch(/^-----BEGIN PGP SIGNED MESSAGE-----/);
   });
 
+  it('a reply to an encrypted message stays encrypted: it is cancelled when a recipient has no usable key', async () => {
+    const { api, keyring } = await world();
+    await keyring.unlock(keyring.ownKeys()[0]!.fingerprint, fixturePassphrase('alice'));
+    api.rawMessages.set(7, 'From: dave@sigill.test\r\nSubject: x\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nwV4D\r\n-----END PGP MESSAGE-----\r\n');
+    api.rawMessages.set(8, 'From: dave@sigill.test\r\nSubject: x\r\n\r\nplain\r\n');
+    const reply = api.composer.open(plainDetails('Re: x', { to: ['dave@sigill.test'], type: 'reply', relatedMessageId: 7 }));
+    expect((await api.composer.send(reply)).outcome).toBe('cancelled');
+    expect(api.notificationsShown[0]?.message).toContain('dave@sigill.test (To)');
+    const plainReply = api.composer.open(plainDetails('Re: x', { to: ['dave@sigill.test'], type: 'reply', relatedMessageId: 8 }));
+    expect((await api.composer.send(plainReply)).details.plainTextBody).toMatch(/^-----BEGIN PGP SIGNED MESSAGE-----/);
+  });
+
   it('leaves a message alone when encryption and signing are off', async () => {
     const { api, background } = await world();
     const tabId = api.composer.open(plainDetails('plain'), [{ name: 'a.txt', data: 'a' }]);
