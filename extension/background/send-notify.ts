@@ -24,7 +24,8 @@ export function sendFailureText(failure: SendFailure, t: Translate): { title: st
       const field = problem.field === undefined ? '' : ` (${t(fieldNames[problem.field] ?? 'fieldTo')})`;
       return `${problem.address ?? ''}${field}: ${reason(problem.code, problem.message)}`;
     });
-    message = `${t('sendCancelledRecipients')}\n${lines.join('\n')}\n${t('sendCancelledFix')}`;
+    // The recipients first: a notification shows only a few lines, and who is missing a key matters most.
+    message = `${lines.join('\n')}\n${t('sendCancelledRecipients')} ${t('sendCancelledFix')}`;
   } else {
     const first = failure.problems[0];
     const why = first === undefined ? '' : first.message;

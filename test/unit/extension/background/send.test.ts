@@ -288,7 +288,7 @@ describe('compose popup status and badge', () => {
     expect(chosen.problems).toHaveLength(2);
     expect(api.badges.get(tabId)?.text).toBe('!');
     expect((await api.composer.send(tabId)).outcome).toBe('cancelled');
-    expect((await status(api, tabId)).lastFailure).toMatch(/^Sigill did not send this message\. Nothing was sent: encryption is on/);
+    expect((await status(api, tabId)).lastFailure).toMatch(/^Sigill did not send this message\. dave@sigill\.test \(Cc\): The key has not been accepted\.\n/);
     const encryptable = api.composer.open(plainDetails('x'));
     expect((await status(api, encryptable)).encrypt).toBe(true);
     expect(api.badges.get(encryptable)?.text).toBe('🔒');
