@@ -12,4 +12,6 @@ export {
   type RecipientKeys,
   type SenderKey,
 } from './plan.ts';
+export { dashEscapeForTransport, prepareTextForSigning, SIGNED_TEXT_WIDTH } from './plain-text.ts';
+export { keyringKeySource, type KeyringKeySourceOptions } from './keyring-source.ts';
 export { transformOutgoing, type OutgoingAttachment, type TransformRequest, type TransformResult, type TransformedAttachment } from './transform.ts';
