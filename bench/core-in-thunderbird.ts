@@ -133,8 +133,7 @@ function print(rows: Row[], size: number): void {
   console.log(`\nThunderbird Debian default / baseline JIT on, Sigill's primitives: ${ratio(columns[0]!, columns[1]!)}`);
   console.log(`Thunderbird Debian default, pure JS / Sigill's primitives (the speed-up): ${ratio(columns[2]!, columns[0]!)}`);
   console.log(`Thunderbird baseline JIT on, pure JS / Sigill's primitives: ${ratio(columns[3]!, columns[1]!)}`);
-  console.log(`Thunderbird Debian default, Sigill's primitives / Node (OpenSSL CFB): ${ratio(columns[0]!, columns[5]!)}`);
-  console.log(`Thunderbird Debian default, noble AES-CFB / asm.js AES-CFB (both interpreted): ${ratio(columns[4]!, columns[0]!)}`);
+  console.log(`Thunderbird Debian default, Sigill's primitives / Node (OpenSSL CFB): ${ratio(columns[0]!, columns[4]!)}`);
 }
 
 async function main(): Promise<void> {
@@ -190,7 +189,6 @@ async function main(): Promise<void> {
       'TB JIT (Sigill)': await inThunderbird(jit, messages, text, 'compiled'),
       'TB Debian (pure JS)': await inThunderbird(standard, messages, text, 'pure-js'),
       'TB JIT (pure JS)': await inThunderbird(jit, messages, text, 'pure-js'),
-      'TB Debian (noble CFB)': await inThunderbird(standard, messages, text, 'noble-cfb'),
       // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
       'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb).then(() => inNode(messages, text, nodeCfb)),
       'Node (pure-JS CFB)': await inNode(messages, text, undefined),

@@ -1,30 +1,18 @@
 /**
- * SEIPDv1 (RFC 9580 §5.13.1) primitives in Thunderbird, compiled rather than interpreted: AES-CFB from
- * the OpenPGP.js team's asm.js AES (@openpgp/asmcrypto.js; SpiderMonkey compiles asm.js with its
- * WebAssembly compilers) and the MDC's SHA-1 from hash-wasm (WebAssembly, hashes.ts). WebCrypto cannot
- * do either: it has AES-CBC/CTR/GCM but not CFB, and its SHA-1 digests whole buffers only, while the
- * streaming MDC check needs an incremental hash. Without this factory the core falls back to its
- * pure-JavaScript default (@noble/ciphers, @noble/hashes), 10–30 times slower where JavaScript runs
- * without the baseline JIT (Debian's Thunderbird). SEIPDv2 (AEAD) is unaffected: OpenPGP.js runs it
- * on WebCrypto's AES-GCM.
+ * SEIPDv1 (RFC 9580 §5.13.1) primitives in Thunderbird. The MDC's SHA-1 comes from hash-wasm
+ * (WebAssembly, hashes.ts): WebCrypto's SHA-1 digests whole buffers only, while the streaming MDC check
+ * needs an incremental hash. AES-CFB stays the core's default (@noble/ciphers, the code OpenPGP.js itself
+ * uses in browsers): WebCrypto has no CFB, no maintained WebAssembly AES-CFB exists in the registry, and the
+ * asm.js AES of @openpgp/asmcrypto.js gains nothing where it would matter — Debian's Thunderbird runs with
+ * the asm.js optimizer off (the `asmjs` runtime option), so it runs as plain JavaScript there, measured
+ * within noise of @noble/ciphers, and makes the engine print deprecation warnings at load. SEIPDv2 (AEAD)
+ * is unaffected: OpenPGP.js runs it on WebCrypto's AES-GCM.
  */
-import { AES } from '@openpgp/asmcrypto.js/aes/aes.js';
 import type { CfbDecryptorFactory } from '../../src/core/index.ts';
 import { wasmHash } from './hashes.ts';
 
-const keySizes: Record<string, number> = { aes128: 16, aes192: 24, aes256: 32 };
-
 export const extensionCfb: CfbDecryptorFactory = {
-  decipher({ algorithm, key, iv }) {
-    if (keySizes[algorithm] !== key.length) return undefined;
-    // What asmcrypto's own AES_CFB class does: CFB mode without padding (the 'padding' property
-    // deleted). Its process step keeps a partial block for the next call; finish decrypts the rest.
-    const aes = new AES(key, iv, true, 'CFB');
-    delete aes.padding;
-    return {
-      update: (chunk) => aes.AES_Decrypt_process(chunk),
-      final: () => aes.AES_Decrypt_finish(),
-    };
-  },
+  // undefined: the core's default AES-CFB (see above).
+  decipher: () => undefined,
   sha1: () => wasmHash('sha1'),
 };

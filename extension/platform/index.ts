@@ -6,7 +6,7 @@
  * | seam                  | Thunderbird implementation                                               |
  * |-----------------------|--------------------------------------------------------------------------|
  * | PlaintextSink         | `extensionSink`: in memory, bounded by a size limit (plaintext-sink.ts)  |
- * | CfbDecryptorFactory   | `extensionCfb`: asm.js AES-CFB, WebAssembly SHA-1 (cfb.ts)               |
+ * | CfbDecryptorFactory   | `extensionCfb`: WebAssembly SHA-1; AES-CFB the core's default (cfb.ts)   |
  * | StreamHashFactory     | `extensionStreamHashes`: WebAssembly SHA-1/SHA-2 (hashes.ts), installed  |
  * |                       | into the core when this module is imported (see below)                   |
  * | Clock                 | `systemClock` of the core                                                |

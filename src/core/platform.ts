@@ -36,7 +36,7 @@ export interface IncrementalHash {
 
 /**
  * Lets a platform inject faster audited primitives for SEIPDv1 decryption (Node: node:crypto in
- * src/platform/node/cfb.ts; Thunderbird: asm.js AES-CFB and WebAssembly SHA-1 in
+ * src/platform/node/cfb.ts; Thunderbird: WebAssembly SHA-1 (AES-CFB the default) in
  * extension/platform/cfb.ts, as WebCrypto has neither AES-CFB nor an incremental SHA-1). Without one
  * the core uses @noble/ciphers and @noble/hashes.
  */

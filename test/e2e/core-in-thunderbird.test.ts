@@ -163,7 +163,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     }
   });
 
-  it("Sigill's compiled primitives (asm.js AES-CFB, WebAssembly hashes) give what the JavaScript defaults give", async () => {
+  it("Sigill's compiled primitives (WebAssembly hashes, native base64) give what the JavaScript defaults give", async () => {
     for (const fixture of [fixtures.largeV1, fixtures.largeV2]) {
       const compiled = expectOk(await probeDecrypt(alice, fixture, false, 'compiled'));
       const javascript = expectOk(await probeDecrypt(alice, fixture, false, 'pure-js'));

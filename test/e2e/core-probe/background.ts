@@ -2,7 +2,7 @@
  * The core probe (test only, never shipped): a second extension, built by vite from the same
  * src/core/index.ts and extension/platform/ modules as Sigill's background, for the same target, so
  * that what it proves about the core in Thunderbird's extension realm holds for the product: OpenPGP.js
- * streams on Thunderbird's ReadableStream, asm.js AES-CFB and WebAssembly hashes for SEIPDv1 and
+ * streams on Thunderbird's ReadableStream, WebAssembly hashes for SEIPDv1 and
  * signatures (or the JavaScript defaults, on request), WebCrypto for SEIPDv2,
  * Argon2 and S2K key unlocking. It answers the e2e driver (runtime messaging between extensions) only.
  */
@@ -22,7 +22,6 @@ function hex(bytes: ArrayBuffer): string {
  */
 function usePlatform(platform: ProbePlatform = 'compiled'): CfbDecryptorFactory | undefined {
   useStreamHashes(platform === 'pure-js' ? undefined : extensionStreamHashes);
-  if (platform === 'noble-cfb') return { decipher: () => undefined, sha1: () => wasmHash('sha1') };
   return platform === 'compiled' ? extensionCfb : undefined;
 }
 
@@ -99,12 +98,7 @@ async function primitivesProbe(request: PrimitivesProbeRequest): Promise<Primiti
       for (let at = 0; at < data.length; at += 262_144) hash.update(data.subarray(at, at + 262_144));
       hash.digest();
     });
-  const decipher = extensionCfb.decipher({ algorithm: 'aes256', key: new Uint8Array(32).fill(7), iv: new Uint8Array(16) });
   const result: PrimitivesProbeResult = {
-    cfbDecrypt: await time(() => {
-      for (let at = 0; at < data.length; at += 262_144) decipher?.update(data.subarray(at, at + 262_144));
-      decipher?.final();
-    }),
     sha1: await hashTime('sha1'),
     sha256: await hashTime('sha256'),
     sha512: await hashTime('sha512'),

@@ -6,12 +6,11 @@
 export const coreProbeId = 'sigill-core-probe@sigill.test';
 
 /**
- * Which primitives the core runs on: 'compiled' is what Sigill ships (extension/platform: asm.js AES-CFB,
- * WebAssembly SHA-1/SHA-2); 'pure-js' is OpenPGP.js's and the core's JavaScript defaults, for comparison
- * and cross-checking; 'noble-cfb' is 'compiled' with the core's JavaScript AES-CFB (@noble/ciphers) instead
- * of asm.js, to compare the two where neither is compiled. Default 'compiled'.
+ * Which primitives the core runs on: 'compiled' is what Sigill ships (extension/platform: WebAssembly
+ * SHA-1/SHA-2, native base64; AES-CFB stays the core's @noble/ciphers); 'pure-js' is OpenPGP.js's and the
+ * core's JavaScript defaults, for comparison and cross-checking. Default 'compiled'.
  */
-export type ProbePlatform = 'compiled' | 'pure-js' | 'noble-cfb';
+export type ProbePlatform = 'compiled' | 'pure-js';
 
 /** Decrypt and verify one message inside Thunderbird with the core and the extension platform. */
 export interface DecryptProbeRequest {
@@ -78,8 +77,6 @@ export interface EncryptProbeResult {
 
 /** Milliseconds per primitive (performance.now() in Thunderbird); undefined where the primitive is missing. */
 export interface PrimitivesProbeResult {
-  /** extension/platform's AES-256-CFB decryption (asm.js). */
-  cfbDecrypt: number;
   /** extension/platform's WebAssembly hashes, fed in 256 KiB pieces. */
   sha1: number;
   sha256: number;
