@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MemoryStorage } from '../../../src/core/index.ts';
-import type { AccountInfo, BrowserApi, MessageListener } from '../../../extension/platform/browser.ts';
+import type { AccountInfo, BrowserApi, DownloadRequest, MessageListener } from '../../../extension/platform/browser.ts';
 
 export const EXTENSION_ORIGIN = 'moz-extension://00000000-0000-4000-8000-000000000001/';
 
@@ -28,6 +28,19 @@ export interface NodeBrowser extends BrowserApi {
   /** Sends `message` as the page at `path` would (`options/options.html` ...). */
   sendFrom(path: string, message: unknown): Promise<unknown>;
   closeWindowByUser(windowId: number): void;
+  /** The read path: raw messages by id (what messages.getRaw gives as a File), the message each tab shows. */
+  rawMessages: Map<number, Uint8Array>;
+  displayedIn: Map<number, number>;
+  /** How many times getRaw was asked. */
+  rawReads: number;
+  downloaded: DownloadRequest[];
+  badges: Map<number, { text?: string; color?: string; title?: string }>;
+  registeredDisplayScripts: Array<{ id: string; js: string[]; css?: string[] }>;
+  tabMessages: Array<{ tabId: number; message: unknown }>;
+  /** Shows a message in a tab, as a click in the message list does (fires onMessagesDisplayed). */
+  display(tabId: number, messageId: number): void;
+  /** Sends `message` as the message display script in `tabId` would. */
+  sendFromDisplay(tabId: number, message: unknown): Promise<unknown>;
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -37,18 +50,62 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   const openWindows = new Map<number, string>();
   const messages = localeMessages(options.locale ?? 'en');
   let nextWindowId = 1;
+  const displayedListeners: Array<(tab: { id?: number }, messages: Array<{ id: number }>) => void> = [];
 
-  async function dispatch(message: unknown, url: string): Promise<unknown> {
+  async function dispatch(message: unknown, url: string, tab?: { id: number }): Promise<unknown> {
     // JSON round trip: runtime messages are structured clones, never shared objects.
     const copy = JSON.parse(JSON.stringify(message)) as unknown;
     for (const listener of listeners) {
-      const answer = listener(copy, { url, id: 'sigill@sigill.dev' });
+      const answer = listener(copy, { url, id: 'sigill@sigill.dev', ...(tab === undefined ? {} : { tab }) });
       if (answer !== undefined) return JSON.parse(JSON.stringify(await answer)) as unknown;
     }
     return undefined;
   }
 
   const api: NodeBrowser = {
+    rawMessages: new Map(),
+    displayedIn: new Map(),
+    rawReads: 0,
+    downloaded: [],
+    badges: new Map(),
+    registeredDisplayScripts: [],
+    tabMessages: [],
+    display: (tabId, messageId) => {
+      api.displayedIn.set(tabId, messageId);
+      for (const listener of displayedListeners) listener({ id: tabId }, [{ id: messageId }]);
+    },
+    sendFromDisplay: (tabId, message) => dispatch(message, 'mailbox:///message', { id: tabId }),
+    messages: {
+      getRaw: async (messageId) => {
+        api.rawReads += 1;
+        const raw = api.rawMessages.get(messageId);
+        if (raw === undefined) throw new Error(`no message ${messageId}`);
+        return new Blob([raw as Uint8Array<ArrayBuffer>]);
+      },
+    },
+    messageDisplay: {
+      getDisplayedMessages: async (tabId) => {
+        const id = api.displayedIn.get(tabId);
+        return id === undefined ? [] : [{ id }];
+      },
+      onMessagesDisplayed: { addListener: (listener) => void displayedListeners.push(listener) },
+    },
+    messageDisplayAction: {
+      setBadgeText: async ({ tabId, text }) => void api.badges.set(tabId, { ...api.badges.get(tabId), text }),
+      setBadgeBackgroundColor: async ({ tabId, color }) => void api.badges.set(tabId, { ...api.badges.get(tabId), color }),
+      setTitle: async ({ tabId, title }) => void api.badges.set(tabId, { ...api.badges.get(tabId), title }),
+    },
+    scriptingMessageDisplay: {
+      getRegisteredScripts: async () => api.registeredDisplayScripts.map(({ id }) => ({ id })),
+      registerScripts: async (scripts) => void api.registeredDisplayScripts.push(...scripts),
+    },
+    downloads: {
+      download: async (request) => api.downloaded.push(request),
+    },
+    tabs: {
+      sendMessage: async (tabId, message) => void api.tabMessages.push({ tabId, message }),
+      query: async () => [...api.displayedIn.keys()].map((id) => ({ id })),
+    },
     storageBackend,
     activityCalls: 0,
     openWindows,

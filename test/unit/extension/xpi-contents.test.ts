@@ -19,10 +19,10 @@ beforeAll(() => {
   }
 });
 
-it('holds only the product: manifest, background, locales, icons', () => {
+it('holds only the product: manifest, background, pages, locales, icons', () => {
   const names = Object.keys(unzip(xpi)).filter((name) => !name.endsWith('/'));
   expect(names).toEqual(expect.arrayContaining(['manifest.json', 'background/background.js']));
-  const unexpected = names.filter((name) => !/^(manifest\.json|background\/[\w-]+\.js|shared\/[\w.-]+\.js|_locales\/\w+\/messages\.json|icons\/[\w-]+\.png)$/.test(name));
+  const unexpected = names.filter((name) => !/^(manifest\.json|background\/[\w-]+\.js|shared\/[\w.-]+\.js|(?:options|prompt|display|shared)\/[\w-]+\.(?:html|css|js)|_locales\/\w+\/messages\.json|icons\/[\w-]+\.png)$/.test(name));
   expect(unexpected).toEqual([]);
 });
 
