@@ -165,7 +165,8 @@ function offeredBlock(offered: OfferedKeyView, view: MessageView): HTMLElement {
 
 function draw(view: MessageView | null): void {
   if (view === null) {
-    root.replaceChildren(h('p', {}, t('statusNoMessage')));
+    root.replaceChildren(h('h1', { id: 'headline' }, t('statusNoMessage')));
+    document.body.dataset.ready = 'true';
     return;
   }
   const top = headline(view);
@@ -191,16 +192,29 @@ function draw(view: MessageView | null): void {
   document.body.dataset.ready = 'true';
 }
 
+/**
+ * The tabs that may show the message the button was clicked for: the active tab of the popup's own
+ * window first. Right after another window closed (the passphrase prompt) Thunderbird can still name
+ * that one "current", so the active tabs of the other windows follow.
+ */
+async function candidateTabs(): Promise<number[]> {
+  const current = await api.tabs.query({ active: true, currentWindow: true });
+  const active = await api.tabs.query({ active: true });
+  const ids = [...current, ...active].map((tab) => tab.id).filter((id): id is number => id !== undefined);
+  return [...new Set(ids)];
+}
+
 async function start(): Promise<void> {
   localizePage(document, t, api);
-  // The action's popup belongs to the window it was opened from; its active tab shows the message.
-  const [tab] = await api.tabs.query({ active: true, currentWindow: true });
-  if (tab?.id === undefined) {
-    draw(null);
-    return;
-  }
   try {
-    draw(await call('read.status', { tabId: tab.id }));
+    for (const tabId of await candidateTabs()) {
+      const view = await call('read.status', { tabId });
+      if (view !== null) {
+        draw(view);
+        return;
+      }
+    }
+    draw(null);
   } catch (error) {
     root.replaceChildren(h('p', { className: 'error' }, errorText(t, api, error)));
     document.body.dataset.ready = 'true';

@@ -67,7 +67,7 @@ export interface ReadBrowserApi {
   };
   tabs: {
     sendMessage(tabId: number, message: unknown): Promise<unknown>;
-    query(query: { active: boolean; currentWindow: boolean }): Promise<Array<{ id?: number }>>;
+    query(query: { active?: boolean; currentWindow?: boolean }): Promise<Array<{ id?: number }>>;
   };
 }
 

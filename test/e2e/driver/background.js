@@ -166,6 +166,15 @@ const commands = {
     return null;
   },
 
+  async messagePane() {
+    return JSON.parse(await messenger.sigillTest.messagePane());
+  },
+
+  async clickMessageDisplayAction({ addonId }) {
+    await messenger.sigillTest.clickMessageDisplayAction(addonId);
+    return null;
+  },
+
   /** The message as Thunderbird's MIME parser gives it (decrypted by its own OpenPGP unless decrypt:false). */
   async getFull({ messageId, decrypt = true }) {
     const full = await messenger.messages.getFull(messageId, { decrypt });

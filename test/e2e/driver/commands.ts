@@ -101,6 +101,17 @@ export interface DriverCommands {
   /** Disables and re-enables an add-on, so its background starts again (over provisioned storage). */
   restartAddon: { args: { addonId: string }; result: null };
   setPref: { args: { name: string; value: string | number | boolean }; result: null };
+  /** What the message pane of the selected tab shows: `sigill` is Sigill's mark ('shown' / 'untouched'), `text` its innerText. */
+  messagePane: { args: Record<string, never>; result: MessagePane };
+  /** Clicks an add-on's message display action button in the selected tab (its popup opens). */
+  clickMessageDisplayAction: { args: { addonId: string }; result: null };
+}
+
+export interface MessagePane {
+  url: string;
+  sigill: string | null;
+  text: string;
+  html: string;
 }
 
 export type DriverCommandName = keyof DriverCommands;

@@ -20,6 +20,9 @@ declare global {
       function writeExtensionStorage(addonId: string, itemsJson: string): Promise<void>;
       function restartAddon(addonId: string): Promise<void>;
       function setPref(name: string, value: string | number | boolean): Promise<void>;
+      /** JSON text of a MessagePane (commands.ts). */
+      function messagePane(): Promise<string>;
+      function clickMessageDisplayAction(addonId: string): Promise<void>;
     }
     namespace compose {
       interface ComposeDetails {
