@@ -18,6 +18,8 @@ export interface SendArgs {
   subject: string;
   body: string;
   openpgp?: BuiltinOpenPgpChoice;
+  /** Files attached in the composer (as a person adds them), bytes in base64. */
+  attachments?: Array<{ name: string; base64: string }>;
   /** How long to wait for compose.sendMessage before giving up. */
   timeoutMs?: number;
 }

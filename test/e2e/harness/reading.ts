@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { fixturePath, type FixtureName } from '../../../keys-fixtures/index.ts';
+import { fixturePassphrase, fixturePath, type FixtureName } from '../../../keys-fixtures/index.ts';
+import type { OpenPgpKey } from '../../../src/testbed/openpgp.ts';
 import { MARKER_VARIABLE } from '../../../src/testbed/processes.ts';
 import type { MessagePane } from '../driver/commands.ts';
 import { sigillId } from './paths.ts';
@@ -47,6 +48,27 @@ export class Gpg {
       ['--encrypt', '--sign', '--recipient', options.to, '--local-user', options.from, ...(options.armor ? ['--armor'] : []), ...(options.filename ? ['--set-filename', options.filename] : [])],
       data,
     );
+  }
+
+  /**
+   * A fixture persona as Thunderbird's own OpenPGP takes it (test-bed `OpenPgpKey`): its secret key imported
+   * still protected with the fixture passphrase, exported binary.
+   */
+  builtinKey(name: Persona & FixtureName): OpenPgpKey {
+    const passphrase = fixturePassphrase(name);
+    this.run(['--pinentry-mode', 'loopback', '--passphrase', passphrase, '--import', fixturePath(name, 'sec')]);
+    const address = `${name}@sigill.test`;
+    const colons = this.run(['--with-colons', '--list-keys', `<${address}>`]).toString();
+    const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(colons)?.[1];
+    if (fingerprint === undefined) throw new Error(`gpg has no key for ${address}`);
+    return {
+      address,
+      fingerprint,
+      keyId: fingerprint.slice(-16),
+      publicKey: this.run(['--export', fingerprint]),
+      secretKey: this.run(['--pinentry-mode', 'loopback', '--passphrase', passphrase, '--export-secret-keys', fingerprint]),
+      passphrase,
+    };
   }
 
   stop(): void {
