@@ -151,6 +151,25 @@ export class ReadService {
     void this.#badge(tab.id, message.id);
   }
 
+  /**
+   * A composer opened (`tabs.onCreated`): a reply to or forward of mail that was encrypted gets as its
+   * quote only the decrypted text that was shown, and only from the mail's one root encryption (REPLY,
+   * "Re: What's up Johnny?"); Thunderbird's own quote of such mail (ciphertext, or attacker parts around it)
+   * is replaced. Plain mail is left to Thunderbird.
+   */
+  async composeOpened(tab: { id?: number; type?: string }): Promise<void> {
+    if (tab.id === undefined || (tab.type !== undefined && tab.type !== 'messageCompose')) return;
+    const { api } = this.#deps;
+    const details = await api.replyCompose.getComposeDetails(tab.id);
+    if (details.relatedMessageId === undefined || (details.type !== 'reply' && details.type !== 'forward')) return;
+    const result = await this.#result(details.relatedMessageId);
+    if (result === undefined || (result.encryption === 'not-encrypted' && result.encryptedParts.count === 0 && result.errors.length === 0)) return;
+    const quote = quoteForReply(result);
+    this.#shownEncrypted.add(details.relatedMessageId);
+    const text = quote.text === '' ? '' : `\n\n${quote.text}\n`;
+    await api.replyCompose.setComposeDetails(tab.id, details.isPlainText === false ? { body: quoteHtml(quote.text) } : { plainTextBody: text });
+  }
+
   // ---- the requests ----
 
   /** The content the display script draws for the message in `tabId` (no parts: leave the body alone). */
@@ -417,6 +436,13 @@ export function badgeOf(view: MessageView, t: ReadDependencies['translate']): { 
   if (encrypted) return { text: '🔒', color: '#0061e0', title: t('statusTitle_encrypted') };
   if (signed) return { text: '✔', color: '#017a40', title: t('statusTitle_signed') };
   return { text: '?', color: '#b35d00', title: t('statusTitle_partial') };
+}
+
+/** A quote for the HTML composer: the same text, escaped, in a cite blockquote. */
+function quoteHtml(quoted: string): string {
+  if (quoted === '') return '<p><br></p>';
+  const escaped = quoted.replace(/^> ?/gm, '').replace(/[&<>"]/g, (char) => `&#${char.charCodeAt(0)};`);
+  return `<p><br></p><blockquote type="cite"><pre>${escaped}</pre></blockquote>`;
 }
 
 function addressOf(userID: string): string {

@@ -87,7 +87,7 @@ function errorBlock(error: ReadError, view: MessageView): HTMLElement {
     'div',
     { className: 'state-warn', 'data-code': error.code },
     h('p', {}, error.where === 'body' ? text : t('readErrorIn', [error.where, text])),
-    error.keyIDs !== undefined && error.keyIDs.length > 0 ? h('p', { className: 'fingerprint' }, t('readErrorKeyIDs', error.keyIDs.join(', '))) : null,
+    error.code === 'NOT_ENCRYPTED_FOR_US' && error.keyIDs !== undefined && error.keyIDs.length > 0 ? h('p', { className: 'fingerprint' }, t('readErrorKeyIDs', error.keyIDs.join(', '))) : null,
     error.retryable
       ? h('div', { className: 'buttons' }, button(t('readRetry'), async () => draw(await call('read.retry', { messageId: view.messageId })), { id: 'retry' }))
       : null,
@@ -172,17 +172,20 @@ function draw(view: MessageView | null): void {
   const top = headline(view);
   const sections: Child[] = [h('h1', { id: 'headline', className: top.className }, top.text)];
   if (view.openpgp) {
-    sections.push(h('p', { id: 'encryption' }, t(`encryptionState_${view.encryption.replaceAll('-', '_')}`)));
+    // When the body could not be decrypted, nothing can be said of what it held (nor of a signature inside it).
+    const bodyFailed = view.errors.some((error) => error.where === 'body');
+    if (!bodyFailed) sections.push(h('p', { id: 'encryption' }, t(`encryptionState_${view.encryption.replaceAll('-', '_')}`)));
     if (view.protectedSubject !== undefined) sections.push(h('p', { id: 'protected-subject' }, t('protectedSubject', view.protectedSubject)));
     if (view.unprotectedParts > 0) sections.push(h('p', { className: 'state-warn', id: 'unprotected' }, t('unprotectedParts', String(view.unprotectedParts))));
     for (const error of view.errors) sections.push(errorBlock(error, view));
     if (view.signers.length > 0) {
       sections.push(h('h2', {}, t('signaturesHeading')), ...view.signers.map((signer) => signerBlock(signer)));
-    } else if (view.signature === 'not-signed') {
+    } else if (view.signature === 'not-signed' && !bodyFailed) {
       sections.push(h('p', { id: 'not-signed', className: 'muted' }, t('notSigned')));
     }
     for (const warning of view.warnings) {
       if (warning.code === 'SIGNER_NOT_FROM') continue; // shown with the signer
+      if (warning.code === 'UNPROTECTED_PARTS' && view.unprotectedParts > 0) continue; // said above, with the count
       sections.push(h('p', { className: 'state-warn', 'data-warning': warning.code }, api.i18n.getMessage(`readWarning_${warning.code}`) || warning.message));
     }
     if (view.attachments.length > 0) sections.push(h('h2', {}, t('attachmentsHeading')), ...view.attachments.map((attachment) => attachmentBlock(attachment, view)));

@@ -68,7 +68,20 @@ export interface ReadBrowserApi {
   tabs: {
     sendMessage(tabId: number, message: unknown): Promise<unknown>;
     query(query: { active?: boolean; currentWindow?: boolean }): Promise<Array<{ id?: number }>>;
+    onCreated: { addListener(listener: (tab: { id?: number; type?: string }) => void): void };
   };
+  /** The composer, for replies and forwards of decrypted mail (compose.getComposeDetails / setComposeDetails). */
+  replyCompose: {
+    getComposeDetails(tabId: number): Promise<ReplyComposeDetails>;
+    setComposeDetails(tabId: number, details: { plainTextBody?: string; body?: string }): Promise<void>;
+  };
+}
+
+/** The composer's details the reply hook reads. */
+export interface ReplyComposeDetails {
+  type?: string;
+  relatedMessageId?: number;
+  isPlainText?: boolean;
 }
 
 export interface BrowserApi extends ReadBrowserApi {
@@ -150,6 +163,13 @@ function narrowRead(thunderbird: ThunderbirdBrowser): ReadBrowserApi {
     tabs: {
       sendMessage: (tabId, message) => browser.tabs.sendMessage(tabId, message) as Promise<unknown>,
       query: async (query) => browser.tabs.query(query),
+      onCreated: { addListener: (listener) => browser.tabs.onCreated.addListener(listener) },
+    },
+    replyCompose: {
+      getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ReplyComposeDetails,
+      setComposeDetails: async (tabId, details) => {
+        await browser.compose.setComposeDetails(tabId, details);
+      },
     },
   };
 }

@@ -37,6 +37,9 @@ export interface NodeBrowser extends BrowserApi {
   badges: Map<number, { text?: string; color?: string; title?: string }>;
   registeredDisplayScripts: Array<{ id: string; js: string[]; css?: string[] }>;
   tabMessages: Array<{ tabId: number; message: unknown }>;
+  composeDetails: Map<number, { type?: string; relatedMessageId?: number; isPlainText?: boolean; plainTextBody?: string; body?: string }>;
+  /** Opens a composer tab (fires tabs.onCreated), as Reply or Forward does. */
+  openCompose(tabId: number, details: { type: string; relatedMessageId?: number; isPlainText: boolean }): void;
   /** Shows a message in a tab, as a click in the message list does (fires onMessagesDisplayed). */
   display(tabId: number, messageId: number): void;
   /** Sends `message` as the message display script in `tabId` would. */
@@ -50,6 +53,7 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   const openWindows = new Map<number, string>();
   const messages = localeMessages(options.locale ?? 'en');
   let nextWindowId = 1;
+  const createdListeners: Array<(tab: { id?: number; type?: string }) => void> = [];
   const displayedListeners: Array<(tab: { id?: number }, messages: Array<{ id: number }>) => void> = [];
 
   async function dispatch(message: unknown, url: string, tab?: { id: number }): Promise<unknown> {
@@ -70,6 +74,15 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     badges: new Map(),
     registeredDisplayScripts: [],
     tabMessages: [],
+    composeDetails: new Map(),
+    openCompose: (tabId, details) => {
+      api.composeDetails.set(tabId, { ...details });
+      for (const listener of createdListeners) listener({ id: tabId, type: 'messageCompose' });
+    },
+    replyCompose: {
+      getComposeDetails: async (tabId) => ({ ...api.composeDetails.get(tabId) }),
+      setComposeDetails: async (tabId, details) => void api.composeDetails.set(tabId, { ...api.composeDetails.get(tabId), ...details }),
+    },
     display: (tabId, messageId) => {
       api.displayedIn.set(tabId, messageId);
       for (const listener of displayedListeners) listener({ id: tabId }, [{ id: messageId }]);
@@ -105,6 +118,7 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     tabs: {
       sendMessage: async (tabId, message) => void api.tabMessages.push({ tabId, message }),
       query: async () => [...api.displayedIn.keys()].map((id) => ({ id })),
+      onCreated: { addListener: (listener) => void createdListeners.push(listener) },
     },
     storageBackend,
     activityCalls: 0,

@@ -225,6 +225,38 @@ describe('the read path in the background', () => {
     expect((await page('read.status', { tabId: 8 }))!.offeredKeys[0]!.acceptance).toBe('undecided');
   });
 
+  it('quotes in a reply or forward only the decrypted text that was shown, from the root encryption alone (REPLY)', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    api.display(11, id);
+    const shown = display(11);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    await shown;
+    api.openCompose(21, { type: 'reply', relatedMessageId: id, isPlainText: true });
+    await expect.poll(() => api.composeDetails.get(21)?.plainTextBody).toContain(`> Meet at noon. ${secret}`);
+    expect(api.composeDetails.get(21)?.plainTextBody).toContain('>> what alice quoted');
+    expect(await page('read.wasEncrypted', { messageId: id })).toBe(true);
+    api.openCompose(22, { type: 'forward', relatedMessageId: id, isPlainText: false });
+    await expect.poll(() => api.composeDetails.get(22)?.body).toContain(`Meet at noon. ${secret}`);
+    expect(api.composeDetails.get(22)?.body).toMatch(/^<p><br><\/p><blockquote type="cite"><pre>/);
+
+    // Someone else's ciphertext embedded among attacker text: the reply quotes none of its plaintext.
+    const embedded = await encryptArmored(`the other secret ${secret}`, { to: [await certificate('bob')] });
+    const attack = deliver(entity({ ...envelope(ALICE, 'Re: lunch'), 'Content-Type': 'multipart/mixed; boundary="r"' }, multipart('r', [text('Please see below, and reply.'), text(embedded)])));
+    api.display(12, attack);
+    await display(12);
+    api.openCompose(23, { type: 'reply', relatedMessageId: attack, isPlainText: true });
+    await expect.poll(() => api.composeDetails.get(23)?.plainTextBody).toBe('');
+
+    // Plain mail is quoted by Thunderbird as it always is.
+    const plain = deliver(entity(envelope(ALICE, 'plain'), 'just text'));
+    api.openCompose(24, { type: 'reply', relatedMessageId: plain, isPlainText: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(api.composeDetails.get(24)?.plainTextBody).toBeUndefined();
+    expect(await page('read.wasEncrypted', { messageId: plain })).toBe(false);
+  });
+
   it("answers a display script only about its own tab's message, and the popup's requests only to Sigill's pages", async () => {
     const { api, deliver, display } = await setUp();
     const id = deliver(entity(envelope(ALICE, 'x'), 'plain'));
