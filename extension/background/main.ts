@@ -115,7 +115,7 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     return reader;
   });
   // The display script and the listener for displayed messages are registered at once (Manifest V3 wakes the background for them).
-  api.tabs.onCreated.addListener((tab) => void reading.then((reader) => reader.composeOpened(tab)).catch((error: unknown) => console.error('sigill: the reply could not be prepared', error)));
+  api.replyCompose.onComposeStateChanged.addListener((tab) => void reading.then((reader) => reader.composeOpened(tab)).catch((error: unknown) => console.error('sigill: the reply could not be prepared', error)));
   api.messageDisplay.onMessagesDisplayed.addListener((tab, messages) => void reading.then((reader) => reader.displayed(tab, messages), () => undefined));
   void reading.then((reader) => reader.start()).catch((error: unknown) => console.error('sigill: the message display could not be set up', error));
 

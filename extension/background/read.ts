@@ -81,17 +81,22 @@ export class ReadService {
   readonly #ownKeyIDs = new Map<string, string[]>();
   /** Messages shown decrypted (remembered after their view left the cache, for replies). */
   readonly #shownEncrypted = new Set<number>();
+  /** Composer tabs seen already (their state changes again and again; the quote is set once). */
+  readonly #composers = new Set<number>();
 
   constructor(deps: ReadDependencies) {
     this.#deps = deps;
   }
 
-  /** Registers the message display script (once per profile: the registration outlives restarts). */
+  /**
+   * Registers the message display script. A background that Thunderbird suspended and started again may
+   * find it registered already; the script draws at most once per message pane, so a second copy is harmless.
+   */
   async start(): Promise<void> {
     const { api } = this.#deps;
     const registered = await api.scriptingMessageDisplay.getRegisteredScripts();
     if (!registered.some((script) => script.id === 'sigill-display')) {
-      await api.scriptingMessageDisplay.registerScripts([{ id: 'sigill-display', js: ['display/display.js'], css: ['display/display.css'] }]);
+      await api.scriptingMessageDisplay.registerScripts([{ id: 'sigill-display', js: ['display/display.js'] }]);
     }
   }
 
@@ -152,13 +157,14 @@ export class ReadService {
   }
 
   /**
-   * A composer opened (`tabs.onCreated`): a reply to or forward of mail that was encrypted gets as its
+   * A composer opened (its first `compose.onComposeStateChanged`): a reply to or forward of mail that was encrypted gets as its
    * quote only the decrypted text that was shown, and only from the mail's one root encryption (REPLY,
    * "Re: What's up Johnny?"); Thunderbird's own quote of such mail (ciphertext, or attacker parts around it)
    * is replaced. Plain mail is left to Thunderbird.
    */
   async composeOpened(tab: { id?: number; type?: string }): Promise<void> {
-    if (tab.id === undefined || (tab.type !== undefined && tab.type !== 'messageCompose')) return;
+    if (tab.id === undefined || (tab.type !== undefined && tab.type !== 'messageCompose') || this.#composers.has(tab.id)) return;
+    this.#composers.add(tab.id);
     const { api } = this.#deps;
     const details = await api.replyCompose.getComposeDetails(tab.id);
     if (details.relatedMessageId === undefined || (details.type !== 'reply' && details.type !== 'forward')) return;

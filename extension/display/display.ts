@@ -83,6 +83,44 @@ function htmlPart(html: string): HTMLElement {
   return root;
 }
 
+/**
+ * The content's style, added by the script itself: a registered display stylesheet is injected again each
+ * time Sigill's background starts afresh (Thunderbird suspends an idle Manifest V3 background), and a
+ * second copy of the same sheet makes Thunderbird's injection fail.
+ */
+const STYLE = `
+#sigill-content {
+  font: message-box;
+  font-size: 100%;
+  line-height: 1.45;
+  padding: 0.5em 1em 1.5em;
+  max-width: 60em;
+}
+#sigill-content .sigill-subject {
+  font-size: 1.35em;
+  margin: 0.3em 0 0.8em;
+}
+#sigill-content .sigill-text {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+  font-family: monospace;
+}
+#sigill-content .sigill-quote {
+  margin: 0.2em 0 0.2em 0.2em;
+  padding-left: 0.8em;
+  border-left: 3px solid #8f8f9d;
+  color: #5b5b66;
+}
+#sigill-content hr {
+  border: none;
+  border-top: 1px solid #cfcfd8;
+  margin: 1.2em 0;
+}
+@media (prefers-color-scheme: dark) {
+  #sigill-content .sigill-quote { color: #bfbfc9; }
+}
+`;
+
 function render(content: DisplayContent): void {
   const container = document.createElement('div');
   container.id = 'sigill-content';
@@ -99,6 +137,9 @@ function render(content: DisplayContent): void {
   // The mail's own styles go with its body: they could hide or restyle what is shown now.
   for (const sheet of document.querySelectorAll('style, link')) sheet.remove();
   for (const attribute of [...document.body.attributes]) document.body.removeAttribute(attribute.name);
+  const style = document.createElement('style');
+  style.textContent = STYLE;
+  document.head.append(style);
   document.body.replaceChildren(container);
   document.documentElement.dataset.sigill = 'shown';
 }

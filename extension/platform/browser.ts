@@ -68,12 +68,13 @@ export interface ReadBrowserApi {
   tabs: {
     sendMessage(tabId: number, message: unknown): Promise<unknown>;
     query(query: { active?: boolean; currentWindow?: boolean }): Promise<Array<{ id?: number }>>;
-    onCreated: { addListener(listener: (tab: { id?: number; type?: string }) => void): void };
   };
   /** The composer, for replies and forwards of decrypted mail (compose.getComposeDetails / setComposeDetails). */
   replyCompose: {
     getComposeDetails(tabId: number): Promise<ReplyComposeDetails>;
     setComposeDetails(tabId: number, details: { plainTextBody?: string; body?: string }): Promise<void>;
+    /** Fires for composers only, first when one has opened (tabs.onCreated would wake Sigill for every tab and window). */
+    onComposeStateChanged: { addListener(listener: (tab: { id?: number; type?: string }) => void): void };
   };
 }
 
@@ -163,13 +164,13 @@ function narrowRead(thunderbird: ThunderbirdBrowser): ReadBrowserApi {
     tabs: {
       sendMessage: (tabId, message) => browser.tabs.sendMessage(tabId, message) as Promise<unknown>,
       query: async (query) => browser.tabs.query(query),
-      onCreated: { addListener: (listener) => browser.tabs.onCreated.addListener(listener) },
     },
     replyCompose: {
       getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ReplyComposeDetails,
       setComposeDetails: async (tabId, details) => {
         await browser.compose.setComposeDetails(tabId, details);
       },
+      onComposeStateChanged: { addListener: (listener) => browser.compose.onComposeStateChanged.addListener((tab) => listener(tab)) },
     },
   };
 }

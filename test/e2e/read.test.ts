@@ -1,7 +1,8 @@
 // Scenario: bob reads, in real Thunderbird with Sigill, mail that other programs made and submitted to the
 // relay: a message encrypted and signed with gpg (body and a 5 MB binary .pgp attachment) shows its
 // plaintext alone, "signed by" the gpg key's user ID in Sigill's status popup, and the attachment saves
-// byte-identical; an EFAIL direct-exfiltration mail built around a real ciphertext shows the decrypted
+// byte-identical, and a reply quotes the decrypted text; a message for someone else says which keys it
+// was for; an EFAIL direct-exfiltration mail built around a real ciphertext shows the decrypted
 // text alone and makes no request to a loopback HTTP server the test watches; a tampered message shows
 // an integrity error and no plaintext; a plain message is displayed unchanged.
 import { createHash, randomBytes } from 'node:crypto';
@@ -120,6 +121,37 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     expect(createHash('sha256').update(readFileSync(saved)).digest('hex')).toBe(createHash('sha256').update(attachment).digest('hex'));
     await status.waitFor('.attachment .status', (state) => (state.text ?? '').includes('figures.bin'));
     await bob.screenshot('gpg-attachment-saved');
+
+    // Reply: the quote is the decrypted text that was shown, not the ciphertext Thunderbird sees.
+    const { tabId } = await bob.call('beginReply', { messageId: header.id });
+    let quoted = '';
+    await eventually(
+      async () => {
+        const composer = await bob.call('composeBody', { tabId });
+        quoted = composer.isPlainText ? composer.plainTextBody : composer.body;
+        return quoted.includes(secret);
+      },
+      60_000,
+      `the decrypted quote in the reply (last seen: ${quoted.slice(0, 200)})`,
+    );
+    expect(quoted).not.toContain('BEGIN PGP');
+    await bob.screenshot('gpg-reply');
+  });
+
+  it('says which keys a message was encrypted to when bob has none of them', async () => {
+    const secret = `secret-canary-${randomBytes(6).toString('hex')}`;
+    const onlyForCarol = gpg.encryptSign(`not for bob ${secret}`, { to: 'carol@sigill.test', from: 'carol@sigill.test', armor: true }).toString('latin1');
+    const subject = `not for you ${randomBytes(4).toString('hex')}`;
+    await submitRaw(world, 'carol', 'bob', mail(envelope(subject, 'text/plain; charset=us-ascii'), onlyForCarol));
+    const header = await bob.receive({ subject });
+    const pane = await openMessage(bob, header.id);
+    expect(pane.sigill).toBe('untouched');
+    expect(pane.text).not.toContain(secret);
+    const status = await openStatus(bob);
+    const error = await status.text('[data-code="NOT_ENCRYPTED_FOR_US"]');
+    expect(error).toContain('not encrypted to any of your keys');
+    expect(error).toMatch(/key IDs [0-9A-F]{16}/);
+    await bob.screenshot('no-secret-key-status');
   });
 
   it('shows an EFAIL direct-exfiltration mail as the decrypted text alone and makes no request at all', async () => {

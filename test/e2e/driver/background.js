@@ -167,6 +167,17 @@ const commands = {
     return null;
   },
 
+  async beginReply({ messageId, forward = false }) {
+    const tab = forward ? await messenger.compose.beginForward(messageId, 'forwardInline') : await messenger.compose.beginReply(messageId, 'replyToSender');
+    if (tab.id === undefined) throw new Error('the composer opened no tab');
+    return { tabId: tab.id };
+  },
+
+  async composeBody({ tabId }) {
+    const details = await messenger.compose.getComposeDetails(tabId);
+    return { isPlainText: Boolean(details.isPlainText), plainTextBody: details.plainTextBody ?? '', body: details.body ?? '' };
+  },
+
   async messagePane() {
     return JSON.parse(await messenger.sigillTest.messagePane());
   },

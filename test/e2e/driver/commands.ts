@@ -107,6 +107,10 @@ export interface DriverCommands {
   messagePane: { args: Record<string, never>; result: MessagePane };
   /** Clicks an add-on's message display action button in the selected tab (its popup opens). */
   clickMessageDisplayAction: { args: { addonId: string }; result: null };
+  /** Replies to (compose.beginReply) or forwards (beginForward inline) a message, as the buttons do; the composer's tab. */
+  beginReply: { args: { messageId: number; forward?: boolean }; result: { tabId: number } };
+  /** What a composer holds now (compose.getComposeDetails). */
+  composeBody: { args: { tabId: number }; result: { isPlainText: boolean; plainTextBody: string; body: string } };
 }
 
 export interface MessagePane {

@@ -38,7 +38,7 @@ export interface NodeBrowser extends BrowserApi {
   registeredDisplayScripts: Array<{ id: string; js: string[]; css?: string[] }>;
   tabMessages: Array<{ tabId: number; message: unknown }>;
   composeDetails: Map<number, { type?: string; relatedMessageId?: number; isPlainText?: boolean; plainTextBody?: string; body?: string }>;
-  /** Opens a composer tab (fires tabs.onCreated), as Reply or Forward does. */
+  /** Opens a composer tab (fires compose.onComposeStateChanged twice, as Thunderbird does when it opens), as Reply or Forward does. */
   openCompose(tabId: number, details: { type: string; relatedMessageId?: number; isPlainText: boolean }): void;
   /** Shows a message in a tab, as a click in the message list does (fires onMessagesDisplayed). */
   display(tabId: number, messageId: number): void;
@@ -77,11 +77,12 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     composeDetails: new Map(),
     openCompose: (tabId, details) => {
       api.composeDetails.set(tabId, { ...details });
-      for (const listener of createdListeners) listener({ id: tabId, type: 'messageCompose' });
+      for (const listener of [...createdListeners, ...createdListeners]) listener({ id: tabId, type: 'messageCompose' });
     },
     replyCompose: {
       getComposeDetails: async (tabId) => ({ ...api.composeDetails.get(tabId) }),
       setComposeDetails: async (tabId, details) => void api.composeDetails.set(tabId, { ...api.composeDetails.get(tabId), ...details }),
+      onComposeStateChanged: { addListener: (listener) => void createdListeners.push(listener) },
     },
     display: (tabId, messageId) => {
       api.displayedIn.set(tabId, messageId);
@@ -118,7 +119,6 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     tabs: {
       sendMessage: async (tabId, message) => void api.tabMessages.push({ tabId, message }),
       query: async () => [...api.displayedIn.keys()].map((id) => ({ id })),
-      onCreated: { addListener: (listener) => void createdListeners.push(listener) },
     },
     storageBackend,
     activityCalls: 0,

@@ -96,7 +96,7 @@ describe('the read path in the background', () => {
     expect(api.rawReads).toBe(1);
     expect(api.badges.get(7)).toMatchObject({ text: '' });
     expect(api.openWindows.size).toBe(0);
-    expect(api.registeredDisplayScripts).toEqual([{ id: 'sigill-display', js: ['display/display.js'], css: ['display/display.css'] }]);
+    expect(api.registeredDisplayScripts).toEqual([{ id: 'sigill-display', js: ['display/display.js'] }]);
   });
 
   it('recognises OpenPGP content cheaply, armor in base64 text parts included', () => {
