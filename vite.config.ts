@@ -16,6 +16,9 @@ export const entries: Record<string, string> = {
   'options/options': 'extension/options/options.ts',
   'prompt/prompt': 'extension/prompt/prompt.ts',
   'compose/compose': 'extension/compose/compose.ts',
+  // A message display script is a classic script (no imports at run time): display.ts imports types only.
+  'display/display': 'extension/display/display.ts',
+  'display/popup': 'extension/display/popup.ts',
 };
 
 /** Pages and their styles, copied as they are next to their scripts. */
@@ -29,7 +32,7 @@ function copyStaticFiles(): Plugin {
       cpSync(resolve(root, 'manifest.json'), resolve(outDir, 'manifest.json'));
       cpSync(resolve(root, 'extension/_locales'), resolve(outDir, '_locales'), { recursive: true });
       cpSync(resolve(root, 'extension/icons'), resolve(outDir, 'icons'), { recursive: true, filter: (src) => !src.endsWith('.sh') });
-      for (const page of ['options', 'prompt', 'shared', 'compose']) {
+      for (const page of ['options', 'prompt', 'shared', 'compose', 'display']) {
         cpSync(resolve(root, 'extension', page), resolve(outDir, page), { recursive: true, filter: (src) => statSync(src).isDirectory() || pageFiles.test(src) });
       }
     },

@@ -3,6 +3,8 @@
 // addons-linter knows Firefox only, so a few findings are expected for a Thunderbird add-on. Each
 // allowance below is exact (code + what it is about) and explained; every other finding counts.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Thunderbird-only API namespaces and permissions, which addons-linter reports as unknown. */
@@ -37,6 +39,15 @@ const allowances = [
       ['KEY_FIREFOX_UNSUPPORTED_BY_MIN_VERSION', 'KEY_FIREFOX_ANDROID_UNSUPPORTED_BY_MIN_VERSION'].includes(f.code) &&
       /data_collection_permissions/.test(f.description ?? ''),
   },
+  {
+    // DOMPurify (bundled into the background to sanitize received HTML) parses input with innerHTML on
+    // an inert document of its own when DOMParser fails: that is the sanitizer itself, not a sink.
+    why: "DOMPurify's own parsing fallback",
+    matches: (f, sourceDir) =>
+      f.code === 'UNSAFE_VAR_ASSIGNMENT' &&
+      f.file === 'background/background.js' &&
+      (readFileSync(join(sourceDir, f.file), 'utf8').split('\n')[f.line - 1] ?? '').includes('doc.documentElement.innerHTML = IS_EMPTY_INPUT ? emptyHTML : dirtyPayload'),
+  },
 ];
 
 export function lintExtension(sourceDir = 'dist/extension') {
@@ -50,7 +61,7 @@ export function lintExtension(sourceDir = 'dist/extension') {
   const allowed = [];
   const problems = [];
   for (const finding of findings) {
-    const allowance = allowances.find((a) => a.matches(finding));
+    const allowance = allowances.find((a) => a.matches(finding, sourceDir));
     if (allowance) allowed.push({ ...finding, allowedBecause: allowance.why });
     else problems.push(finding);
   }

@@ -14,6 +14,9 @@ import { SigillService } from './service.ts';
 import { SendHook, type MessageChoice } from './send.ts';
 import { notifySendFailure } from './send-notify.ts';
 import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
+import { ReadService } from './read.ts';
+import { isReadRequest, type ReadRequestName } from '../shared/messages.ts';
+import { translator } from '../shared/i18n.ts';
 
 const PROMPT_SIZE = { width: 520, height: 400 };
 /** How often unlocked keys are checked for expiry besides every access (below the 30 s idle timeout). */
@@ -70,9 +73,21 @@ export interface Background {
   send: Promise<SendHook>;
   /** Per-message Encrypt/Sign choices by compose tab (set by the compose popup). */
   choices: Map<number, MessageChoice>;
+  /** The read path (display script, status popup), over the same keyring. */
+  reading: Promise<ReadService>;
 }
 
-export function startBackground(api: BrowserApi, options: { fetchText?: (url: string) => Promise<string>; fetch?: Fetch } = {}): Background {
+export interface BackgroundOptions {
+  fetchText?: (url: string) => Promise<string>;
+  /** The fetch key lookups use (default the background's). */
+  fetch?: Fetch;
+  /** The HTML policy for received mail (DOMPurify over the background's window); without it HTML is shown as text. */
+  sanitizeHtml?: (html: string) => string;
+  /** blob: URLs for saving decrypted attachments; default the platform's URL.createObjectURL. */
+  objectURL?: { create(data: Blob): string; revoke(url: string): void };
+}
+
+export function startBackground(api: BrowserApi, options: BackgroundOptions = {}): Background {
   const storage = storageLocal(api);
   const prompts = new PassphrasePrompts({
     open: async (requestId) => {
@@ -114,9 +129,31 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
   })();
   // Logged, not thrown: a keyring that cannot be read must not take the rest of the background down.
   ready.catch((error: unknown) => console.error('sigill: the keyring could not be opened', error));
+  const reading = ready.then((service) => {
+    const reader = new ReadService({
+      api,
+      keys: service,
+      translate: translator(api),
+      objectURL: options.objectURL ?? { create: (data) => URL.createObjectURL(data), revoke: (url) => URL.revokeObjectURL(url) },
+      ...(options.sanitizeHtml === undefined ? {} : { sanitizeHtml: options.sanitizeHtml }),
+    });
+    return reader;
+  });
+  // The display script and the listener for displayed messages are registered at once (Manifest V3 wakes the background for them).
+  api.replyCompose.onComposeStateChanged.addListener((tab) => void reading.then((reader) => reader.composeOpened(tab)).catch((error: unknown) => console.error('sigill: the reply could not be prepared', error)));
+  api.messageDisplay.onMessagesDisplayed.addListener((tab, messages) => void reading.then((reader) => reader.displayed(tab, messages), () => undefined));
+  void reading.then((reader) => reader.start()).catch((error: unknown) => console.error('sigill: the message display could not be set up', error));
 
   api.runtime.onMessage.addListener((message, sender) => {
     if (typeof message !== 'object' || message === null || !('sigill' in message)) return undefined;
+    const name = (message as { sigill: unknown }).sigill;
+    if (typeof name === 'string' && isReadRequest(name)) {
+      const payload = (message as { payload?: unknown }).payload;
+      return reading.then(
+        (reader) => reader.call(name as ReadRequestName, payload as never, sender, api.runtime.getURL('')),
+        (error: unknown) => ({ ok: false, error: { code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` } }),
+      );
+    }
     return ready.then(
       (service) => service.handleMessage(message, sender),
       (error: unknown) => ({ ok: false, error: { code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` } }),
@@ -188,5 +225,5 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
     const tabId = tab.id;
     void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
   });
-  return { ready, send, choices };
+  return { ready, send, choices, reading };
 }

@@ -46,7 +46,7 @@ const RELATED_SCAN_BYTES = 8 * 1024 * 1024;
  * Whether a reply or forward answers an encrypted message (then it stays encrypted): a cheap look at
  * the original's raw text for an armored OpenPGP message or RFC 3156 `multipart/encrypted`.
  */
-export async function relatesToEncrypted(details: ComposeDetailsView, getRaw: (messageId: number) => Promise<File | string>): Promise<boolean> {
+export async function relatesToEncrypted(details: ComposeDetailsView, getRaw: (messageId: number) => Promise<Blob | string>): Promise<boolean> {
   if (typeof details.relatedMessageId !== 'number' || !['reply', 'forward'].includes(String(details.type).split('_')[0] ?? '')) return false;
   const raw = await getRaw(details.relatedMessageId);
   const text = typeof raw === 'string' ? raw.slice(0, RELATED_SCAN_BYTES) : await raw.slice(0, RELATED_SCAN_BYTES).text();

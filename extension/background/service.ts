@@ -26,6 +26,7 @@ import {
   type ImportReportView,
   type KeyView,
   type PromptReason,
+  type ReadRequestName,
   type ReplyEnvelope,
   type RequestName,
   type RequestOf,
@@ -56,7 +57,8 @@ const MAX_EXPIRY_DAYS = 40 * 365;
 /** Key files fetched from a URL larger than this are refused before parsing. */
 const MAX_KEY_FILE_BYTES = 5 * 1024 * 1024;
 
-type Handlers = { [N in RequestName]: (payload: RequestOf<N>) => Promise<ResponseOf<N>> };
+// The read path's requests are answered by read.ts.
+type Handlers = { [N in Exclude<RequestName, ReadRequestName>]: (payload: RequestOf<N>) => Promise<ResponseOf<N>> };
 
 function text(value: unknown, field: string, options: { allowEmpty?: boolean } = {}): string {
   if (typeof value !== 'string' || (!options.allowEmpty && value === '')) {
@@ -128,7 +130,7 @@ export class SigillService {
 
   /** Runs one request and wraps the outcome for the wire; errors become their stable code. */
   async call<N extends RequestName>(name: N, payload: RequestOf<N>): Promise<ReplyEnvelope<N>> {
-    const handler = this.#handlers[name] as ((payload: RequestOf<N>) => Promise<ResponseOf<N>>) | undefined;
+    const handler = (this.#handlers as Partial<Record<RequestName, unknown>>)[name] as ((payload: RequestOf<N>) => Promise<ResponseOf<N>>) | undefined;
     if (handler === undefined) {
       return { ok: false, error: { code: 'BAD_INPUT', message: `Unknown request ${JSON.stringify(name)}.` } };
     }
@@ -151,6 +153,11 @@ export class SigillService {
       hasRevocationCertificate: revocationCertificate !== undefined,
       unlocked: record.secret && this.keyring.unlockedKey(record.fingerprint) !== undefined,
     };
+  }
+
+  /** An import report as the pages see it (also for keys imported from a received message). */
+  reportView(report: ImportReport): ImportReportView {
+    return this.#reportView(report);
   }
 
   #reportView(report: ImportReport): ImportReportView {

@@ -2,6 +2,7 @@
  * The typed runtime messages between Sigill's pages (options, passphrase prompt) and its background,
  * where the keyring lives. One map: request name → request and response types.
  */
+import type { DisplayContent, MessageView } from './read-view.ts';
 import type { Acceptance, KeyProfile, KeyRecord, KeyUseStatus, RevocationReason, Settings, SigillErrorCode } from '../../src/core/index.ts';
 import type { DiscoverySourceName } from '../../src/core/index.ts';
 
@@ -83,6 +84,19 @@ export interface RequestMap {
   'keys.warnings': { request: { address?: string }; response: KeyChangeWarningView[] };
   'keys.resolveWarning': { request: { address: string; fingerprint: string; choice: 'accept' | 'reject' }; response: { accepted?: KeyView; rejected?: KeyView; demoted: KeyView[] } };
   'keys.ownPublicKeyFile': { request: { identity: string }; response: FileOffer };
+  // Reading mail (extension/background/read.ts). `read.display` comes from the message display script
+  // and is answered for the message shown in its own tab only; the others from the status popup.
+  'read.display': { request: Record<string, never>; response: DisplayContent };
+  /** The view of the message shown in a tab (the popup's), or null when the tab shows none. */
+  'read.status': { request: { tabId: number }; response: MessageView | null };
+  /** Reads the message again (after a cancelled or wrong passphrase) and redraws its display. */
+  'read.retry': { request: { messageId: number }; response: MessageView };
+  /** Decrypts (if needed) and saves one attachment through downloads; answers the file name used. */
+  'read.saveAttachment': { request: { messageId: number; index: number }; response: { fileName: string } };
+  /** Imports a key offered in the message as undecided (never accepted by itself). */
+  'read.importKey': { request: { messageId: number; index: number }; response: ImportReportView };
+  /** For the send path: the message (being replied to or forwarded) was shown decrypted, so the reply defaults to encrypted. */
+  'read.wasEncrypted': { request: { messageId: number }; response: boolean };
 }
 
 // ---- key discovery (plain data: ISO dates, so it crosses any message passing unchanged) -----------------
@@ -158,6 +172,11 @@ export interface KeyChangeWarningView {
 }
 
 export type RequestName = keyof RequestMap;
+/** The read path's requests, answered by extension/background/read.ts rather than the keyring service. */
+export type ReadRequestName = Extract<RequestName, `read.${string}`>;
+export function isReadRequest(name: string): name is ReadRequestName {
+  return name.startsWith('read.');
+}
 export type RequestOf<N extends RequestName> = RequestMap[N]['request'];
 export type ResponseOf<N extends RequestName> = RequestMap[N]['response'];
 

@@ -3,7 +3,7 @@
 // harness's HTTP sink (long polling) and posts results back. config.json (written by the harness next
 // to this file in the profile) holds {sink, profile}. Add a command = declare it in commands.ts (its
 // arguments and result), then implement it in `commands` below: the type check holds both to the map.
-/* global messenger, fetch, setTimeout, crypto, File */
+/* global messenger, fetch, setTimeout, crypto, File, atob */
 
 /** @typedef {import('./commands.ts').DriverImplementation} DriverImplementation */
 /** @typedef {import('../core-probe/protocol.ts').ProbeResponse} ProbeResponse */
@@ -64,8 +64,9 @@ const commands = {
   },
 
   /** Composes a plain-text message and sends it now; `openpgp` switches Thunderbird's own OpenPGP on. */
-  async send({ to, subject, body, openpgp, timeoutMs = 60_000 }) {
-    const tab = await messenger.compose.beginNew({ to, subject, plainTextBody: body, isPlainText: true });
+  async send({ to, subject, body, openpgp, attachments = [], timeoutMs = 60_000 }) {
+    const files = attachments.map(({ name, base64 }) => ({ file: new File([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], name) }));
+    const tab = await messenger.compose.beginNew({ to, subject, plainTextBody: body, isPlainText: true, ...(files.length > 0 ? { attachments: files } : {}) });
     const tabId = tab.id;
     if (tabId === undefined) throw new Error('compose.beginNew opened no tab');
     if (openpgp) {
@@ -163,6 +164,26 @@ const commands = {
 
   async setPref({ name, value }) {
     await messenger.sigillTest.setPref(name, value);
+    return null;
+  },
+
+  async beginReply({ messageId, forward = false }) {
+    const tab = forward ? await messenger.compose.beginForward(messageId, 'forwardInline') : await messenger.compose.beginReply(messageId, 'replyToSender');
+    if (tab.id === undefined) throw new Error('the composer opened no tab');
+    return { tabId: tab.id };
+  },
+
+  async composeBody({ tabId }) {
+    const details = await messenger.compose.getComposeDetails(tabId);
+    return { isPlainText: Boolean(details.isPlainText), plainTextBody: details.plainTextBody ?? '', body: details.body ?? '' };
+  },
+
+  async messagePane() {
+    return JSON.parse(await messenger.sigillTest.messagePane());
+  },
+
+  async clickMessageDisplayAction({ addonId }) {
+    await messenger.sigillTest.clickMessageDisplayAction(addonId);
     return null;
   },
 

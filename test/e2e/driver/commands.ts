@@ -18,6 +18,8 @@ export interface SendArgs {
   subject: string;
   body: string;
   openpgp?: BuiltinOpenPgpChoice;
+  /** Files attached in the composer (as a person adds them), bytes in base64. */
+  attachments?: Array<{ name: string; base64: string }>;
   /** How long to wait for compose.sendMessage before giving up. */
   timeoutMs?: number;
 }
@@ -140,6 +142,21 @@ export interface DriverCommands {
   clickComposeAction: { args: { addonId: string }; result: null };
   /** What Thunderbird's own OpenPGP shows in the open message's header: technology, encrypted and signed icons. */
   messageSecurity: { args: Record<string, never>; result: MessageSecurity };
+  /** What the message pane of the selected tab shows: `sigill` is Sigill's mark ('shown' / 'untouched'), `text` its innerText. */
+  messagePane: { args: Record<string, never>; result: MessagePane };
+  /** Clicks an add-on's message display action button in the selected tab (its popup opens). */
+  clickMessageDisplayAction: { args: { addonId: string }; result: null };
+  /** Replies to (compose.beginReply) or forwards (beginForward inline) a message, as the buttons do; the composer's tab. */
+  beginReply: { args: { messageId: number; forward?: boolean }; result: { tabId: number } };
+  /** What a composer holds now (compose.getComposeDetails). */
+  composeBody: { args: { tabId: number }; result: { isPlainText: boolean; plainTextBody: string; body: string } };
+}
+
+export interface MessagePane {
+  url: string;
+  sigill: string | null;
+  text: string;
+  html: string;
 }
 
 export type DriverCommandName = keyof DriverCommands;

@@ -22,6 +22,9 @@ declare global {
       function setPref(name: string, value: string | number | boolean): Promise<void>;
       function clickComposeAction(addonId: string): Promise<void>;
       function messageSecurity(): Promise<string>;
+      /** JSON text of a MessagePane (commands.ts). */
+      function messagePane(): Promise<string>;
+      function clickMessageDisplayAction(addonId: string): Promise<void>;
     }
     namespace compose {
       interface ComposeDetails {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MemoryStorage } from '../../../src/core/index.ts';
-import type { AccountInfo, BrowserApi, MessageListener } from '../../../extension/platform/browser.ts';
+import type { AccountInfo, BrowserApi, DownloadRequest, MessageListener } from '../../../extension/platform/browser.ts';
 import { nodeComposer, type NodeComposer } from './node-compose.ts';
 
 export const EXTENSION_ORIGIN = 'moz-extension://00000000-0000-4000-8000-000000000001/';
@@ -35,11 +35,25 @@ export interface NodeBrowser extends BrowserApi {
   /** Compose windows (node-compose.ts) and the notifications shown. */
   composer: NodeComposer;
   notificationsShown: Array<{ id: string; title: string; message: string }>;
-  /** The compose button's badge per tab, and the tabs opened. */
-  badges: Map<number, { text?: string; color?: string; title?: string }>;
+  /** The tabs opened (tabs.create). */
   tabsOpened: string[];
-  /** Raw messages by id (messages.getRaw). */
-  rawMessages: Map<number, string>;
+  /** Raw messages by id (what messages.getRaw gives as a File), and the message each tab shows. */
+  rawMessages: Map<number, Uint8Array | string>;
+  displayedIn: Map<number, number>;
+  /** How many times getRaw was asked. */
+  rawReads: number;
+  downloaded: DownloadRequest[];
+  /** The compose button's and the message display button's badge per tab. */
+  badges: Map<number, { text?: string; color?: string; title?: string }>;
+  registeredDisplayScripts: Array<{ id: string; js: string[]; css?: string[] }>;
+  tabMessages: Array<{ tabId: number; message: unknown }>;
+  composeDetails: Map<number, { type?: string; relatedMessageId?: number; isPlainText?: boolean; plainTextBody?: string; body?: string }>;
+  /** Opens a composer tab (fires compose.onComposeStateChanged twice, as Thunderbird does when it opens), as Reply or Forward does. */
+  openCompose(tabId: number, details: { type: string; relatedMessageId?: number; isPlainText: boolean }): void;
+  /** Shows a message in a tab, as a click in the message list does (fires onMessagesDisplayed). */
+  display(tabId: number, messageId: number): void;
+  /** Sends `message` as the message display script in `tabId` would. */
+  sendFromDisplay(tabId: number, message: unknown): Promise<unknown>;
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -49,23 +63,100 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   const openWindows = new Map<number, string>();
   const messages = localeMessages(options.locale ?? 'en');
   let nextWindowId = 1;
+  const createdListeners: Array<(tab: { id?: number; type?: string }) => void> = [];
+  const displayedListeners: Array<(tab: { id?: number }, messages: Array<{ id: number }>) => void> = [];
   const composer = nodeComposer();
-  const notificationsShown: NodeBrowser['notificationsShown'] = [];
-  const badges: NodeBrowser['badges'] = new Map();
-  const tabsOpened: string[] = [];
-  const rawMessages = new Map<number, string>();
 
-  async function dispatch(message: unknown, url: string): Promise<unknown> {
+  async function dispatch(message: unknown, url: string, tab?: { id: number }): Promise<unknown> {
     // JSON round trip: runtime messages are structured clones, never shared objects.
     const copy = JSON.parse(JSON.stringify(message)) as unknown;
     for (const listener of listeners) {
-      const answer = listener(copy, { url, id: 'sigill@sigill.dev' });
+      const answer = listener(copy, { url, id: 'sigill@sigill.dev', ...(tab === undefined ? {} : { tab }) });
       if (answer !== undefined) return JSON.parse(JSON.stringify(await answer)) as unknown;
     }
     return undefined;
   }
 
   const api: NodeBrowser = {
+    rawMessages: new Map(),
+    displayedIn: new Map(),
+    rawReads: 0,
+    downloaded: [],
+    badges: new Map(),
+    registeredDisplayScripts: [],
+    tabMessages: [],
+    composeDetails: new Map(),
+    openCompose: (tabId, details) => {
+      api.composeDetails.set(tabId, { ...details });
+      for (const listener of [...createdListeners, ...createdListeners]) listener({ id: tabId, type: 'messageCompose' });
+    },
+    replyCompose: {
+      getComposeDetails: async (tabId) => ({ ...api.composeDetails.get(tabId) }),
+      setComposeDetails: async (tabId, details) => void api.composeDetails.set(tabId, { ...api.composeDetails.get(tabId), ...details }),
+      onComposeStateChanged: { addListener: (listener) => void createdListeners.push(listener) },
+    },
+    display: (tabId, messageId) => {
+      api.displayedIn.set(tabId, messageId);
+      for (const listener of displayedListeners) listener({ id: tabId }, [{ id: messageId }]);
+    },
+    sendFromDisplay: (tabId, message) => dispatch(message, 'mailbox:///message', { id: tabId }),
+    messages: {
+      getRaw: async (messageId) => {
+        api.rawReads += 1;
+        const raw = api.rawMessages.get(messageId);
+        if (raw === undefined) throw new Error(`no message ${messageId}`);
+        return new File([raw as Uint8Array<ArrayBuffer> | string], `${messageId}.eml`);
+      },
+    },
+    messageDisplay: {
+      getDisplayedMessages: async (tabId) => {
+        const id = api.displayedIn.get(tabId);
+        return id === undefined ? [] : [{ id }];
+      },
+      onMessagesDisplayed: { addListener: (listener) => void displayedListeners.push(listener) },
+    },
+    messageDisplayAction: {
+      setBadgeText: async ({ tabId, text }) => void api.badges.set(tabId, { ...api.badges.get(tabId), text }),
+      setBadgeBackgroundColor: async ({ tabId, color }) => void api.badges.set(tabId, { ...api.badges.get(tabId), color }),
+      setTitle: async ({ tabId, title }) => void api.badges.set(tabId, { ...api.badges.get(tabId), title }),
+    },
+    scriptingMessageDisplay: {
+      getRegisteredScripts: async () => api.registeredDisplayScripts.map(({ id }) => ({ id })),
+      registerScripts: async (scripts) => void api.registeredDisplayScripts.push(...scripts),
+    },
+    downloads: {
+      download: async (request) => api.downloaded.push(request),
+    },
+    tabs: {
+      sendMessage: async (tabId, message) => void api.tabMessages.push({ tabId, message }),
+      query: async () => [...api.displayedIn.keys()].map((id) => ({ id })),
+      create: async ({ url }) => void api.tabsOpened.push(url),
+    },
+    grantedOrigins: new Set(),
+    grantOnRequest: true,
+    permissions: {
+      contains: async ({ origins = [] }) => origins.every((origin) => api.grantedOrigins.has(origin)),
+      request: async ({ origins = [] }) => {
+        if (!api.grantOnRequest) return false;
+        for (const origin of origins) api.grantedOrigins.add(origin);
+        return true;
+      },
+    },
+    composer,
+    compose: composer.compose,
+    notificationsShown: [],
+    tabsOpened: [],
+    composeAction: {
+      setBadgeText: async ({ tabId, text }) => void api.badges.set(tabId, { ...api.badges.get(tabId), text }),
+      setBadgeBackgroundColor: async ({ tabId, color }) => void api.badges.set(tabId, { ...api.badges.get(tabId), color }),
+      setTitle: async ({ tabId, title }) => void api.badges.set(tabId, { ...api.badges.get(tabId), title }),
+    },
+    notifications: {
+      create: async (id, { title, message }) => {
+        api.notificationsShown.push({ id, title, message });
+        return id;
+      },
+    },
     storageBackend,
     activityCalls: 0,
     openWindows,
@@ -113,44 +204,6 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
         return text;
       },
       getUILanguage: () => options.locale ?? 'en',
-    },
-    grantedOrigins: new Set(),
-    grantOnRequest: true,
-    permissions: {
-      contains: async ({ origins = [] }) => origins.every((origin) => api.grantedOrigins.has(origin)),
-      request: async ({ origins = [] }) => {
-        if (!api.grantOnRequest) return false;
-        for (const origin of origins) api.grantedOrigins.add(origin);
-        return true;
-      },
-    },
-    composer,
-    compose: composer.compose,
-    notificationsShown,
-    badges,
-    tabsOpened,
-    rawMessages,
-    messages: {
-      getRaw: async (messageId) => {
-        const raw = rawMessages.get(messageId);
-        if (raw === undefined) throw new Error(`no message ${messageId}`);
-        return new File([raw], `${messageId}.eml`);
-      },
-    },
-    composeAction: {
-      setBadgeText: async ({ tabId, text }) => void badges.set(tabId, { ...badges.get(tabId), text }),
-      setBadgeBackgroundColor: async ({ tabId, color }) => void badges.set(tabId, { ...badges.get(tabId), color }),
-      setTitle: async ({ tabId, title }) => void badges.set(tabId, { ...badges.get(tabId), title }),
-    },
-    tabs: {
-      query: async () => [],
-      create: async ({ url }) => void tabsOpened.push(url),
-    },
-    notifications: {
-      create: async (id, { title, message }) => {
-        notificationsShown.push({ id, title, message });
-        return id;
-      },
     },
     sendFrom: (path, message) => dispatch(message, `${EXTENSION_ORIGIN}${path}`),
     closeWindowByUser: (windowId) => {

@@ -27,11 +27,31 @@ function addonURL(addonId, path) {
   return policy.getURL(path);
 }
 
-/** Every <browser> of every window: tabs of the main window and extension popup windows alike. */
+/**
+ * Every <browser> of every window: tabs of the main window and extension popup windows alike, and those
+ * inside Thunderbird's own chrome pages (about:3pane, about:message: the message display action's popup).
+ */
 function* allBrowsers() {
-  for (const window of Services.wm.getEnumerator(null)) {
-    for (const browser of window.document.querySelectorAll('browser')) yield browser;
+  function* within(document, depth) {
+    for (const browser of document.querySelectorAll('browser')) {
+      yield browser;
+      const inner = depth < 3 && !browser.isRemoteBrowser ? browser.contentDocument : null;
+      if (inner && /^about:(3pane|message)/.test(inner.location?.href ?? '')) yield* within(inner, depth + 1);
+    }
   }
+  for (const window of Services.wm.getEnumerator(null)) yield* within(window.document, 0);
+}
+
+/** The about:message window of the selected tab (a message tab, or the 3-pane tab's message pane). */
+function currentAboutMessage() {
+  const window = Services.wm.getMostRecentWindow('mail:3pane');
+  const tab = window?.document.getElementById('tabmail')?.currentTabInfo;
+  const content = tab?.chromeBrowser?.contentWindow;
+  if (!content) throw new Error('no selected mail tab');
+  if (content.location.href.startsWith('about:message')) return content;
+  const inner = content.messageBrowser?.contentWindow;
+  if (inner?.location.href.startsWith('about:message')) return inner;
+  throw new Error(`the selected tab shows no message (${content.location.href})`);
 }
 
 async function pageBrowser(urlPrefix, timeoutMs) {
@@ -179,6 +199,39 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
           if (typeof value === 'boolean') Services.prefs.setBoolPref(name, value);
           else if (typeof value === 'number') Services.prefs.setIntPref(name, value);
           else Services.prefs.setStringPref(name, String(value));
+        },
+
+        /** What the message pane of the selected tab shows (after display scripts ran). */
+        async messagePane() {
+          const aboutMessage = currentAboutMessage();
+          const browser = aboutMessage.document.getElementById('messagepane');
+          const document = browser?.contentDocument;
+          if (!document?.body) throw new Error('the message pane has no document (yet)');
+          return JSON.stringify({
+            url: document.location.href,
+            sigill: document.documentElement.dataset.sigill ?? null,
+            text: document.body.innerText,
+            html: document.body.innerHTML.slice(0, 200_000),
+          });
+        },
+
+        /** Clicks an add-on's message display action button (above the message), as a person does. */
+        async clickMessageDisplayAction(addonId) {
+          ensurePageActor(context.extension);
+          const aboutMessage = currentAboutMessage();
+          const widgetId = addonId.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+          const button = aboutMessage.document.getElementById(`${widgetId}-messageDisplayAction-toolbarbutton`);
+          if (!button) throw new Error(`no message display action button of ${addonId}`);
+          // A panel opens only in the active window; after another window (Sigill's passphrase prompt)
+          // closed, no window manager under Xvfb hands the focus back, so the main window takes it.
+          const mainWindow = Services.wm.getMostRecentWindow('mail:3pane');
+          if (Services.focus.activeWindow !== mainWindow) {
+            mainWindow.focus();
+            for (let tries = 0; tries < 50 && Services.focus.activeWindow !== mainWindow; tries++) {
+              await new Promise((resolve) => mainWindow.setTimeout(resolve, 100));
+            }
+          }
+          button.click();
         },
 
         getNewMessages(accountId) {

@@ -1,0 +1,473 @@
+/**
+ * The read path in the background: a displayed message's raw bytes (`messages.getRaw` with
+ * `decrypt: false`, never `getFull`, whose default decryption drops or blanks PGP parts) go through
+ * the core's `read()` with the keyring's keys, and the view model is kept per message for the
+ * display script (the content, shown in place of the body) and the status popup (everything else).
+ * The status goes to the message display action (badge and title), never into the body (SIG-UI).
+ *
+ * Mail without any OpenPGP content is recognised by a few native string searches over the raw message
+ * and left as Thunderbird shows it.
+ */
+import {
+  formatFingerprint,
+  isSigillError,
+  quoteForReply,
+  read,
+  readAttachment,
+  SigillError,
+  type DecryptionKeyRequest,
+  type Keyring,
+  type ReadOptions,
+  type ReadResult,
+  type Signer,
+  type VerificationKeyRequest,
+} from '../../src/core/index.ts';
+import type { MessageSenderInfo, ReadBrowserApi } from '../platform/browser.ts';
+import type { ImportReportView, KeyView, PromptReason, ReadRequestName, ReplyEnvelope, RequestOf, ResponseOf } from '../shared/messages.ts';
+import type { AttachmentSummary, DisplayContent, MessageView, OfferedKeyView, SignerView } from '../shared/read-view.ts';
+
+type SecretKey = Awaited<ReturnType<NonNullable<ReadOptions['decryptionKeys']>>>[number];
+type Certificate = Awaited<ReturnType<NonNullable<ReadOptions['verificationKeys']>>>[number];
+
+/** What the read path needs of the keyring service (service.ts). */
+export interface ReadKeyring {
+  keyring: Keyring;
+  /** An own key unlocked, through the passphrase prompt when it is locked (CANCELLED, BAD_PASSPHRASE ...). */
+  unlockedKey(fingerprint: string, reason: PromptReason): Promise<SecretKey>;
+  view(record: NonNullable<ReturnType<Keyring['record']>>): KeyView;
+  reportView(report: Awaited<ReturnType<Keyring['importKeys']>>): ImportReportView;
+}
+
+export interface ReadDependencies {
+  api: ReadBrowserApi;
+  keys: ReadKeyring;
+  /** The HTML policy with DOMPurify bound to the background's window; without it HTML is shown as text. */
+  sanitizeHtml?: (html: string) => string;
+  /** Turns bytes into a URL `downloads.download` can save (a blob: URL in Thunderbird), and releases it. */
+  objectURL: { create(data: Blob): string; revoke(url: string): void };
+  /** Status words for the badge and the title, from _locales. */
+  translate: (name: string, substitutions?: string | string[]) => string;
+  /** Mail larger than this is not read (it is refused with TOO_LARGE); default 128 MiB, the core's own bound. */
+  maxMessageSize?: number;
+}
+
+/** How many views are kept (each may hold decrypted text; attachments are decrypted only when saved). */
+const CACHED_VIEWS = 16;
+const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+/** The key ID of an anonymous recipient (RFC 9580 §5.1): any own key may be the one. */
+const WILDCARD_KEY_ID = '0000000000000000';
+
+/**
+ * Whether a raw mail can hold OpenPGP content at all: armor, PGP/MIME, OpenPGP media types, or names of
+ * encrypted or signature attachments. Armor inside a base64-encoded text part is found through the
+ * base64 of "-----BEGIN PGP " at its three alignments (line breaks of the encoding removed first).
+ * Native string searches only: a plain message costs a few milliseconds even when it is large.
+ */
+export function mayHoldOpenpgp(raw: string): boolean {
+  if (/-----BEGIN PGP |multipart\/(?:encrypted|signed)|application\/pgp|\.(?:pgp|gpg|asc|sig)\b/i.test(raw)) return true;
+  if (!/base64/i.test(raw)) return false;
+  return /LS0tLS1CRUdJTiBQR1Ag|LS0tQkVHSU4gUEdQ|LS0tLUJFR0lOIFBH/.test(raw.replace(/[\r\n]+/g, ''));
+}
+
+function latin1(bytes: Uint8Array): string {
+  return new TextDecoder('latin1').decode(bytes);
+}
+
+export class ReadService {
+  readonly #deps: ReadDependencies;
+  /** messageId → the view being made or made (in insertion order: the oldest is dropped first). */
+  readonly #views = new Map<number, Promise<ReadResult | undefined>>();
+  /** Own key fingerprint → every key ID of it (primary and subkeys), upper case. */
+  readonly #ownKeyIDs = new Map<string, string[]>();
+  /** Messages shown decrypted (remembered after their view left the cache, for replies). */
+  readonly #shownEncrypted = new Set<number>();
+  /** Composer tabs seen already (their state changes again and again; the quote is set once). */
+  readonly #composers = new Set<number>();
+
+  constructor(deps: ReadDependencies) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Registers the message display script. A background that Thunderbird suspended and started again may
+   * find it registered already; the script draws at most once per message pane, so a second copy is harmless.
+   */
+  async start(): Promise<void> {
+    const { api } = this.#deps;
+    const registered = await api.scriptingMessageDisplay.getRegisteredScripts();
+    if (!registered.some((script) => script.id === 'sigill-display')) {
+      await api.scriptingMessageDisplay.registerScripts([{ id: 'sigill-display', js: ['display/display.js'] }]);
+    }
+  }
+
+  /** Answers a read.* request; `sender` decides what the display script may ask (its own tab's message only). */
+  async call<N extends ReadRequestName>(name: N, payload: RequestOf<N>, sender: MessageSenderInfo, extensionOrigin: string): Promise<ReplyEnvelope<N>> {
+    try {
+      const fromPage = typeof sender.url === 'string' && sender.url.startsWith(extensionOrigin);
+      if (name !== 'read.display' && !fromPage) throw new SigillError('BAD_INPUT', { detail: `${name} is only answered to Sigill's own pages` });
+      const value = await this.#answer(name, (payload ?? {}) as RequestOf<N>, sender);
+      return { ok: true, value };
+    } catch (error) {
+      if (isSigillError(error)) {
+        return { ok: false, error: { code: error.code, message: error.message, ...(error.detail === undefined ? {} : { detail: error.detail }) } };
+      }
+      return { ok: false, error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } };
+    }
+  }
+
+  async #answer<N extends ReadRequestName>(name: N, payload: RequestOf<N>, sender: MessageSenderInfo): Promise<ResponseOf<N>> {
+    type Answer = Promise<ResponseOf<N>>;
+    switch (name) {
+      case 'read.display': {
+        const tabId = sender.tab?.id;
+        if (tabId === undefined) throw new SigillError('BAD_INPUT', { detail: 'read.display comes from a message display script' });
+        return this.display(tabId) as Answer;
+      }
+      case 'read.status': {
+        const { tabId } = payload as RequestOf<'read.status'>;
+        const messageId = await this.#displayedMessage(integer(tabId, 'tabId'));
+        return (messageId === undefined ? null : this.view(messageId)) as Answer;
+      }
+      case 'read.retry': {
+        const { messageId } = payload as RequestOf<'read.retry'>;
+        return this.retry(integer(messageId, 'messageId')) as Answer;
+      }
+      case 'read.saveAttachment': {
+        const { messageId, index } = payload as RequestOf<'read.saveAttachment'>;
+        return this.saveAttachment(integer(messageId, 'messageId'), integer(index, 'index')) as Answer;
+      }
+      case 'read.importKey': {
+        const { messageId, index } = payload as RequestOf<'read.importKey'>;
+        return this.importKey(integer(messageId, 'messageId'), integer(index, 'index')) as Answer;
+      }
+      case 'read.wasEncrypted': {
+        const { messageId } = payload as RequestOf<'read.wasEncrypted'>;
+        return this.wasEncrypted(integer(messageId, 'messageId')) as Answer;
+      }
+      default:
+        throw new SigillError('BAD_INPUT', { detail: `unknown request ${String(name)}` });
+    }
+  }
+
+  /** `messageDisplay.onMessagesDisplayed`: reads the message at once and sets the badge. */
+  displayed(tab: { id?: number }, messages: Array<{ id: number }>): void {
+    const [message] = messages;
+    if (tab.id === undefined || message === undefined || messages.length !== 1) return;
+    void this.#badge(tab.id, message.id);
+  }
+
+  /**
+   * A composer opened (its first `compose.onComposeStateChanged`): a reply to or forward of mail that was encrypted gets as its
+   * quote only the decrypted text that was shown, and only from the mail's one root encryption (REPLY,
+   * "Re: What's up Johnny?"); Thunderbird's own quote of such mail (ciphertext, or attacker parts around it)
+   * is replaced. Plain mail is left to Thunderbird.
+   */
+  async composeOpened(tab: { id?: number; type?: string }): Promise<void> {
+    if (tab.id === undefined || (tab.type !== undefined && tab.type !== 'messageCompose') || this.#composers.has(tab.id)) return;
+    this.#composers.add(tab.id);
+    const { api } = this.#deps;
+    const details = await api.replyCompose.getComposeDetails(tab.id);
+    if (details.relatedMessageId === undefined || (details.type !== 'reply' && details.type !== 'forward')) return;
+    const result = await this.#result(details.relatedMessageId);
+    if (result === undefined || (result.encryption === 'not-encrypted' && result.encryptedParts.count === 0 && result.errors.length === 0)) return;
+    const quote = quoteForReply(result);
+    this.#shownEncrypted.add(details.relatedMessageId);
+    const text = quote.text === '' ? '' : `\n\n${quote.text}\n`;
+    await api.replyCompose.setComposeDetails(tab.id, details.isPlainText === false ? { body: quoteHtml(quote.text) } : { plainTextBody: text });
+  }
+
+  // ---- the requests ----
+
+  /** The content the display script draws for the message in `tabId` (no parts: leave the body alone). */
+  async display(tabId: number): Promise<DisplayContent> {
+    const messageId = await this.#displayedMessage(tabId);
+    if (messageId === undefined) return { parts: [], protectedSubject: undefined };
+    const result = await this.#result(messageId);
+    void this.#badge(tabId, messageId);
+    // Only what came out of OpenPGP replaces the body: decrypted content, or a verified signed text.
+    if (result === undefined || !result.parts.some((part) => part.encrypted || part.source !== 'plain')) {
+      return { parts: [], protectedSubject: undefined };
+    }
+    if (result.parts.some((part) => part.encrypted)) this.#shownEncrypted.add(messageId);
+    return { parts: result.parts, protectedSubject: result.protectedSubject };
+  }
+
+  async view(messageId: number): Promise<MessageView> {
+    return this.#view(messageId, await this.#result(messageId));
+  }
+
+  async retry(messageId: number): Promise<MessageView> {
+    this.#views.delete(messageId);
+    const view = await this.view(messageId);
+    // Redraw every tab that shows it: its display script asks again.
+    for (const tab of await this.#deps.api.tabs.query({ active: true, currentWindow: true })) {
+      if (tab.id === undefined || (await this.#displayedMessage(tab.id)) !== messageId) continue;
+      void this.#badge(tab.id, messageId);
+      await this.#deps.api.tabs.sendMessage(tab.id, { sigill: 'display.refresh' }).catch(() => undefined);
+    }
+    return view;
+  }
+
+  async saveAttachment(messageId: number, index: number): Promise<{ fileName: string }> {
+    const result = await this.#result(messageId);
+    const listed = result?.attachments[index];
+    if (result === undefined || listed === undefined) throw new SigillError('BAD_INPUT', { detail: `message ${messageId} has no attachment ${index}` });
+    let attachment = listed;
+    if (attachment.data === undefined && attachment.deferred === true) {
+      attachment = (await readAttachment(await this.#raw(messageId), index, this.#readOptions())) ?? listed;
+    }
+    if (attachment.error !== undefined) throw new SigillError(attachment.error.code, { detail: attachment.name });
+    if (attachment.data === undefined) throw new SigillError('NOT_COMMITTED', { detail: attachment.name });
+    const { api, objectURL } = this.#deps;
+    // A blob: URL of the background: the bytes go from memory to the file the user's download settings choose,
+    // never into a mail folder or over the network.
+    const url = objectURL.create(new Blob([attachment.data as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+    try {
+      await api.downloads.download({ url, filename: attachment.name, conflictAction: 'uniquify', saveAs: false });
+    } finally {
+      // downloads.download resolves when the download has started; the URL stays valid for it a while.
+      setTimeout(() => objectURL.revoke(url), 60_000);
+    }
+    return { fileName: attachment.name };
+  }
+
+  async importKey(messageId: number, index: number): Promise<ImportReportView> {
+    const offered = (await this.#result(messageId))?.offeredKeys[index];
+    if (offered === undefined) throw new SigillError('BAD_INPUT', { detail: `message ${messageId} offers no key ${index}` });
+    // Undecided: a key that came in mail is never used to encrypt until the user accepts it (KEY-SWAP).
+    const report = await this.#deps.keys.keyring.importKeys(offered.armored, { acceptance: 'undecided' });
+    this.#views.delete(messageId);
+    return this.#deps.keys.reportView(report);
+  }
+
+  async wasEncrypted(messageId: number): Promise<boolean> {
+    if (this.#shownEncrypted.has(messageId)) return true;
+    const cached = this.#views.get(messageId);
+    const result = cached === undefined ? undefined : await cached;
+    return result !== undefined && result.encryption !== 'not-encrypted';
+  }
+
+  // ---- reading ----
+
+  async #displayedMessage(tabId: number): Promise<number | undefined> {
+    const messages = await this.#deps.api.messageDisplay.getDisplayedMessages(tabId);
+    return messages.length === 1 ? messages[0]?.id : undefined;
+  }
+
+  async #raw(messageId: number): Promise<Uint8Array> {
+    const raw = await this.#deps.api.messages.getRaw(messageId);
+    const limit = this.#deps.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    if (typeof raw === 'string') {
+      if (raw.length > limit) throw new SigillError('TOO_LARGE', { detail: `the message is larger than ${limit} bytes` });
+      return Uint8Array.from(raw, (char) => char.charCodeAt(0) & 0xff);
+    }
+    // The size is known before anything is read: a huge message is refused, not loaded.
+    if (raw.size > limit) throw new SigillError('TOO_LARGE', { detail: `the message is larger than ${limit} bytes` });
+    return new Uint8Array(await raw.arrayBuffer());
+  }
+
+  /** The core's view of a message, made once and kept; undefined for mail without OpenPGP content. */
+  #result(messageId: number): Promise<ReadResult | undefined> {
+    const cached = this.#views.get(messageId);
+    if (cached !== undefined) return cached;
+    const made = this.#read(messageId);
+    this.#views.set(messageId, made);
+    // A view that failed for a passing reason (prompt cancelled) is kept, so that the popup can show why and offer to retry.
+    while (this.#views.size > CACHED_VIEWS) this.#views.delete(this.#views.keys().next().value as number);
+    return made;
+  }
+
+  async #read(messageId: number): Promise<ReadResult | undefined> {
+    let raw: Uint8Array;
+    try {
+      raw = await this.#raw(messageId);
+    } catch (error) {
+      return failedResult(error);
+    }
+    if (!mayHoldOpenpgp(latin1(raw))) return undefined;
+    return read(raw, { ...this.#readOptions(), attachments: 'defer' });
+  }
+
+  #readOptions(): ReadOptions {
+    return {
+      decryptionKeys: (request) => this.#decryptionKeys(request),
+      verificationKeys: (request) => this.#verificationKeys(request),
+      ...(this.#deps.sanitizeHtml === undefined ? {} : { sanitizeHtml: this.#deps.sanitizeHtml }),
+    };
+  }
+
+  async #keyIDsOf(fingerprint: string): Promise<string[]> {
+    let ids = this.#ownKeyIDs.get(fingerprint);
+    if (ids === undefined) {
+      const key = await this.#deps.keys.keyring.secretKey(fingerprint);
+      ids = key.getKeyIDs().map((id) => id.toHex().toUpperCase());
+      this.#ownKeyIDs.set(fingerprint, ids);
+    }
+    return ids;
+  }
+
+  /** The own key the message was encrypted to, unlocked (through the prompt when it is locked). */
+  async #decryptionKeys({ keyIDs }: DecryptionKeyRequest): Promise<SecretKey[]> {
+    const wanted = new Set(keyIDs.map((id) => id.toUpperCase()));
+    const { keyring } = this.#deps.keys;
+    const matching: string[] = [];
+    for (const record of keyring.ownKeys()) {
+      const ids = await this.#keyIDsOf(record.fingerprint).catch(() => []);
+      if (wanted.has(WILDCARD_KEY_ID) || ids.some((id) => wanted.has(id))) matching.push(record.fingerprint);
+    }
+    if (matching.length === 0) return [];
+    // One that is unlocked already, else ask for the first one's passphrase (one prompt, not one per key).
+    const unlocked = matching.map((fingerprint) => keyring.unlockedKey(fingerprint)).filter((key) => key !== undefined);
+    if (unlocked.length > 0) return unlocked;
+    return [await this.#deps.keys.unlockedKey(matching[0] as string, 'decrypt')];
+  }
+
+  /** Certificates for the From addresses and the issuers a signature names; never a rejected one. */
+  async #verificationKeys({ keyIDs, fingerprints, addresses }: VerificationKeyRequest): Promise<Certificate[]> {
+    const { keyring } = this.#deps.keys;
+    const chosen = new Set<string>();
+    for (const address of addresses) for (const candidate of keyring.lookup(address).candidates) chosen.add(candidate.record.fingerprint);
+    const ids = new Set(keyIDs.map((id) => id.toUpperCase()));
+    const prints = new Set(fingerprints.map((print) => print.toUpperCase()));
+    if (ids.size > 0 || prints.size > 0) {
+      for (const record of keyring.records()) {
+        if (ids.has(record.keyID.toUpperCase()) || prints.has(record.fingerprint.toUpperCase())) chosen.add(record.fingerprint);
+      }
+    }
+    const certificates: Certificate[] = [];
+    for (const fingerprint of chosen) {
+      if (keyring.record(fingerprint)?.acceptance === 'rejected') continue;
+      certificates.push(await keyring.publicKey(fingerprint));
+    }
+    return certificates;
+  }
+
+  // ---- the view for the pages, the badge ----
+
+  #signerView(signer: Signer): SignerView {
+    const record = this.#deps.keys.keyring.record(signer.fingerprint);
+    return {
+      status: signer.status,
+      userID: signer.userID,
+      fingerprint: signer.fingerprint.length === 40 ? formatFingerprint(signer.fingerprint) : signer.fingerprint.toUpperCase(),
+      keyID: signer.keyID.toUpperCase(),
+      created: signer.created.toISOString(),
+      matchesFrom: signer.matchesFrom,
+      acceptance: record?.acceptance,
+    };
+  }
+
+  #view(messageId: number, result: ReadResult | undefined): MessageView {
+    if (result === undefined) {
+      return {
+        messageId, openpgp: false, encryption: 'not-encrypted', signature: 'not-signed', signers: [], protectedSubject: undefined, subject: undefined,
+        parts: [], unprotectedParts: 0, attachments: [], offeredKeys: [], errors: [], warnings: [], quotable: false,
+      };
+    }
+    const { keyring } = this.#deps.keys;
+    const attachments: AttachmentSummary[] = result.attachments.map((attachment, index) => ({
+      index,
+      name: attachment.name,
+      contentType: attachment.contentType,
+      size: attachment.size,
+      encrypted: attachment.encrypted,
+      signed: attachment.signed,
+      deferred: attachment.deferred === true,
+      detachedSignature: attachment.detachedSignature === undefined ? undefined : this.#detachedSigner(result, attachment.detachedSignature),
+      error: attachment.error,
+    }));
+    const offeredKeys: OfferedKeyView[] = result.offeredKeys.map((offered, index) => {
+      const fingerprint = offered.fingerprint.toLowerCase();
+      const addresses = new Set(offered.userIDs.map(addressOf).filter((address) => address !== ''));
+      const others = keyring
+        .records()
+        .filter((record) => record.fingerprint !== fingerprint && record.addresses.some((address) => addresses.has(address)))
+        .map((record) => ({ fingerprint: formatFingerprint(record.fingerprint), userID: record.primaryUserID ?? record.userIDs[0] ?? '', acceptance: record.acceptance }));
+      return {
+        index,
+        fingerprint: formatFingerprint(fingerprint),
+        userIDs: offered.userIDs,
+        from: offered.from,
+        encrypted: offered.encrypted,
+        acceptance: keyring.record(fingerprint)?.acceptance,
+        others,
+      };
+    });
+    return {
+      messageId,
+      openpgp: true,
+      encryption: result.encryption,
+      signature: result.signature,
+      signers: result.signers.map((signer) => this.#signerView(signer)),
+      protectedSubject: result.protectedSubject,
+      subject: result.subject,
+      parts: result.parts,
+      unprotectedParts: result.unprotectedParts.length,
+      attachments,
+      offeredKeys,
+      errors: result.errors,
+      warnings: result.warnings,
+      quotable: quoteForReply(result).fromEncrypted,
+    };
+  }
+
+  /** The signer of a detached signature group (the one signature in that group). */
+  #detachedSigner(result: ReadResult, group: number): SignerView | undefined {
+    const signer = result.signers.find((candidate) => candidate.group === group);
+    return signer === undefined ? undefined : this.#signerView(signer);
+  }
+
+  async #badge(tabId: number, messageId: number): Promise<void> {
+    const { api, translate } = this.#deps;
+    try {
+      const view = await this.view(messageId);
+      const { text, color, title } = badgeOf(view, translate);
+      await api.messageDisplayAction.setBadgeText({ tabId, text });
+      if (color !== undefined) await api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color });
+      await api.messageDisplayAction.setTitle({ tabId, title });
+    } catch (error) {
+      // The tab may be gone by now; the popup still reads the status on demand.
+      console.warn('sigill: the status of a message could not be shown', error);
+    }
+  }
+}
+
+/** The badge: short, one glance; the title says it in words; the popup says everything. */
+export function badgeOf(view: MessageView, t: ReadDependencies['translate']): { text: string; color: string | undefined; title: string } {
+  if (!view.openpgp) return { text: '', color: undefined, title: t('statusTitle_none') };
+  if (view.errors.length > 0 || view.signature === 'bad') return { text: '!', color: '#c50042', title: t('statusTitle_problem') };
+  const encrypted = view.encryption === 'encrypted';
+  const signed = view.signature === 'signed' && view.warnings.every((warning) => warning.code !== 'SIGNER_NOT_FROM');
+  if (encrypted && signed) return { text: '✔', color: '#017a40', title: t('statusTitle_encryptedSigned') };
+  if (encrypted) return { text: '🔒', color: '#0061e0', title: t('statusTitle_encrypted') };
+  if (signed) return { text: '✔', color: '#017a40', title: t('statusTitle_signed') };
+  return { text: '?', color: '#b35d00', title: t('statusTitle_partial') };
+}
+
+/** A quote for the HTML composer: the same text, escaped, in a cite blockquote. */
+function quoteHtml(quoted: string): string {
+  if (quoted === '') return '<p><br></p>';
+  const escaped = quoted.replace(/^> ?/gm, '').replace(/[&<>"]/g, (char) => `&#${char.charCodeAt(0)};`);
+  return `<p><br></p><blockquote type="cite"><pre>${escaped}</pre></blockquote>`;
+}
+
+function addressOf(userID: string): string {
+  const match = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(userID) ?? /^\s*([^<>\s]+@[^<>\s]+)\s*$/.exec(userID);
+  return match?.[1]?.toLowerCase() ?? '';
+}
+
+function integer(value: unknown, field: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new SigillError('BAD_INPUT', { detail: `${field} must be a whole number` });
+  return value as number;
+}
+
+/** A view saying why a message could not be read at all (too large, gone). */
+function failedResult(error: unknown): ReadResult {
+  const code = isSigillError(error) ? error.code : 'INTERNAL';
+  const message = isSigillError(error) ? error.message : `The message could not be read: ${error instanceof Error ? error.message : String(error)}`;
+  return {
+    parts: [], unprotectedParts: [], encryption: 'not-encrypted', signature: 'not-signed', signers: [], protectedSubject: undefined, subject: undefined,
+    fromAddresses: [], attachments: [], offeredKeys: [], errors: [{ code, message, retryable: false, where: 'body' }], warnings: [],
+    encryptedParts: { count: 0, root: undefined }, signatureGroups: [],
+  };
+}

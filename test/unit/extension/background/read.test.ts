@@ -1,0 +1,269 @@
+// The read path of Sigill's background over a Node stand-in for Thunderbird's APIs, with the real core,
+// real keys and real storage: messages.getRaw → read() with the keyring's keys (the passphrase prompt
+// included) → the view for the display script, the popup and the badge; attachments saved on request,
+// offered keys imported as undecided; plain mail left alone.
+import { armor, enums } from 'openpgp';
+import { describe, expect, it } from 'vitest';
+import { generateKey } from '../../../../src/core/index.ts';
+import { startBackground } from '../../../../extension/background/main.ts';
+import { mayHoldOpenpgp } from '../../../../extension/background/read.ts';
+import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../../extension/shared/messages.ts';
+import type { DisplayContent } from '../../../../extension/shared/read-view.ts';
+import { fixturePassphrase, readFixture } from '../../../../keys-fixtures/index.ts';
+import { nodeBrowser, type NodeBrowser } from '../node-browser.ts';
+// eslint-disable-next-line no-restricted-imports -- the read-path tests' mail builders (test helpers, not core internals), shared rather than copied
+import {
+  attachmentPart,
+  bytesOf,
+  canary,
+  certificate,
+  encryptArmored,
+  encryptBinary,
+  entity,
+  envelope,
+  multipart,
+  nodeSanitizer,
+  pgpMime,
+  secretKey,
+  text,
+} from '../../core/incoming/mail.ts';
+
+const ALICE = 'Alice <alice@sigill.test>';
+
+async function setUp() {
+  const api = nodeBrowser({ accounts: [{ id: 'account1', name: 'bob@sigill.test', identities: [{ id: 'id1', email: 'bob@sigill.test', name: 'Bob' }] }] });
+  const blobs = new Map<string, Blob>();
+  let nextUrl = 0;
+  const background = startBackground(api, {
+    sanitizeHtml: nodeSanitizer(),
+    objectURL: {
+      create: (blob) => {
+        const url = `blob:moz-extension://test/${++nextUrl}`;
+        blobs.set(url, blob);
+        return url;
+      },
+      revoke: (url) => void blobs.delete(url),
+    },
+  });
+  const page = <N extends RequestName>(name: N, payload: RequestOf<N>): Promise<ResponseOf<N>> => request((message) => api.sendFrom('display/popup.html', message), name, payload);
+  await page('keys.importSecret', { text: readFixture('bob', 'sec'), passphrase: fixturePassphrase('bob') });
+  const [alice] = (await page('keys.importPublic', { text: readFixture('alice', 'pub') })).imported;
+  await page('keys.setAcceptance', { fingerprint: alice!.key.fingerprint, acceptance: 'accepted' });
+  await background.reading;
+  let nextMessage = 1;
+  const deliver = (raw: string): number => {
+    const id = nextMessage++;
+    api.rawMessages.set(id, bytesOf(raw));
+    return id;
+  };
+  /** What the display script in `tabId` is told for the message shown there. */
+  const display = (tabId: number) => request((message) => api.sendFromDisplay(tabId, message), 'read.display', {}) as Promise<DisplayContent>;
+  return { api, page, deliver, display, blobs };
+}
+
+/** Answers the passphrase prompt window opened last (as a person typing into it), once it is open. */
+async function answerPrompt(api: NodeBrowser, page: (name: 'prompt.submit' | 'prompt.cancel', payload: { requestId: string; passphrase: string }) => Promise<unknown>, answer: string | 'cancel'): Promise<void> {
+  for (let tries = 0; tries < 400; tries += 1) {
+    const last = [...api.openWindows].at(-1);
+    if (last !== undefined) {
+      const requestId = decodeURIComponent(new URL(last[1]).searchParams.get('request') ?? '');
+      if (answer === 'cancel') await page('prompt.cancel', { requestId, passphrase: '' });
+      else await page('prompt.submit', { requestId, passphrase: answer });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('no prompt window was opened');
+}
+
+async function encryptedSignedMail(secret: string, attachments: string[] = []) {
+  const [bob, alice] = await Promise.all([certificate('bob'), secretKey('alice')]);
+  const inner = entity(
+    { 'Content-Type': 'multipart/mixed; boundary="inner"; protected-headers="v1"', Subject: `Plans ${secret}`, From: ALICE },
+    multipart('inner', [text(`Meet at noon. ${secret}\n> what alice quoted\nhttps://example.org/x`), ...attachments]),
+  );
+  return pgpMime(envelope(ALICE, '...'), await encryptArmored(inner, { to: [bob], signer: alice }));
+}
+
+describe('the read path in the background', () => {
+  it('leaves mail without OpenPGP content alone, reading it once', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const id = deliver(entity(envelope(ALICE, 'lunch'), 'Shall we have lunch? Here is the menu.'));
+    api.display(7, id);
+    expect(await display(7)).toEqual({ parts: [], protectedSubject: undefined });
+    const status = await page('read.status', { tabId: 7 });
+    expect(status).toMatchObject({ openpgp: false, encryption: 'not-encrypted', signature: 'not-signed', errors: [] });
+    expect(api.rawReads).toBe(1);
+    expect(api.badges.get(7)).toMatchObject({ text: '' });
+    expect(api.openWindows.size).toBe(0);
+    expect(api.registeredDisplayScripts).toEqual([{ id: 'sigill-display', js: ['display/display.js'] }]);
+  });
+
+  it('recognises OpenPGP content cheaply, armor in base64 text parts included', () => {
+    expect(mayHoldOpenpgp('Subject: hi\r\n\r\nhello')).toBe(false);
+    expect(mayHoldOpenpgp('\r\n-----BEGIN PGP MESSAGE-----\r\n')).toBe(true);
+    expect(mayHoldOpenpgp('Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"')).toBe(true);
+    expect(mayHoldOpenpgp('Content-Disposition: attachment; filename="report.pdf.pgp"')).toBe(true);
+    for (const prefix of ['', 'a', 'ab']) {
+      const encoded = Buffer.from(`${prefix}-----BEGIN PGP MESSAGE-----\n`).toString('base64').replace(/(.{10})/g, '$1\r\n');
+      expect(mayHoldOpenpgp(`Content-Transfer-Encoding: base64\r\n\r\n${encoded}`)).toBe(true);
+    }
+  });
+
+  it('decrypts after the passphrase prompt, shows the content alone with the protected subject, and states who signed', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    api.display(3, id);
+    const shown = display(3);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    const content = await shown;
+    expect(content.protectedSubject).toBe(`Plans ${secret}`);
+    expect(content.parts).toHaveLength(1);
+    expect(content.parts[0]).toMatchObject({ kind: 'text', encrypted: true, signed: true });
+    expect(content.parts[0]!.content).toContain(`Meet at noon. ${secret}`);
+    const status = await page('read.status', { tabId: 3 });
+    expect(status).toMatchObject({ openpgp: true, encryption: 'encrypted', signature: 'signed', quotable: true, errors: [] });
+    expect(status!.signers).toMatchObject([{ status: 'good', userID: ALICE, matchesFrom: true, acceptance: 'accepted' }]);
+    expect(status!.signers[0]!.fingerprint).toMatch(/^([0-9A-F]{4} ){5} ([0-9A-F]{4} ){4}[0-9A-F]{4}$/);
+    expect(await page('read.wasEncrypted', { messageId: id })).toBe(true);
+    await expect.poll(() => api.badges.get(3)?.title).toBe('Sigill: encrypted and signed');
+    // One read of the raw message for the display, the popup and the badge.
+    expect(api.rawReads).toBe(1);
+  });
+
+  it('says why when the prompt is cancelled, and reads again on retry (redrawing the display)', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    api.display(4, id);
+    const shown = display(4);
+    await answerPrompt(api, page, 'cancel');
+    expect((await shown).parts).toEqual([]);
+    const failed = await page('read.status', { tabId: 4 });
+    expect(failed!.errors).toMatchObject([{ code: 'CANCELLED', retryable: true, where: 'body' }]);
+    expect(JSON.stringify(failed)).not.toContain(secret);
+    await expect.poll(() => api.badges.get(4)?.text).toBe('!');
+    const retried = page('read.retry', { messageId: id });
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await retried).errors).toEqual([]);
+    expect(api.tabMessages).toContainEqual({ tabId: 4, message: { sigill: 'display.refresh' } });
+    expect((await display(4)).parts[0]!.content).toContain(secret);
+  });
+
+  it('shows nothing of a tampered message and says it was modified, body or attachment', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const secret = canary();
+    const [bob, alice] = await Promise.all([certificate('bob'), secretKey('alice')]);
+    const tampered = async (): Promise<Uint8Array> => {
+      const binary = await encryptBinary(bytesOf(`${secret} `.repeat(200)), { to: [bob], signer: alice });
+      binary[binary.length - 30]! ^= 0x01;
+      return binary;
+    };
+    const body = armor(enums.armor.message, await tampered());
+    const id = deliver(entity({ ...envelope(ALICE, 'tampered'), 'Content-Type': 'multipart/mixed; boundary="b"' }, multipart('b', [text(body), attachmentPart('letter.txt.pgp', await tampered())])));
+    api.display(5, id);
+    const shown = display(5);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await shown).parts).toEqual([]);
+    const status = await page('read.status', { tabId: 5 });
+    expect(status!.errors).toMatchObject([{ code: 'INTEGRITY_FAILURE', where: 'body' }]);
+    expect(status!.attachments).toMatchObject([{ name: 'letter.txt', deferred: true }]);
+    await expect(page('read.saveAttachment', { messageId: id, index: 0 })).rejects.toMatchObject({ code: 'INTEGRITY_FAILURE' });
+    expect(JSON.stringify(status)).not.toContain(secret);
+    expect(api.downloaded).toEqual([]);
+    await expect.poll(() => api.badges.get(5)?.text).toBe('!');
+  });
+
+  it('saves a separately encrypted attachment decrypted, under its sanitized name, through downloads', async () => {
+    const { api, deliver, display, page, blobs } = await setUp();
+    const bytes = new Uint8Array(300_000).map((_, index) => (index * 7919) % 251);
+    const bob = await certificate('bob');
+    const encrypted = await encryptBinary(bytes, { to: [bob], signer: await secretKey('alice'), filename: 'x' });
+    const body = await encryptArmored(`Here is the file. ${canary()}`, { to: [bob], signer: await secretKey('alice') });
+    const raw = entity(
+      { ...envelope(ALICE, 'file'), 'Content-Type': 'multipart/mixed; boundary="m"' },
+      multipart('m', [text(body), attachmentPart('..\u202Eevil/report.bin.pgp', encrypted)]),
+    );
+    const id = deliver(raw);
+    api.display(6, id);
+    const shown = display(6);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await shown).parts).toHaveLength(1);
+    const [listed] = (await page('read.status', { tabId: 6 }))!.attachments;
+    expect(listed).toMatchObject({ deferred: true, encrypted: true, index: 0 });
+    expect(listed!.name).not.toMatch(/[\u202E/]|\.\./);
+    const saved = await page('read.saveAttachment', { messageId: id, index: 0 });
+    expect(saved.fileName).toBe(listed!.name);
+    const [download] = api.downloaded;
+    expect(download).toMatchObject({ filename: listed!.name, conflictAction: 'uniquify', saveAs: false });
+    expect(download!.url).toMatch(/^blob:/);
+    expect(new Uint8Array(await blobs.get(download!.url)!.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('offers a key that came in the mail for import as undecided, showing the accepted key it would sit beside', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const other = await generateKey({ userIDs: [ALICE], passphrase: 'another alice passphrase' });
+    const raw = entity(
+      { ...envelope(ALICE, 'my new key'), 'Content-Type': 'multipart/mixed; boundary="k"' },
+      multipart('k', [text('Here is my new key.'), attachmentPart('alice-new.asc', bytesOf(other.publicKey.armor()), 'application/pgp-keys')]),
+    );
+    const id = deliver(raw);
+    api.display(8, id);
+    await display(8);
+    const status = await page('read.status', { tabId: 8 });
+    expect(status!.offeredKeys).toHaveLength(1);
+    const [offered] = status!.offeredKeys;
+    expect(offered).toMatchObject({ userIDs: [ALICE], encrypted: false });
+    expect(offered!.acceptance).toBeUndefined();
+    expect(offered!.others).toMatchObject([{ userID: ALICE, acceptance: 'accepted' }]);
+    const report = await page('read.importKey', { messageId: id, index: 0 });
+    expect(report.imported).toMatchObject([{ result: 'added', key: { acceptance: 'undecided' } }]);
+    // The accepted key still decides what alice's mail is encrypted to.
+    const keys = await page('keys.list', { query: 'alice@sigill.test' });
+    expect(keys.keys.map((key) => key.acceptance).sort()).toEqual(['accepted', 'undecided']);
+    expect((await page('read.status', { tabId: 8 }))!.offeredKeys[0]!.acceptance).toBe('undecided');
+  });
+
+  it('quotes in a reply or forward only the decrypted text that was shown, from the root encryption alone (REPLY)', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    api.display(11, id);
+    const shown = display(11);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    await shown;
+    api.openCompose(21, { type: 'reply', relatedMessageId: id, isPlainText: true });
+    await expect.poll(() => api.composeDetails.get(21)?.plainTextBody).toContain(`> Meet at noon. ${secret}`);
+    expect(api.composeDetails.get(21)?.plainTextBody).toContain('>> what alice quoted');
+    expect(await page('read.wasEncrypted', { messageId: id })).toBe(true);
+    api.openCompose(22, { type: 'forward', relatedMessageId: id, isPlainText: false });
+    await expect.poll(() => api.composeDetails.get(22)?.body).toContain(`Meet at noon. ${secret}`);
+    expect(api.composeDetails.get(22)?.body).toMatch(/^<p><br><\/p><blockquote type="cite"><pre>/);
+
+    // Someone else's ciphertext embedded among attacker text: the reply quotes none of its plaintext.
+    const embedded = await encryptArmored(`the other secret ${secret}`, { to: [await certificate('bob')] });
+    const attack = deliver(entity({ ...envelope(ALICE, 'Re: lunch'), 'Content-Type': 'multipart/mixed; boundary="r"' }, multipart('r', [text('Please see below, and reply.'), text(embedded)])));
+    api.display(12, attack);
+    await display(12);
+    api.openCompose(23, { type: 'reply', relatedMessageId: attack, isPlainText: true });
+    await expect.poll(() => api.composeDetails.get(23)?.plainTextBody).toBe('');
+
+    // Plain mail is quoted by Thunderbird as it always is.
+    const plain = deliver(entity(envelope(ALICE, 'plain'), 'just text'));
+    api.openCompose(24, { type: 'reply', relatedMessageId: plain, isPlainText: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(api.composeDetails.get(24)?.plainTextBody).toBeUndefined();
+    expect(await page('read.wasEncrypted', { messageId: plain })).toBe(false);
+  });
+
+  it("answers a display script only about its own tab's message, and the popup's requests only to Sigill's pages", async () => {
+    const { api, deliver, display } = await setUp();
+    const id = deliver(entity(envelope(ALICE, 'x'), 'plain'));
+    api.display(9, id);
+    expect(await display(10)).toEqual({ parts: [], protectedSubject: undefined });
+    const refused = await request((message) => api.sendFromDisplay(9, message), 'read.status', { tabId: 9 }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RequestError);
+    expect((refused as RequestError).code).toBe('BAD_INPUT');
+  });
+});
