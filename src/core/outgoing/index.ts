@@ -13,3 +13,4 @@ export {
   type SenderKey,
 } from './plan.ts';
 export { transformOutgoing, type OutgoingAttachment, type TransformRequest, type TransformResult, type TransformedAttachment } from './transform.ts';
+export { wrapPgpMime, encodeUnstructured, PROTECTED_HEADER_NAMES, type PgpMimeRequest, type PgpMimeResult } from './pgp-mime.ts';
