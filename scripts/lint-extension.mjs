@@ -37,6 +37,12 @@ const allowances = [
       ['KEY_FIREFOX_UNSUPPORTED_BY_MIN_VERSION', 'KEY_FIREFOX_ANDROID_UNSUPPORTED_BY_MIN_VERSION'].includes(f.code) &&
       /data_collection_permissions/.test(f.description ?? ''),
   },
+  {
+    // Thunderbird add-ons may carry Experiment APIs (the PGP/MIME one, extension/experiments/pgpmime);
+    // Firefox allows experiment_apis only to its own privileged extensions.
+    why: 'experiment_apis, which Thunderbird allows to add-ons',
+    matches: (f) => f.code === 'MANIFEST_FIELD_PRIVILEGED' && /\/experiment_apis\b/.test(f.message),
+  },
 ];
 
 export function lintExtension(sourceDir = 'dist/extension') {
@@ -54,7 +60,8 @@ export function lintExtension(sourceDir = 'dist/extension') {
     if (allowance) allowed.push({ ...finding, allowedBecause: allowance.why });
     else problems.push(finding);
   }
-  return { errors: report.errors.length, problems, allowed };
+  // Errors that no allowance explains (the experiment_apis one is an error to a Firefox linter).
+  return { errors: report.errors.filter((finding) => !allowances.some((a) => a.matches(finding))).length, problems, allowed };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
