@@ -60,7 +60,7 @@ export async function pgpMimeAvailability(experiment = pgpMimeExperiment()): Pro
   }
 }
 
-/** The replacement goes to Thunderbird in pieces of about this size (fewer calls across the boundary). */
+/** The replacement goes to Thunderbird in pieces of at most this size (few calls across the boundary, bounded copies). */
 const WRITE_CHUNK_BYTES = 256 * 1024;
 
 export interface ServeOptions {
@@ -103,7 +103,7 @@ export function servePgpMime(experiment: PgpMimeExperiment, options: ServeOption
   return () => experiment.onEncapsulate.removeListener(listener);
 }
 
-/** Reads a stream to its end, handing it on in pieces of about WRITE_CHUNK_BYTES; returns the byte count. */
+/** Reads a stream to its end, handing it on in pieces of at most WRITE_CHUNK_BYTES; returns the byte count. */
 async function pump(stream: ReadableStream<Uint8Array>, write: (bytes: Uint8Array) => Promise<void>): Promise<number> {
   const reader = stream.getReader();
   let pending: Uint8Array[] = [];
@@ -123,9 +123,13 @@ async function pump(stream: ReadableStream<Uint8Array>, write: (bytes: Uint8Arra
     total += piece.length;
   };
   for (let next = await reader.read(); !next.done; next = await reader.read()) {
-    pending.push(next.value);
-    pendingBytes += next.value.length;
-    if (pendingBytes >= WRITE_CHUNK_BYTES) await flush();
+    // A large chunk is cut, so no single call carries more than WRITE_CHUNK_BYTES.
+    for (let offset = 0; offset < next.value.length; offset += WRITE_CHUNK_BYTES) {
+      const part = next.value.subarray(offset, offset + WRITE_CHUNK_BYTES);
+      if (pendingBytes + part.length > WRITE_CHUNK_BYTES) await flush();
+      pending.push(part);
+      pendingBytes += part.length;
+    }
   }
   await flush();
   return total;
