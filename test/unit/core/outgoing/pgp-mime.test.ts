@@ -187,6 +187,43 @@ describe('wrapPgpMime: encrypt and sign', () => {
   });
 });
 
+describe('wrapPgpMime: bounded memory', () => {
+  /** A 32 MiB entity made chunk by chunk as it is pulled; `pulled` counts the chunks handed out. */
+  function lazyEntity() {
+    const state = { pulled: 0 };
+    const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (state.pulled === 0) controller.enqueue(new TextEncoder().encode(`Content-Type: application/octet-stream${CRLF}${CRLF}`));
+          if (state.pulled >= 32) controller.close();
+          else controller.enqueue(chunk);
+          state.pulled++;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { state, stream };
+  }
+
+  it('encrypting streams: the entity is read as the output is consumed, not ahead of it', async () => {
+    const { state, stream } = lazyEntity();
+    const result = await wrapPgpMime({ plan: await readyPlan({ encrypt: true, sign: true }), entity: () => stream, headers: 'Subject: big\r\n' });
+    const reader = result.content.getReader();
+    let produced = 0;
+    while (produced < 2 * 1024 * 1024) {
+      const next = await reader.read();
+      if (next.done) throw new Error('ended early');
+      produced += next.value.length;
+    }
+    // 2 MiB of armored output come from about 1.5 MiB of input; a whole-message buffer would have pulled all 32.
+    expect(state.pulled).toBeLessThan(12);
+    for (let next = await reader.read(); !next.done; next = await reader.read()) produced += next.value.length;
+    expect(state.pulled).toBe(33);
+    expect(produced).toBeGreaterThan(32 * 1024 * 1024);
+  });
+});
+
 describe('wrapPgpMime: sign only', () => {
   it('is multipart/signed with micalg from the signature, over the canonical CRLF bytes of the entity; read() verifies it', async () => {
     const mail = thunderbirdMail({ sevenBit: true });
