@@ -48,12 +48,14 @@ function binaryString(bytes) {
  * the background with a nested event loop (as Thunderbird's own modal prompts do during a send).
  */
 class ComposeSecure {
-  constructor({ tabId, format, subject, fields, fire }) {
+  constructor({ tabId, format, subject, fields, fire, refusal }) {
     this.QueryInterface = ChromeUtils.generateQI(['nsIMsgComposeSecure']);
     this.tabId = tabId;
     this.format = format;
     this.subject = subject;
     this.fields = fields;
+    /** When set, this send must not happen: beginCryptoEncapsulation fails with it. */
+    this.refusal = refusal;
     this.previous = fields.composeSecure;
     this.fire = fire;
     // Read by MimeMessage.sys.mjs while it lays the message out.
@@ -70,6 +72,10 @@ class ComposeSecure {
   }
 
   beginCryptoEncapsulation(outStream, recipients, compFields, headers, identity, sendReport, isDraft) {
+    if (this.refusal) {
+      this.restore(this.fields);
+      throw failure(this.refusal);
+    }
     if (isDraft) throw failure('drafts are not encapsulated by Sigill');
     this.outStream = outStream;
     this.headers = headers ?? '';
@@ -252,10 +258,9 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
             api.disarm(tabId);
             const fields = window.gMsgCompose.compFields;
             if (window.gSendEncrypted || window.gSendSigned) {
-              // Thunderbird's own OpenPGP or S/MIME is on for this message too: two engines would
-              // wrap the same body. Refuse rather than guess.
-              event.preventDefault();
-              console.error('Sigill PGP/MIME: Thunderbird\'s own encryption or signing is on for this message; the send was stopped.');
+              // Thunderbird's own OpenPGP or S/MIME is on for this message too: two engines would wrap
+              // the same body. The send fails with this reason (Thunderbird shows it), nothing goes out.
+              fields.composeSecure = new ComposeSecure({ tabId, format, subject: '', fields, fire: () => Promise.reject(new Error('refused')), refusal: "Thunderbird's own encryption or signing is also on for this message; switch it off to send with Sigill" });
               return;
             }
             const subject = fields.subject;
