@@ -199,7 +199,7 @@ function ensureRestorer(window) {
 var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
   constructor(extension) {
     super(extension);
-    /** tabId → { window, format, onSend } */
+    /** tabId → { window, format, onSend, onClose } */
     this.armed = new Map();
     this.listeners = new Set();
   }
@@ -216,6 +216,7 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
     const armed = this.armed.get(tabId);
     if (!armed) return;
     armed.window.removeEventListener('compose-send-message', armed.onSend, true);
+    armed.window.removeEventListener('unload', armed.onClose);
     this.armed.delete(tabId);
   }
 
@@ -269,8 +270,11 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
             if (format.sign && !format.encrypt) fields.forceMsgEncoding = true;
             fields.composeSecure = new ComposeSecure({ tabId, format, subject, fields, fire: (request) => api.fire(request) });
           };
+          // A window closed without sending is forgotten.
+          const onClose = () => api.disarm(tabId);
           window.addEventListener('compose-send-message', onSend, true);
-          api.armed.set(tabId, { window, format, onSend });
+          window.addEventListener('unload', onClose);
+          api.armed.set(tabId, { window, format, onSend, onClose });
           return true;
         },
 
