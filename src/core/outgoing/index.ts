@@ -14,3 +14,4 @@ export {
 } from './plan.ts';
 export { transformOutgoing, type OutgoingAttachment, type TransformRequest, type TransformResult, type TransformedAttachment } from './transform.ts';
 export { wrapPgpMime, encodeUnstructured, PROTECTED_HEADER_NAMES, type PgpMimeRequest, type PgpMimeResult } from './pgp-mime.ts';
+export { chooseWireFormat, type FormatChoice, type FormatRequest, type WireFormat } from './pgp-mime-format.ts';
