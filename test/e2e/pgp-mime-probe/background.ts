@@ -19,6 +19,8 @@ interface ProbeSend {
   attachment: { name: string; type: string; base64: string };
   encrypt: boolean;
   sign: boolean;
+  /** Save a draft after arming and before sending (drafts pass by the Experiment; the arming stays). */
+  saveDraftFirst?: boolean;
 }
 
 interface ProbeConfig {
@@ -42,6 +44,10 @@ async function sendOne(experiment: PgpMimeExperiment, send: ProbeSend): Promise<
   });
   if (tab.id === undefined) throw new Error('the compose tab has no id');
   await experiment.armNextSend(tab.id, { encrypt: send.encrypt, sign: send.sign });
+  if (send.saveDraftFirst) {
+    await messenger.compose.saveMessage(tab.id, { mode: 'draft' });
+    console.info(`pgp-mime-probe: ${send.label} draft saved`);
+  }
   const sent = (await messenger.compose.sendMessage(tab.id, { mode: 'sendNow' })) as { headerMessageId?: string };
   return sent.headerMessageId ?? '';
 }
