@@ -18,7 +18,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePath } from '../../keys-fixtures/index.ts';
 import { parseMime, read } from '../../src/core/index.ts';
-import { createGpgHome, ok, tempDir } from '../support/sop.ts';
+import { createGpgHome, ok, run, tempDir } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { certificate, keyring, secretKey } from '../unit/core/incoming/mail.ts';
 import { e2eTools, eventually, sigillConsoleProblems, type Client, World } from './harness/index.ts';
@@ -60,7 +60,7 @@ const attachment = Buffer.concat([Buffer.from(`%PDF-1.4 ${secret} `.repeat(200))
 /** The signed-only message is not secret: no canary in it. */
 const publicReport = Buffer.concat([Buffer.from('%PDF-1.4 public '.repeat(100)), randomBytes(5_000)]);
 
-describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: the PGP/MIME Experiment', () => {
+describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { command: 'sqop', debianPackage: 'sqop' }]), 'e2e: the PGP/MIME Experiment', () => {
 
   beforeAll(async () => {
     world = await World.start('pgp-mime');
@@ -148,16 +148,22 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     expect(root.children.map((child) => child.contentType.value)).toEqual(['application/pgp-encrypted', 'application/octet-stream']);
   });
 
-  it('gpg decrypts it and verifies dave; read() shows the protected subject and the attachment by its real name', async () => {
+  it('gpg and sqop decrypt it and verify dave; read() shows the protected subject and the attachment by its real name', async () => {
     const raw = await storedWith('bob@sigill.test', 'multipart/encrypted');
     const root = parseMime(new Uint8Array(raw));
     const gpg = await createGpgHome();
     try {
       ok(await gpg.importKey(fixturePath('bob', 'unprotected')));
       ok(await gpg.importKey(fixturePath('dave', 'pub')));
-      const decrypted = ok(await gpg.gpg(['--decrypt'], { stdin: Buffer.from(root.children[1]?.body ?? []) }));
+      const armored = Buffer.from(root.children[1]?.body ?? []);
+      const decrypted = ok(await gpg.gpg(['--decrypt'], { stdin: armored }));
       expect(decrypted.status.keywords.has('GOODSIG')).toBe(true);
       expect(decrypted.stdout.toString('utf8')).toContain('protected-headers="v1"');
+      // sqop too: the same plaintext, and a verification by dave's certificate.
+      const verifications = join(gpg.home, 'sqop-verifications');
+      const bySqop = ok(await run('sqop', ['decrypt', `--verifications-out=${verifications}`, `--verify-with=${fixturePath('dave', 'pub')}`, fixturePath('bob', 'unprotected')], { stdin: armored }));
+      expect(bySqop.stdout.equals(decrypted.stdout)).toBe(true);
+      expect(readFileSync(verifications, 'utf8')).toMatch(/^\d{4}-\d{2}-\d{2}T\S+ [0-9A-F]{40}/m);
     } finally {
       await gpg.dispose();
     }
