@@ -79,7 +79,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
   });
 
-  it('dave sends three messages through the Experiment: encrypted to bob and carol (a draft saved first), signed only to bob, and one to a recipient without key', async () => {
+  it('dave sends three messages through the Experiment: encrypted to bob and carol (a draft saved first), signed only to bob, HTML to bob, and one to a recipient without key', async () => {
     if (!world) throw new Error('no world');
     const keys = world.openPgpKeys(['carol']);
     if (!keys.carol) throw new Error('gpg made no key for carol');
@@ -107,6 +107,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
           sends: [
             { label: 'encrypted', to: ['bob@sigill.test', 'carol@sigill.test'], subject, body: `Hello,\n${secret}\n`, attachment: attachmentOf(attachmentName), encrypt: true, sign: true, saveDraftFirst: true },
             { label: 'signed', to: ['bob@sigill.test'], subject: 'Signed, not secret', body: 'Grüße from Dave\nFrom here on, signed.\n', attachment: attachmentOf('signed-report.pdf', publicReport), encrypt: false, sign: true },
+            { label: 'html', to: ['bob@sigill.test'], subject: `HTML ${secret}`, body: `<p>Hello <b>Bob</b>, ${secret}</p>`, html: true, attachment: attachmentOf('chart.pdf'), encrypt: true, sign: true },
             { label: 'no-key', to: ['alice@sigill.test'], subject: `No key ${secret}`, body: `${secret}\n`, attachment: attachmentOf('x.pdf'), encrypt: true, sign: true },
           ],
           senderKey: readFileSync(fixturePath('dave', 'unprotected'), 'utf8'),
@@ -121,7 +122,8 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     expect(lines[0]).toBe('pgp-mime-probe: encrypted draft saved');
     expect(lines[1]).toMatch(/^pgp-mime-probe: encrypted sent \S+@\S+$/);
     expect(lines[2]).toMatch(/^pgp-mime-probe: signed sent \S+@\S+$/);
-    expect(lines[3]).toBe('pgp-mime-probe: no-key encapsulation failed KEY_NOT_FOUND');
+    expect(lines[3]).toMatch(/^pgp-mime-probe: html sent \S+@\S+$/);
+    expect(lines[4]).toBe('pgp-mime-probe: no-key encapsulation failed KEY_NOT_FOUND');
     // The only problems on the console are Thunderbird reporting the failed send (fail closed).
     const problems = sigillConsoleProblems(dave.console(), extensionUuids[probeId] ?? probeId);
     expect(problems.length).toBeGreaterThan(0);
@@ -131,7 +133,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
   it('the encrypted one is multipart/encrypted with outer Subject "...", and the relay stores no canary of subject, body, attachment name or bytes', async () => {
     if (!world) throw new Error('no world');
     const relay = world.relay;
-    await eventually(async () => (await relay.messages('bob@sigill.test')).length >= 2 && (await relay.messages('carol@sigill.test')).length >= 1, 60_000, 'the messages at the relay');
+    await eventually(async () => (await relay.messages('bob@sigill.test')).length >= 3 && (await relay.messages('carol@sigill.test')).length >= 1, 60_000, 'the messages at the relay');
     for (const address of ['bob@sigill.test', 'carol@sigill.test']) {
       for (const stored of await relay.messages(address)) {
         const raw = await relay.raw(address, stored.id);
@@ -189,6 +191,26 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     expect(partNames(full.part)).toContain(attachmentName);
     await eventually(async () => (await carol.getFull(header.id)).subject === subject, 30_000, 'the protected subject');
     await carol.screenshot('pgp-mime-from-sigill');
+  });
+
+  it('the HTML one carries the HTML and plain alternatives inside the encryption', async () => {
+    const bob = await secretKey('bob');
+    const daveCertificate = await certificate('dave');
+    let found = false;
+    for (const stored of await world!.relay.messages('bob@sigill.test')) {
+      const raw = await world!.relay.raw('bob@sigill.test', stored.id);
+      if (parseMime(new Uint8Array(raw)).contentType.value !== 'multipart/encrypted') continue;
+      const view = await read(new Uint8Array(raw), { ...keyring({ secret: [bob], public: [daveCertificate] }), sanitizeHtml: (html) => html });
+      if (view.protectedSubject !== `HTML ${secret}`) continue;
+      found = true;
+      expect(view.errors).toEqual([]);
+      expect(view.signature).toBe('signed');
+      expect(view.parts.map((part) => part.kind)).toEqual(['html']);
+      expect(view.parts[0]?.content).toContain('<b>Bob</b>');
+      expect(view.parts[0]?.plainText).toContain(secret);
+      expect(view.attachments.map((file) => file.name)).toEqual(['chart.pdf']);
+    }
+    expect(found).toBe(true);
   });
 
   it('the signed one is multipart/signed (7-bit) that gpg and read() verify', async () => {

@@ -19,6 +19,8 @@ interface ProbeSend {
   attachment: { name: string; type: string; base64: string };
   encrypt: boolean;
   sign: boolean;
+  /** Compose in HTML (`body` is HTML; Thunderbird sends HTML and plain alternatives). */
+  html?: boolean;
   /** Save a draft after arming and before sending (drafts pass by the Experiment; the arming stays). */
   saveDraftFirst?: boolean;
 }
@@ -38,8 +40,7 @@ async function sendOne(experiment: PgpMimeExperiment, send: ProbeSend): Promise<
   const tab = await messenger.compose.beginNew({
     to: send.to,
     subject: send.subject,
-    plainTextBody: send.body,
-    isPlainText: true,
+    ...(send.html ? { body: send.body, isPlainText: false } : { plainTextBody: send.body, isPlainText: true }),
     attachments: [{ file: new File([bytes], send.attachment.name, { type: send.attachment.type }) }],
   });
   if (tab.id === undefined) throw new Error('the compose tab has no id');
