@@ -120,9 +120,9 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     const lines = dave.console().match(/pgp-mime-probe: [^"\n]*/g) ?? [];
     // A draft saved after arming passes by the Experiment, and the send after it is still Sigill's.
     expect(lines[0]).toBe('pgp-mime-probe: encrypted draft saved');
-    expect(lines[1]).toMatch(/^pgp-mime-probe: encrypted sent \S+@\S+$/);
-    expect(lines[2]).toMatch(/^pgp-mime-probe: signed sent \S+@\S+$/);
-    expect(lines[3]).toMatch(/^pgp-mime-probe: html sent \S+@\S+$/);
+    expect(lines[1]).toMatch(/^pgp-mime-probe: encrypted sent \S+@\S+ in \d+ ms$/);
+    expect(lines[2]).toMatch(/^pgp-mime-probe: signed sent \S+@\S+ in \d+ ms$/);
+    expect(lines[3]).toMatch(/^pgp-mime-probe: html sent \S+@\S+ in \d+ ms$/);
     expect(lines[4]).toBe('pgp-mime-probe: no-key encapsulation failed KEY_NOT_FOUND');
     // The only problems on the console are Thunderbird reporting the failed send (fail closed).
     const problems = sigillConsoleProblems(dave.console(), extensionUuids[probeId] ?? probeId);

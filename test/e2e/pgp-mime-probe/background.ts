@@ -3,7 +3,7 @@
  * stands in for it. At start it reads config.json (written into the profile's copy by the test) and, for
  * each send there, opens a compose window with an attachment, asks the Experiment to take the next send
  * (armNextSend), answers it with servePgpMime over a plan made from the keys in the config, sends, and
- * says how it went on the console ("pgp-mime-probe: <label> sent <Message-ID>", "... failed <reason>",
+ * says how it went on the console ("pgp-mime-probe: <label> sent <Message-ID> in <n> ms", "... failed <reason>",
  * "... encapsulation failed <code>").
  */
 import { planOutgoing, readCertificates, readSecretKeys } from '../../../src/core/index.ts';
@@ -21,6 +21,11 @@ interface ProbeSend {
   sign: boolean;
   /** Compose in HTML (`body` is HTML; Thunderbird sends HTML and plain alternatives). */
   html?: boolean;
+  /**
+   * 'sigill' (default): armed for Sigill's PGP/MIME. 'builtin': Thunderbird's own OpenPGP encrypts and
+   * signs (the profile must have it). 'plain': neither (for comparing send times).
+   */
+  via?: 'sigill' | 'builtin' | 'plain';
   /** Save a draft after arming and before sending (drafts pass by the Experiment; the arming stays). */
   saveDraftFirst?: boolean;
 }
@@ -44,13 +49,22 @@ async function sendOne(experiment: PgpMimeExperiment, send: ProbeSend): Promise<
     attachments: [{ file: new File([bytes], send.attachment.name, { type: send.attachment.type }) }],
   });
   if (tab.id === undefined) throw new Error('the compose tab has no id');
-  await experiment.armNextSend(tab.id, { encrypt: send.encrypt, sign: send.sign });
+  const via = send.via ?? 'sigill';
+  if (via === 'sigill') await experiment.armNextSend(tab.id, { encrypt: send.encrypt, sign: send.sign });
+  if (via === 'builtin') {
+    // Thunderbird takes selectedEncryptionTechnology; the typings (@types/thunderbird-webext-browser 127) lack it.
+    const details: Parameters<typeof messenger.compose.setComposeDetails>[1] & { selectedEncryptionTechnology: object } = {
+      selectedEncryptionTechnology: { name: 'OpenPGP', encryptBody: send.encrypt, encryptSubject: send.encrypt, signMessage: send.sign },
+    };
+    await messenger.compose.setComposeDetails(tab.id, details);
+  }
   if (send.saveDraftFirst) {
     await messenger.compose.saveMessage(tab.id, { mode: 'draft' });
     console.info(`pgp-mime-probe: ${send.label} draft saved`);
   }
+  const started = performance.now();
   const sent = (await messenger.compose.sendMessage(tab.id, { mode: 'sendNow' })) as { headerMessageId?: string };
-  return sent.headerMessageId ?? '';
+  return `${sent.headerMessageId ?? ''} in ${Math.round(performance.now() - started)} ms`;
 }
 
 async function run(): Promise<void> {
