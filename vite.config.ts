@@ -15,6 +15,7 @@ export const entries: Record<string, string> = {
   'background/background': 'extension/background/background.ts',
   'options/options': 'extension/options/options.ts',
   'prompt/prompt': 'extension/prompt/prompt.ts',
+  'compose/compose': 'extension/compose/compose.ts',
 };
 
 /** Pages and their styles, copied as they are next to their scripts. */
@@ -30,7 +31,7 @@ function copyStaticFiles(): Plugin {
       cpSync(resolve(root, 'extension/icons'), resolve(outDir, 'icons'), { recursive: true, filter: (src) => !src.endsWith('.sh') });
       // The Experiment (privileged, loaded by Thunderbird as it is): schema and implementation, no build.
       cpSync(resolve(root, 'extension/experiments'), resolve(outDir, 'experiments'), { recursive: true, filter: (src) => statSync(src).isDirectory() || /\.(json|js)$/.test(src) });
-      for (const page of ['options', 'prompt', 'shared']) {
+      for (const page of ['options', 'prompt', 'shared', 'compose']) {
         cpSync(resolve(root, 'extension', page), resolve(outDir, page), { recursive: true, filter: (src) => statSync(src).isDirectory() || pageFiles.test(src) });
       }
     },

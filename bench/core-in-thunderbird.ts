@@ -1,7 +1,7 @@
 /**
  * The core's speed inside Thunderbird against Node, in one run:
  *
- *   npx tsx bench/core-in-thunderbird.ts [--size 10M]
+ *   npx tsx bench/core-in-thunderbird.ts [--size 10M] [--primitives-only]
  *
  * SIZE of text (base64 of pseudo-random bytes, the shape of a mail attachment) is signed and encrypted by
  * GnuPG (SEIPDv1, v4 keys: alice to bob) and by `sigill sop` in Node (SEIPDv2, erin's v6 key; also
@@ -20,7 +20,7 @@ import { loadavg } from 'node:os';
 import { fixturePassphrase, fixturePath, loadCertificate, loadSecretKey, readFixture, type Persona } from '../keys-fixtures/index.ts';
 import { decrypt, encrypt, memorySink, readAll, type CfbDecryptorFactory } from '../src/core/index.ts';
 import { nodeCfb } from '../src/platform/node/index.ts';
-import type { ProbeRequest, ProbeResponse, ProbeResults } from '../test/e2e/core-probe/protocol.ts';
+import type { ProbePlatform, ProbeRequest, ProbeResponse, ProbeResults } from '../test/e2e/core-probe/protocol.ts';
 import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { createGpgHome, ok, runSop, sigillSop } from '../test/support/sop.ts';
 import { tempDir } from '../test/support/temp.ts';
@@ -66,11 +66,12 @@ function probe<K extends ProbeRequest['kind']>(client: Client, request: Extract<
   });
 }
 
-async function inThunderbird(client: Client, messages: Message[], text: string): Promise<number[]> {
+async function inThunderbird(client: Client, messages: Message[], text: string, platform: ProbePlatform): Promise<number[]> {
   const times: number[] = [];
   for (const message of messages) {
     const result = await probe(client, {
       kind: 'decrypt',
+      platform,
       message: message.armored,
       secretKey: readFixture(message.recipient, 'sec'),
       passphrase: fixturePassphrase(message.recipient),
@@ -84,6 +85,7 @@ async function inThunderbird(client: Client, messages: Message[], text: string):
   }
   const encrypted = await probe(client, {
     kind: 'encrypt',
+    platform,
     plaintext: text,
     recipients: [readFixture('bob', 'pub')],
     signingKey: readFixture('alice', 'sec'),
@@ -120,16 +122,18 @@ async function inNode(messages: Message[], text: string, cfb: CfbDecryptorFactor
 
 function print(rows: Row[], size: number): void {
   const columns = Object.keys(rows[0]?.times ?? {});
-  const cell = (ms: number | undefined): string => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s ${((size / MiB) / (ms / 1000)).toFixed(1).padStart(6)} MiB/s`);
-  console.log(`\n${'operation'.padEnd(44)}${columns.map((column) => column.padEnd(28)).join('')}`);
-  for (const row of rows) console.log(`${row.operation.padEnd(44)}${columns.map((column) => cell(row.times[column]).padEnd(28)).join('')}`);
+  const cell = (ms: number | undefined): string => (ms === undefined ? '—' : `${(ms / 1000).toFixed(2)} s`);
+  console.log(`\n${`operation, ${(size / MiB).toFixed(1)} MiB`.padEnd(44)}${columns.map((column) => column.padEnd(22)).join('')}`);
+  for (const row of rows) console.log(`${row.operation.padEnd(44)}${columns.map((column) => cell(row.times[column]).padEnd(22)).join('')}`);
   const ratio = (a: string, b: string): string =>
     rows.map((row) => {
       const [x, y] = [row.times[a], row.times[b]];
       return `${row.operation}: ${x === undefined || y === undefined ? '—' : `${(x / y).toFixed(1)}×`}`;
     }).join('; ');
-  console.log(`\nThunderbird (Debian default) / Thunderbird (baseline JIT on): ${ratio(columns[0]!, columns[1]!)}`);
-  console.log(`Thunderbird (baseline JIT on) / Node (same pure-JS path): ${ratio(columns[1]!, columns[3]!)}`);
+  console.log(`\nThunderbird Debian default / baseline JIT on, Sigill's primitives: ${ratio(columns[0]!, columns[1]!)}`);
+  console.log(`Thunderbird Debian default, pure JS / Sigill's primitives (the speed-up): ${ratio(columns[2]!, columns[0]!)}`);
+  console.log(`Thunderbird baseline JIT on, pure JS / Sigill's primitives: ${ratio(columns[3]!, columns[1]!)}`);
+  console.log(`Thunderbird Debian default, Sigill's primitives / Node (OpenSSL CFB): ${ratio(columns[0]!, columns[4]!)}`);
 }
 
 async function main(): Promise<void> {
@@ -173,9 +177,18 @@ async function main(): Promise<void> {
     world = await World.start('bench-core-in-thunderbird', { relay: false });
     const standard = await world.launch('alice', { coreProbe: true, sigill: false });
     const jit = await world.launch('bob', { coreProbe: true, sigill: false, prefs: { 'javascript.options.baselinejit': true } });
+    // Where the time goes: the bulk primitives alone, on random data of the same size.
+    const primitives = { 'TB Debian': await probe(standard, { kind: 'primitives', size }), 'TB JIT': await probe(jit, { kind: 'primitives', size }) };
+    console.log(`\nprimitives alone, ${(size / MiB).toFixed(1)} MiB (extension/platform; WebCrypto and native base64 for reference):`);
+    for (const [runtime, times] of Object.entries(primitives)) {
+      console.log(`  ${runtime.padEnd(10)} ${Object.entries(times).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(3)} s`).join(', ')}`);
+    }
+    if (process.argv.includes('--primitives-only')) return;
     const runtimes: Record<string, number[]> = {
-      'Thunderbird (Debian)': await inThunderbird(standard, messages, text),
-      'Thunderbird (baseline JIT)': await inThunderbird(jit, messages, text),
+      'TB Debian (Sigill)': await inThunderbird(standard, messages, text, 'compiled'),
+      'TB JIT (Sigill)': await inThunderbird(jit, messages, text, 'compiled'),
+      'TB Debian (pure JS)': await inThunderbird(standard, messages, text, 'pure-js'),
+      'TB JIT (pure JS)': await inThunderbird(jit, messages, text, 'pure-js'),
       // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
       'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb).then(() => inNode(messages, text, nodeCfb)),
       'Node (pure-JS CFB)': await inNode(messages, text, undefined),

@@ -11,6 +11,9 @@ import type { BrowserApi } from '../platform/browser.ts';
 import { storageLocal } from '../platform/storage.ts';
 import { PassphrasePrompts } from './prompts.ts';
 import { SigillService } from './service.ts';
+import { SendHook, type MessageChoice } from './send.ts';
+import { notifySendFailure } from './send-notify.ts';
+import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 
 const PROMPT_SIZE = { width: 520, height: 400 };
 /** How often unlocked keys are checked for expiry besides every access (below the 30 s idle timeout). */
@@ -63,6 +66,10 @@ export function keepUnlockedKeysAlive(keyring: Keyring, api: Pick<BrowserApi, 'r
 
 export interface Background {
   ready: Promise<SigillService>;
+  /** The compose.onBeforeSend hook, once the keyring is open. */
+  send: Promise<SendHook>;
+  /** Per-message Encrypt/Sign choices by compose tab (set by the compose popup). */
+  choices: Map<number, MessageChoice>;
 }
 
 export function startBackground(api: BrowserApi, options: { fetchText?: (url: string) => Promise<string>; fetch?: Fetch } = {}): Background {
@@ -116,5 +123,70 @@ export function startBackground(api: BrowserApi, options: { fetchText?: (url: st
     );
   });
   api.windows.onRemoved.addListener((windowId) => prompts.windowClosed(windowId));
-  return { ready };
+
+  const choices = new Map<number, MessageChoice>();
+  const failures = new Map<number, string>();
+  const notify = notifySendFailure(api, (tabId, text) => failures.set(tabId, text));
+  const send = ready.then(
+    (service) =>
+      new SendHook({
+        keyring: service.keyring,
+        settings: () => loadSettings(storage),
+        compose: api.compose,
+        askPassphrase: (info, attempt) => prompts.ask(info, attempt),
+        notify,
+        choice: (tabId) => choices.get(tabId),
+        relatesToEncrypted: (details) => relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)),
+      }),
+  );
+  send.catch(() => undefined);
+  // Registered at once so that Manifest V3 wakes the background for every send.
+  api.compose.onBeforeSend.addListener(async (tab, details) => {
+    let hook: SendHook;
+    try {
+      hook = await send;
+    } catch (error) {
+      // Without the keyring Sigill cannot know whether this message had to be encrypted: fail closed.
+      await notify({ tabId: tab.id ?? -1, step: 'recipients', code: 'INTERNAL', problems: [{ code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` }] }).catch(() => undefined);
+      return { cancel: true };
+    }
+    return hook.onBeforeSend(tab, details);
+  });
+
+  // The compose button: its popup's requests, and its badge (will this message go encrypted?).
+  const composeStatus = ready.then(
+    (service) =>
+      new ComposeStatusService({
+        keyring: service.keyring,
+        settings: () => loadSettings(storage),
+        choices,
+        lastFailure: (tabId) => failures.get(tabId),
+        relatesToEncrypted: (details) => relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)),
+        getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
+        accounts: () => api.accounts.list(true),
+        badge: async (tabId, status) => {
+          const badge = badgeFor(status);
+          await api.composeAction.setBadgeText({ tabId, text: badge.text });
+          await api.composeAction.setBadgeBackgroundColor({ tabId, color: badge.color });
+          await api.composeAction.setTitle({ tabId, title: api.i18n.getMessage(badge.title) });
+        },
+        openOptions: async (hash) => {
+          await api.tabs.create({ url: api.runtime.getURL(`options/options.html${hash}`) });
+        },
+      }),
+  );
+  composeStatus.catch(() => undefined);
+  api.runtime.onMessage.addListener((message, sender) => {
+    if (typeof message !== 'object' || message === null || !('sigillCompose' in message)) return undefined;
+    return composeStatus.then(
+      (service) => service.handleMessage(message, sender, api.runtime.getURL('')),
+      (error: unknown) => ({ ok: false, error: { code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` } }),
+    );
+  });
+  api.compose.onComposeStateChanged.addListener((tab) => {
+    if (tab.id === undefined) return;
+    const tabId = tab.id;
+    void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
+  });
+  return { ready, send, choices };
 }

@@ -18,25 +18,11 @@ import {
   type SettingsView,
   type SourceResultView,
 } from '../shared/messages.ts';
+import { h } from '../shared/dom.ts';
 
 /** Fired on `document` when discovery changed the keyring, so the key list redraws. */
 export const KEYS_CHANGED_EVENT = 'sigill:keys-changed';
 
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string | boolean>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === false) continue;
-    if (name === 'className') element.className = String(value);
-    else element.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child);
-  }
-  return element;
-}
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);

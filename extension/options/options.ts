@@ -10,6 +10,7 @@ import { errorText, localizePage, translator } from '../shared/i18n.ts';
 import { request, type FileOffer, type IdentityView, type ImportReportView, type KeyView, type RequestName, type RequestOf, type ResponseOf } from '../shared/messages.ts';
 import { passphraseStrength } from './strength.ts';
 import { KEYS_CHANGED_EVENT, startFinding } from './find.ts';
+import { h } from '../shared/dom.ts';
 
 const api = browserApi();
 const t = translator(api);
@@ -24,21 +25,6 @@ const numberFormat = new Intl.NumberFormat(api.i18n.getUILanguage() || undefined
 
 // ---- small DOM helpers -------------------------------------------------------------------------------
 
-type Child = Node | string | null | undefined | false;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string | boolean>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
-    if (value === undefined || value === false) continue;
-    if (name === 'className') element.className = String(value);
-    else element.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    element.append(child);
-  }
-  return element;
-}
 
 function button(label: string, onClick: (event: MouseEvent) => void, props: Partial<Record<string, string | boolean>> = {}): HTMLButtonElement {
   const element = h('button', { type: 'button', ...props }, label);

@@ -19,13 +19,61 @@ export interface IdentityInfo {
   id?: string;
   email?: string;
   name?: string;
+  /** Where this identity saves drafts (Thunderbird 128+; needs accountsRead). */
+  draftsFolder?: { accountId: string; path?: string; name?: string } | null;
 }
 
 export interface AccountInfo {
   id: string;
   name: string;
+  /** 'pop3', 'imap', 'none' (Local Folders) ... */
+  type?: string;
   identities: IdentityInfo[];
 }
+
+/** An attachment of the message being composed (`compose.ComposeAttachment`). */
+export interface ComposeAttachmentInfo {
+  id: number;
+  name?: string;
+  size?: number;
+}
+
+/** New content and/or name for a compose attachment (`compose.FileAttachment`). */
+export interface ComposeFileAttachment {
+  file?: File;
+  name?: string;
+}
+
+/** A recipient as the compose API gives it: an address string, or a contact / mailing list reference. */
+export type ComposeRecipientView = string | { id: string; type: string };
+
+/** Thunderbird's own encryption for one message (Thunderbird 128+; missing from the typings). */
+export interface EncryptionTechnology {
+  name: string;
+  encryptBody: boolean;
+  encryptSubject: boolean;
+  signMessage: boolean;
+}
+
+/** The fields of `compose.ComposeDetails` Sigill reads or sets. */
+export interface ComposeDetailsView {
+  from?: ComposeRecipientView;
+  to?: ComposeRecipientView | ComposeRecipientView[] | null;
+  cc?: ComposeRecipientView | ComposeRecipientView[] | null;
+  bcc?: ComposeRecipientView | ComposeRecipientView[] | null;
+  subject?: string;
+  isPlainText?: boolean;
+  /** 'auto' | 'plaintext' | 'html' | 'both': how an HTML message goes out. */
+  deliveryFormat?: string;
+  plainTextBody?: string;
+  body?: string;
+  identityId?: string;
+  relatedMessageId?: number | null;
+  type?: string;
+  selectedEncryptionTechnology?: EncryptionTechnology | null;
+}
+
+export type BeforeSendListener = (tab: { id?: number }, details: ComposeDetailsView) => Promise<{ cancel?: boolean; details?: ComposeDetailsView }>;
 
 export interface BrowserApi {
   runtime: {
@@ -61,6 +109,33 @@ export interface BrowserApi {
     contains(permissions: { origins?: string[]; permissions?: string[] }): Promise<boolean>;
     /** Only from a user action (a click handler) of a page; may show Thunderbird's permission prompt. */
     request(permissions: { origins?: string[]; permissions?: string[] }): Promise<boolean>;
+  };
+  compose: {
+    onBeforeSend: { addListener(listener: BeforeSendListener): void };
+    /** Fires when the recipients make the message sendable or not (Sigill redraws the badge then). */
+    onComposeStateChanged: { addListener(listener: (tab: { id?: number }) => void): void };
+    getComposeDetails(tabId: number): Promise<ComposeDetailsView>;
+    listAttachments(tabId: number): Promise<ComposeAttachmentInfo[]>;
+    getAttachmentFile(attachmentId: number): Promise<File>;
+    updateAttachment(tabId: number, attachmentId: number, attachment: ComposeFileAttachment): Promise<ComposeAttachmentInfo>;
+    addAttachment(tabId: number, attachment: ComposeFileAttachment): Promise<ComposeAttachmentInfo>;
+    removeAttachment(tabId: number, attachmentId: number): Promise<unknown>;
+  };
+  notifications: {
+    create(id: string, options: { type: 'basic'; title: string; message: string; iconUrl?: string }): Promise<string>;
+  };
+  messages: {
+    /** The raw message: a File in Manifest V3 (a binary string in MV2). */
+    getRaw(messageId: number): Promise<File | string>;
+  };
+  composeAction: {
+    setBadgeText(details: { tabId: number; text: string }): Promise<void>;
+    setBadgeBackgroundColor(details: { tabId: number; color: string }): Promise<void>;
+    setTitle(details: { tabId: number; title: string }): Promise<void>;
+  };
+  tabs: {
+    query(query: { active?: boolean; currentWindow?: boolean }): Promise<Array<{ id?: number; type?: string }>>;
+    create(properties: { url: string }): Promise<unknown>;
   };
 }
 
@@ -102,6 +177,34 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
     permissions: {
       contains: (permissions) => browser.permissions.contains(permissions as Parameters<typeof browser.permissions.contains>[0]),
       request: (permissions) => browser.permissions.request(permissions as Parameters<typeof browser.permissions.request>[0]),
+    },
+    compose: {
+      onBeforeSend: {
+        // The typings' ComposeDetails lacks selectedEncryptionTechnology; ours is the subset Sigill uses.
+        addListener: (listener) => browser.compose.onBeforeSend.addListener(listener as unknown as Parameters<typeof browser.compose.onBeforeSend.addListener>[0]),
+      },
+      onComposeStateChanged: { addListener: (listener) => browser.compose.onComposeStateChanged.addListener(listener) },
+      getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ComposeDetailsView,
+      listAttachments: (tabId) => browser.compose.listAttachments(tabId),
+      getAttachmentFile: (attachmentId) => browser.compose.getAttachmentFile(attachmentId),
+      updateAttachment: (tabId, attachmentId, attachment) => browser.compose.updateAttachment(tabId, attachmentId, attachment),
+      addAttachment: (tabId, attachment) => browser.compose.addAttachment(tabId, attachment),
+      removeAttachment: (tabId, attachmentId) => browser.compose.removeAttachment(tabId, attachmentId) as Promise<unknown>,
+    },
+    notifications: {
+      create: (id, options) => browser.notifications.create(id, options),
+    },
+    messages: {
+      getRaw: (messageId) => browser.messages.getRaw(messageId) as Promise<File | string>,
+    },
+    composeAction: {
+      setBadgeText: (details) => browser.composeAction.setBadgeText(details),
+      setBadgeBackgroundColor: (details) => browser.composeAction.setBadgeBackgroundColor(details),
+      setTitle: (details) => browser.composeAction.setTitle(details),
+    },
+    tabs: {
+      query: async (query) => (await browser.tabs.query(query)) as Array<{ id?: number; type?: string }>,
+      create: (properties) => browser.tabs.create(properties),
     },
   };
 }

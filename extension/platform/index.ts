@@ -6,15 +6,23 @@
  * | seam                  | Thunderbird implementation                                               |
  * |-----------------------|--------------------------------------------------------------------------|
  * | PlaintextSink         | `extensionSink`: in memory, bounded by a size limit (plaintext-sink.ts)  |
- * | CfbDecryptorFactory   | `extensionCfb`: none, the core's @noble default (cfb.ts explains why)    |
+ * | CfbDecryptorFactory   | `extensionCfb`: WebAssembly SHA-1; AES-CFB the core's default (cfb.ts)   |
+ * | StreamHashFactory     | `extensionStreamHashes`: WebAssembly SHA-1/SHA-2 (hashes.ts), installed  |
+ * |                       | into the core when this module is imported (see below)                   |
  * | Clock                 | `systemClock` of the core                                                |
  * | Fetch                 | `extensionFetch`: the background's global `fetch`                        |
  * | KeyValueStorage       | storage.local (arrives with the keyring)                                 |
  */
-import { systemClock, type Fetch } from '../../src/core/index.ts';
+import { systemClock, useStreamHashes, type Fetch } from '../../src/core/index.ts';
+import { extensionStreamHashes } from './hashes.ts';
 
 export { extensionSink, defaultPlaintextLimit, type ExtensionSinkOptions } from './plaintext-sink.ts';
 export { extensionCfb } from './cfb.ts';
+export { extensionStreamHashes, wasmHash } from './hashes.ts';
+
+// Signature hashing goes through OpenPGP.js, which has no per-call option for it: every extension page
+// that gets its platform from here signs and verifies with the WebAssembly hashes (hashes.ts says why).
+useStreamHashes(extensionStreamHashes);
 
 export const extensionClock = systemClock;
 

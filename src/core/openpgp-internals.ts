@@ -7,6 +7,7 @@
  * Checked against openpgp 6.3.x (the version package.json allows).
  */
 import * as openpgp from 'openpgp';
+import type { StreamHashAlgorithm, StreamHashFactory } from './platform.ts';
 
 // ---- Messages and packet lists
 
@@ -190,4 +191,66 @@ interface ClearablePacket {
 export function clearPrivateParams(packet: openpgp.SecretKeyPacket): void {
   const clearable = packet as unknown as ClearablePacket;
   if (packet.isDecrypted() && typeof clearable.clearPrivateParams === 'function') clearable.clearPrivateParams();
+}
+
+// ---- Hashing of streamed signature data (RFC 9580 §5.2.4)
+
+/** What the wrapper reads of a (one-pass) signature packet: its hash algorithm and its own toHash. */
+interface HashingPacket {
+  hashAlgorithm: number;
+  toHash(signatureType: number, data: unknown, detached?: boolean): unknown;
+}
+
+type SignatureHash = (this: HashingPacket, signatureType: number, data: unknown, toHash?: unknown, detached?: boolean) => Promise<unknown>;
+
+interface HashedPacketClass {
+  prototype: { hash: SignatureHash };
+}
+
+/** OpenPGP.js hash enum values (RFC 9580 §9.5) of the algorithms a StreamHashFactory can replace. */
+const streamHashNames: Record<number, StreamHashAlgorithm> = { 2: 'sha1', 8: 'sha256', 9: 'sha384', 10: 'sha512', 11: 'sha224' };
+
+const originalHashes = new Map<HashedPacketClass, SignatureHash>();
+
+/**
+ * Routes the hashing of streamed signature data through `factory` (or back to OpenPGP.js's own with
+ * undefined). OpenPGP.js computes the digest a message signature covers in `hash()` of
+ * SignaturePacket, which OnePassSignaturePacket shares (its prototype method is the same function):
+ * both call an internal digest that, for a stream, feeds @noble/hashes chunk by chunk in its browser
+ * build. There is no option to inject another hash, so the method is wrapped on both prototypes:
+ * - for a stream (the message data of a signature being made or verified), the wrapper first runs
+ *   the original on an empty input, which keeps OpenPGP.js's own checks (a v6 signature's salt
+ *   length, unknown algorithms), then hashes the stream with the factory's incremental hash and
+ *   answers, as the original does, a stream that yields the digest once the data has been read;
+ * - for anything else (keys, certifications: small arrays), the original runs unchanged.
+ * The digest is the same function of the same bytes, so signatures stay interchangeable (tested
+ * against OpenPGP.js's own hashing and GnuPG).
+ */
+export function useStreamHashes(factory: StreamHashFactory | undefined): void {
+  for (const packetClass of [openpgp.SignaturePacket, openpgp.OnePassSignaturePacket] as unknown as HashedPacketClass[]) {
+    const original = originalHashes.get(packetClass) ?? packetClass.prototype.hash;
+    originalHashes.set(packetClass, original);
+    if (factory === undefined) {
+      packetClass.prototype.hash = original;
+      continue;
+    }
+    packetClass.prototype.hash = async function hash(this: HashingPacket, signatureType, data, toHash, detached = false) {
+      const input = toHash ?? this.toHash(signatureType, data, detached);
+      const name = streamHashNames[this.hashAlgorithm];
+      if (!(input instanceof ReadableStream) || name === undefined) return original.call(this, signatureType, data, input, detached);
+      await original.call(this, signatureType, data, new Uint8Array(0), detached);
+      const hasher = await factory(name);
+      if (hasher === undefined) return original.call(this, signatureType, data, input, detached);
+      return (input as ReadableStream<Uint8Array>).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk) {
+            hasher.update(chunk);
+          },
+          flush(controller) {
+            controller.enqueue(hasher.digest());
+          },
+        }),
+      );
+    };
+  }
 }

@@ -36,15 +36,29 @@ export interface IncrementalHash {
 
 /**
  * Lets a platform inject faster audited primitives for SEIPDv1 decryption (Node: node:crypto in
- * src/platform/node/cfb.ts). Without one the core uses @noble/ciphers and @noble/hashes, which is
- * what Thunderbird gets: WebCrypto has neither AES-CFB nor an incremental SHA-1.
+ * src/platform/node/cfb.ts; Thunderbird: WebAssembly SHA-1 (AES-CFB the default) in
+ * extension/platform/cfb.ts, as WebCrypto has neither AES-CFB nor an incremental SHA-1). Without one
+ * the core uses @noble/ciphers and @noble/hashes.
  */
 export interface CfbDecryptorFactory {
   /** `algorithm` is 'aes128' | 'aes192' | 'aes256'; return undefined if not supported (the default is used). */
   decipher(options: { algorithm: string; key: Uint8Array; iv: Uint8Array }): CfbDecipher | undefined;
-  /** An incremental SHA-1; optional (the default is @noble/hashes). */
-  sha1?(): IncrementalHash;
+  /** An incremental SHA-1; optional (the default is @noble/hashes). May be asynchronous (a WebAssembly instance). */
+  sha1?(): IncrementalHash | Promise<IncrementalHash>;
 }
+
+/** Hash algorithms a StreamHashFactory may be asked for (OpenPGP.js names, RFC 9580 §9.5). */
+export type StreamHashAlgorithm = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+
+/**
+ * Incremental hashes for the data OpenPGP.js hashes as a stream: the message data a signature covers
+ * (RFC 9580 §5.2.4), when signing and when verifying. OpenPGP.js hashes streams with @noble/hashes in
+ * the browser build, which is slow where JavaScript runs without a JIT (Debian's Thunderbird); a
+ * platform installs a faster library once with `useStreamHashes` (Thunderbird: WebAssembly, in
+ * extension/platform/hashes.ts). Return undefined for an algorithm it does not offer (OpenPGP.js's
+ * own hash is used).
+ */
+export type StreamHashFactory = (algorithm: StreamHashAlgorithm) => Promise<IncrementalHash | undefined>;
 
 /** Persistent key-value storage: Thunderbird's storage.local; in Node a JSON file or memory. Values are JSON-serialisable. */
 export interface KeyValueStorage {

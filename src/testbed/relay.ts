@@ -38,7 +38,7 @@ export class Relay {
   ) {}
 
   /** Starts the relay; `dir` receives config.json and the data dir, its log goes to `logFile`. */
-  static async start(processes: Processes, options: { dir: string; users: RelayUser[]; logFile: string; domain?: string }): Promise<Relay> {
+  static async start(processes: Processes, options: { dir: string; users: RelayUser[]; logFile: string; domain?: string; messageSize?: number }): Promise<Relay> {
     const domain = options.domain ?? 'sigill.test';
     const dataDir = join(options.dir, 'data');
     mkdirSync(dataDir, { recursive: true });
@@ -50,6 +50,8 @@ export class Relay {
       listen: { submission: '127.0.0.1:0', smtp: '127.0.0.1:0', pop3: '127.0.0.1:0', http: '127.0.0.1:0' },
       http: { token: httpToken },
       dataDir,
+      // Larger messages than the relay's default (25 MiB) for scenarios with big attachments.
+      ...(options.messageSize === undefined ? {} : { limits: { messageSize: options.messageSize } }),
     };
     const configFile = join(options.dir, 'relay-config.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 }); // passwords and the token

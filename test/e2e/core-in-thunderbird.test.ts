@@ -15,7 +15,7 @@ import { armor, readAll } from '../../src/core/index.ts';
 import { createGpgHome, ok, parseVerifications, runSop, sigillSop, type GpgHome } from '../support/sop.ts';
 import { tempDir, type TempDir } from '../support/temp.ts';
 import { describeWithTools } from '../support/tools.ts';
-import type { DecryptProbeRequest, ProbeRequest, ProbeResponse, ProbeResults } from './core-probe/protocol.ts';
+import type { DecryptProbeRequest, ProbePlatform, ProbeRequest, ProbeResponse, ProbeResults } from './core-probe/protocol.ts';
 import { e2eTools, World, type Client } from './harness/index.ts';
 
 const canary = `secret-canary-${randomBytes(8).toString('hex')}`;
@@ -64,9 +64,10 @@ function probe<K extends ProbeRequest['kind']>(client: Client, request: Extract<
   return client.call('probe', request, 180_000) as Promise<ProbeResponse<K>>;
 }
 
-async function probeDecrypt(client: Client, fixture: Fixture, returnPlaintext: boolean): Promise<ProbeResponse<'decrypt'>> {
+async function probeDecrypt(client: Client, fixture: Fixture, returnPlaintext: boolean, platform?: ProbePlatform): Promise<ProbeResponse<'decrypt'>> {
   const request: DecryptProbeRequest = {
     kind: 'decrypt',
+    ...(platform === undefined ? {} : { platform }),
     message: fixture.message,
     secretKey: readFixture(fixture.recipient, 'sec'),
     passphrase: fixturePassphrase(fixture.recipient),
@@ -125,7 +126,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     if (!gpg) throw new Error('no gpg home');
     expect(await seipdVersion(fixtures.seipdV1.message)).toBe(1);
     // DECRYPTION_INFO <mdc method> <cipher>: AES-128/192/256 are 7/8/9 (RFC 9580 §9.3), the ciphers the
-    // core decrypts as a stream with @noble/ciphers in Thunderbird (no CFB is injected there).
+    // core decrypts as a stream in Thunderbird with the extension platform's AES-CFB (extension/platform/cfb.ts).
     const decrypted = ok(await gpg.gpg(['--passphrase', fixturePassphrase('bob'), '--decrypt'], { stdin: fixtures.seipdV1.message }));
     const info = decrypted.status.lines.find((line) => line.startsWith('[GNUPG:] DECRYPTION_INFO '))?.split(' ');
     expect(['7', '8', '9']).toContain(info?.[3]);
@@ -160,6 +161,19 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
       expect(result.plaintextSha256).toBe(sha256(largeText));
       expect(result.verifications.map((verification) => verification.status)).toEqual(['good']);
     }
+  });
+
+  it("Sigill's compiled primitives (WebAssembly hashes, native base64) give what the JavaScript defaults give", async () => {
+    for (const fixture of [fixtures.largeV1, fixtures.largeV2]) {
+      const compiled = expectOk(await probeDecrypt(alice, fixture, false, 'compiled'));
+      const javascript = expectOk(await probeDecrypt(alice, fixture, false, 'pure-js'));
+      console.log(`core in Thunderbird: ${fixture.label}: compiled primitives ${compiled.decryptMs.toFixed(0)} ms, JavaScript defaults ${javascript.decryptMs.toFixed(0)} ms`);
+      expect(compiled.plaintextSha256).toBe(sha256(largeText));
+      expect(javascript.plaintextSha256).toBe(compiled.plaintextSha256);
+      expect(javascript.verifications).toEqual(compiled.verifications);
+    }
+    const tampered = await probeDecrypt(alice, fixtures.tamperedV1, true, 'pure-js');
+    expect(tampered).toMatchObject({ ok: false, code: 'INTEGRITY_FAILURE' });
   });
 
   it('refuses a SEIPDv1 message with one octet changed (INTEGRITY_FAILURE) and releases nothing', async () => {

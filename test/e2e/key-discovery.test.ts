@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { formatFingerprint, generateKey, Keyring, KEYRING_INDEX_KEY, MemoryStorage } from '../../src/core/index.ts';
+import { formatFingerprint, generateKey, Keyring, MemoryStorage, storedKeyRecords } from '../../src/core/index.ts';
 import { fixtureAddress, fixtureUserID, loadCertificate, readFixture } from '../../keys-fixtures/index.ts';
 import { createTestCA, startKeyServer, TEST_KEY_HOSTS, type KeyServer, type TestCA } from '../support/key-servers.ts';
 import { describeWithTools } from '../support/tools.ts';
@@ -107,8 +107,8 @@ describeWithTools(
       await options.click(`${wkdKey} .found-accept`);
       await options.waitFor('#status', (state) => state.text?.includes('Accepted: Bob <bob@sigill.test>') === true);
       await options.waitFor(`.key-row[data-fingerprint="${bob.getFingerprint()}"]`, (state) => state.text?.includes('Usable') === true);
-      const afterAccept = (await readSigillStorage(alice))[KEYRING_INDEX_KEY] as { keys: Record<string, { acceptance: string }> };
-      expect(afterAccept.keys[bob.getFingerprint()]?.acceptance).toBe('accepted');
+      const afterAccept = storedKeyRecords(await readSigillStorage(alice));
+      expect(afterAccept[bob.getFingerprint()]?.acceptance).toBe('accepted');
 
       // Bob's key changes on the WKD (the VKS still has the old one).
       const { publicKey: changed } = await generateKey({ userIDs: [fixtureUserID('bob')] });
@@ -138,9 +138,9 @@ describeWithTools(
       expect((await options.query('#source-wkd')).checked).toBe(true);
       expect((await options.query('#vks-url')).value).toBe('https://keys.sigill.test');
       await alice.screenshot('find-settings');
-      const final = (await readSigillStorage(alice))[KEYRING_INDEX_KEY] as { keys: Record<string, { acceptance: string }> };
-      expect(final.keys[bob.getFingerprint()]?.acceptance).toBe('accepted');
-      expect(final.keys[changed.getFingerprint()]?.acceptance).toBe('rejected');
+      const final = storedKeyRecords(await readSigillStorage(alice));
+      expect(final[bob.getFingerprint()]?.acceptance).toBe('accepted');
+      expect(final[changed.getFingerprint()]?.acceptance).toBe('rejected');
       expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
     });
 

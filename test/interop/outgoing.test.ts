@@ -117,4 +117,20 @@ describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'interop: the se
       expect(parseGpgStatus(result.fd3).keywords.has('GOODSIG')).toBe(true);
     }
   });
+  it('a sign-only body with long lines, "From " lines and leading spaces is one format=flowed leaves alone, and gpg verifies it', async () => {
+    const home = await gpgHome('flowed', 'bob');
+    const long = 'This sentence is deliberately much longer than the seventy-two columns a plain-text composer wraps at, so it would be soft-broken.';
+    const plan = await planOutgoing({ from: 'alice@sigill.test', to: ['bob@sigill.test'], keys: await keySource(), encrypt: false, sign: true });
+    const { body } = await transformOutgoing({ plan, body: `Hi Bob,\r\n${long}\r\nFrom the garden, with love\r\n  indented line   \r\n-- \r\nAlice\r\n` });
+    // What RFC 3676 would change: lines over 72 columns with a space, trailing spaces, lines to space-stuff.
+    const lines = body.split(/\r?\n/);
+    expect(lines.filter((line) => (line.length > 72 && line.includes(' ')) || / $/.test(line) || line.startsWith('From ') || line.startsWith(' '))).toEqual([]);
+    expect(lines).toContain('- From the garden, with love');
+    const result = await gpg(home, ['--decrypt'], body);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseGpgStatus(result.fd3).validSigs.map((sig) => sig.primaryFingerprint)).toEqual([await aliceFingerprint()]);
+    const text = result.stdout.toString('utf8').replace(/\r\n/g, '\n');
+    expect(text).toContain('From the garden, with love\n  indented line\n');
+    expect(text.replace(/\n/g, ' ')).toContain(long);
+  });
 });

@@ -10,4 +10,4 @@ export { unlockKey, lockKey, changePassphrase, type ChangePassphraseOptions } fr
 export { revokeKey, applyRevocationCertificate, type RevokeKeyOptions, type RevocationReason } from './revoke.ts';
 export { exportKey, extractCertificate, type ExportKeyOptions } from './export.ts';
 export { addressOfUserID, validateUserID, validateUserIDs, MAX_USER_ID_LENGTH } from './user-id.ts';
-export { clearUnlockedKey, isUnlocked, type AnyKey } from './internal.ts';
+export { clearUnlockedKey, copyPrivateKey, isUnlocked, type AnyKey } from './internal.ts';

@@ -20,6 +20,7 @@ import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
 import { QUICK_CHECK_LENGTH, decryptSeipdV1, isDecryptableCipher, quickCheck, streamingCiphers } from './seipd-v1.ts';
 import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, type SeipdFields } from '../openpgp-internals.ts';
 import { coalescePartialBodies } from './partial-bodies.ts';
+import { unarmorNatively } from './native-armor.ts';
 import { cipherNames, defaultDecryptLimits, noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
 import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
@@ -59,9 +60,12 @@ export async function readMessageStream(input: DataInput, config: Partial<openpg
   if (sniffed.empty) throw new SigillError('MALFORMED_MESSAGE', { detail: 'empty input' });
   if (!sniffed.openpgp) throw notOpenpgp();
   try {
-    return sniffed.armored
-      ? await openpgp.readMessage({ armoredMessage: sniffed.stream.pipeThrough(utf8Decoder()), config })
-      : await openpgp.readMessage({ binaryMessage: coalescePartialBodies(sniffed.stream), config }); // speed only: see partial-bodies.ts
+    if (!sniffed.armored) return await openpgp.readMessage({ binaryMessage: coalescePartialBodies(sniffed.stream), config }); // speed only: see partial-bodies.ts
+    // The engine's native base64 where it has one and the armor has the common form (native-armor.ts).
+    const unarmored = await unarmorNatively(sniffed.stream.pipeThrough(utf8Decoder()));
+    return 'packets' in unarmored
+      ? await openpgp.readMessage({ binaryMessage: coalescePartialBodies(unarmored.packets), config })
+      : await openpgp.readMessage({ armoredMessage: unarmored.text, config });
   } catch (error) {
     throw toSigillError(error, sniffed.armored ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE');
   }

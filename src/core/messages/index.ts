@@ -7,3 +7,4 @@ export { defaultDecryptLimits, type DecryptLimits } from './session-keys.ts';
 export { sign, verifyDetached, verifyInline, detachInline, type DetachedParts, type SignOptions, type VerifyDetachedOptions, type VerifyInlineOptions } from './sign.ts';
 export { armor, dearmor, type ArmorType } from './armor.ts';
 export { toStream, readAll } from './streams.ts';
+export { useStreamHashes } from '../openpgp-internals.ts';

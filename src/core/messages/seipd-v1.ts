@@ -139,7 +139,13 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
   if (keySize === undefined) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: options.algorithm });
   if (options.key.length !== keySize) throw new SigillError('INTEGRITY_FAILURE', { detail: 'session key size does not match the cipher' });
   const decipher = createDecipher(options.algorithm, options.key, options.cfb);
-  const hash = options.cfb?.sha1?.() ?? nobleSha1();
+  // An injected SHA-1 may need an asynchronous start (a WebAssembly instance); if it cannot start,
+  // the audited default hashes instead, so a platform problem never decides an integrity verdict.
+  const injected = options.cfb?.sha1;
+  const hashReady: Promise<IncrementalHash> = Promise.resolve()
+    .then(() => injected?.call(options.cfb))
+    .catch(() => undefined)
+    .then((hash) => hash ?? nobleSha1());
 
   const reader = options.ciphertext.getReader();
   const prefix = new Uint8Array(BLOCK + 2);
@@ -154,7 +160,7 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
    * Feeds decrypted octets through the framing; returns the inner packet octets that are ready,
    * in order (two pieces rather than one joined copy: the held-back tail, then the new octets).
    */
-  const frame = (plain: Uint8Array): Uint8Array[] => {
+  const frame = (plain: Uint8Array, hash: IncrementalHash): Uint8Array[] => {
     let data = plain;
     if (prefixFilled < prefix.length) {
       const take = Math.min(prefix.length - prefixFilled, data.length);
@@ -180,7 +186,7 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
     return out;
   };
 
-  const check = (): boolean => {
+  const check = (hash: IncrementalHash): boolean => {
     if (prefixFilled < prefix.length || tail.length !== MDC_LENGTH) return false;
     // §5.13.1 quick check: the last two prefix octets repeat the two before. Evaluated only at the
     // end together with the MDC, never early, so it is no faster oracle than the MDC itself.
@@ -204,6 +210,7 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
   };
   const stepNow = async (): Promise<Uint8Array[] | undefined> => {
     if (ended) return undefined;
+    const hash = await hashReady;
     // Gather at least COALESCE octets of ciphertext before decrypting: GnuPG writes 8 KiB partial
     // body chunks, which OpenPGP.js hands over one by one, and every chunk costs a decipher call,
     // a hash update and a trip through the parser's streams downstream (profiled: 12,800 chunks
@@ -229,11 +236,11 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
     }
     const ciphertext = chunks.length === 1 ? (chunks[0] as Uint8Array) : concatBytes(chunks, length);
     const plain = length > 0 ? decipher.update(ciphertext) : new Uint8Array(0);
-    if (!done) return frame(plain);
+    if (!done) return frame(plain, hash);
     ended = true;
     const rest = decipher.final();
-    const last = frame(rest.length > 0 ? concatBytes([plain, rest]) : plain);
-    settle(check());
+    const last = frame(rest.length > 0 ? concatBytes([plain, rest]) : plain, hash);
+    settle(check(hash));
     return last;
   };
 

@@ -7,7 +7,8 @@
  *   `name.ext.asc` whose literal data packet carries the original name, so any OpenPGP reader restores
  *   it. Armored rather than binary because a mail client sends replaced attachments as text/plain,
  *   where binary data breaks readers.
- * - sign only: a cleartext-signed body (RFC 9580 §7) and, next to every attachment (left as it is), an
+ * - sign only: a cleartext-signed body (RFC 9580 §7), its text hard-wrapped and dash-escaped so that
+ *   format=flowed transport does not change it (plain-text.ts), and, next to every attachment (left as it is), an
  *   armored detached signature `name.ext.sig`.
  *
  * Attachments are produced by `open()`, one stream at a time, so a caller can keep memory bounded by
@@ -19,6 +20,7 @@ import { sign } from '../messages/sign.ts';
 import { readAll } from '../messages/streams.ts';
 import type { DataInput } from '../messages/types.ts';
 import type { OutgoingPlan } from './plan.ts';
+import { dashEscapeForTransport, prepareTextForSigning } from './plain-text.ts';
 
 export interface OutgoingAttachment {
   name: string;
@@ -86,7 +88,9 @@ export async function transformOutgoing(request: TransformRequest): Promise<Tran
     };
   }
   if (plan.sign) {
-    const body = await text(await sign({ input: request.body, signingKeys, cleartext: true, ...when }));
+    // Made safe for format=flowed transport (plain-text.ts): the text signed is what arrives.
+    const signed = await text(await sign({ input: prepareTextForSigning(request.body), signingKeys, cleartext: true, ...when }));
+    const body = dashEscapeForTransport(signed);
     return {
       body,
       attachments: attachments.map((attachment, source) => ({

@@ -2,17 +2,27 @@
  * The core probe (test only, never shipped): a second extension, built by vite from the same
  * src/core/index.ts and extension/platform/ modules as Sigill's background, for the same target, so
  * that what it proves about the core in Thunderbird's extension realm holds for the product: OpenPGP.js
- * streams on Thunderbird's ReadableStream, @noble/ciphers for SEIPDv1, WebCrypto for SEIPDv2,
+ * streams on Thunderbird's ReadableStream, WebAssembly hashes for SEIPDv1 and
+ * signatures (or the JavaScript defaults, on request), WebCrypto for SEIPDv2,
  * Argon2 and S2K key unlocking. It answers the e2e driver (runtime messaging between extensions) only.
  */
-import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey } from '../../../src/core/index.ts';
-import { extensionCfb, extensionSink } from '../../../extension/platform/index.ts';
-import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, ProbeRequest, ProbeResponse } from './protocol.ts';
+import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey, useStreamHashes, type CfbDecryptorFactory } from '../../../src/core/index.ts';
+import { extensionCfb, extensionSink, extensionStreamHashes, wasmHash } from '../../../extension/platform/index.ts';
+import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, PrimitivesProbeRequest, PrimitivesProbeResult, ProbePlatform, ProbeRequest, ProbeResponse } from './protocol.ts';
 
 const driverId = 'sigill-e2e-driver@sigill.test';
 
 function hex(bytes: ArrayBuffer): string {
   return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Sets the primitives for the next request (requests are answered one at a time by the driver):
+ * Sigill's compiled ones, or the JavaScript defaults. Returns the CFB factory to pass.
+ */
+function usePlatform(platform: ProbePlatform = 'compiled'): CfbDecryptorFactory | undefined {
+  useStreamHashes(platform === 'pure-js' ? undefined : extensionStreamHashes);
+  return platform === 'compiled' ? extensionCfb : undefined;
 }
 
 async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeResult> {
@@ -25,13 +35,14 @@ async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeR
   const unlockMs = performance.now() - started;
 
   const sink = extensionSink();
+  const cfb = usePlatform(request.platform);
   started = performance.now();
   const result = await decrypt({
     input: new Blob([request.message]).stream(),
     sink,
     decryptionKeys: [secretKey],
     verificationKeys,
-    ...(extensionCfb === undefined ? {} : { cfb: extensionCfb }),
+    ...(cfb === undefined ? {} : { cfb }),
   });
   const decryptMs = performance.now() - started;
 
@@ -58,10 +69,49 @@ async function encryptProbe(request: EncryptProbeRequest): Promise<EncryptProbeR
   if (locked === undefined) throw new Error('no signing key in the request');
   const signingKey = await unlockKey(locked, [request.passphrase]);
   const recipients = (await Promise.all(request.recipients.map((armored) => readCertificates(armored)))).flat();
+  usePlatform(request.platform);
   const started = performance.now();
   const encrypted = await encrypt({ input: new Blob([request.plaintext]).stream(), recipients, signingKeys: [signingKey] });
   const message = new TextDecoder().decode(await readAll(encrypted));
   return { message, encryptMs: performance.now() - started };
+}
+
+/** Native base64 of newer engines (Firefox 133+), not yet in TypeScript's DOM library. */
+interface NativeBase64 {
+  toBase64?: (this: Uint8Array) => string;
+}
+interface NativeBase64Constructor {
+  fromBase64?: (text: string) => Uint8Array;
+}
+
+async function primitivesProbe(request: PrimitivesProbeRequest): Promise<PrimitivesProbeResult> {
+  const data = new Uint8Array(request.size);
+  for (let at = 0; at < data.length; at += 65_536) crypto.getRandomValues(data.subarray(at, Math.min(data.length, at + 65_536)));
+  const time = async (run: () => unknown): Promise<number> => {
+    const started = performance.now();
+    await run();
+    return performance.now() - started;
+  };
+  const hashTime = (algorithm: 'sha1' | 'sha256' | 'sha512') =>
+    time(async () => {
+      const hash = await wasmHash(algorithm);
+      for (let at = 0; at < data.length; at += 262_144) hash.update(data.subarray(at, at + 262_144));
+      hash.digest();
+    });
+  const result: PrimitivesProbeResult = {
+    sha1: await hashTime('sha1'),
+    sha256: await hashTime('sha256'),
+    sha512: await hashTime('sha512'),
+    webCryptoSha256: await time(() => crypto.subtle.digest('SHA-256', data)),
+  };
+  const toBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
+  const fromBase64 = (Uint8Array as NativeBase64Constructor).fromBase64;
+  if (toBase64 !== undefined && fromBase64 !== undefined) {
+    let text = '';
+    result.toBase64 = await time(() => (text = toBase64.call(data)));
+    result.fromBase64 = await time(() => fromBase64(text));
+  }
+  return result;
 }
 
 /** The error and its causes, one per line: what went wrong below a SigillError is what a test needs to see. */
@@ -80,6 +130,8 @@ async function answer(request: ProbeRequest): Promise<ProbeResponse> {
         return { ok: true, result: await decryptProbe(request) };
       case 'encrypt':
         return { ok: true, result: await encryptProbe(request) };
+      case 'primitives':
+        return { ok: true, result: await primitivesProbe(request) };
       default:
         throw new Error(`unknown probe request ${String((request as { kind?: unknown }).kind)}`);
     }

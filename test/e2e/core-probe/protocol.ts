@@ -5,9 +5,17 @@
 
 export const coreProbeId = 'sigill-core-probe@sigill.test';
 
+/**
+ * Which primitives the core runs on: 'compiled' is what Sigill ships (extension/platform: WebAssembly
+ * SHA-1/SHA-2, native base64; AES-CFB stays the core's @noble/ciphers); 'pure-js' is OpenPGP.js's and the
+ * core's JavaScript defaults, for comparison and cross-checking. Default 'compiled'.
+ */
+export type ProbePlatform = 'compiled' | 'pure-js';
+
 /** Decrypt and verify one message inside Thunderbird with the core and the extension platform. */
 export interface DecryptProbeRequest {
   kind: 'decrypt';
+  platform?: ProbePlatform;
   /** The OpenPGP message, armored. The probe reads it as a stream (Blob.stream() of Thunderbird's realm). */
   message: string;
   /** The recipient's armored secret key, locked with `passphrase`. */
@@ -22,6 +30,7 @@ export interface DecryptProbeRequest {
 /** Sign and encrypt a text inside Thunderbird, for another implementation to decrypt and verify. */
 export interface EncryptProbeRequest {
   kind: 'encrypt';
+  platform?: ProbePlatform;
   plaintext: string;
   /** Armored certificates of the recipients. */
   recipients: string[];
@@ -30,7 +39,14 @@ export interface EncryptProbeRequest {
   passphrase: string;
 }
 
-export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest;
+/** Times the bulk primitives alone on random data, to tell where the time of an operation goes. */
+export interface PrimitivesProbeRequest {
+  kind: 'primitives';
+  /** Octets of random data. */
+  size: number;
+}
+
+export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest | PrimitivesProbeRequest;
 
 export interface ProbeVerification {
   status: 'good' | 'bad' | 'unknown-key';
@@ -59,10 +75,24 @@ export interface EncryptProbeResult {
   encryptMs: number;
 }
 
+/** Milliseconds per primitive (performance.now() in Thunderbird); undefined where the primitive is missing. */
+export interface PrimitivesProbeResult {
+  /** extension/platform's WebAssembly hashes, fed in 256 KiB pieces. */
+  sha1: number;
+  sha256: number;
+  sha512: number;
+  /** WebCrypto's one-shot SHA-256, for reference. */
+  webCryptoSha256: number;
+  /** Native base64 (Uint8Array.prototype.toBase64 / Uint8Array.fromBase64), where Thunderbird has it. */
+  toBase64?: number;
+  fromBase64?: number;
+}
+
 /** What each request kind answers. */
 export interface ProbeResults {
   decrypt: DecryptProbeResult;
   encrypt: EncryptProbeResult;
+  primitives: PrimitivesProbeResult;
 }
 
 /** A failure is an answer too: a SigillError's stable code, or none for anything else. */

@@ -3,7 +3,7 @@
 // harness's HTTP sink (long polling) and posts results back. config.json (written by the harness next
 // to this file in the profile) holds {sink, profile}. Add a command = declare it in commands.ts (its
 // arguments and result), then implement it in `commands` below: the type check holds both to the map.
-/* global messenger, fetch, setTimeout */
+/* global messenger, fetch, setTimeout, crypto, File */
 
 /** @typedef {import('./commands.ts').DriverImplementation} DriverImplementation */
 /** @typedef {import('../core-probe/protocol.ts').ProbeResponse} ProbeResponse */
@@ -171,6 +171,65 @@ const commands = {
     const full = await messenger.messages.getFull(messageId, { decrypt });
     const header = await messenger.messages.get(messageId);
     return { subject: header.subject, headers: full.headers ?? {}, decryptionStatus: full.decryptionStatus, text: textOf(full), part: full };
+  },
+
+  /** Opens a compose window with the message; attachments are fetched from loopback URLs (the test's file server). */
+  async composeBegin({ to, cc = [], bcc = [], subject, body, html = false, attachments = [], openpgp }) {
+    const files = [];
+    for (const { name, url } of attachments) {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`attachment ${name}: HTTP ${response.status}`);
+      files.push({ file: new File([await response.blob()], name) });
+    }
+    const content = html ? { body, isPlainText: false } : { plainTextBody: body, isPlainText: true };
+    const tab = await messenger.compose.beginNew({ to, cc, bcc, subject, ...content, attachments: files });
+    if (tab.id === undefined) throw new Error('compose.beginNew opened no tab');
+    if (openpgp) {
+      await messenger.compose.setComposeDetails(tab.id, {
+        selectedEncryptionTechnology: { name: 'OpenPGP', encryptBody: openpgp.encrypt, encryptSubject: openpgp.encryptSubject, signMessage: openpgp.sign },
+      });
+    }
+    return { tabId: tab.id };
+  },
+
+  async composeSnapshot({ tabId }) {
+    const details = await messenger.compose.getComposeDetails(tabId);
+    const attachments = [];
+    for (const attachment of await messenger.compose.listAttachments(tabId)) {
+      const file = await messenger.compose.getAttachmentFile(attachment.id);
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+      attachments.push({ name: attachment.name ?? '', size: file.size, sha256: [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('') });
+    }
+    return {
+      details: {
+        to: details.to,
+        cc: details.cc,
+        bcc: details.bcc,
+        subject: details.subject ?? '',
+        isPlainText: Boolean(details.isPlainText),
+        plainTextBody: details.plainTextBody ?? '',
+        body: details.body ?? '',
+      },
+      attachments,
+    };
+  },
+
+  async composeSend({ tabId, timeoutMs = 120_000 }) {
+    try {
+      const sent = await withTimeout(messenger.compose.sendMessage(tabId, { mode: 'sendNow' }), timeoutMs, 'compose.sendMessage');
+      return { ok: true, mode: sent.mode, headerMessageId: sent.headerMessageId ?? '' };
+    } catch (error) {
+      return { ok: false, error: String(error) };
+    }
+  },
+
+  async messageSecurity() {
+    return JSON.parse(await messenger.sigillTest.messageSecurity());
+  },
+
+  async clickComposeAction({ addonId }) {
+    await messenger.sigillTest.clickComposeAction(addonId);
+    return null;
   },
 
   /** Forwards a request to the core probe; waits for it to listen (it may start after the driver). */

@@ -69,6 +69,35 @@ export interface BrowserInfo {
   buildID: string;
 }
 
+/** A message composed without sending it (`composeBegin`); attachments are fetched from loopback URLs. */
+export interface ComposeArgs {
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  subject: string;
+  body: string;
+  /** HTML compose (body is HTML) instead of the plain-text composer. */
+  html?: boolean;
+  attachments?: { name: string; url: string }[];
+  /** Thunderbird's own OpenPGP switched on for this message. */
+  openpgp?: BuiltinOpenPgpChoice;
+}
+
+/** What a compose window holds: details and each attachment's name, size and SHA-256 (hex). */
+export interface ComposeSnapshot {
+  details: { to: unknown; cc: unknown; bcc: unknown; subject: string; isPlainText: boolean; plainTextBody: string; body: string };
+  attachments: { name: string; size: number; sha256: string }[];
+}
+
+export type ComposeSendResult = { ok: true; mode: string; headerMessageId: string } | { ok: false; error: string };
+
+/** The crypto icons of the displayed message's header (src names the state, e.g. message-signed-ok.svg). */
+export interface MessageSecurity {
+  tech: string;
+  encrypted: { hidden: boolean; src: string };
+  signed: { hidden: boolean; src: string };
+}
+
 /** Every command: its arguments and what it resolves with. */
 export interface DriverCommands {
   info: { args: Record<string, never>; result: { browser: BrowserInfo; accounts: { id: string; name: string; type: string }[] } };
@@ -101,6 +130,16 @@ export interface DriverCommands {
   /** Disables and re-enables an add-on, so its background starts again (over provisioned storage). */
   restartAddon: { args: { addonId: string }; result: null };
   setPref: { args: { name: string; value: string | number | boolean }; result: null };
+  /** Opens a compose window with the message (and attachments) without sending it. */
+  composeBegin: { args: ComposeArgs; result: { tabId: number } };
+  /** Reads a compose window: details and attachments (hashed, so large ones need not travel). */
+  composeSnapshot: { args: { tabId: number }; result: ComposeSnapshot };
+  /** compose.sendMessage, as a click on Send: resolves with the outcome, a cancel included. */
+  composeSend: { args: { tabId: number; timeoutMs?: number }; result: ComposeSendResult };
+  /** Clicks an add-on's button in the newest compose window (its popup opens). */
+  clickComposeAction: { args: { addonId: string }; result: null };
+  /** What Thunderbird's own OpenPGP shows in the open message's header: technology, encrypted and signed icons. */
+  messageSecurity: { args: Record<string, never>; result: MessageSecurity };
 }
 
 export type DriverCommandName = keyof DriverCommands;

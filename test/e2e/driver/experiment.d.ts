@@ -20,6 +20,8 @@ declare global {
       function writeExtensionStorage(addonId: string, itemsJson: string): Promise<void>;
       function restartAddon(addonId: string): Promise<void>;
       function setPref(name: string, value: string | number | boolean): Promise<void>;
+      function clickComposeAction(addonId: string): Promise<void>;
+      function messageSecurity(): Promise<string>;
     }
     namespace compose {
       interface ComposeDetails {

@@ -132,7 +132,7 @@ export class World {
   }
 
   /** Starts the sink and, unless `relay: false`, the relay with the four personas' mailboxes. */
-  static async start(scenario: string, options: { relay?: boolean } = {}): Promise<World> {
+  static async start(scenario: string, options: { relay?: boolean; relayMessageSize?: number } = {}): Promise<World> {
     const artifacts = artifactsDir(scenario);
     const scratch = mkdtempSync(join(tmpdir(), `sigill-e2e-${scenario}-`));
     const processes = new Processes(`${scenario}-${randomBytes(6).toString('hex')}`);
@@ -147,7 +147,12 @@ export class World {
       const relay =
         options.relay === false
           ? undefined
-          : await Relay.start(processes, { dir: join(scratch, 'relay'), users: Object.values(users), logFile: join(artifacts, 'relay.log') });
+          : await Relay.start(processes, {
+              dir: join(scratch, 'relay'),
+              users: Object.values(users),
+              logFile: join(artifacts, 'relay.log'),
+              ...(options.relayMessageSize === undefined ? {} : { messageSize: options.relayMessageSize }),
+            });
       return new World(scenario, artifacts, scratch, sink, relay, processes, users);
     } catch (error) {
       await sink.stop();

@@ -95,7 +95,7 @@ describe('fileSink', () => {
 
   it('decrypt into a fileSink with node:crypto CFB (SEIPDv1) and AEAD (SEIPDv2); a tampered message leaves no file', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 5);
-    for (const name of ['bob', 'erin']) {
+    for (const name of ['bob', 'erin'] as const) {
       const key = await privateKey(name);
       const message = await readAll(await encrypt({ input: data, recipients: [key.toPublic()], armor: false }));
       const sink = await fileSink();

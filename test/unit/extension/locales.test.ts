@@ -6,7 +6,7 @@ import { acceptanceStates, errorMessages, keyProfiles } from '../../../src/core/
 import { promptReasons } from '../../../extension/shared/messages.ts';
 import { localeMessages } from './node-browser.ts';
 
-const pages = ['extension/options', 'extension/prompt', 'extension/shared'];
+const pages = ['extension/options', 'extension/prompt', 'extension/shared', 'extension/compose'];
 const statuses = ['usable', 'revoked', 'expired', 'invalid', 'no-encryption-key', 'rejected', 'not-accepted'];
 
 function pageSources(): string {
@@ -28,6 +28,9 @@ function usedNames(): string[] {
     strength_: ['empty', 'tooShort', 'weak', 'fair', 'strong'],
     promptReason_: promptReasons,
     revokeReason_: ['superseded', 'compromised', 'retired', 'unspecified'],
+    recipientState_: ['verified', 'accepted', 'undecided', 'rejected', 'missing', 'expired', 'revoked', 'no-encryption-key', 'invalid'],
+    composeOwnKey_: ['ok', 'locked_ok', 'missing', 'problem'],
+    composeDrafts_: ['local', 'server', 'unknown'],
   };
   for (const [prefix, values] of Object.entries(families)) {
     expect(source, `the pages use the ${prefix} family`).toContain(prefix);

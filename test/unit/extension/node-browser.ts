@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { MemoryStorage } from '../../../src/core/index.ts';
 import type { AccountInfo, BrowserApi, MessageListener } from '../../../extension/platform/browser.ts';
+import { nodeComposer, type NodeComposer } from './node-compose.ts';
 
 export const EXTENSION_ORIGIN = 'moz-extension://00000000-0000-4000-8000-000000000001/';
 
@@ -31,6 +32,14 @@ export interface NodeBrowser extends BrowserApi {
   /** Origins the user granted (optional host permissions); `permissions.request` grants when `grantOnRequest`. */
   grantedOrigins: Set<string>;
   grantOnRequest: boolean;
+  /** Compose windows (node-compose.ts) and the notifications shown. */
+  composer: NodeComposer;
+  notificationsShown: Array<{ id: string; title: string; message: string }>;
+  /** The compose button's badge per tab, and the tabs opened. */
+  badges: Map<number, { text?: string; color?: string; title?: string }>;
+  tabsOpened: string[];
+  /** Raw messages by id (messages.getRaw). */
+  rawMessages: Map<number, string>;
 }
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
@@ -40,6 +49,11 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   const openWindows = new Map<number, string>();
   const messages = localeMessages(options.locale ?? 'en');
   let nextWindowId = 1;
+  const composer = nodeComposer();
+  const notificationsShown: NodeBrowser['notificationsShown'] = [];
+  const badges: NodeBrowser['badges'] = new Map();
+  const tabsOpened: string[] = [];
+  const rawMessages = new Map<number, string>();
 
   async function dispatch(message: unknown, url: string): Promise<unknown> {
     // JSON round trip: runtime messages are structured clones, never shared objects.
@@ -108,6 +122,34 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
         if (!api.grantOnRequest) return false;
         for (const origin of origins) api.grantedOrigins.add(origin);
         return true;
+      },
+    },
+    composer,
+    compose: composer.compose,
+    notificationsShown,
+    badges,
+    tabsOpened,
+    rawMessages,
+    messages: {
+      getRaw: async (messageId) => {
+        const raw = rawMessages.get(messageId);
+        if (raw === undefined) throw new Error(`no message ${messageId}`);
+        return new File([raw], `${messageId}.eml`);
+      },
+    },
+    composeAction: {
+      setBadgeText: async ({ tabId, text }) => void badges.set(tabId, { ...badges.get(tabId), text }),
+      setBadgeBackgroundColor: async ({ tabId, color }) => void badges.set(tabId, { ...badges.get(tabId), color }),
+      setTitle: async ({ tabId, title }) => void badges.set(tabId, { ...badges.get(tabId), title }),
+    },
+    tabs: {
+      query: async () => [],
+      create: async ({ url }) => void tabsOpened.push(url),
+    },
+    notifications: {
+      create: async (id, { title, message }) => {
+        notificationsShown.push({ id, title, message });
+        return id;
       },
     },
     sendFrom: (path, message) => dispatch(message, `${EXTENSION_ORIGIN}${path}`),

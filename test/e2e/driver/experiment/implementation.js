@@ -137,6 +137,44 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
         },
 
         /** Sets a preference (test set-up: dark colour scheme for screenshots, the download folder). */
+        /** The crypto status Thunderbird's own OpenPGP draws in the open message's header (about:message). */
+        async messageSecurity() {
+          const window = Services.wm.getMostRecentWindow('mail:3pane');
+          const tabmail = window?.document.getElementById('tabmail');
+          const about = tabmail?.currentAboutMessage;
+          if (!about) throw new Error('no message is displayed');
+          const document = about.document;
+          const icon = (id) => {
+            const element = document.getElementById(id);
+            return { hidden: element?.hidden ?? true, src: element?.getAttribute('src') ?? '' };
+          };
+          return JSON.stringify({ tech: document.getElementById('cryptoBox')?.getAttribute('tech') ?? '', encrypted: icon('encryptedHdrIcon'), signed: icon('signedHdrIcon') });
+        },
+
+        /** Clicks an add-on's compose action button (mouse down and up at its centre), as a person would. */
+        async clickComposeAction(addonId) {
+          ensurePageActor(context.extension);
+          const { ExtensionUtils } = ChromeUtils.importESModule('resource://gre/modules/ExtensionUtils.sys.mjs');
+          // ExtensionCommon's makeWidgetId: the toolbar button's id is derived from the add-on id.
+          const widgetId = addonId.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+          const window = Services.wm.getMostRecentWindow('msgcompose');
+          if (!window) throw new Error('no compose window is open');
+          const button = window.document.querySelector(`toolbarbutton[id^="${widgetId}"]`);
+          if (!button) {
+            const ids = [...window.document.querySelectorAll('toolbarbutton[id]')].map((element) => element.id).join(', ');
+            throw new ExtensionUtils.ExtensionError(`the compose window has no button of ${addonId} (buttons: ${ids})`);
+          }
+          window.focus();
+          const rect = button.getBoundingClientRect();
+          const [x, y] = [rect.left + rect.width / 2, rect.top + rect.height / 2];
+          try {
+            // Window.synthesizeMouseEvent (what EventUtils uses on Gecko 140+): real widget-level events.
+            for (const type of ['mousedown', 'mouseup']) window.synthesizeMouseEvent(type, x, y, { button: 0, buttons: type === 'mousedown' ? 1 : 0, clickCount: 1 }, {});
+          } catch (error) {
+            throw new ExtensionUtils.ExtensionError(`clicking ${button.id}: ${error}`);
+          }
+        },
+
         async setPref(name, value) {
           if (typeof value === 'boolean') Services.prefs.setBoolPref(name, value);
           else if (typeof value === 'number') Services.prefs.setIntPref(name, value);

@@ -1,23 +1,15 @@
-/** Test helpers for the messages tests: fixture keys read straight from keys-fixtures/. */
-import { readFileSync } from 'node:fs';
-import * as openpgp from 'openpgp';
+/** Test helpers for the messages tests: the fixture keys (through keys-fixtures/index.ts) and data generators. */
+import type { PrivateKey, PublicKey } from 'openpgp';
 import { memorySink, readAll } from '../../../../src/core/index.ts';
+import { loadCertificate, loadSecretKey, type FixtureName } from '../../../../keys-fixtures/index.ts';
 
-const dir = new URL('../../../../keys-fixtures/', import.meta.url);
-
-export async function publicKey(name: string): Promise<openpgp.PublicKey> {
-  return openpgp.readKey({ armoredKey: readFileSync(new URL(`${name}.pub.asc`, dir), 'utf8') });
+export function publicKey(name: FixtureName): Promise<PublicKey> {
+  return loadCertificate(name);
 }
 
-/** The unprotected secret key of a persona (or mallory). */
-export async function privateKey(name: string): Promise<openpgp.PrivateKey> {
-  return openpgp.readPrivateKey({ armoredKey: readFileSync(new URL(`${name}.unprotected.sec.asc`, dir), 'utf8') });
-}
-
-/** A locked fixture secret key, unlocked with its documented passphrase. */
-export async function unlockedKey(name: string): Promise<openpgp.PrivateKey> {
-  const locked = await openpgp.readPrivateKey({ armoredKey: readFileSync(new URL(`${name}.sec.asc`, dir), 'utf8') });
-  return openpgp.decryptKey({ privateKey: locked, passphrase: `${name}-passphrase` });
+/** A persona's (or mallory's) secret key, unlocked with its documented passphrase. */
+export function privateKey(name: FixtureName): Promise<PrivateKey> {
+  return loadSecretKey(name, { unlocked: true });
 }
 
 export async function bytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
