@@ -32,6 +32,8 @@ function copyStaticFiles(): Plugin {
       cpSync(resolve(root, 'manifest.json'), resolve(outDir, 'manifest.json'));
       cpSync(resolve(root, 'extension/_locales'), resolve(outDir, '_locales'), { recursive: true });
       cpSync(resolve(root, 'extension/icons'), resolve(outDir, 'icons'), { recursive: true, filter: (src) => !src.endsWith('.sh') });
+      // The Experiment (privileged, loaded by Thunderbird as it is): schema and implementation, no build.
+      cpSync(resolve(root, 'extension/experiments'), resolve(outDir, 'experiments'), { recursive: true, filter: (src) => statSync(src).isDirectory() || /\.(json|js)$/.test(src) });
       for (const page of ['options', 'prompt', 'shared', 'compose', 'display']) {
         cpSync(resolve(root, 'extension', page), resolve(outDir, page), { recursive: true, filter: (src) => statSync(src).isDirectory() || pageFiles.test(src) });
       }

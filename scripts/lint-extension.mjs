@@ -48,6 +48,12 @@ const allowances = [
       f.file === 'background/background.js' &&
       (readFileSync(join(sourceDir, f.file), 'utf8').split('\n')[f.line - 1] ?? '').includes('doc.documentElement.innerHTML = IS_EMPTY_INPUT ? emptyHTML : dirtyPayload'),
   },
+  {
+    // Thunderbird add-ons may carry Experiment APIs (the PGP/MIME one, extension/experiments/pgpmime);
+    // Firefox allows experiment_apis only to its own privileged extensions.
+    why: 'experiment_apis, which Thunderbird allows to add-ons',
+    matches: (f) => f.code === 'MANIFEST_FIELD_PRIVILEGED' && /\/experiment_apis\b/.test(f.message),
+  },
 ];
 
 export function lintExtension(sourceDir = 'dist/extension') {
@@ -65,7 +71,8 @@ export function lintExtension(sourceDir = 'dist/extension') {
     if (allowance) allowed.push({ ...finding, allowedBecause: allowance.why });
     else problems.push(finding);
   }
-  return { errors: report.errors.length, problems, allowed };
+  // Errors that no allowance explains (the experiment_apis one is an error to a Firefox linter).
+  return { errors: report.errors.filter((finding) => !allowances.some((a) => a.matches(finding))).length, problems, allowed };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,10 +1,11 @@
 /**
- * Background script: event wiring only. The keyring service answers Sigill's pages (options,
- * passphrase prompt); the read path answers the message display script and the status popup; the
- * compose hook arrives with its issue.
+ * Background script: event wiring only (main.ts): the keyring service answers Sigill's pages (options,
+ * passphrase prompt, compose popup), the send hook encrypts on compose.onBeforeSend, the read path
+ * answers the message display script and the status popup.
  */
 import DOMPurify from 'dompurify';
 import { htmlSanitizer, openpgpEngine } from '../../src/core/index.ts';
+import { pgpMimeAvailability } from '../experiments/pgpmime/api.ts';
 import { browserApi } from '../platform/browser.ts';
 import { startBackground } from './main.ts';
 
@@ -12,3 +13,6 @@ const api = browserApi();
 // The background page has a DOM of its own: received HTML is sanitized here, before any display sees it.
 startBackground(api, { sanitizeHtml: htmlSanitizer(DOMPurify(window)) });
 console.info(`sigill: background started (version ${api.runtime.getManifest().version}, ${openpgpEngine})`);
+// Loads the PGP/MIME Experiment and says whether this Thunderbird can send PGP/MIME (the send path
+// falls back to inline with a notice when it cannot).
+void pgpMimeAvailability().then((state) => console.info(`sigill: PGP/MIME ${state.available ? 'available' : `not available: ${state.reason ?? 'unknown reason'}`}`));

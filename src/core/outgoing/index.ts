@@ -15,3 +15,5 @@ export {
 export { dashEscapeForTransport, prepareTextForSigning, SIGNED_TEXT_WIDTH } from './plain-text.ts';
 export { keyringKeySource, type KeyringKeySourceOptions } from './keyring-source.ts';
 export { transformOutgoing, type OutgoingAttachment, type TransformRequest, type TransformResult, type TransformedAttachment } from './transform.ts';
+export { wrapPgpMime, encodeUnstructured, PROTECTED_HEADER_NAMES, type PgpMimeRequest, type PgpMimeResult } from './pgp-mime.ts';
+export { chooseWireFormat, type FormatChoice, type FormatRequest, type WireFormat } from './pgp-mime-format.ts';

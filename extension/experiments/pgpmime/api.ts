@@ -1,0 +1,136 @@
+/**
+ * The extension side of the PGP/MIME Experiment (schema.json, implementation.js): its typed API, and
+ * `servePgpMime`, which answers the Experiment's requests with the core's `wrapPgpMime`. The Experiment
+ * only moves bytes; the plan (keys, policy) and the OpenPGP work happen here, in ordinary tested code.
+ */
+import { SigillError, isSigillError, wrapPgpMime, type OutgoingPlan } from '../../../src/core/index.ts';
+
+export interface PgpMimeAvailability {
+  available: boolean;
+  reason?: string;
+}
+
+export interface PgpMimeSendFormat {
+  encrypt: boolean;
+  sign: boolean;
+  /** The Subject on the outside of an encrypted message; default "...". */
+  outerSubject?: string;
+}
+
+export interface EncapsulationRequest {
+  handle: number;
+  tabId: number;
+  encrypt: boolean;
+  sign: boolean;
+  /** The message's top-level header fields as Thunderbird wrote them (no Bcc). */
+  headers: string;
+  /** The real subject; when encrypting, the outside already carries `outerSubject`. */
+  subject: string;
+  outerSubject?: string;
+  /** The MIME entity Thunderbird produced (a temporary file, removed when the encapsulation ends). */
+  entity: File;
+}
+
+/** `browser.sigillPgpMime` as schema.json declares it. */
+export interface PgpMimeExperiment {
+  availability(): Promise<PgpMimeAvailability>;
+  armNextSend(tabId: number, format: PgpMimeSendFormat): Promise<boolean>;
+  disarm(tabId: number): Promise<void>;
+  write(handle: number, bytes: Uint8Array): Promise<void>;
+  fail(handle: number, reason: string): Promise<void>;
+  onEncapsulate: {
+    addListener(listener: (request: EncapsulationRequest) => Promise<number>): void;
+    removeListener(listener: (request: EncapsulationRequest) => Promise<number>): void;
+  };
+}
+
+/** The Experiment's API in this extension context, or undefined where it is not declared (no Experiment). */
+export function pgpMimeExperiment(scope: object = globalThis): PgpMimeExperiment | undefined {
+  const holder = scope as { browser?: { sigillPgpMime?: PgpMimeExperiment }; messenger?: { sigillPgpMime?: PgpMimeExperiment } };
+  return holder.messenger?.sigillPgpMime ?? holder.browser?.sigillPgpMime;
+}
+
+/** Whether PGP/MIME can be sent here; never throws (a missing or broken Experiment is "not available"). */
+export async function pgpMimeAvailability(experiment = pgpMimeExperiment()): Promise<PgpMimeAvailability> {
+  if (!experiment) return { available: false, reason: 'the PGP/MIME Experiment is not loaded' };
+  try {
+    return await experiment.availability();
+  } catch (error) {
+    return { available: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The replacement goes to Thunderbird in pieces of at most this size (few calls across the boundary, bounded copies). */
+const WRITE_CHUNK_BYTES = 256 * 1024;
+
+export interface ServeOptions {
+  /**
+   * The ready plan for this send (the send path's, for that compose tab). Throwing, or a plan whose
+   * encrypt/sign differ from the request, fails the send.
+   */
+  planFor(request: EncapsulationRequest): Promise<OutgoingPlan>;
+  /** Told about every failure (for a notification); the send has failed already. */
+  onFailure?(request: EncapsulationRequest, error: SigillError): void;
+}
+
+/**
+ * Answers onEncapsulate: wraps Thunderbird's entity with wrapPgpMime and streams the result back.
+ * Any error fails the send (the Experiment throws inside Thunderbird's send). Returns the unsubscribe.
+ */
+export function servePgpMime(experiment: PgpMimeExperiment, options: ServeOptions): () => void {
+  const listener = async (request: EncapsulationRequest): Promise<number> => {
+    try {
+      const plan = await options.planFor(request);
+      if (plan.encrypt !== request.encrypt || plan.sign !== request.sign) {
+        throw new SigillError('INTERNAL', { detail: 'the plan does not match the armed PGP/MIME format' });
+      }
+      const result = await wrapPgpMime({
+        plan,
+        entity: () => request.entity.stream(),
+        headers: request.headers,
+        subject: request.subject,
+        ...(request.outerSubject !== undefined ? { outerSubject: request.outerSubject } : {}),
+      });
+      return await pump(result.content, (bytes) => experiment.write(request.handle, bytes));
+    } catch (error) {
+      const sigillError = isSigillError(error) ? error : new SigillError('INTERNAL', { detail: error instanceof Error ? error.message : String(error) });
+      await experiment.fail(request.handle, sigillError.message).catch(() => undefined);
+      options.onFailure?.(request, sigillError);
+      throw sigillError;
+    }
+  };
+  experiment.onEncapsulate.addListener(listener);
+  return () => experiment.onEncapsulate.removeListener(listener);
+}
+
+/** Reads a stream to its end, handing it on in pieces of at most WRITE_CHUNK_BYTES; returns the byte count. */
+async function pump(stream: ReadableStream<Uint8Array>, write: (bytes: Uint8Array) => Promise<void>): Promise<number> {
+  const reader = stream.getReader();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let total = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const piece = new Uint8Array(pendingBytes);
+    let offset = 0;
+    for (const chunk of pending) {
+      piece.set(chunk, offset);
+      offset += chunk.length;
+    }
+    pending = [];
+    pendingBytes = 0;
+    await write(piece);
+    total += piece.length;
+  };
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    // A large chunk is cut, so no single call carries more than WRITE_CHUNK_BYTES.
+    for (let offset = 0; offset < next.value.length; offset += WRITE_CHUNK_BYTES) {
+      const part = next.value.subarray(offset, offset + WRITE_CHUNK_BYTES);
+      if (pendingBytes + part.length > WRITE_CHUNK_BYTES) await flush();
+      pending.push(part);
+      pendingBytes += part.length;
+    }
+  }
+  await flush();
+  return total;
+}
