@@ -61,11 +61,11 @@ async function sendWelcome(demo: DemoRelay, dir: string, from: DemoAccount, to: 
       text: [
         `Hi ${to.fullName},`,
         '',
-        'this message came to you through the Sigill relay running on your machine. It travelled and was stored in plain text, as most mail still does: the Sigill add-on in this Thunderbird does not encrypt or decrypt mail yet.',
+        'this message came to you through the Sigill relay running on your machine. It travelled and was stored in plain text, as most mail still does.',
         '',
         `The relay's HTTP view shows what the server stored (the link carries the demo's access token): ${demo.viewUrl}`,
         '',
-        `Once Sigill encrypts, a reply from you to ${from.address} will show there as ciphertext only.`,
+        `To see Sigill encrypt: open its options (Add-ons Manager, Sigill, Options), create a key for ${to.address} and keep the backup it offers; then write a message to yourself (${to.address}) with an attachment. Sigill's button in the compose window shows that it goes encrypted and signed; the HTTP view then shows ciphertext only, and the message, opened here, is decrypted by Sigill with its status in Sigill's button above it.`,
         '',
         from.fullName,
       ].join('\n'),
@@ -154,7 +154,7 @@ export async function run(args: string[]): Promise<number> {
         env: { ...process.env, HOME: join(dir, 'home') },
         logFile: join(dir, 'thunderbird.log'),
       });
-      say(`  Thunderbird ${binary} on ${display}, profile ${profileDir} (alice, Sigill installed; it does not encrypt yet)`);
+      say(`  Thunderbird ${binary} on ${display}, profile ${profileDir} (alice, Sigill installed: create a key in its options to encrypt)`);
     } else {
       const why = options['no-thunderbird'] ? '--no-thunderbird' : display === '' ? 'no display: $DISPLAY is empty' : `no Thunderbird at ${binary}`;
       say(`  Thunderbird not started (${why}). To use any mail client:`);

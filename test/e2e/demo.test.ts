@@ -182,7 +182,7 @@ describeWithTools(e2eTools(displayTools), 'e2e: npm start (sigill demo)', () => 
     const marker = `demo-${randomBytes(6).toString('hex')}`;
     const demo = startDemo(['--dir', dir, '--no-build'], { ...process.env, DISPLAY: display.name, [MARKER_VARIABLE]: marker });
     await demo.ready();
-    expect(demo.output()).toContain('profile-alice (alice, Sigill installed; it does not encrypt yet)');
+    expect(demo.output()).toContain('profile-alice (alice, Sigill installed: create a key in its options to encrypt)');
     const log = (): string => {
       try {
         return readFileSync(join(dir, 'thunderbird.log'), 'utf8');
