@@ -67,11 +67,13 @@ export class ComposeStatusService {
     const drafts = draftsInfo(await deps.accounts(), details.identityId);
     const from = typeof details.from === 'string' ? details.from : '';
     const lastFailure = deps.lastFailure?.(tabId);
-    const base: ComposeStatus = { tabId, from, encrypt: false, sign: false, encryptRequired: false, choice, recipients: [], ownKey: 'missing', problems: [], drafts, ...(lastFailure === undefined ? {} : { lastFailure }) };
+    const settings = await deps.settings();
+    const attachPublicKey = choice.attachPublicKey ?? settings.attachPublicKey;
+    const base: ComposeStatus = { tabId, from, encrypt: false, sign: false, encryptRequired: false, choice, attachPublicKey, recipients: [], ownKey: 'missing', problems: [], drafts, ...(lastFailure === undefined ? {} : { lastFailure }) };
     let status: ComposeStatus;
     try {
       const related = (await deps.relatesToEncrypted?.(details).catch(() => false)) ?? false;
-      const protection = await decideProtection({ keyring: deps.keyring, settings: await deps.settings(), details, choice, relatesToEncrypted: related });
+      const protection = await decideProtection({ keyring: deps.keyring, settings, details, choice, relatesToEncrypted: related });
       const keys = keyringKeySource({ keyring: deps.keyring });
       const plan = await planOutgoing({ from, to: recipientList(details.to), cc: recipientList(details.cc), bcc: recipientList(details.bcc), encrypt: true, sign: protection.sign, keys });
       const own = plan.problems.find((problem) => problem.field === 'from');
@@ -93,9 +95,9 @@ export class ComposeStatusService {
     return status;
   }
 
-  async choose(tabId: number, update: { encrypt?: boolean | null; sign?: boolean | null }): Promise<ComposeStatus> {
+  async choose(tabId: number, update: { encrypt?: boolean | null; sign?: boolean | null; attachPublicKey?: boolean | null }): Promise<ComposeStatus> {
     const choice: MessageChoice = { ...this.#deps.choices.get(tabId) };
-    for (const field of ['encrypt', 'sign'] as const) {
+    for (const field of ['encrypt', 'sign', 'attachPublicKey'] as const) {
       const value = update[field];
       if (value === null) delete choice[field];
       else if (typeof value === 'boolean') choice[field] = value;
@@ -115,7 +117,7 @@ export class ComposeStatusService {
 
   async #call<N extends ComposeRequestName>(name: N, payload: ComposeRequestMap[N]['request']): Promise<ComposeReply> {
     try {
-      const request = payload as { tabId?: unknown; encrypt?: boolean | null; sign?: boolean | null; fingerprint?: string; address?: string };
+      const request = payload as { tabId?: unknown; encrypt?: boolean | null; sign?: boolean | null; attachPublicKey?: boolean | null; fingerprint?: string; address?: string };
       const tabId = Number(request.tabId);
       switch (name) {
         case 'compose.status':

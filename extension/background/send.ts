@@ -43,6 +43,8 @@ export interface ComposeAttachments {
 export interface MessageChoice {
   encrypt?: boolean;
   sign?: boolean;
+  /** Attach the sender's public key (`OpenPGP_0x<KEYID>.asc`); absent follows the `attachPublicKey` setting. */
+  attachPublicKey?: boolean;
 }
 
 export interface SendDependencies {
@@ -195,18 +197,42 @@ export class SendHook {
     return { tabId, step: stepName, code, problems: [{ code, message }] };
   }
 
+  /**
+   * The sender's armored public key as a file, when this message should carry it (the popup's choice,
+   * else the setting). Autocrypt headers cannot be set by a MailExtension, so the key travels as an
+   * attachment named the way Thunderbird names it, which other mail clients recognise.
+   */
+  async #publicKeyFile(tabId: number, details: ComposeDetailsView, settings: Settings): Promise<File | undefined> {
+    const attach = this.#deps.choice(tabId)?.attachPublicKey ?? settings.attachPublicKey;
+    if (!attach) return undefined;
+    const keyring = this.#deps.keyring;
+    const address = mailboxAddress(fromOf(details));
+    const [record] = keyring.ownKeysFor(address);
+    if (record === undefined) throw new SigillError('KEY_NOT_FOUND', { detail: `no own key for ${address} to attach` });
+    const fileName = `OpenPGP_0x${record.keyID.toUpperCase()}.asc`;
+    // Sent again after a cancelled send: the key is already there, once is enough.
+    const present = await this.#deps.compose.listAttachments(tabId);
+    if (present.some((attachment) => attachment.name === fileName)) return undefined;
+    return new File([await keyring.exportPublic(record.fingerprint)], fileName, { type: 'application/pgp-keys' });
+  }
+
   async #send(tabId: number, details: ComposeDetailsView): Promise<BeforeSendResult> {
     const deps = this.#deps;
+    const settings = await step('recipients', () => deps.settings());
     const protection = await step('recipients', async () =>
       decideProtection({
         keyring: deps.keyring,
-        settings: await deps.settings(),
+        settings,
         details,
         choice: deps.choice(tabId),
         relatesToEncrypted: (await deps.relatesToEncrypted?.(details)) ?? false,
       }),
     );
-    if (!protection.encrypt && !protection.sign) return {};
+    const publicKey = await step('attachments', () => this.#publicKeyFile(tabId, details, settings));
+    if (!protection.encrypt && !protection.sign) {
+      if (publicKey !== undefined) await step('swap', () => deps.compose.addAttachment(tabId, { file: publicKey, name: publicKey.name }));
+      return {};
+    }
 
     const plan = await step('recipients', async () => {
       const planned = await planOutgoing({
@@ -258,7 +284,9 @@ export class SendHook {
         }
         return out;
       });
-      await step('swap', () => this.#swap(tabId, prepared, files));
+      // The public key is public: it goes as it is, added after the message's own attachments were read,
+      // so it is neither encrypted nor signed.
+      await step('swap', () => this.#swap(tabId, prepared, files, publicKey));
       const html = details.isPlainText === false;
       return {
         details: {
@@ -275,7 +303,7 @@ export class SendHook {
   }
 
   /** Replaces or adds every prepared file; on any failure puts back what was replaced and removes what was added. */
-  async #swap(tabId: number, prepared: Prepared[], originalFiles: File[]): Promise<void> {
+  async #swap(tabId: number, prepared: Prepared[], originalFiles: File[], publicKey?: File): Promise<void> {
     const compose = this.#deps.compose;
     const replaced: Array<{ attachment: ComposeAttachmentInfo; file: File }> = [];
     const added: number[] = [];
@@ -289,6 +317,7 @@ export class SendHook {
           added.push((await compose.addAttachment(tabId, { file: item.file, name: item.file.name })).id);
         }
       }
+      if (publicKey !== undefined) added.push((await compose.addAttachment(tabId, { file: publicKey, name: publicKey.name })).id);
     } catch (error) {
       for (const { attachment, file } of replaced.reverse()) {
         await compose.updateAttachment(tabId, attachment.id, { file, name: attachment.name ?? file.name }).catch((restoreError: unknown) => console.error('sigill: an attachment could not be restored', restoreError));

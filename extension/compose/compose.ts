@@ -20,6 +20,7 @@ function element<T extends HTMLElement>(id: string): T {
 
 const encrypt = element<HTMLInputElement>('encrypt');
 const sign = element<HTMLInputElement>('sign');
+const attachPublicKey = element<HTMLInputElement>('attach-public-key');
 let tabId = -1;
 
 const GOOD_STATES = new Set(['accepted', 'verified']);
@@ -42,6 +43,7 @@ function render(status: ComposeStatus): void {
   summaryElement.className = `summary ${className}`;
   encrypt.checked = status.encrypt;
   sign.checked = status.sign;
+  attachPublicKey.checked = status.attachPublicKey;
   const list = element<HTMLUListElement>('recipients');
   list.replaceChildren(
     ...status.recipients.map((recipient) => {
@@ -82,7 +84,7 @@ function showError(error: unknown): void {
   box.hidden = false;
 }
 
-async function refresh(update?: { encrypt?: boolean; sign?: boolean }): Promise<void> {
+async function refresh(update?: { encrypt?: boolean; sign?: boolean; attachPublicKey?: boolean }): Promise<void> {
   try {
     render(update === undefined ? await call('compose.status', { tabId }) : await call('compose.choose', { tabId, ...update }));
   } catch (error) {
@@ -100,6 +102,7 @@ async function start(): Promise<void> {
   tabId = tab.id;
   encrypt.addEventListener('change', () => void refresh({ encrypt: encrypt.checked }));
   sign.addEventListener('change', () => void refresh({ sign: sign.checked }));
+  attachPublicKey.addEventListener('change', () => void refresh({ attachPublicKey: attachPublicKey.checked }));
   element('manage').addEventListener('click', () => void call('compose.openKey', {}));
   await refresh();
 }

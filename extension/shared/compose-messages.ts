@@ -28,7 +28,9 @@ export interface ComposeStatus {
   /** Encryption was asked for (popup or a reply to an encrypted message): no usable key means no send. */
   encryptRequired: boolean;
   /** The user's own choice in the popup, if any. */
-  choice: { encrypt?: boolean; sign?: boolean };
+  choice: { encrypt?: boolean; sign?: boolean; attachPublicKey?: boolean };
+  /** The sender's public key goes along as an attachment (the popup's choice, else the setting). */
+  attachPublicKey: boolean;
   recipients: RecipientStatus[];
   /** The sender's own key: 'ok', or the reason it cannot be used. */
   ownKey: 'ok' | 'missing' | 'locked-ok' | SigillErrorCode;
@@ -43,7 +45,7 @@ export interface ComposeStatus {
 
 export interface ComposeRequestMap {
   'compose.status': { request: { tabId: number }; response: ComposeStatus };
-  'compose.choose': { request: { tabId: number; encrypt?: boolean | null; sign?: boolean | null }; response: ComposeStatus };
+  'compose.choose': { request: { tabId: number; encrypt?: boolean | null; sign?: boolean | null; attachPublicKey?: boolean | null }; response: ComposeStatus };
   'compose.openKey': { request: { fingerprint?: string; address?: string }; response: null };
 }
 

@@ -185,6 +185,58 @@ describe('send hook: sign only and defaults', () => {
   });
 });
 
+describe('send hook: attach my public key', () => {
+  const keyFileName = /^OpenPGP_0x[0-9A-F]{16}\.asc$/;
+
+  it('the popup\'s choice attaches alice\'s armored public key as it is, next to the encrypted attachments, once', async () => {
+    const { api, background, keyring } = await world();
+    await keyring.unlock(keyring.ownKeys()[0]!.fingerprint, fixturePassphrase('alice'));
+    const alice = keyring.ownKeys()[0]!;
+    const secret = canary();
+    const tabId = api.composer.open(plainDetails(`Key attached ${secret}`), [{ name: 'notes.txt', data: secret }]);
+    background.choices.set(tabId, { attachPublicKey: true });
+    const sent = await api.composer.send(tabId);
+    expect(sent.outcome).toBe('sent');
+    expect(sent.details.plainTextBody).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    expect(sent.attachments.map((attachment) => attachment.name)).toEqual(['notes.txt.asc', `OpenPGP_0x${alice.keyID.toUpperCase()}.asc`]);
+    const keyText = new TextDecoder().decode(sent.attachments[1]!.data);
+    expect(keyText).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+    expect(keyText).not.toContain('PRIVATE KEY');
+    expect(keyText).toBe(await keyring.exportPublic(alice.fingerprint));
+    // Already attached (as after a cancelled send): the key is not attached twice.
+    const keyName = `OpenPGP_0x${alice.keyID.toUpperCase()}.asc`;
+    const again = api.composer.open(plainDetails('x'), [{ name: keyName, data: keyText }]);
+    background.choices.set(again, { encrypt: false, attachPublicKey: true });
+    expect((await api.composer.send(again)).attachments.map((attachment) => attachment.name).filter((name) => keyFileName.test(name))).toEqual([keyName]);
+  });
+
+  it('follows the setting when the popup says nothing, and the popup can turn it off; a plain message carries it too', async () => {
+    const { api, background, keyring } = await world();
+    await saveSettings(api.storageBackend, { attachPublicKey: true });
+    await keyring.unlock(keyring.ownKeys()[0]!.fingerprint, fixturePassphrase('alice'));
+    const bySetting = api.composer.open(plainDetails('x'));
+    expect((await api.composer.send(bySetting)).attachments.map((attachment) => attachment.name)).toEqual([expect.stringMatching(keyFileName)]);
+    const off = api.composer.open(plainDetails('x'));
+    background.choices.set(off, { attachPublicKey: false });
+    expect((await api.composer.send(off)).attachments).toEqual([]);
+    const plain = api.composer.open(plainDetails('plain'));
+    background.choices.set(plain, { encrypt: false, sign: false });
+    const sentPlain = await api.composer.send(plain);
+    expect(sentPlain).toMatchObject({ outcome: 'sent', details: { plainTextBody: 'plain' } });
+    expect(sentPlain.attachments.map((attachment) => attachment.name)).toEqual([expect.stringMatching(keyFileName)]);
+  });
+
+  it('without an own key to attach, the send is cancelled and nothing changes', async () => {
+    const { api, background } = await world();
+    const tabId = api.composer.open(plainDetails('x', { from: 'other@sigill.test' }), [{ name: 'a.txt', data: 'a' }]);
+    background.choices.set(tabId, { encrypt: false, sign: false, attachPublicKey: true });
+    const sent = await api.composer.send(tabId);
+    expect(sent.outcome).toBe('cancelled');
+    expect(sent.attachments.map((attachment) => attachment.name)).toEqual(['a.txt']);
+    expect(api.notificationsShown[0]?.message).toContain('other@sigill.test');
+  });
+});
+
 describe('send hook: fail closed', () => {
   async function expectUnchanged(api: NodeBrowser, tabId: number, run: () => Promise<unknown>) {
     const before = await api.composer.snapshot(tabId);
@@ -264,7 +316,7 @@ describe('send hook: fail closed', () => {
 });
 
 describe('compose popup status and badge', () => {
-  async function status(api: NodeBrowser, tabId: number, update?: { encrypt?: boolean | null }) {
+  async function status(api: NodeBrowser, tabId: number, update?: { encrypt?: boolean | null; attachPublicKey?: boolean | null }) {
     const name = update === undefined ? 'compose.status' : 'compose.choose';
     const reply = (await api.sendFrom('compose/compose.html', { sigillCompose: name, payload: { tabId, ...update } })) as { ok: boolean; value: ComposeStatus };
     expect(reply.ok).toBe(true);
@@ -284,7 +336,9 @@ describe('compose popup status and badge', () => {
     expect(first).toMatchObject({ encrypt: false, sign: true, encryptRequired: false, ownKey: 'locked-ok', drafts: { location: 'local' } });
     expect(api.badges.get(tabId)).toMatchObject({ text: '✍', title: 'Sigill: will be sent signed, not encrypted' });
     const chosen = await status(api, tabId, { encrypt: true });
-    expect(chosen).toMatchObject({ encrypt: true, encryptRequired: true });
+    expect(chosen).toMatchObject({ encrypt: true, encryptRequired: true, attachPublicKey: false });
+    expect(await status(api, tabId, { attachPublicKey: true })).toMatchObject({ attachPublicKey: true, choice: { encrypt: true, attachPublicKey: true } });
+    await status(api, tabId, { attachPublicKey: null });
     expect(chosen.problems).toHaveLength(2);
     expect(api.badges.get(tabId)?.text).toBe('!');
     expect((await api.composer.send(tabId)).outcome).toBe('cancelled');
