@@ -10,6 +10,7 @@ import { errorText, localizePage, translator } from '../shared/i18n.ts';
 import { request, type FileOffer, type IdentityView, type ImportReportView, type KeyView, type RequestName, type RequestOf, type ResponseOf } from '../shared/messages.ts';
 import { passphraseStrength } from './strength.ts';
 import { KEYS_CHANGED_EVENT, startFinding } from './find.ts';
+import { keyTarget, openKeyTarget } from './find-target.ts';
 import { h } from '../shared/dom.ts';
 
 const api = browserApi();
@@ -580,12 +581,36 @@ function wire(): void {
   });
 }
 
+/** `#key=<fingerprint|address>`: open that key's details, or "Find a key" for an address without one. */
+async function openTarget(): Promise<void> {
+  const opened = await openKeyTarget(keyTarget(window.location.hash), {
+    has: async (fingerprint) => (await call('keys.get', { fingerprint }).then(() => true, () => false)),
+    keyFor: async (address) => {
+      const { keys } = await call('keys.list', { query: address, secret: false });
+      const holding = keys.filter((key) => key.addresses.includes(address));
+      return (holding.find((key) => key.status === 'usable') ?? holding[0])?.fingerprint;
+    },
+    showKey: async (fingerprint) => {
+      await showDetails(fingerprint);
+      byId('key-details').scrollIntoView({ block: 'start' });
+    },
+    prefillFind: (address) => {
+      byId<HTMLInputElement>('find-address').value = address;
+      byId('find-keys').scrollIntoView({ block: 'start' });
+      byId<HTMLButtonElement>('find-button').focus();
+    },
+  });
+  document.body.dataset.keyTarget = opened;
+}
+
 async function start(): Promise<void> {
   performance.mark('sigill-options-start');
   localizePage(document, t, api);
   wire();
   document.addEventListener(KEYS_CHANGED_EVENT, () => void renderList().catch(fail));
   await Promise.all([renderIdentities(), renderList(), renderSettings(), startFinding({ api, t, say })]);
+  await openTarget();
+  window.addEventListener('hashchange', () => void openTarget().catch(fail));
   performance.mark('sigill-options-ready');
   document.body.dataset.ready = 'true';
   document.body.dataset.openMs = performance.measure('sigill-options-open', 'sigill-options-start', 'sigill-options-ready').duration.toFixed(1);
