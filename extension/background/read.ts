@@ -311,10 +311,19 @@ export class ReadService {
     const wanted = new Set(keyIDs.map((id) => id.toUpperCase()));
     const { keyring } = this.#deps.keys;
     const matching: string[] = [];
+    let unreadable: unknown;
     for (const record of keyring.ownKeys()) {
-      const ids = await this.#keyIDsOf(record.fingerprint).catch(() => []);
+      let ids: string[];
+      try {
+        ids = await this.#keyIDsOf(record.fingerprint);
+      } catch (error) {
+        unreadable ??= error;
+        continue;
+      }
       if (wanted.has(WILDCARD_KEY_ID) || ids.some((id) => wanted.has(id))) matching.push(record.fingerprint);
     }
+    // An own key that could not be read might be the one: say so, never "not encrypted to your keys".
+    if (matching.length === 0 && unreadable !== undefined) throw unreadable;
     if (matching.length === 0) return [];
     // One that is unlocked already, else ask for the first one's passphrase (one prompt, not one per key).
     const unlocked = matching.map((fingerprint) => keyring.unlockedKey(fingerprint)).filter((key) => key !== undefined);

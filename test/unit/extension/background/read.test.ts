@@ -2,6 +2,7 @@
 // real keys and real storage: messages.getRaw → read() with the keyring's keys (the passphrase prompt
 // included) → the view for the display script, the popup and the badge; attachments saved on request,
 // offered keys imported as undecided; plain mail left alone.
+import { SigillError } from '../../../../src/core/index.ts';
 import { armor, enums } from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../../../src/core/index.ts';
@@ -58,7 +59,7 @@ async function setUp() {
   };
   /** What the display script in `tabId` is told for the message shown there. */
   const display = (tabId: number) => request((message) => api.sendFromDisplay(tabId, message), 'read.display', {}) as Promise<DisplayContent>;
-  return { api, page, deliver, display, blobs };
+  return { api, page, deliver, display, blobs, background };
 }
 
 /** Answers the passphrase prompt window opened last (as a person typing into it), once it is open. */
@@ -149,6 +150,20 @@ describe('the read path in the background', () => {
     expect((await retried).errors).toEqual([]);
     expect(api.tabMessages).toContainEqual({ tabId: 4, message: { sigill: 'display.refresh' } });
     expect((await display(4)).parts[0]!.content).toContain(secret);
+  });
+
+  it('says an own key could not be read, never "not encrypted to your keys", when reading the keyring fails', async () => {
+    const { api, deliver, display, page, background } = await setUp();
+    const { keyring } = await background.ready;
+    const secretKey = keyring.secretKey.bind(keyring);
+    keyring.secretKey = () => Promise.reject(new SigillError('INTERNAL', { detail: 'storage unavailable' }));
+    const id = deliver(await encryptedSignedMail(canary()));
+    api.display(5, id);
+    expect((await display(5)).parts).toEqual([]);
+    const failed = await page('read.status', { tabId: 5 });
+    expect(failed!.errors.length).toBeGreaterThan(0);
+    expect(failed!.errors.map((error) => error.code)).not.toContain('NOT_ENCRYPTED_FOR_US');
+    keyring.secretKey = secretKey;
   });
 
   it('shows nothing of a tampered message and says it was modified, body or attachment', async () => {
