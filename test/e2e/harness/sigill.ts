@@ -52,6 +52,16 @@ export async function provisionSigill(client: Client, setup: SigillSetup): Promi
   await client.call('writeExtensionStorage', { addonId: sigillId, items });
   await client.call('restartAddon', { addonId: sigillId });
   await waitUntil(() => sigillStarts(client) > starts, 60_000, "Sigill's restart after provisioning");
+  // The restarted background opens the keyring asynchronously: a scenario that reads mail before it is
+  // open would see no own key. Wait for the keyring with every provisioned key.
+  const expected = (setup.ownKey === undefined ? 0 : 1) + (setup.correspondents?.length ?? 0);
+  await waitUntil(() => keyringOpenedSince(client, starts, expected), 60_000, `Sigill's keyring open with ${expected} keys after provisioning`);
+}
+
+/** Whether a background start after the `starts`-th one logged its keyring open with `keys` keys. */
+function keyringOpenedSince(client: Client, starts: number, keys: number): boolean {
+  const afterRestart = client.console().split('sigill: background started').slice(starts + 1).join('\n');
+  return new RegExp(`sigill: keyring open \\(${keys} keys? in`).test(afterRestart);
 }
 
 /** Sigill's storage.local as the profile holds it (read from outside Sigill). */
