@@ -7,7 +7,7 @@
  * several keys is judged key by key. The keys come from a real HTTPS WKD on loopback.
  */
 import { config, enums, PacketList, PublicKey, SecretKeyPacket, SignaturePacket } from 'openpgp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   attachedKeyCandidates,
   autocryptCandidates,
@@ -24,9 +24,9 @@ import {
   type HeldKey,
   type DiscoveryResult,
 } from '../../src/core/index.ts';
-import { createNodeFetch, type NodeFetch } from '../../src/cli/key/node-fetch.ts';
+import type { NodeFetch } from '../../src/cli/key/node-fetch.ts';
 import { fixtureAddress, fixtureUserID, loadCertificate, loadSecretKey, readFixture, type FixtureName } from '../../keys-fixtures/index.ts';
-import { startLoopbackKeyServers, type LoopbackKeyServers } from '../support/key-servers.ts';
+import { useLoopbackKeyServers, type LoopbackKeyServers } from '../support/key-servers.ts';
 import { describeWithTools } from '../support/tools.ts';
 
 const BOB = 'bob@sigill.test';
@@ -99,15 +99,7 @@ describe('KEY-SWAP decisions', () => {
 describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP and KEY-BAD for keys from a loopback WKD', () => {
   let servers: LoopbackKeyServers;
   let client: NodeFetch;
-  beforeAll(async () => {
-    servers = await startLoopbackKeyServers();
-    client = createNodeFetch({ routes: servers.routes, extraCA: [servers.ca.caCert] });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await servers?.stop();
-  });
-  afterEach(() => servers.server.reset());
+  useLoopbackKeyServers((started) => ({ servers, client } = started));
 
   async function lookupFixture(name: FixtureName, data: string | Uint8Array = readFixture(name, 'pub')): Promise<DiscoveryResult> {
     servers.server.publishWkd(fixtureAddress(name), data);
@@ -227,15 +219,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP 
 describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'KEY-SWAP in the keyring: keys from a loopback WKD never replace an accepted key', () => {
   let servers: LoopbackKeyServers;
   let client: NodeFetch;
-  beforeAll(async () => {
-    servers = await startLoopbackKeyServers();
-    client = createNodeFetch({ routes: servers.routes, extraCA: [servers.ca.caCert] });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await servers?.stop();
-  });
-  afterEach(() => servers.server.reset());
+  useLoopbackKeyServers((started) => ({ servers, client } = started));
 
   async function keyringHolding(acceptance: 'accepted' | 'verified') {
     const storage = new MemoryStorage();

@@ -17,6 +17,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createNodeFetch, type NodeFetch } from '../../src/cli/key/node-fetch.ts';
 import { readKeys, wkdUrls } from '../../src/core/index.ts';
 
 const run = promisify(execFile);
@@ -261,4 +263,23 @@ export async function startLoopbackKeyServers(): Promise<LoopbackKeyServers> {
       await ca.remove();
     },
   };
+}
+
+/**
+ * For a describe block: starts the loopback WKD/VKS servers and a Node fetch that trusts their CA before
+ * its tests (handing both to `assign`), resets the servers' per-URL answers after each test, and stops
+ * everything after the block.
+ */
+export function useLoopbackKeyServers(assign: (started: { servers: LoopbackKeyServers; client: NodeFetch }) => void): void {
+  let started: { servers: LoopbackKeyServers; client: NodeFetch } | undefined;
+  beforeAll(async () => {
+    const servers = await startLoopbackKeyServers();
+    started = { servers, client: createNodeFetch({ routes: servers.routes, extraCA: [servers.ca.caCert] }) };
+    assign(started);
+  });
+  afterAll(async () => {
+    await started?.client.close();
+    await started?.servers.stop();
+  });
+  afterEach(() => started?.servers.server.reset());
 }

@@ -2,14 +2,14 @@
 // HTTPS WKD and VKS server on loopback (test CA): lookups only once the user allowed network access,
 // the options page's flow (find → import → accept), key-change warnings and their resolution, the
 // settings of the sources, and the identity's public key file.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBackground } from '../../../extension/background/main.ts';
 import { LOOKUP_ORIGINS } from '../../../extension/background/discovery.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../extension/shared/messages.ts';
-import { createNodeFetch, type NodeFetch } from '../../../src/cli/key/node-fetch.ts';
+import type { NodeFetch } from '../../../src/cli/key/node-fetch.ts';
 import { autocryptCandidates, formatFingerprint, generateKey, Keyring, readCertificates, saveSettings } from '../../../src/core/index.ts';
 import { fixtureAddress, fixturePassphrase, fixtureUserID, loadCertificate, readFixture } from '../../../keys-fixtures/index.ts';
-import { startLoopbackKeyServers, type LoopbackKeyServers } from '../../support/key-servers.ts';
+import { useLoopbackKeyServers, type LoopbackKeyServers } from '../../support/key-servers.ts';
 import { describeWithTools } from '../../support/tools.ts';
 import { nodeBrowser } from './node-browser.ts';
 
@@ -28,15 +28,7 @@ async function rejection(promise: Promise<unknown>): Promise<RequestError> {
 describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'background key discovery against loopback key servers', () => {
   let servers: LoopbackKeyServers;
   let client: NodeFetch;
-  beforeAll(async () => {
-    servers = await startLoopbackKeyServers();
-    client = createNodeFetch({ routes: servers.routes, extraCA: [servers.ca.caCert] });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await servers?.stop();
-  });
-  afterEach(() => servers.server.reset());
+  useLoopbackKeyServers((started) => ({ servers, client } = started));
 
   async function start(options: { granted?: boolean } = {}) {
     const api = nodeBrowser({ accounts });

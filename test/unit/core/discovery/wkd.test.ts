@@ -3,12 +3,12 @@
  * names through the CLI's fetch: the advanced method first, then the direct one; user IDs for other
  * addresses left out; size cap, timeout, redirects and HTTP errors.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createWkdSource, generateKey, readCertificates, wkdUrls } from '../../../../src/core/index.ts';
 import { createNodeFetch, type NodeFetch } from '../../../../src/cli/key/node-fetch.ts';
 import { fixtureUserID, readFixture } from '../../../../keys-fixtures/index.ts';
 import { describeWithTools } from '../../../support/tools.ts';
-import { startLoopbackKeyServers, type LoopbackKeyServers } from '../../../support/key-servers.ts';
+import { useLoopbackKeyServers, type LoopbackKeyServers } from '../../../support/key-servers.ts';
 
 const BOB = 'bob@sigill.test';
 
@@ -17,15 +17,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'WKD looku
   let client: NodeFetch;
   const urls = wkdUrls(BOB);
 
-  beforeAll(async () => {
-    servers = await startLoopbackKeyServers();
-    client = createNodeFetch({ routes: servers.routes, extraCA: [servers.ca.caCert] });
-  });
-  afterAll(async () => {
-    await client?.close();
-    await servers?.stop();
-  });
-  afterEach(() => servers.server.reset());
+  useLoopbackKeyServers((started) => ({ servers, client } = started));
 
   const source = (options: { timeoutMs?: number; maxBytes?: number } = {}) => createWkdSource({ fetch: client.fetch, ...options });
   const asked = (): string[] => servers.server.requests.map((request) => `${request.host}${request.url}`);
