@@ -9,7 +9,8 @@
  *   ports.json      the ports the listeners had; reused, and replaced only when one is taken
  *   tls/            a self-signed pair made with the `openssl` command line (none without openssl)
  *   demo.lock       the pid of the process running the relay on this directory
- *   welcome.json    (sigill demo) which view address the last welcome mail linked to
+ *   demo-keys.json  (sigill demo) the demo accounts' OpenPGP key pairs, passphrase-protected, with the passphrases (0600)
+ *   welcome.json    (sigill demo) which view address and key the last welcome mail was for
  *
  * The relay's data (mailboxes, spool) goes to `dataDir`, by default the state directory itself.
  */
@@ -80,14 +81,14 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Writes a state file whole or not at all (a crash mid-write leaves the old one). */
-async function writeState(file: string, text: string, mode: number): Promise<void> {
+export async function writeState(file: string, text: string, mode: number): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, text, { mode });
   await rename(temporary, file);
 }
 
 /** Reads a JSON state file, or undefined when it does not exist; a damaged one is a clear error. */
-async function readState(file: string): Promise<unknown> {
+export async function readState(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

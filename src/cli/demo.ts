@@ -1,19 +1,23 @@
 /**
  * `sigill demo` (`npm start`): builds dist/sigill.xpi, starts the relay with the demo accounts
- * alice@sigill.test and bob@sigill.test, and, when Thunderbird and a display exist, opens Thunderbird on
- * a ready profile for alice (Sigill installed, account wired to the relay). Otherwise it prints where the
- * .xpi is and how to point any mail client at the relay. Ctrl-C stops everything it started.
+ * alice@sigill.test and bob@sigill.test, makes demo keys for both (demo-keys.ts), sends alice a welcome
+ * message encrypted to her key and signed by bob's, and, when Thunderbird exists, makes a ready profile
+ * for alice (Sigill installed with her key and bob's accepted, account wired to the relay), which it opens
+ * when there is a display. Otherwise it prints how to point any mail client at the relay. Ctrl-C stops
+ * everything it started.
  *
  * The relay is the one `sigill relay` starts without --config (demo-relay.ts), run in this process.
- * State lives in .sigill-demo/ (or --dir): the passwords, the HTTP view's token, the ports, the relay's
- * mailboxes and alice's profile survive between runs, so links and the profile keep working; a port
- * taken by another program is replaced (user.js is rewritten each run, the welcome mail re-sent).
+ * State lives in .sigill-demo/ (or --dir): the passwords, the HTTP view's token, the ports, the demo
+ * keys, the relay's mailboxes and alice's profile survive between runs, so links, keys and the profile
+ * keep working; a port taken by another program is replaced (user.js is rewritten each run, the welcome
+ * mail re-sent).
  */
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
 import { createLogger } from '../relay/log.ts';
+import { demoKeys, encryptedMail, provisionProfileKeys, type DemoKey } from './demo-keys.ts';
 import { describeMovedPorts, startDemoRelay, type DemoAccount, type DemoRelay } from './demo-relay.ts';
 import { Processes, type Started } from '../testbed/processes.ts';
 import { buildProfile } from '../testbed/profile.ts';
@@ -27,23 +31,54 @@ const usage = `usage: sigill demo [--no-thunderbird] [--no-build] [--dir DIR]
   --dir DIR         where the demo keeps its state (default .sigill-demo)
 `;
 
-/** The HTTP view address the last welcome message links to, if one was sent. */
-function welcomedView(file: string): string | undefined {
+interface WelcomeRecord {
+  viewUrl?: string;
+  /** The fingerprint of alice's key the welcome message was encrypted to. */
+  encryptedTo?: string;
+}
+
+/** What the last welcome message was made for, if one was sent. */
+function lastWelcome(file: string): WelcomeRecord {
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { viewUrl?: string }).viewUrl;
+    return JSON.parse(readFileSync(file, 'utf8')) as WelcomeRecord;
   } catch {
-    return undefined; // none yet, or unreadable: a new welcome message replaces it
+    return {}; // none yet, or unreadable: a new welcome message replaces it
   }
 }
 
+/** For tests: a marker line added to the welcome text, to look for in what the relay stored. */
+const WELCOME_MARKER_VARIABLE = 'SIGILL_DEMO_WELCOME_MARKER';
+
+/** The welcome text: what alice sees and what of it is real. One line per paragraph: clients wrap plain text. */
+function welcomeText(demo: DemoRelay, from: DemoAccount, to: DemoAccount): string {
+  const marker = process.env[WELCOME_MARKER_VARIABLE];
+  return [
+    `Hi ${to.fullName},`,
+    '',
+    `this message was encrypted to your demo key and signed with ${from.fullName}'s before it went to the Sigill relay on your machine, by the same Sigill code that runs in Thunderbird (the demo ran it while starting). The relay stored ciphertext only; its HTTP view shows what it stored (the link carries the demo's access token): ${demo.viewUrl}`,
+    '',
+    `What you see here is real: Sigill in this Thunderbird asked for your key's passphrase (the terminal running the demo printed it), decrypted the message on this computer and checked ${from.fullName}'s signature. Its button above the message says "Encrypted and signed"; click it for "Signed by ${from.fullName}" with the fingerprint of his key. The subject travelled inside the encryption; on the relay it reads "...". A bar from Thunderbird's own OpenPGP may say that it has no secret key for this message: that is true of Thunderbird's own OpenPGP, which has no key in this profile; Sigill's button is what Sigill says.`,
+    '',
+    `What the demo arranged for you: it made both keys on its first run and put them into Sigill before Thunderbird started, with ${from.fullName}'s key already accepted. They are demo keys, kept with their passphrases in the demo's directory: use them for nothing else.`,
+    '',
+    `To send encrypted yourself, write to ${to.address} or ${from.address}, with an attachment if you like. Sigill's button in the compose window shows that the message goes encrypted and signed; the HTTP view then shows ciphertext only.`,
+    ...(marker === undefined || marker === '' ? [] : ['', `Test marker: ${marker}`]),
+    '',
+    from.fullName,
+  ].join('\n');
+}
+
 /**
- * On the first run bob writes alice a note, so her inbox shows the relay at work; again only when the
- * HTTP view has moved (its port was taken), so the newest welcome message always links to a live view.
+ * On the first run bob writes alice a note, encrypted to her demo key and signed with his, so her inbox
+ * shows Sigill and the relay at work; again only when the HTTP view has moved (its port was taken) or
+ * alice's key is new, so the newest welcome message links to a live view and is readable with her key.
  * The record sits beside the relay's state: a fresh relay state gets a fresh welcome.
  */
-async function sendWelcome(demo: DemoRelay, dir: string, from: DemoAccount, to: DemoAccount): Promise<boolean> {
+async function sendWelcome(demo: DemoRelay, dir: string, from: DemoAccount & { key: DemoKey }, to: DemoAccount & { key: DemoKey }): Promise<boolean> {
   const record = join(dir, 'welcome.json');
-  if (welcomedView(record) === demo.viewUrl) return false;
+  const last = lastWelcome(record);
+  if (last.viewUrl === demo.viewUrl && last.encryptedTo === to.key.fingerprint) return false;
+  const raw = await encryptedMail({ from, fromKey: from.key, to, toKey: to.key, subject: 'Welcome to the Sigill demo', text: welcomeText(demo, from, to) });
   const submission = demo.relay.info.submission ?? '';
   const transport = nodemailer.createTransport({
     host: submission.slice(0, submission.lastIndexOf(':')),
@@ -53,27 +88,12 @@ async function sendWelcome(demo: DemoRelay, dir: string, from: DemoAccount, to: 
     auth: { user: from.address, pass: from.password },
   });
   try {
-    await transport.sendMail({
-      from: `${from.fullName} <${from.address}>`,
-      to: `${to.fullName} <${to.address}>`,
-      subject: 'Welcome to the Sigill demo',
-      // One line per paragraph: mail clients wrap plain text to the window (nodemailer soft-wraps on the wire).
-      text: [
-        `Hi ${to.fullName},`,
-        '',
-        'this message came to you through the Sigill relay running on your machine. It travelled and was stored in plain text, as most mail still does.',
-        '',
-        `The relay's HTTP view shows what the server stored (the link carries the demo's access token): ${demo.viewUrl}`,
-        '',
-        `To see Sigill encrypt: open its options (Add-ons Manager, Sigill, Options), create a key for ${to.address} and keep the backup it offers; then write a message to yourself (${to.address}) with an attachment. Sigill's button in the compose window shows that it goes encrypted and signed; the HTTP view then shows ciphertext only, and the message, opened here, is decrypted by Sigill with its status in Sigill's button above it.`,
-        '',
-        from.fullName,
-      ].join('\n'),
-    });
+    await transport.sendMail({ envelope: { from: from.address, to: [to.address] }, raw });
   } finally {
     transport.close();
   }
-  writeFileSync(record, `${JSON.stringify({ viewUrl: demo.viewUrl, sent: new Date().toISOString() })}\n`, { mode: 0o600 });
+  const saved: WelcomeRecord & { sent: string } = { viewUrl: demo.viewUrl, encryptedTo: to.key.fingerprint, sent: new Date().toISOString() };
+  writeFileSync(record, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
   return true;
 }
 
@@ -140,24 +160,41 @@ export async function run(args: string[]): Promise<number> {
     for (const line of describeMovedPorts(demo.movedPorts)) say(`    note: ${line}`);
     say('  accounts');
     for (const account of demo.accounts) say(`    ${account.address.padEnd(20)} password ${account.password}`);
-    const [alice, bob] = demo.accounts;
-    if (alice === undefined || bob === undefined) throw new Error(`${join(relayDir, 'accounts.json')} lacks the demo accounts`);
-    if (await sendWelcome(demo, relayDir, bob, alice)) say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}`);
+    const [aliceAccount, bobAccount] = demo.accounts;
+    if (aliceAccount === undefined || bobAccount === undefined) throw new Error(`${join(relayDir, 'accounts.json')} lacks the demo accounts`);
+    const [aliceKey, bobKey] = await demoKeys(relayDir, [aliceAccount, bobAccount]);
+    if (aliceKey === undefined || bobKey === undefined) throw new Error('the demo keys are missing');
+    const alice = { ...aliceAccount, key: aliceKey };
+    const bob = { ...bobAccount, key: bobKey };
+    say(`  demo keys   made by the demo for the demo only (${join(relayDir, 'demo-keys.json')})`);
+    say(`    ${alice.address.padEnd(20)} passphrase ${alice.key.passphrase}  (Sigill asks for it to read alice's mail)`);
+    say(`    ${bob.address.padEnd(20)} signs the welcome message; alice's Sigill has his public key, accepted`);
+    if (await sendWelcome(demo, relayDir, bob, alice)) {
+      say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}, encrypted to her key (its subject reads "..." until Sigill opens it)`);
+    }
 
     let thunderbird: Started | undefined;
     const binary = thunderbirdBinary();
     const display = process.env.DISPLAY ?? '';
-    if (!options['no-thunderbird'] && existsSync(binary) && display !== '') {
-      const profileDir = join(dir, 'profile-alice');
+    const profileDir = join(dir, 'profile-alice');
+    if (existsSync(binary)) {
       buildProfile({ dir: profileDir, account: alice, relay: listening, sigillXpi: xpiPath, checkMail: true, thunderbird: binary });
+      const keys = await provisionProfileKeys({ dir, profileDir, own: alice.key, correspondents: [bob.key] });
+      if (keys === 'stale') {
+        say(`    note: ${profileDir} was made before these demo keys; delete it to get a profile whose Sigill has them`);
+      }
+    }
+    if (!options['no-thunderbird'] && existsSync(binary) && display !== '') {
       thunderbird = processes.start('thunderbird', binary, ['--profile', profileDir, '--no-remote'], {
         env: { ...process.env, HOME: join(dir, 'home') },
         logFile: join(dir, 'thunderbird.log'),
       });
-      say(`  Thunderbird ${binary} on ${display}, profile ${profileDir} (alice, Sigill installed: create a key in its options to encrypt)`);
+      say(`  Thunderbird ${binary} on ${display}, profile ${profileDir} (alice, Sigill installed with her demo key and bob's)`);
     } else {
       const why = options['no-thunderbird'] ? '--no-thunderbird' : display === '' ? 'no display: $DISPLAY is empty' : `no Thunderbird at ${binary}`;
-      say(`  Thunderbird not started (${why}). To use any mail client:`);
+      say(`  Thunderbird not started (${why}).`);
+      if (existsSync(binary)) say(`    A ready profile for alice (Sigill with her demo key and bob's): ${binary} --profile ${profileDir} --no-remote`);
+      say('    To use any mail client:');
       say(`    incoming POP3 ${listening.pop3}, outgoing SMTP ${listening.submission}, no encryption, normal password,`);
       say('    user name = the full address; in Thunderbird install the .xpi via Add-ons Manager > Install Add-on From File.');
     }
