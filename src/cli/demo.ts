@@ -177,14 +177,21 @@ export async function run(args: string[]): Promise<number> {
     const binary = thunderbirdBinary();
     const display = process.env.DISPLAY ?? '';
     const profileDir = join(dir, 'profile-alice');
+    const startThunderbird = !options['no-thunderbird'] && existsSync(binary) && display !== '';
+    let profileReady = false;
     if (existsSync(binary)) {
-      buildProfile({ dir: profileDir, account: alice, relay: listening, sigillXpi: xpiPath, checkMail: true, thunderbird: binary });
-      const keys = await provisionProfileKeys({ dir, profileDir, own: alice.key, correspondents: [bob.key] });
-      if (keys === 'stale') {
-        say(`    note: ${profileDir} was made before these demo keys; delete it to get a profile whose Sigill has them`);
+      try {
+        buildProfile({ dir: profileDir, account: alice, relay: listening, sigillXpi: xpiPath, checkMail: true, thunderbird: binary });
+        const keys = await provisionProfileKeys({ dir, profileDir, own: alice.key, correspondents: [bob.key] });
+        if (keys === 'stale') say(`    note: ${profileDir} was made before these demo keys; delete it to get a profile whose Sigill has them`);
+        profileReady = true;
+      } catch (error) {
+        // Only needed to start Thunderbird; without it the relay alone is still worth running.
+        if (startThunderbird) throw error;
+        say(`    note: no profile for alice (${(error as Error).message.split('\n')[0] ?? ''})`);
       }
     }
-    if (!options['no-thunderbird'] && existsSync(binary) && display !== '') {
+    if (startThunderbird) {
       thunderbird = processes.start('thunderbird', binary, ['--profile', profileDir, '--no-remote'], {
         env: { ...process.env, HOME: join(dir, 'home') },
         logFile: join(dir, 'thunderbird.log'),
@@ -193,7 +200,7 @@ export async function run(args: string[]): Promise<number> {
     } else {
       const why = options['no-thunderbird'] ? '--no-thunderbird' : display === '' ? 'no display: $DISPLAY is empty' : `no Thunderbird at ${binary}`;
       say(`  Thunderbird not started (${why}).`);
-      if (existsSync(binary)) say(`    A ready profile for alice (Sigill with her demo key and bob's): ${binary} --profile ${profileDir} --no-remote`);
+      if (profileReady) say(`    A ready profile for alice (Sigill with her demo key and bob's), to open while the demo runs: ${binary} --profile ${profileDir} --no-remote`);
       say('    To use any mail client:');
       say(`    incoming POP3 ${listening.pop3}, outgoing SMTP ${listening.submission}, no encryption, normal password,`);
       say('    user name = the full address; in Thunderbird install the .xpi via Add-ons Manager > Install Add-on From File.');
