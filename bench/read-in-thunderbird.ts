@@ -1,27 +1,42 @@
 /**
- * Reading encrypted mail in real Thunderbird: Sigill against Thunderbird's own OpenPGP, on the same messages.
+ * Reading mail in real Thunderbird: Sigill against Thunderbird's own OpenPGP on the same encrypted
+ * messages, and what Sigill adds to showing a plain message.
  *
- *   npx tsx bench/read-in-thunderbird.ts [--size 10M] [--body 100K]
+ *   npx tsx bench/read-in-thunderbird.ts [--size 10M] [--body 100K] [--small 10K] [--plain 5] [--give-up 120]
  *
  * gpg (carol's fixture key) encrypts and signs PGP/MIME messages to bob and dave at once, and each is
- * submitted once to both mailboxes: a BODY text, and a short text with a SIZE attachment (both inside the
- * encryption); and a plain BODY text. bob's Thunderbird has Sigill (bob's key, unlocked once before the
- * timing), dave's has Thunderbird's own OpenPGP (dave's key). The time is from opening the message (the
- * driver's messageDisplay.open) until its decrypted text is in the message pane (polled through the
- * driver, about every 50 ms); for the plain message, until the pane shows it (with Sigill: until Sigill
- * has looked at it and left it alone). Two rounds: Debian's default prefs (JavaScript without the baseline
- * JIT) and `javascript.options.baselinejit` on. Figures and ratios are printed, nothing is asserted; a
- * message not shown within 120 s is printed as such.
+ * submitted once to both mailboxes: a SMALL text, a BODY text, and a short text with a SIZE attachment (all
+ * inside the encryption). bob's Thunderbird has Sigill (bob's key and carol's, written into the profile before it
+ * starts; the key unlocked once with a warm-up message before the timing); dave's has Thunderbird's own
+ * OpenPGP (dave's key, carol's accepted) and no Sigill, and opens the warm-up message too, so neither
+ * side's first-use cost is counted. The time is from opening the message (the driver's
+ * messageDisplay.open) until its decrypted text is in the message pane (polled through the driver, about
+ * every 50 ms).
  *
- * Known gap: in this set-up dave's pane has not shown the decrypted text of Thunderbird's own OpenPGP
- * within 120 s for either encrypted message (first run, 2026-11-30), so the "built-in" column of the
- * encrypted rows does not measure Thunderbird's own decryption yet; why (dave's RSA key, a dialog, the
- * pane's text) is still to be found. The plain row compares Thunderbird with and without Sigill.
+ * Plain messages: PLAIN messages of BODY text, each opened in both Thunderbirds (alternating which goes
+ * first). Printed are the medians of the time until the text is in the pane, with Sigill (bob) and
+ * without any add-on (dave) — the difference is what Sigill adds to what a person sees — and, for Sigill,
+ * until its display script has looked at the message and left it alone (work done after the text shows).
+ *
+ * Two rounds: Debian's default prefs (JavaScript without the baseline JIT) and
+ * `javascript.options.baselinejit` on. Figures and ratios are printed, nothing is asserted; a message not
+ * shown within --give-up seconds (120) is printed as such.
+ *
+ * Known gap (Thunderbird 153.8, 2026-11-30): Thunderbird's own OpenPGP does not always show these gpg-made
+ * PGP/MIME messages. Small ones showed every time (10 KiB text: 0.9-1.1 s; a 1 KB attachment: about 2 s); a
+ * 100 KiB text showed in one run (0.8 s) and never (120 s) in another; attachments of 300 KB, 1 MiB and
+ * 10 MiB never did: the pane stays empty with or without the JIT, signed or not, compressed or not, and the
+ * console says `rnp_op_verify_execute returned unexpected: 285212673`, while messages.getFull decrypts the
+ * same message. Such rows print ">120s" (see --give-up) in the built-in column and no ratio; why Thunderbird
+ * fails there is not found yet.
  */
 import { randomBytes } from 'node:crypto';
 import { fixturePassphrase } from '../keys-fixtures/index.ts';
+import { writeExtensionStorageBeforeStart } from '../src/testbed/extension-storage.ts';
+import { sigillId } from '../src/testbed/paths.ts';
 import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
+import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 
 const KiB = 1024;
@@ -75,8 +90,8 @@ function pgpMime(gpg: Gpg, subject: string, inner: string): string {
   ].join(CRLF)}`;
 }
 
-/** Give up on one message after this long (printed as "not shown"). */
-const GIVE_UP_MS = 120_000;
+/** Give up on one message after this long (printed as "not shown"); a busy machine may need more. */
+const GIVE_UP_MS = Number(option('give-up', '120')) * 1000;
 
 /** Milliseconds from opening the message until `shown` says the pane shows it; undefined when it never did. */
 async function timeToShown(client: Client, messageId: number, shown: (pane: { sigill: string | null; text: string }) => boolean): Promise<number | undefined> {
@@ -90,42 +105,110 @@ async function timeToShown(client: Client, messageId: number, shown: (pane: { si
   }
 }
 
-const ms = (value: number | undefined): string => (value === undefined ? `>${GIVE_UP_MS / 1000}s` : value.toFixed(0));
+const ms = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? `>${GIVE_UP_MS / 1000}s` : value.toFixed(0));
 
 interface Case {
   label: string;
   raw: string;
   marker: string;
   subject: string;
-  plain: boolean;
 }
 
-async function round(label: string, prefs: Record<string, boolean>, cases: (gpg: Gpg) => Case[]): Promise<Array<{ label: string; sigill: number | undefined; builtin: number | undefined }>> {
+interface Row {
+  label: string;
+  sigill: number | undefined;
+  builtin: number | undefined;
+}
+
+interface PlainRow {
+  /** Text in the pane, Sigill installed (bob). */
+  withSigill: number[];
+  /** Text in the pane, no add-on (dave). */
+  without: number[];
+  /** Sigill's display script has looked at the message and left it untouched (bob). */
+  sigillDone: number[];
+}
+
+function median(values: number[]): number | undefined {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Opens the message and times both: the text in the pane, and Sigill done with it (when it runs there). */
+async function timePlain(client: Client, messageId: number, marker: string, sigill: boolean): Promise<{ text: number; done: number }> {
+  const started = performance.now();
+  await client.open(messageId);
+  let text = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const pane = await client.call('messagePane', {}).catch(() => undefined);
+    const now = performance.now() - started;
+    if (pane !== undefined && text === Number.POSITIVE_INFINITY && pane.text.includes(marker)) text = now;
+    const done = !sigill || pane?.sigill === 'untouched' || pane?.sigill === 'shown';
+    if (text !== Number.POSITIVE_INFINITY && done) return { text, done: now };
+    if (now > GIVE_UP_MS) return { text, done: Number.POSITIVE_INFINITY };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function round(label: string, prefs: Record<string, boolean>, encrypted: (gpg: Gpg) => Case[], plainCount: number, bodySize: number): Promise<{ rows: Row[]; plain: PlainRow }> {
   const world = await World.start(`bench-read-${label}`);
   try {
     const gpg = Gpg.create(world, { secret: ['carol'], public: ['bob', 'dave'] });
     const [daveKey, carolKey] = [gpg.builtinKey('dave'), gpg.builtinKey('carol')];
+    // Sigill's keys go into bob's profile before Thunderbird starts: no add-on restart during the bench.
+    const bobItems = await sigillStorageItems({ ownKey: 'bob', correspondents: ['carol'] });
     const [bob, dave] = await Promise.all([
-      world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['carol'] }, prefs }),
+      world.launch('bob', { prefs, beforeStart: (profileDir) => void writeExtensionStorageBeforeStart({ profileDir, addonId: sigillId, items: bobItems }) }),
       world.launch('dave', { sigill: false, openpgp: { own: daveKey, correspondents: [carolKey] }, prefs }),
     ]);
-    const all = cases(gpg);
-    // Unlock bob's key once (the prompt is a person's time, not Sigill's) with a small warm-up message.
-    const warmSubject = `warm-up ${randomBytes(4).toString('hex')}`;
-    const warm = pgpMime(gpg, warmSubject, `Content-Type: text/plain${CRLF}${CRLF}warm up${CRLF}`);
+    const all = encrypted(gpg);
+    // Unlock bob's key once (the prompt is a person's time, not Sigill's) with a small warm-up message,
+    // which dave opens too (Thunderbird's own OpenPGP loads its library on first use).
+    const warmMarker = `warm-up-${randomBytes(4).toString('hex')}`;
+    const warm = pgpMime(gpg, `warm-up ${warmMarker}`, `Content-Type: text/plain${CRLF}${CRLF}${warmMarker}${CRLF}`);
     gpg.stop();
     await submitRaw(world, 'carol', 'bob', warm);
-    await openMessage(bob, (await bob.receive({ subject: warmSubject })).id, fixturePassphrase('bob'));
-    const rows = [];
+    await submitRaw(world, 'carol', 'dave', warm);
+    await openMessage(bob, (await bob.receive({ subject: `warm-up ${warmMarker}` })).id, fixturePassphrase('bob'));
+    const daveWarm = await timeToShown(dave, (await dave.receive({ subject: `warm-up ${warmMarker}` })).id, (pane) => pane.text.includes(warmMarker));
+    if (daveWarm === undefined) console.log(`(${label}: dave's Thunderbird did not show the warm-up message decrypted within ${GIVE_UP_MS / 1000} s)`);
+
+    const rows: Row[] = [];
     for (const item of all) {
       await submitRaw(world, 'carol', 'bob', item.raw);
       await submitRaw(world, 'carol', 'dave', item.raw);
       const [forBob, forDave] = [await bob.receive({ subject: item.subject }, 120_000), await dave.receive({ subject: item.subject }, 120_000)];
-      const sigill = await timeToShown(bob, forBob.id, (pane) => (item.plain ? pane.sigill === 'untouched' : pane.sigill === 'shown' && pane.text.includes(item.marker)));
+      const sigill = await timeToShown(bob, forBob.id, (pane) => pane.sigill === 'shown' && pane.text.includes(item.marker));
       const builtin = await timeToShown(dave, forDave.id, (pane) => pane.text.includes(item.marker));
       rows.push({ label: item.label, sigill, builtin });
     }
-    return rows;
+
+    const plain: PlainRow = { withSigill: [], without: [], sigillDone: [] };
+    for (let index = 0; index < plainCount; index += 1) {
+      const marker = `marker-${randomBytes(6).toString('hex')}`;
+      const subject = `bench plain ${marker}`;
+      const raw = `${headers(subject, 'text/plain; charset=us-ascii')}${CRLF}${CRLF}${text(bodySize, marker)}`;
+      await submitRaw(world, 'carol', 'bob', raw);
+      await submitRaw(world, 'carol', 'dave', raw);
+      const [forBob, forDave] = [await bob.receive({ subject }, 120_000), await dave.receive({ subject }, 120_000)];
+      // Alternate who goes first, so neither always opens while the other Thunderbird is still busy.
+      const measureBob = async (): Promise<void> => {
+        const timed = await timePlain(bob, forBob.id, marker, true);
+        plain.withSigill.push(timed.text);
+        plain.sigillDone.push(timed.done);
+      };
+      const measureDave = async (): Promise<void> => void plain.without.push((await timePlain(dave, forDave.id, marker, false)).text);
+      if (index % 2 === 0) {
+        await measureBob();
+        await measureDave();
+      } else {
+        await measureDave();
+        await measureBob();
+      }
+    }
+    return { rows, plain };
   } finally {
     await world.stop();
   }
@@ -139,34 +222,48 @@ async function main(): Promise<void> {
   }
   const bodySize = parseSize(option('body', '100K'));
   const attachmentSize = parseSize(option('size', '10M'));
+  const plainCount = Number(option('plain', '5'));
+  const smallSize = parseSize(option('small', '10K'));
   const cases = (gpg: Gpg): Case[] => {
-    const made: Case[] = [];
     const body = `marker-${randomBytes(6).toString('hex')}`;
-    made.push({ label: `PGP/MIME, ${bodySize / KiB} KiB text`, marker: body, subject: `bench body ${body}`, plain: false, raw: '' });
-    made[0]!.raw = pgpMime(gpg, made[0]!.subject, `Content-Type: text/plain; charset=us-ascii${CRLF}${CRLF}${text(bodySize, body)}`);
     const withFile = `marker-${randomBytes(6).toString('hex')}`;
     const file = randomBytes(attachmentSize).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
     const inner = `Content-Type: multipart/mixed; boundary="in"${CRLF}${CRLF}--in${CRLF}Content-Type: text/plain${CRLF}${CRLF}See the file. ${withFile}${CRLF}--in${CRLF}Content-Type: application/octet-stream; name="data.bin"${CRLF}Content-Disposition: attachment; filename="data.bin"${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${file}${CRLF}--in--${CRLF}`;
-    made.push({ label: `PGP/MIME, text + ${attachmentSize / MiB} MiB attachment`, marker: withFile, subject: `bench file ${withFile}`, plain: false, raw: pgpMime(gpg, `bench file ${withFile}`, inner) });
-    const plain = `marker-${randomBytes(6).toString('hex')}`;
-    made.push({ label: `plain, ${bodySize / KiB} KiB text`, marker: plain, subject: `bench plain ${plain}`, plain: true, raw: `${headers(`bench plain ${plain}`, 'text/plain; charset=us-ascii')}${CRLF}${CRLF}${text(bodySize, plain)}` });
-    return made;
+    const small = `marker-${randomBytes(6).toString('hex')}`;
+    return [
+      {
+        label: `PGP/MIME, ${smallSize / KiB} KiB text`,
+        marker: small,
+        subject: `bench small ${small}`,
+        raw: pgpMime(gpg, `bench small ${small}`, `Content-Type: text/plain; charset=us-ascii${CRLF}${CRLF}${text(smallSize, small)}`),
+      },
+      {
+        label: `PGP/MIME, ${bodySize / KiB} KiB text`,
+        marker: body,
+        subject: `bench body ${body}`,
+        raw: pgpMime(gpg, `bench body ${body}`, `Content-Type: text/plain; charset=us-ascii${CRLF}${CRLF}${text(bodySize, body)}`),
+      },
+      { label: `PGP/MIME, text + ${attachmentSize / MiB} MiB attachment`, marker: withFile, subject: `bench file ${withFile}`, raw: pgpMime(gpg, `bench file ${withFile}`, inner) },
+    ];
   };
   const rounds: Array<[string, Record<string, boolean>]> = [
     ['debian-default', {}],
     ['baseline-jit', { 'javascript.options.baselinejit': true }],
   ];
-  console.log('Time from opening a message to its text in the message pane (ms); Sigill (bob) vs Thunderbird\'s own OpenPGP (dave)');
+  console.log("Time from opening a message to its text in the message pane (ms): Sigill (bob) and Thunderbird's own OpenPGP (dave)");
   for (const [label, prefs] of rounds) {
-    const rows = await round(label, prefs, cases);
+    const { rows, plain } = await round(label, prefs, cases, plainCount, bodySize);
     console.log(`\n${label === 'debian-default' ? "Debian's default prefs (no baseline JIT)" : 'javascript.options.baselinejit on'}`);
-    console.log(`${'message'.padEnd(40)} ${'Sigill'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
+    console.log(`${'encrypted and signed (gpg)'.padEnd(40)} ${'Sigill'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
     for (const row of rows) {
       const ratio = row.sigill === undefined || row.builtin === undefined ? '-' : (row.sigill / row.builtin).toFixed(2);
       console.log(`${row.label.padEnd(40)} ${ms(row.sigill).padStart(10)} ${ms(row.builtin).padStart(10)} ${ratio.padStart(8)}`);
     }
+    const [withSigill, without, done] = [median(plain.withSigill), median(plain.without), median(plain.sigillDone)];
+    const added = withSigill === undefined || without === undefined ? '-' : `${(withSigill - without).toFixed(0)} ms`;
+    console.log(`plain, ${bodySize / KiB} KiB text, median of ${plainCount}: text shown ${ms(withSigill)} with Sigill, ${ms(without)} without an add-on (added: ${added}); Sigill done looking at it ${ms(done)}`);
+    console.log(`  each (with Sigill / without / Sigill done): ${plain.withSigill.map((value, index) => `${ms(value)}/${ms(plain.without[index])}/${ms(plain.sigillDone[index])}`).join('  ')}`);
   }
-  console.log('\nFor the plain message the "built-in" column is Thunderbird without Sigill: the difference is what Sigill adds.');
 }
 
 await main();
