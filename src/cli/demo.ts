@@ -170,7 +170,7 @@ export async function run(args: string[]): Promise<number> {
     say(`    ${alice.address.padEnd(20)} passphrase ${alice.key.passphrase}  (Sigill asks for it to read alice's mail)`);
     say(`    ${bob.address.padEnd(20)} signs the welcome message; alice's Sigill has his public key, accepted`);
     if (await sendWelcome(demo, relayDir, bob, alice)) {
-      say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}, encrypted to her key (its subject reads "..." until Sigill opens it)`);
+      say(`  mail        a welcome message from ${bob.address} is waiting for ${alice.address}, encrypted to her key (its subject reads "...": the real one is inside the encryption)`);
     }
 
     let thunderbird: Started | undefined;
