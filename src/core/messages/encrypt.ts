@@ -11,8 +11,10 @@ import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError } from './common.ts';
-import { asByteStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
-import type { DataInput, SessionKey } from './types.ts';
+import { armorStream } from '../openpgp-internals.ts';
+import { writeSeipdV1 } from './seipd-v1-write.ts';
+import { asByteStream, iteratorStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
+import type { CfbEncryptorFactory, DataInput, SessionKey } from './types.ts';
 
 export interface EncryptOptions {
   input: DataInput;
@@ -32,6 +34,12 @@ export interface EncryptOptions {
   format?: 'binary' | 'text';
   filename?: string;
   date?: Date;
+  /**
+   * A platform's audited AES-CFB and SHA-1 (Node: src/platform/node/cfb.ts). When given, a binary,
+   * unsigned SEIPDv1 message is written by seipd-v1-write.ts with them rather than by OpenPGP.js
+   * (several times less overhead); everything else is OpenPGP.js's as before.
+   */
+  cfb?: CfbEncryptorFactory;
 }
 
 /**
@@ -94,8 +102,19 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
     const sessionKey: openpgp.SessionKey = allV2
       ? { data: generated.data, algorithm: generated.algorithm, aeadAlgorithm: 'gcm' }
       : { data: generated.data, algorithm: generated.algorithm };
-    const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
     const armored = options.armor ?? true;
+    const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
+    if (options.cfb && !allV2 && signingKeys.length === 0 && hiddenRecipients.length === 0 && (options.format ?? 'binary') === 'binary') {
+      const seipd = writeSeipdV1({ data: toStream(options.input), algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb, filename: options.filename ?? '', date });
+      if (seipd) {
+        // The session key packets (RFC 9580 §5.1, §5.3) from OpenPGP.js, then the data packet (§10.3).
+        const esks = await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: recipients, passwords, date, config, format: 'binary' });
+        const packets = concatenated(esks, seipd);
+        const output = armored ? asByteStream(armorStream(openpgp.enums.armor.message, packets)) : packets;
+        return { data: mapStreamErrors(output, 'INTERNAL'), sessionKey: result };
+      }
+    }
+    const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
     // Only hidden recipients (and no password): every PKESK is anonymous and OpenPGP.js writes them all.
     const onlyHidden = recipients.length === 0 && passwords.length === 0;
     const common = {
@@ -108,7 +127,6 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
       date,
       config,
     };
-    const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
     if (hiddenRecipients.length === 0 || onlyHidden) {
       const output = armored ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' });
       return { data: mapStreamErrors(asByteStream(output), 'INTERNAL'), sessionKey: result };
@@ -129,3 +147,13 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
   }
 }
 
+
+/** `head`, then every chunk of `rest`. */
+function concatenated(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = rest.getReader();
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    yield head;
+    for (let next = await reader.read(); !next.done; next = await reader.read()) yield next.value;
+  }
+  return iteratorStream(chunks(), (reason) => reader.cancel(reason));
+}
