@@ -13,7 +13,7 @@ import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError } from './common.ts';
 import { armorStream } from '../openpgp-internals.ts';
 import { writeSeipdV1 } from './seipd-v1-write.ts';
-import { asByteStream, iteratorStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
+import { asByteStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
 import type { CfbEncryptorFactory, DataInput, SessionKey } from './types.ts';
 
 export interface EncryptOptions {
@@ -105,13 +105,12 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
     const armored = options.armor ?? true;
     const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
     if (options.cfb && !allV2 && signingKeys.length === 0 && hiddenRecipients.length === 0 && (options.format ?? 'binary') === 'binary') {
-      const seipd = writeSeipdV1({ data: toStream(options.input), algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb, filename: options.filename ?? '', date });
-      if (seipd) {
-        // The session key packets (RFC 9580 §5.1, §5.3) from OpenPGP.js, then the data packet (§10.3).
-        const esks = await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: recipients, passwords, date, config, format: 'binary' });
-        const packets = concatenated(esks, seipd);
-        const output = armored ? asByteStream(armorStream(openpgp.enums.armor.message, packets)) : packets;
-        return { data: mapStreamErrors(output, 'INTERNAL'), sessionKey: result };
+      // The session key packets (RFC 9580 §5.1, §5.3) from OpenPGP.js, then the data packet (§10.3).
+      const esks = await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: recipients, passwords, date, config, format: 'binary' });
+      const packets = writeSeipdV1({ data: toStream(options.input), algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb, filename: options.filename ?? '', date, before: esks });
+      if (packets) {
+        // Binary: one stream stage from the input to the caller (its errors are mapped inside).
+        return { data: armored ? mapStreamErrors(asByteStream(armorStream(openpgp.enums.armor.message, packets)), 'INTERNAL') : packets, sessionKey: result };
       }
     }
     const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
@@ -145,15 +144,4 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
   } catch (error) {
     throw toSigillError(error, 'INTERNAL');
   }
-}
-
-
-/** `head`, then every chunk of `rest`. */
-function concatenated(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const reader = rest.getReader();
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    yield head;
-    for (let next = await reader.read(); !next.done; next = await reader.read()) yield next.value;
-  }
-  return iteratorStream(chunks(), (reason) => reader.cancel(reason));
 }

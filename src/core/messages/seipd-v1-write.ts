@@ -21,6 +21,7 @@
  * regular one, possibly zero) so nothing needs the input's length in advance.
  */
 import { SigillError } from '../errors.ts';
+import { toSigillError } from './common.ts';
 import { regularLength } from './partial-bodies.ts';
 import { streamingCiphers } from './seipd-v1.ts';
 import { iteratorStream } from './streams.ts';
@@ -88,6 +89,8 @@ export interface SeipdV1WriteOptions {
   /** Literal packet fields (§5.9): the file name (UTF-8) and the date. */
   filename: string;
   date: Date;
+  /** Octets to emit before the packet (the session key packets), so the message is one stream. */
+  before?: Uint8Array;
 }
 
 /**
@@ -117,6 +120,7 @@ export function writeSeipdV1(options: SeipdV1WriteOptions): ReadableStream<Uint8
   };
 
   async function* packet(): AsyncGenerator<Uint8Array> {
+    if (options.before) yield options.before;
     yield Uint8Array.of(TAG_SEIPD);
     outer.push(Uint8Array.of(1)); // §5.13.1: version 1, not encrypted
     const prefix = new Uint8Array(BLOCK + 2);
@@ -146,5 +150,12 @@ export function writeSeipdV1(options: SeipdV1WriteOptions): ReadableStream<Uint8
     yield* outer.last();
   }
 
-  return iteratorStream(packet(), (reason) => reader.cancel(reason));
+  async function* mapped(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* packet();
+    } catch (error) {
+      throw toSigillError(error, 'INTERNAL'); // an input stream error, as OpenPGP.js's path reports it
+    }
+  }
+  return iteratorStream(mapped(), (reason) => reader.cancel(reason));
 }
