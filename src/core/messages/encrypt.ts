@@ -11,7 +11,6 @@ import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError } from './common.ts';
-import { armorStream } from '../openpgp-internals.ts';
 import { writeSeipdV1 } from './seipd-v1-write.ts';
 import { asByteStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
 import type { CfbEncryptorFactory, DataInput, SessionKey } from './types.ts';
@@ -110,7 +109,19 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
       const packets = writeSeipdV1({ data: toStream(options.input), algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb, filename: options.filename ?? '', date, before: esks });
       if (packets) {
         // Binary: one stream stage from the input to the caller (its errors are mapped inside).
-        return { data: armored ? mapStreamErrors(asByteStream(armorStream(openpgp.enums.armor.message, packets)), 'INTERNAL') : packets, sessionKey: result };
+        // Armored: with the CRC-24 footer, as OpenPGP.js armors a SEIPDv1 message (RFC 9580 §6.1
+        // allows it for readers that require it); openpgp.armor takes a stream typed as an object.
+        // Its CRC-24 reads chunks through Uint32Array views, so chunks (views into the input here)
+        // are realigned to a multiple of 4 octets first.
+        const armoredText = (): unknown => {
+          const aligned = packets.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform: (chunk, controller) => controller.enqueue(chunk.byteOffset % 4 === 0 ? chunk : new Uint8Array(chunk)),
+            }),
+          );
+          return openpgp.armor(openpgp.enums.armor.message, aligned, undefined, undefined, undefined, true, { ...openpgp.config, ...config });
+        };
+        return { data: armored ? mapStreamErrors(asByteStream(armoredText()), 'INTERNAL') : packets, sessionKey: result };
       }
     }
     const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);

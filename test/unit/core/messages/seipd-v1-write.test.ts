@@ -89,11 +89,27 @@ describe('SEIPDv1 written with the platform CFB', () => {
     const { data, sessionKey } = await encryptWithSessionKey({ input: 'hej', recipients: [bob.toPublic()], passwords: ['secret-canary-7f3a'], cfb: nodeCfbEncryptor });
     const armored = await text(data);
     expect(armored.startsWith('-----BEGIN PGP MESSAGE-----\n')).toBe(true);
+    // The CRC-24 footer, as OpenPGP.js writes it for SEIPDv1 (RFC 9580 §6.1).
+    expect(armored).toMatch(/\n=[A-Za-z0-9+/]{4}\n-----END PGP MESSAGE-----\n$/);
     for (const material of [{ decryptionKeys: [bob] }, { passwords: ['secret-canary-7f3a'] }, { sessionKeys: [sessionKey] }]) {
       const sink = memorySink();
       await decrypt({ input: armored, sink, ...material });
       expect(sink.text()).toBe('hej');
     }
+  });
+
+  it('armored, past the first partial chunk (split there at an odd offset; the armor checksum needs aligned views)', async () => {
+    const data = randomBytes(2 * MiB + 1, 9);
+    const input = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < data.length; at += 99_999) controller.enqueue(data.slice(at, at + 99_999));
+        controller.close();
+      },
+    });
+    const armored = await text(await encrypt({ input, recipients: [bob.toPublic()], cfb: counting }));
+    expect(armored).toMatch(/\n=[A-Za-z0-9+/]{4}\n-----END PGP MESSAGE-----\n$/);
+    const result = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: armored }), decryptionKeys: bob, format: 'binary' });
+    expect(sameBytes(result.data, data)).toBe(true);
   });
 
   it('a flipped ciphertext octet fails the MDC', async () => {
