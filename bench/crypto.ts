@@ -1,7 +1,10 @@
 /**
- * Crypto benchmark: `npx tsx bench/crypto.ts [--size 100M] [--big 1G] [--repeat 1] [--baseline DIR]` (`--big 0`
- * skips the big run; `--repeat N` keeps the best wall and CPU time of N runs at SIZE, for a noisy machine;
- * `--baseline DIR` also runs DIR/bin/sigill, another checkout, at SIZE for before/after ratios in one run).
+ * Crypto benchmark: `npx tsx bench/crypto.ts [--size 100M] [--big 1G] [--repeat 1] [--rounds 5] [--baseline DIR]`
+ * (`--big 0` skips the big run; `--repeat N` keeps the best wall and CPU time of N runs at SIZE, for a noisy
+ * machine; `--rounds N` then times sigill and gpg alternately N more times at SIZE and reports the ratio of
+ * each pair — median and spread — which is what the targets are judged on, as the load of a shared machine
+ * changes from second to second; `--baseline DIR` also runs DIR/bin/sigill, another checkout, at SIZE for
+ * before/after ratios in one run).
  *
  * Encrypts and decrypts SIZE of random data to the same Cv25519 v4 recipient (keys-fixtures/alice) with
  * `bin/sigill sop`, `gpg` (a throwaway GNUPGHOME), `sqop` and `sq`, each process run under
@@ -173,6 +176,8 @@ async function main(): Promise<void> {
   const size = parseSize(option('size', '100M'));
   const big = parseSize(option('big', '1G'));
   const repeat = Math.max(1, Number(option('repeat', '1')) || 1);
+  const rounds = Math.max(0, Number(option('rounds', '5')) || 0);
+  const paired: Record<'encrypt' | 'decrypt', { wall: number; cpu: number }[]> = { encrypt: [], decrypt: [] };
   const dir = await mkdtemp(join(tmpdir(), 'sigill-bench-'));
   const gnupg = await mkdtemp(join(tmpdir(), 'gpgb-'));
   const fixtures = join(root, 'keys-fixtures');
@@ -276,6 +281,23 @@ async function main(): Promise<void> {
     await measure(`${run} sigill ct`, 'sigill', 'decrypt', ctSigill, out, { sha }, repeat);
     if (baseline) await measure(`${run} sigill ct`, 'sigill (baseline)', 'decrypt', ctSigill, out, { sha }, repeat);
     await measure(`${run} sigill ct`, 'gpg', 'decrypt', ctSigill, out, { sha }, repeat);
+    // Paired rounds: sigill and gpg back to back, so each ratio compares the same moment's load.
+    for (let round = 0; round < rounds; round += 1) {
+      for (const op of ['encrypt', 'decrypt'] as const) {
+        const [stdin, stdout] = op === 'encrypt' ? [input, join(dir, 'ct.round.pgp')] : [ctGpg, out];
+        const pair: Measured[] = [];
+        for (const tool of ['sigill', 'gpg'] as const) {
+          const [command = '', ...args] = tools[tool](op);
+          const m = await timed(command, args, { stdin, stdout }, dir);
+          if (m.code !== 0) throw new Error(`${tool} ${op} failed in round ${round + 1}: ${m.stderr}`);
+          pair.push(m);
+        }
+        paired[op].push({ wall: pair[0]!.seconds / pair[1]!.seconds, cpu: pair[0]!.cpu / pair[1]!.cpu });
+      }
+      process.stderr.write(`  round ${round + 1}: encrypt ${paired.encrypt.at(-1)!.wall.toFixed(2)}x, decrypt ${paired.decrypt.at(-1)!.wall.toFixed(2)}x gpg's time\n`);
+    }
+    await rm(join(dir, 'ct.round.pgp'), { force: true });
+    await rm(out, { force: true });
     await rm(input, { force: true });
 
     // ---- BIG: sigill only (gpg encrypt makes the SEIPDv1 ciphertext and a time reference).
@@ -313,16 +335,26 @@ async function main(): Promise<void> {
   const enc = [find(sizeRun, 'sigill', 'encrypt'), find(sizeRun, 'gpg', 'encrypt')];
   const dec = [find(`${sizeRun} gpg ct`, 'sigill', 'decrypt'), find(`${sizeRun} gpg ct`, 'sq', 'decrypt')];
   console.log('\ntargets (reported, not asserted):');
+  const limits = { encrypt: 1.5, decrypt: 2 };
+  for (const op of ['encrypt', 'decrypt'] as const) {
+    const ratios = paired[op];
+    if (ratios.length === 0) continue;
+    const wall = spread(ratios.map((r) => r.wall));
+    const cpu = spread(ratios.map((r) => r.cpu));
+    console.log(
+      `  ${op} ≤ ${limits[op]}x gpg's time, ${ratios.length} paired rounds: median ${wall.median.toFixed(2)}x (${wall.min.toFixed(2)}–${wall.max.toFixed(2)}x; cpu time ${cpu.median.toFixed(2)}x, ${cpu.min.toFixed(2)}–${cpu.max.toFixed(2)}x) — ${wall.median <= limits[op] ? 'met' : 'NOT met'}`,
+    );
+  }
   if (enc[0] && enc[1]) {
     const ratio = enc[0].m.seconds / enc[1].m.seconds;
-    console.log(`  encrypt ≤ 1.5x gpg's time: ${ratio.toFixed(2)}x (cpu time ${(enc[0].m.cpu / enc[1].m.cpu).toFixed(2)}x) — ${ratio <= 1.5 ? 'met' : 'NOT met'}`);
+    console.log(`  encrypt ≤ 1.5x gpg's time, best of ${repeat}: ${ratio.toFixed(2)}x (cpu time ${(enc[0].m.cpu / enc[1].m.cpu).toFixed(2)}x) — ${ratio <= 1.5 ? 'met' : 'NOT met'}`);
     const bigEnc = [find(human(big), 'sigill', 'encrypt'), find(human(big), 'gpg', 'encrypt')];
     if (bigEnc[0] && bigEnc[1]) console.log(`    at ${human(big)}: ${(bigEnc[0].m.seconds / bigEnc[1].m.seconds).toFixed(2)}x (cpu time ${(bigEnc[0].m.cpu / bigEnc[1].m.cpu).toFixed(2)}x)`);
   }
   const gpgDecrypt = find(`${sizeRun} gpg ct`, 'gpg', 'decrypt');
   if (dec[0] && gpgDecrypt) {
     const ratio = dec[0].m.seconds / gpgDecrypt.m.seconds;
-    console.log(`  decrypt (gpg's SEIPDv1) ≤ 2x gpg's time: ${ratio.toFixed(2)}x (cpu time ${(dec[0].m.cpu / gpgDecrypt.m.cpu).toFixed(2)}x) — ${ratio <= 2 ? 'met' : 'NOT met'}`);
+    console.log(`  decrypt (gpg's SEIPDv1) ≤ 2x gpg's time, best of ${repeat}: ${ratio.toFixed(2)}x (cpu time ${(dec[0].m.cpu / gpgDecrypt.m.cpu).toFixed(2)}x) — ${ratio <= 2 ? 'met' : 'NOT met'}`);
   }
   if (dec[0] && dec[1]) {
     console.log(
@@ -339,6 +371,14 @@ async function main(): Promise<void> {
     console.log(`\n${failures} command(s) failed or produced wrong output`);
     process.exitCode = 1;
   }
+}
+
+/** Median, minimum and maximum. */
+function spread(values: number[]): { median: number; min: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
 await main();

@@ -47,6 +47,22 @@ export interface CfbDecryptorFactory {
   sha1?(): IncrementalHash | Promise<IncrementalHash>;
 }
 
+/** One running CFB encryption (RFC 9580 §5.13.1: zero IV, no resync); every call returns exactly as many octets as it got. */
+export interface CfbEncipher {
+  update(chunk: Uint8Array): Uint8Array;
+}
+
+/**
+ * Lets a platform write SEIPDv1 with faster audited primitives than OpenPGP.js's own streaming path
+ * (Node: node:crypto in src/platform/node/cfb.ts). Optional: without one, OpenPGP.js encrypts.
+ */
+export interface CfbEncryptorFactory {
+  /** `algorithm` is 'aes128' | 'aes192' | 'aes256'; return undefined if not supported (OpenPGP.js encrypts then). */
+  encipher(options: { algorithm: string; key: Uint8Array; iv: Uint8Array }): CfbEncipher | undefined;
+  /** An incremental SHA-1 for the MDC. */
+  sha1(): IncrementalHash;
+}
+
 /** Hash algorithms a StreamHashFactory may be asked for (OpenPGP.js names, RFC 9580 §9.5). */
 export type StreamHashAlgorithm = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 

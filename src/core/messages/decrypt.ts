@@ -20,6 +20,7 @@ import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
 import { QUICK_CHECK_LENGTH, decryptSeipdV1, isDecryptableCipher, quickCheck, streamingCiphers } from './seipd-v1.ts';
 import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, type SeipdFields } from '../openpgp-internals.ts';
 import { coalescePartialBodies } from './partial-bodies.ts';
+import { ChunkReader, isLiteralDataHeader, streamLiteralData } from './literal-data.ts';
 import { unarmorNatively } from './native-armor.ts';
 import { cipherNames, defaultDecryptLimits, noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
 import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
@@ -257,7 +258,17 @@ async function decryptV1Streaming(
   const v1 = decryptSeipdV1({ ciphertext, algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb });
   const verificationKeys = options.verificationKeys ?? [];
   try {
-    const inner = await openpgp.readMessage({ binaryMessage: v1.packets, config });
+    const bytes = new ChunkReader(v1.packets.getReader());
+    const firstOctet = await bytes.peek();
+    if (firstOctet !== undefined && isLiteralDataHeader(firstOctet)) {
+      // Literal data only (no signature can be in such a message): straight into the sink.
+      const literal = await streamLiteralData(bytes, options.sink);
+      if (!(await v1.integrity)) throw new SigillError('INTEGRITY_FAILURE');
+      await expectNoMorePackets(packetStream(message), 'encrypted data');
+      await options.sink.commit();
+      return { sessionKey, verifications: [], format: literal.format, ...(literal.filename ? { filename: literal.filename } : {}) };
+    }
+    const inner = await openpgp.readMessage({ binaryMessage: bytes.rest(), config });
     // §5.13.1: the plaintext is an OpenPGP Message; we accept only literal data, optionally
     // compressed and signed, never another encryption layer.
     const first = inner.packets.find((packet) => packet instanceof openpgp.LiteralDataPacket || packet instanceof openpgp.CompressedDataPacket);

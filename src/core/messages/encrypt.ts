@@ -11,8 +11,9 @@ import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError } from './common.ts';
+import { writeSeipdV1 } from './seipd-v1-write.ts';
 import { asByteStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
-import type { DataInput, SessionKey } from './types.ts';
+import type { CfbEncryptorFactory, DataInput, SessionKey } from './types.ts';
 
 export interface EncryptOptions {
   input: DataInput;
@@ -32,6 +33,12 @@ export interface EncryptOptions {
   format?: 'binary' | 'text';
   filename?: string;
   date?: Date;
+  /**
+   * A platform's audited AES-CFB and SHA-1 (Node: src/platform/node/cfb.ts). When given, a binary,
+   * unsigned SEIPDv1 message is written by seipd-v1-write.ts with them rather than by OpenPGP.js
+   * (several times less overhead); everything else is OpenPGP.js's as before.
+   */
+  cfb?: CfbEncryptorFactory;
 }
 
 /**
@@ -94,8 +101,30 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
     const sessionKey: openpgp.SessionKey = allV2
       ? { data: generated.data, algorithm: generated.algorithm, aeadAlgorithm: 'gcm' }
       : { data: generated.data, algorithm: generated.algorithm };
-    const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
     const armored = options.armor ?? true;
+    const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
+    if (options.cfb && !allV2 && signingKeys.length === 0 && hiddenRecipients.length === 0 && (options.format ?? 'binary') === 'binary') {
+      // The session key packets (RFC 9580 §5.1, §5.3) from OpenPGP.js, then the data packet (§10.3).
+      const esks = await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: recipients, passwords, date, config, format: 'binary' });
+      const packets = writeSeipdV1({ data: toStream(options.input), algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb, filename: options.filename ?? '', date, before: esks });
+      if (packets) {
+        // Binary: one stream stage from the input to the caller (its errors are mapped inside).
+        // Armored: with the CRC-24 footer, as OpenPGP.js armors a SEIPDv1 message (RFC 9580 §6.1
+        // allows it for readers that require it); openpgp.armor takes a stream typed as an object.
+        // Its CRC-24 reads chunks through Uint32Array views, so chunks (views into the input here)
+        // are realigned to a multiple of 4 octets first.
+        const armoredText = (): unknown => {
+          const aligned = packets.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform: (chunk, controller) => controller.enqueue(chunk.byteOffset % 4 === 0 ? chunk : new Uint8Array(chunk)),
+            }),
+          );
+          return openpgp.armor(openpgp.enums.armor.message, aligned, undefined, undefined, undefined, true, { ...openpgp.config, ...config });
+        };
+        return { data: armored ? mapStreamErrors(asByteStream(armoredText()), 'INTERNAL') : packets, sessionKey: result };
+      }
+    }
+    const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
     // Only hidden recipients (and no password): every PKESK is anonymous and OpenPGP.js writes them all.
     const onlyHidden = recipients.length === 0 && passwords.length === 0;
     const common = {
@@ -108,7 +137,6 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
       date,
       config,
     };
-    const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
     if (hiddenRecipients.length === 0 || onlyHidden) {
       const output = armored ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' });
       return { data: mapStreamErrors(asByteStream(output), 'INTERNAL'), sessionKey: result };
@@ -128,4 +156,3 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
     throw toSigillError(error, 'INTERNAL');
   }
 }
-

@@ -1,5 +1,5 @@
 /** The messages API: encrypt, decrypt, sign, verify, armor. See types.ts for the shared types. */
-export type { CfbDecipher, CfbDecryptorFactory, DataInput, DecryptResult, IncrementalHash, PlaintextSink, SessionKey, Verification } from './types.ts';
+export type { CfbDecipher, CfbDecryptorFactory, CfbEncipher, CfbEncryptorFactory, DataInput, DecryptResult, IncrementalHash, PlaintextSink, SessionKey, Verification } from './types.ts';
 export { memorySink, type MemorySink, type MemorySinkOptions } from './sink.ts';
 export { encrypt, encryptWithSessionKey, type EncryptOptions, type EncryptResult } from './encrypt.ts';
 export { decrypt, type DecryptOptions } from './decrypt.ts';

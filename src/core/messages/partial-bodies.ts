@@ -186,7 +186,7 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
 }
 
 /** The shortest regular length header for `length` (RFC 9580 §4.2.1.1-3). */
-function regularLength(length: number): Uint8Array {
+export function regularLength(length: number): Uint8Array {
   if (length < 192) return new Uint8Array([length]);
   if (length < 8384) return new Uint8Array([((length - 192) >> 8) + 192, (length - 192) & 0xff]);
   return new Uint8Array([0xff, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);

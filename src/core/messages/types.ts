@@ -6,7 +6,7 @@ import type { SigillErrorCode } from '../errors.ts';
 
 // The injected platform interfaces are declared with the other seams in src/core/platform.ts;
 // re-exported here so code importing them from the messages API keeps working.
-export type { CfbDecipher, CfbDecryptorFactory, IncrementalHash, PlaintextSink } from '../platform.ts';
+export type { CfbDecipher, CfbDecryptorFactory, CfbEncipher, CfbEncryptorFactory, IncrementalHash, PlaintextSink } from '../platform.ts';
 
 /** Anything a message operation can read: bytes, text (encoded as UTF-8) or a web stream of bytes. */
 export type DataInput = Uint8Array | string | ReadableStream<Uint8Array>;

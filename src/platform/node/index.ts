@@ -5,7 +5,9 @@
  * | seam                  | Node implementation                                                    |
  * |-----------------------|------------------------------------------------------------------------|
  * | PlaintextSink         | `fileSink`: encrypted temporary file, any size (plaintext-sink.ts)     |
+ * |                       | `spillingSink`: memory, then that file past a limit (spilling-sink.ts) |
  * | CfbDecryptorFactory   | `nodeCfb`: OpenSSL's AES-CFB and SHA-1 through node:crypto (cfb.ts)   |
+ * | CfbEncryptorFactory   | `nodeCfbEncryptor`: the same for writing SEIPDv1 (cfb.ts)              |
  * | KeyValueStorage       | `jsonFileStorage` (atomic JSON file), `memoryStorage` (storage.ts)     |
  * | Fetch                 | `nodeFetch`: Node's built-in WHATWG fetch                              |
  * | Clock                 | `systemClock` of the core                                              |
@@ -13,7 +15,8 @@
 import { systemClock, type Fetch } from '../../core/index.ts';
 
 export { fileSink, type FileSink, type FileSinkOptions } from './plaintext-sink.ts';
-export { nodeCfb } from './cfb.ts';
+export { spillingSink, type SpillingSink, type SpillingSinkOptions } from './spilling-sink.ts';
+export { nodeCfb, nodeCfbEncryptor } from './cfb.ts';
 export { jsonFileStorage, memoryStorage, type JsonFileStorageOptions } from './storage.ts';
 
 /** Node's own fetch (undici), bound so it can be passed around as a plain function. */

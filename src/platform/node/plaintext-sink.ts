@@ -149,7 +149,12 @@ export async function fileSink(options: FileSinkOptions = {}): Promise<FileSink>
       // Large chunks are encrypted at once; small ones (OpenPGP.js hands over GnuPG's 8 KiB
       // partial body chunks one by one) are gathered first, as every cipher call and its output
       // allocation has a cost. Either way nothing of the producer's buffer is kept.
-      if (staged === 0 && chunk.length >= STAGE) {
+      if (chunk.length >= STAGE) {
+        // What is staged goes first (GCM is incremental within a record, any lengths), then the
+        // chunk without a copy: SEIPDv1 decryption hands over a 22-octet held-back tail before
+        // every large piece, which would otherwise send every octet through the stage.
+        if (staged > 0) encrypt(stage.subarray(0, staged));
+        staged = 0;
         encrypt(chunk);
         return;
       }

@@ -3,13 +3,13 @@
  * verification output and the exit codes of each failure (draft-dkg-openpgp-stateless-cli).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../../keys-fixtures/index.ts';
 import { describeWithTools } from '../../support/tools.ts';
-import { fixture, fixtureFingerprint, sop, temporaryDirectory, verificationLine } from '../../support/sop.ts';
+import { fixture, fixtureFingerprint, sigillSop, sop, temporaryDirectory, verificationLine } from '../../support/sop.ts';
 
 const directory = temporaryDirectory('encryption');
 afterAll(() => directory.remove());
@@ -37,6 +37,25 @@ describe('sigill sop encrypt / decrypt', () => {
       [0, message],
       [0, message],
     ]);
+  });
+
+  it('with stdin and stdout redirected to files (read in chunks with synchronous calls), binary data survives both ways', () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const input = file('big.bin', data);
+    /** `sigill sop ARGS < from > to`, with real file descriptors rather than pipes. */
+    const run = (args: string[], from: string, to: string): void => {
+      const [stdin, stdout] = [openSync(from, 'r'), openSync(to, 'w')];
+      try {
+        const [node = '', ...rest] = sigillSop;
+        execFileSync(node, [...rest, ...args], { stdio: [stdin, stdout, 'pipe'] });
+      } finally {
+        closeSync(stdin);
+        closeSync(stdout);
+      }
+    };
+    run(['encrypt', '--no-armor', fixture('alice', 'pub')], input, out('big.pgp'));
+    run(['decrypt', fixture('alice', 'unprotected')], out('big.pgp'), out('big.out'));
+    expect(Buffer.compare(readFileSync(out('big.out')), data)).toBe(0);
   });
 
   it('signs inside the encryption and reports the signature in --verifications-out', async () => {

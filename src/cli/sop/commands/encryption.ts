@@ -13,6 +13,7 @@ import { formatSessionKey, formatVerifications, parseSessionKey, parseSopDate, p
 import { assertOutputWritable, readIndirectInput, stdinStream, writeIndirectOutput, writeStdout } from '../io.ts';
 import { clearKeys, loadCertificates, loadSecretKeys, signingKeys, unlockKeys, unlockPasswords } from '../key-inputs.ts';
 import { openPlaintextOutput } from '../plaintext-output.ts';
+import { nodeCfbEncryptor } from '../../../platform/node/index.ts';
 import { encryptProfiles, findProfile } from '../profiles.ts';
 
 export const encryptCommand: SopCommand = {
@@ -41,7 +42,7 @@ export const encryptCommand: SopCommand = {
     const signers = await signingKeys(optionValues(args, 'sign-with'), await unlockPasswords(args, 'with-key-password'));
     try {
       // --as=text: the core checks the input is UTF-8 (EXPECTED_TEXT, 53).
-      const encrypted = await encryptWithSessionKey({ input: stdinStream(), recipients, signingKeys: signers, passwords, armor: !args.flags.has('no-armor'), format });
+      const encrypted = await encryptWithSessionKey({ input: stdinStream(), recipients, signingKeys: signers, passwords, armor: !args.flags.has('no-armor'), format, cfb: nodeCfbEncryptor });
       await writeStdout(encrypted.data);
       // Section "encrypt": --session-key-out, written once the message is complete.
       if (sessionKeyOut !== undefined) await writeIndirectOutput(sessionKeyOut, formatSessionKey(encrypted.sessionKey));
