@@ -155,8 +155,10 @@ describeWithTools([gnuTime], 'bombs through `sigill sop decrypt` (child process,
     expectRefused(large);
     console.log(`SKESK bomb peak RSS: 10 packets ${(small.peakRssKiB / 1024).toFixed(0)} MiB, 100 packets ${(large.peakRssKiB / 1024).toFixed(0)} MiB`);
     // Every attempt allocates the 62 MB iterated count (garbage collection decides how many linger);
-    // all at once, as before, 10 packets took 0.6 GB and 100 packets 6.4 GB.
-    expect((large.peakRssKiB - small.peakRssKiB) / 1024).toBeLessThan(256);
+    // all at once, as before, 10 packets took 0.6 GB and 100 packets 6.4 GB. Under load the difference
+    // was seen between 190 and 260 MiB (how many buffers linger is the collector's choice), so the bound
+    // leaves room for that and still fails by gigabytes for the old behaviour.
+    expect((large.peakRssKiB - small.peakRssKiB) / 1024).toBeLessThan(384);
     expect(large.peakRssKiB / 1024).toBeLessThan(768);
   });
 
