@@ -24,15 +24,17 @@
  * never asserted; everything started is stopped at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixturePassphrase } from '../keys-fixtures/index.ts';
 import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
+import { measureMemory, type Peaks } from './thunderbird-memory.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -60,90 +62,8 @@ const sizes = (text: string): number[] => (text === '' || text === 'none' ? [] :
 const label = (bytes: number): string => (bytes % (1000 * 1000) === 0 && bytes % MiB !== 0 ? `${bytes / 1e6} MB` : `${(bytes / MiB).toFixed(0)} MiB`);
 const mib = (kb: number): string => `${(kb / 1024).toFixed(0)}`;
 
-interface ProcessSample {
-  pid: number;
-  role: string;
-  rssKb: number;
-  hwmKb: number;
-}
-
-/**
- * The role of a Thunderbird process: 'parent', or the name Gecko gives its child (/proc/<pid>/comm:
- * "WebExtensions" is the extension process where Sigill's background runs, "Web Content", "Socket Process",
- * "Utility Process", ...).
- */
-function roleOf(pid: number): string {
-  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  if (!args.includes('-contentproc')) return 'parent';
-  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || 'child';
-}
-
-/** Every process in the group (Thunderbird is started as a group leader; Gecko's children stay in it). */
-function sampleGroup(pgid: number): ProcessSample[] {
-  const samples: ProcessSample[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      // Read every time: a preallocated content process gets its name when it is given a role.
-      const role = roleOf(pid);
-      samples.push({ pid, role, rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0), hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) });
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return samples;
-}
-
-interface Peaks {
-  beforeTotalKb: number;
-  peakTotalKb: number;
-  /** Per role: resident memory before and at its own peak (roles with several processes are summed). */
-  roles: Record<string, { beforeKb: number; peakKb: number; hwmKb: number }>;
-  ms: number;
-}
-
-/** Samples the client's Thunderbird every 100 ms while `operation` runs. */
-async function measure(client: Client, operation: () => Promise<void>): Promise<Peaks> {
-  const pgid = client.thunderbird.process.child.pid ?? 0;
-  const byRole = (samples: ProcessSample[]): Record<string, { rssKb: number; hwmKb: number }> => {
-    const out: Record<string, { rssKb: number; hwmKb: number }> = {};
-    for (const sample of samples) {
-      const entry = (out[sample.role] ??= { rssKb: 0, hwmKb: 0 });
-      entry.rssKb += sample.rssKb;
-      entry.hwmKb = Math.max(entry.hwmKb, sample.hwmKb);
-    }
-    return out;
-  };
-  const first = sampleGroup(pgid);
-  const peaks: Peaks = { beforeTotalKb: 0, peakTotalKb: 0, roles: {}, ms: 0 };
-  for (const [role, { rssKb, hwmKb }] of Object.entries(byRole(first))) peaks.roles[role] = { beforeKb: rssKb, peakKb: rssKb, hwmKb };
-  peaks.beforeTotalKb = first.reduce((sum, sample) => sum + sample.rssKb, 0);
-  peaks.peakTotalKb = peaks.beforeTotalKb;
-  const sample = (): void => {
-    const now = sampleGroup(pgid);
-    peaks.peakTotalKb = Math.max(peaks.peakTotalKb, now.reduce((sum, item) => sum + item.rssKb, 0));
-    for (const [role, { rssKb, hwmKb }] of Object.entries(byRole(now))) {
-      const entry = (peaks.roles[role] ??= { beforeKb: 0, peakKb: 0, hwmKb: 0 });
-      entry.peakKb = Math.max(entry.peakKb, rssKb);
-      entry.hwmKb = Math.max(entry.hwmKb, hwmKb);
-    }
-  };
-  const timer = setInterval(sample, 100);
-  const started = performance.now();
-  try {
-    await operation();
-  } finally {
-    clearInterval(timer);
-    sample();
-  }
-  peaks.ms = performance.now() - started;
-  return peaks;
-}
+/** Samples the client's Thunderbird (all its processes) while `operation` runs. */
+const measure = (client: Client, operation: () => Promise<void>): Promise<Peaks> => measureMemory(client.thunderbird.process.child.pid ?? 0, operation);
 
 function printPeaks(title: string, peaks: Peaks): void {
   const grown = (before: number, peak: number): string => `${mib(before).padStart(5)} → ${mib(peak).padStart(5)} MiB (+${mib(peak - before)})`;
@@ -282,6 +202,12 @@ async function main(): Promise<void> {
     console.log(`SKIPPED: needs ${missing.map((tool) => `${tool.command} (apt-get install ${tool.debianPackage})`).join(', ')}`);
     return;
   }
+  // Thunderbird writes every File an extension attaches to a temporary file and deletes it by path when it
+  // exits (ext-mail.js, getRealFileForFile). With one temporary folder for every Thunderbird on the machine,
+  // one that exits can delete a file of the same name another is about to send (seen: "Sending of the
+  // message failed", NS_ERROR_FILE_NOT_FOUND): this bench's Thunderbirds get a folder of their own.
+  const privateTmp = mkdtempSync(join(tmpdir(), 'sigill-bench-memory-'));
+  process.env.TMPDIR = privateTmp;
   const sendSizes = sizes(option('send', '50M,200MB'));
   const readSizes = sizes(option('read', '50M'));
   const rounds = option('prefs', 'default,jit').split(',');
@@ -303,6 +229,7 @@ async function main(): Promise<void> {
     }
   } finally {
     server.close();
+    rmSync(privateTmp, { recursive: true, force: true });
   }
 }
 
