@@ -1,7 +1,7 @@
 /**
  * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
  *
- *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit]
+ *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
  *
  * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
  * extension process where Sigill's background runs, the content, socket and utility processes), every
@@ -21,7 +21,9 @@
  *
  * The driver fetches each attachment from a loopback HTTP server into the compose window before the
  * "before" figure is taken, so its own copy is not counted as Sigill's. Twice by default: with Debian's
- * default prefs (no baseline JIT) and with `javascript.options.baselinejit` on. Figures are printed,
+ * default prefs (no baseline JIT) and with `javascript.options.baselinejit` on. `--background-idle-ms`
+ * sets `extensions.background.idle.timeout` (Thunderbird suspends an idle MV3 background after 30 s by
+ * default; up to 300000), to tell whether a failure comes from that suspension. Figures are printed,
  * never asserted; everything started is stopped at the end.
  */
 import { randomBytes } from 'node:crypto';
@@ -162,7 +164,8 @@ async function round(name: string, prefs: Record<string, string | number | boole
   const world = await World.start(`bench-memory-${name}`, { relayMessageSize: Math.ceil(largest * 1.9) + 16 * MiB });
   try {
     // An int pref (below 2^31): no "you are about to send a large message" dialog.
-    const quiet = { ...prefs, 'mailnews.message_warning_size': 2047 * MiB };
+    const idle = option('background-idle-ms', '');
+    const quiet = { ...prefs, 'mailnews.message_warning_size': 2047 * MiB, ...(idle === '' ? {} : { 'extensions.background.idle.timeout': Number(idle) }) };
     // Thunderbird's environment is taken from this process's when it starts: TMPDIR is set while they start.
     const outerTmp = process.env.TMPDIR;
     process.env.TMPDIR = privateTmp;
