@@ -12,6 +12,8 @@
  * (/etc/thunderbird/pref/thunderbird.js), and one with `javascript.options.baselinejit` on. Node runs the
  * same operations through src/core/index.ts, with the Node platform's OpenSSL CFB for SEIPDv1 and with
  * the pure-JavaScript default Thunderbird uses. Every decryption's plaintext is checked by SHA-256.
+ * With Sigill's primitives, the peak resident memory of the extension process (where the probe runs, as
+ * Sigill's background does) is printed per operation too (bench/thunderbird-memory.ts samples it).
  *
  * Figures and ratios are printed, never asserted; everything started is stopped at the end.
  */
@@ -25,6 +27,7 @@ import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { createGpgHome, ok, runSop, sigillSop } from '../test/support/sop.ts';
 import { tempDir } from '../test/support/temp.ts';
 import { missingTools } from '../test/support/tools.ts';
+import { measureMemory } from './thunderbird-memory.ts';
 
 const MiB = 1024 * 1024;
 
@@ -66,10 +69,27 @@ function probe<K extends ProbeRequest['kind']>(client: Client, request: Extract<
   });
 }
 
-async function inThunderbird(client: Client, messages: Message[], text: string, platform: ProbePlatform): Promise<number[]> {
+/**
+ * Resident memory (MiB) of the extension process ("WebExtensions", where the probe runs as Sigill's
+ * background would) before and at its peak, per operation, in the order of the rows; filled by inThunderbird.
+ */
+type MemoryPeaks = Array<{ before: number; peak: number }>;
+
+/** Runs one probe request while sampling the Thunderbird's processes; records the extension process's peak. */
+async function sampled<T>(client: Client, memory: MemoryPeaks | undefined, request: () => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  const peaks = await measureMemory(client.thunderbird.process.child.pid ?? 0, async () => {
+    result = await request();
+  });
+  const extension = peaks.roles.WebExtensions;
+  memory?.push({ before: (extension?.beforeKb ?? 0) / 1024, peak: (extension?.peakKb ?? 0) / 1024 });
+  return result as T;
+}
+
+async function inThunderbird(client: Client, messages: Message[], text: string, platform: ProbePlatform, memory?: MemoryPeaks): Promise<number[]> {
   const times: number[] = [];
   for (const message of messages) {
-    const result = await probe(client, {
+    const result = await sampled(client, memory, () => probe(client, {
       kind: 'decrypt',
       platform,
       message: message.armored,
@@ -77,20 +97,22 @@ async function inThunderbird(client: Client, messages: Message[], text: string, 
       passphrase: fixturePassphrase(message.recipient),
       verificationKeys: message.signer === undefined ? [] : [readFixture(message.signer, 'pub')],
       returnPlaintext: false,
-    });
+    }));
     if (result.plaintextSha256 !== sha256(text)) throw new Error(`${message.label}: wrong plaintext in Thunderbird`);
     const expected = message.signer === undefined ? '' : 'good';
     if (result.verifications.map((verification) => verification.status).join() !== expected) throw new Error(`${message.label}: signature not ${expected || 'absent'} in Thunderbird`);
     times.push(result.decryptMs);
   }
-  const encrypted = await probe(client, {
-    kind: 'encrypt',
-    platform,
-    plaintext: text,
-    recipients: [readFixture('bob', 'pub')],
-    signingKey: readFixture('alice', 'sec'),
-    passphrase: fixturePassphrase('alice'),
-  });
+  const encrypted = await sampled(client, memory, () =>
+    probe(client, {
+      kind: 'encrypt',
+      platform,
+      plaintext: text,
+      recipients: [readFixture('bob', 'pub')],
+      signingKey: readFixture('alice', 'sec'),
+      passphrase: fixturePassphrase('alice'),
+    }),
+  );
   times.push(encrypted.encryptMs);
   return times;
 }
@@ -175,8 +197,12 @@ async function main(): Promise<void> {
     ];
 
     world = await World.start('bench-core-in-thunderbird', { relay: false });
-    const standard = await world.launch('alice', { coreProbe: true, sigill: false });
-    const jit = await world.launch('bob', { coreProbe: true, sigill: false, prefs: { 'javascript.options.baselinejit': true } });
+    // The probe is an MV3 event page: idle for 30 s (the other Thunderbird's turn, on a loaded machine) it is
+    // suspended, and waking it for a large request failed ("Receiving end does not exist"). Five minutes,
+    // the longest Thunderbird allows, keeps it up between this bench's requests.
+    const awake = { 'extensions.background.idle.timeout': 300_000 };
+    const standard = await world.launch('alice', { coreProbe: true, sigill: false, prefs: awake });
+    const jit = await world.launch('bob', { coreProbe: true, sigill: false, prefs: { ...awake, 'javascript.options.baselinejit': true } });
     // Where the time goes: the bulk primitives alone, on random data of the same size.
     const primitives = { 'TB Debian': await probe(standard, { kind: 'primitives', size }), 'TB JIT': await probe(jit, { kind: 'primitives', size }) };
     console.log(`\nprimitives alone, ${(size / MiB).toFixed(1)} MiB (extension/platform; WebCrypto and native base64 for reference):`);
@@ -184,9 +210,10 @@ async function main(): Promise<void> {
       console.log(`  ${runtime.padEnd(10)} ${Object.entries(times).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(3)} s`).join(', ')}`);
     }
     if (process.argv.includes('--primitives-only')) return;
+    const memory: Record<string, MemoryPeaks> = { 'TB Debian (Sigill)': [], 'TB JIT (Sigill)': [] };
     const runtimes: Record<string, number[]> = {
-      'TB Debian (Sigill)': await inThunderbird(standard, messages, text, 'compiled'),
-      'TB JIT (Sigill)': await inThunderbird(jit, messages, text, 'compiled'),
+      'TB Debian (Sigill)': await inThunderbird(standard, messages, text, 'compiled', memory['TB Debian (Sigill)']),
+      'TB JIT (Sigill)': await inThunderbird(jit, messages, text, 'compiled', memory['TB JIT (Sigill)']),
       'TB Debian (pure JS)': await inThunderbird(standard, messages, text, 'pure-js'),
       'TB JIT (pure JS)': await inThunderbird(jit, messages, text, 'pure-js'),
       // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
@@ -201,6 +228,13 @@ async function main(): Promise<void> {
       })),
       size,
     );
+    // The text itself travels to the probe in the request (a structured clone of SIZE characters), so the
+    // figures include it once or twice; the plaintext of a decryption stays in the probe's bounded memory sink.
+    console.log(`\nresident memory of the extension process (WebExtensions), before → peak during each operation, Sigill's primitives:`);
+    for (const [runtime, peaks] of Object.entries(memory)) {
+      const cell = (entry: { before: number; peak: number } | undefined): string => (entry === undefined ? '—' : `${entry.before.toFixed(0)} → ${entry.peak.toFixed(0)} MiB`);
+      console.log(`  ${runtime.padEnd(20)} ${operations.map((operation, index) => `${operation}: ${cell(peaks[index])}`).join('; ')}`);
+    }
   } finally {
     const left = await world?.stop();
     if (left !== undefined && left.length > 0) console.log(`WARNING: processes left running: ${left.join(' ')}`);

@@ -57,6 +57,9 @@ const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 /** The key ID of an anonymous recipient (RFC 9580 §5.1): any own key may be the one. */
 const WILDCARD_KEY_ID = '0000000000000000';
 
+const ARMOR_OR_PGP_PART = /-----BEGIN PGP |multipart\/(?:encrypted|signed)|application\/pgp|\.(?:pgp|gpg|asc|sig)\b/i;
+const ARMOR_IN_BASE64 = /LS0tLS1CRUdJTiBQR1Ag|LS0tQkVHSU4gUEdQ|LS0tLUJFR0lOIFBH/;
+
 /**
  * Whether a raw mail can hold OpenPGP content at all: armor, PGP/MIME, OpenPGP media types, or names of
  * encrypted or signature attachments. Armor inside a base64-encoded text part is found through the
@@ -64,13 +67,28 @@ const WILDCARD_KEY_ID = '0000000000000000';
  * Native string searches only: a plain message costs a few milliseconds even when it is large.
  */
 export function mayHoldOpenpgp(raw: string): boolean {
-  if (/-----BEGIN PGP |multipart\/(?:encrypted|signed)|application\/pgp|\.(?:pgp|gpg|asc|sig)\b/i.test(raw)) return true;
+  if (ARMOR_OR_PGP_PART.test(raw)) return true;
   if (!/base64/i.test(raw)) return false;
-  return /LS0tLS1CRUdJTiBQR1Ag|LS0tQkVHSU4gUEdQ|LS0tLUJFR0lOIFBH/.test(raw.replace(/[\r\n]+/g, ''));
+  return ARMOR_IN_BASE64.test(raw.replace(/[\r\n]+/g, ''));
 }
 
-function latin1(bytes: Uint8Array): string {
-  return new TextDecoder('latin1').decode(bytes);
+/**
+ * mayHoldOpenpgp over the raw bytes, a window at a time (1 MiB, overlapping by 1 KiB so that nothing the
+ * patterns look for, line breaks included, falls between two windows): no text copy of the whole message is
+ * made, so a large plain message costs no more memory than its bytes. Same answers as mayHoldOpenpgp:
+ * "base64" counts once it was seen (a part's header comes before its encoded body).
+ */
+export function mayHoldOpenpgpBytes(raw: Uint8Array, windowSize = 1 << 20): boolean {
+  const overlap = Math.min(1024, windowSize >> 1);
+  const decoder = new TextDecoder('latin1');
+  let base64Seen = false;
+  for (let start = 0; ; start += windowSize - overlap) {
+    const text = decoder.decode(raw.subarray(start, start + windowSize));
+    if (ARMOR_OR_PGP_PART.test(text)) return true;
+    base64Seen ||= /base64/i.test(text);
+    if (base64Seen && ARMOR_IN_BASE64.test(text.replace(/[\r\n]+/g, ''))) return true;
+    if (start + windowSize >= raw.length) return false;
+  }
 }
 
 export class ReadService {
@@ -284,7 +302,7 @@ export class ReadService {
     } catch (error) {
       return failedResult(error);
     }
-    if (!mayHoldOpenpgp(latin1(raw))) return undefined;
+    if (!mayHoldOpenpgpBytes(raw)) return undefined;
     return read(raw, { ...this.#readOptions(), attachments: 'defer' });
   }
 

@@ -7,6 +7,9 @@ import * as openpgp from 'openpgp';
 import { SigillError, isSigillError, type SigillErrorCode } from '../errors.ts';
 import { addressOfUserID, keyStatus } from '../keys/index.ts';
 import { decrypt, detachInline, memorySink, readAll, verifyDetached, type Verification } from '../messages/index.ts';
+import { pgpConfig } from '../messages/common.ts';
+import { readMessageStream } from '../messages/decrypt.ts';
+import { packetStream } from '../openpgp-internals.ts';
 import type { ReadOptions, SignerStatus } from './types.ts';
 
 export interface MessageShape {
@@ -20,18 +23,29 @@ export interface MessageShape {
 
 const tags = openpgp.enums.packet;
 
-/** Parses the message's packets (nothing is decrypted) for its shape; errors map to MALFORMED_ARMOR / MALFORMED_MESSAGE. */
+/**
+ * Reads the message's packets up to its data packet for its shape (nothing is decrypted). Streamed: the
+ * session key packets come before the encrypted data (RFC 9580 §10.3), so only the head is unarmored
+ * (natively where the engine can) and parsed; the data packet's body, however large, is neither decoded
+ * nor held here. decrypt reads the whole message afterwards. Errors map to MALFORMED_ARMOR (text) or
+ * MALFORMED_MESSAGE (bytes).
+ */
 export async function inspectMessage(data: Uint8Array | string): Promise<MessageShape> {
-  let message: openpgp.Message<Uint8Array | string>;
+  let message: openpgp.Message<ReadableStream<Uint8Array>>;
   try {
-    message = typeof data === 'string' ? await openpgp.readMessage({ armoredMessage: data }) : await openpgp.readMessage({ binaryMessage: data });
+    message = await readMessageStream(data, pgpConfig());
   } catch (error) {
-    throw new SigillError(typeof data === 'string' ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE', { cause: error, detail: error instanceof Error ? error.message : undefined });
+    const code = isSigillError(error) && error.code === 'MALFORMED_ARMOR' ? error.code : typeof data === 'string' ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE';
+    throw new SigillError(code, { cause: error, detail: error instanceof Error ? error.message : undefined });
   }
+  const packetTags = message.packets.map((packet) => (packet.constructor as { tag?: number }).tag ?? -1);
   const encryptedTags: number[] = [tags.symEncryptedIntegrityProtectedData, tags.symmetricallyEncryptedData, tags.aeadEncryptedData];
-  const encrypted = message.packets.some((packet) => encryptedTags.includes((packet.constructor as { tag?: number }).tag ?? -1));
+  const encrypted = packetTags.some((tag) => encryptedTags.includes(tag));
   const keyIDs = message.getEncryptionKeyIDs().map((id) => id.toHex().toUpperCase());
-  const passwordOnly = keyIDs.length === 0 && message.packets.some((packet) => (packet.constructor as { tag?: number }).tag === tags.symEncryptedSessionKey);
+  const passwordOnly = keyIDs.length === 0 && packetTags.includes(tags.symEncryptedSessionKey);
+  // The rest of the message is not needed here: stop reading it.
+  const rest = packetStream(message);
+  if (rest instanceof ReadableStream) await rest.cancel().catch(() => undefined);
   return { encrypted, keyIDs: [...new Set(keyIDs)], passwordOnly };
 }
 

@@ -484,7 +484,8 @@ class MailReader {
     // Armored data may come as bytes (a PGP/MIME part's body): read it as the text it is.
     const input = typeof data !== 'string' && startsWithArmor(data, 'message') ? utf8.decode(data) : data;
     try {
-      const shape = knownShape ?? (await inspectMessage(input));
+      // The shape from the bytes as they are (inspectMessage streams them; no text copy needed).
+      const shape = knownShape ?? (await inspectMessage(data));
       const decrypted = await decryptMessage(input, shape, this.options, this.lookup);
       this.certificates.push(...decrypted.certificates);
       return decrypted;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHeaderText, decodeLeaf, parseMime, partFilename } from '../../../../src/core/index.ts';
+import { decodeBase64Native } from '../../../../src/core/mime/decode.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -31,5 +32,36 @@ describe('decodeLeaf (postal-mime for transfer encodings)', () => {
     const rfc2047 = parseMime(bytes('Content-Type: application/pdf; name="=?utf-8?B?UsOpc3Vtw6kucGRm?="\r\n\r\n'));
     expect(partFilename(rfc2047)).toBe('Résumé.pdf');
     expect(decodeHeaderText('=?utf-8?q?Gr=C3=BC=C3=9Fe?=')).toBe('Grüße');
+  });
+});
+
+describe('decodeBase64Native', () => {
+  /** What Uint8Array.fromBase64 does (TC39, Thunderbird 140+): ASCII whitespace skipped, anything else outside the alphabet refused. */
+  const specDecoder = (calls: string[]) => (text: string): Uint8Array => {
+    calls.push(text);
+    if (!/^[A-Za-z0-9+/\t\n\f\r ]*=*[\t\n\f\r ]*$/.test(text)) throw new SyntaxError('not base64');
+    return new Uint8Array(Buffer.from(text.replace(/[\t\n\f\r ]/g, ''), 'base64'));
+  };
+  const data = new Uint8Array(Array.from({ length: 1000 }, (_, index) => (index * 7) % 256));
+  const wrapped = Buffer.from(data).toString('base64').replace(/.{76}/g, '$&\r\n');
+
+  it("uses the engine's decoder on the body as it is, line breaks and all", () => {
+    const calls: string[] = [];
+    expect(decodeBase64Native(bytes(wrapped), { fromBase64: specDecoder(calls) })).toEqual(data);
+    expect(calls).toEqual([wrapped]);
+  });
+
+  it('falls back to the lenient way when the engine refuses the text (characters to ignore, RFC 2045 §6.8)', () => {
+    const calls: string[] = [];
+    const stray = `${wrapped.slice(0, 100)}!${wrapped.slice(100)}`;
+    expect(decodeBase64Native(bytes(stray), { fromBase64: specDecoder(calls) })).toEqual(data);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('decodes as before without an engine decoder, and a prefix never goes to it', () => {
+    expect(decodeBase64Native(bytes(wrapped), { fromBase64: undefined })).toEqual(data);
+    const calls: string[] = [];
+    expect(decodeBase64Native(bytes(wrapped.slice(0, 200)), { prefix: true, fromBase64: specDecoder(calls) })).toEqual(data.subarray(0, 147));
+    expect(calls).toEqual([]);
   });
 });

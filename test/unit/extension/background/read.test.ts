@@ -7,7 +7,7 @@ import { armor, enums } from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../../../src/core/index.ts';
 import { startBackground } from '../../../../extension/background/main.ts';
-import { mayHoldOpenpgp } from '../../../../extension/background/read.ts';
+import { mayHoldOpenpgp, mayHoldOpenpgpBytes } from '../../../../extension/background/read.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../../extension/shared/messages.ts';
 import type { DisplayContent } from '../../../../extension/shared/read-view.ts';
 import { fixturePassphrase, readFixture } from '../../../../keys-fixtures/index.ts';
@@ -108,6 +108,23 @@ describe('the read path in the background', () => {
     for (const prefix of ['', 'a', 'ab']) {
       const encoded = Buffer.from(`${prefix}-----BEGIN PGP MESSAGE-----\n`).toString('base64').replace(/(.{10})/g, '$1\r\n');
       expect(mayHoldOpenpgp(`Content-Transfer-Encoding: base64\r\n\r\n${encoded}`)).toBe(true);
+    }
+  });
+
+  it('recognises OpenPGP content in the raw bytes a window at a time, across window boundaries too', () => {
+    const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+    const filler = 'x'.repeat(1000);
+    expect(mayHoldOpenpgpBytes(bytes(`Subject: hi\r\n\r\n${filler}hello`), 64)).toBe(false);
+    expect(mayHoldOpenpgpBytes(bytes(`${filler}\r\n-----BEGIN PGP MESSAGE-----\r\n${filler}`), 64)).toBe(true);
+    expect(mayHoldOpenpgpBytes(bytes(`${filler}Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"`), 64)).toBe(true);
+    for (const prefix of ['', 'a', 'ab']) {
+      const encoded = Buffer.from(`${prefix}-----BEGIN PGP MESSAGE-----\n`).toString('base64').replace(/(.{10})/g, '$1\r\n');
+      for (let shift = 0; shift < 40; shift += 7) {
+        // The encoded armor lands at every offset of a 64-byte window, so some runs split it between two windows.
+        expect(mayHoldOpenpgpBytes(bytes(`Content-Transfer-Encoding: base64\r\n\r\n${'QUJD'.repeat(20 + shift)}\r\n${encoded}`), 64)).toBe(true);
+      }
+      // Without a base64 part before it, the same letters are just text.
+      expect(mayHoldOpenpgpBytes(bytes(`Subject: hi\r\n\r\n${encoded}`), 64)).toBe(false);
     }
   });
 

@@ -1,0 +1,271 @@
+/**
+ * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
+ *
+ *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
+ *
+ * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
+ * extension process where Sigill's background runs, the content, socket and utility processes), every
+ * 100 ms, from /proc/<pid>/status (VmRSS). Printed per case: the resident memory of all of them together
+ * just before the operation, its peak during it and the difference, and the same for the largest single
+ * process (named by its role); VmHWM, the lifetime peak each process's kernel counter keeps, is printed
+ * for the parent and the extension process as a cross-check.
+ *
+ * - send: alice (Sigill, encrypted and signed inline, her key unlocked by a warm-up send through the
+ *   passphrase prompt) sends a message with one attachment of SIZE random bytes, from compose.sendMessage
+ *   until it resolves (relay's 250 and the Sent copy). The same attachment sent by carol (no Sigill) is
+ *   the reference: what Thunderbird itself needs to send it.
+ * - read: gpg (carol) encrypts and signs a PGP/MIME message to bob with a text and a SIZE attachment
+ *   (SEIPDv1, what most OpenPGP mail is); bob (Sigill) opens it, until the decrypted text is in the
+ *   message pane. References: the same size sent in clear, opened by bob; the same encrypted message opened
+ *   by carol, who has no Sigill (Thunderbird's own OpenPGP, without a key for it), sampled for 30 s.
+ *
+ * The driver fetches each attachment from a loopback HTTP server into the compose window before the
+ * "before" figure is taken, so its own copy is not counted as Sigill's. Twice by default: with Debian's
+ * default prefs (no baseline JIT) and with `javascript.options.baselinejit` on. `--background-idle-ms`
+ * sets `extensions.background.idle.timeout` (Thunderbird suspends an idle MV3 background after 30 s by
+ * default; up to 300000), to tell whether a failure comes from that suspension. Figures are printed,
+ * never asserted; everything started is stopped at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixturePassphrase } from '../keys-fixtures/index.ts';
+import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
+import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
+import { SigillPage } from '../test/e2e/harness/sigill.ts';
+import { missingTools } from '../test/support/tools.ts';
+import { measureMemory, type Peaks } from './thunderbird-memory.ts';
+
+const KiB = 1024;
+/** How long the reference (an encrypted message opened without Sigill) is sampled. */
+const REFERENCE_MS = 30_000;
+const MiB = 1024 * KiB;
+const CRLF = '\r\n';
+
+function option(name: string, fallback: string): string {
+  const args = process.argv.slice(2);
+  const inline = args.find((arg) => arg.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
+}
+
+/** "50M" → bytes; "200MB" means decimal megabytes (the issue's 200 MB), "50M"/"50MiB" binary. */
+function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
+  if (!match) throw new Error(`bad size '${text}' (e.g. 50M, 200MB)`);
+  const decimal = match[3]?.toUpperCase() === 'B';
+  const base = decimal ? 1000 : 1024;
+  const unit = { '': 1, K: base, M: base * base, G: base * base * base }[(match[2] ?? '').toUpperCase()] ?? 1;
+  return Math.round(Number(match[1]) * unit);
+}
+
+const sizes = (text: string): number[] => (text === '' || text === 'none' ? [] : text.split(',').map(parseSize));
+const label = (bytes: number): string => (bytes % (1000 * 1000) === 0 && bytes % MiB !== 0 ? `${bytes / 1e6} MB` : `${(bytes / MiB).toFixed(0)} MiB`);
+const mib = (kb: number): string => `${(kb / 1024).toFixed(0)}`;
+
+/** Samples the client's Thunderbird (all its processes) while `operation` runs. */
+const measure = (client: Client, operation: () => Promise<void>): Promise<Peaks> => measureMemory(client.thunderbird.process.child.pid ?? 0, operation);
+
+function printPeaks(title: string, peaks: Peaks): void {
+  const grown = (before: number, peak: number): string => `${mib(before).padStart(5)} → ${mib(peak).padStart(5)} MiB (+${mib(peak - before)})`;
+  console.log(`  ${title.padEnd(46)} ${(peaks.ms / 1000).toFixed(1).padStart(6)} s   all processes ${grown(peaks.beforeTotalKb, peaks.peakTotalKb)}`);
+  const interesting = Object.entries(peaks.roles)
+    .filter(([, entry]) => entry.peakKb - entry.beforeKb > 20 * 1024 || entry.peakKb > 150 * 1024)
+    .sort((a, b) => b[1].peakKb - a[1].peakKb);
+  for (const [role, entry] of interesting) {
+    console.log(`  ${''.padEnd(46)} ${''.padStart(8)}   ${role.padEnd(16)} ${grown(entry.beforeKb, entry.peakKb)}, VmHWM ${mib(entry.hwmKb)} MiB`);
+  }
+}
+
+async function composeAndSend(client: Client, base: string, name: string, subject: string, size: number): Promise<Peaks> {
+  const { tabId } = await client.call('composeBegin', { to: [client.user.name === 'alice' ? 'bob@sigill.test' : 'dave@sigill.test'], subject, body: subject, attachments: [{ name, url: `${base}/${size}` }] }, 600_000);
+  return measure(client, async () => {
+    const result = await client.call('composeSend', { tabId, timeoutMs: 1_800_000 }, 1_860_000);
+    if (!result.ok) throw new Error(`${client.user.name}: send failed: ${result.error}`);
+  });
+}
+
+function pgpMime(gpg: Gpg, subject: string, inner: string): string {
+  const armored = gpg.run(['--encrypt', '--sign', '--armor', '-r', 'bob@sigill.test', '-u', 'carol@sigill.test'], inner).toString('latin1');
+  return [
+    'From: Carol <carol@sigill.test>',
+    'To: Bob <bob@sigill.test>',
+    `Subject: ${subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"',
+    '',
+    '--enc',
+    'Content-Type: application/pgp-encrypted',
+    '',
+    'Version: 1',
+    '--enc',
+    'Content-Type: application/octet-stream; name="encrypted.asc"',
+    '',
+    armored.trimEnd(),
+    '--enc--',
+    '',
+  ].join(CRLF);
+}
+
+/** A text with a marker and one base64 attachment of `size` random bytes, as a MIME entity. */
+function mixed(marker: string, size: number): string {
+  const file = randomBytes(size).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
+  return [
+    'Content-Type: multipart/mixed; boundary="in"',
+    '',
+    '--in',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    `See the file. ${marker}`,
+    '--in',
+    'Content-Type: application/octet-stream; name="data.bin"',
+    'Content-Disposition: attachment; filename="data.bin"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    file,
+    '--in--',
+    '',
+  ].join(CRLF);
+}
+
+/**
+ * Fetches mail until the message is in the inbox. A large message can take longer to download on a loaded
+ * machine than the driver waits for one fetch ("getNewMessages: no answer"): then it fetches again.
+ */
+async function receiveLarge(client: Client, subject: string): Promise<{ id: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.receive({ subject }, 600_000);
+    } catch (error) {
+      if (attempt >= 5 || !/no answer/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function untilShown(client: Client, marker: string, sigill: 'shown' | 'untouched'): Promise<void> {
+  const deadline = performance.now() + 900_000;
+  for (;;) {
+    const pane = await client.call('messagePane', {}).catch(() => undefined);
+    if (pane?.sigill === sigill && (sigill === 'untouched' || pane.text.includes(marker))) return;
+    if (performance.now() > deadline) throw new Error(`${client.user.name}: the message was not shown within 900 s (last: ${pane?.sigill ?? 'nothing'})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function round(name: string, prefs: Record<string, string | number | boolean>, sendSizes: number[], readSizes: number[], base: string, privateTmp: string): Promise<void> {
+  const largest = Math.max(0, ...sendSizes, ...readSizes);
+  // Room for the armored (4/3) and then base64-encoded (4/3) attachment, plus headers.
+  const world = await World.start(`bench-memory-${name}`, { relayMessageSize: Math.ceil(largest * 1.9) + 16 * MiB });
+  try {
+    // An int pref (below 2^31): no "you are about to send a large message" dialog.
+    const idle = option('background-idle-ms', '');
+    const quiet = { ...prefs, 'mailnews.message_warning_size': 2047 * MiB, ...(idle === '' ? {} : { 'extensions.background.idle.timeout': Number(idle) }) };
+    // Thunderbird's environment is taken from this process's when it starts: TMPDIR is set while they start.
+    const outerTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+    const [alice, bob, carol] = await Promise.all([
+      world.launch('alice', { sigill: { ownKey: 'alice', correspondents: ['bob'], settings: { unlockMinutes: 120 } }, prefs: quiet }),
+      world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['carol'], settings: { unlockMinutes: 120 } }, prefs: quiet }),
+      world.launch('carol', { sigill: false, prefs: quiet }),
+    ]).finally(() => {
+      if (outerTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = outerTmp;
+    });
+    console.log(`\n${name === 'default' ? "Debian's default prefs (no baseline JIT)" : 'javascript.options.baselinejit on'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    if (sendSizes.length > 0) {
+      // Warm-up: unlocks alice's key through the prompt (a person's time, not measured).
+      const { tabId } = await alice.call('composeBegin', { to: ['bob@sigill.test'], subject: 'warm-up', body: 'warm-up' });
+      const sending = alice.call('composeSend', { tabId, timeoutMs: 300_000 }, 320_000);
+      await (await SigillPage.prompt(alice)).type('#passphrase', fixturePassphrase('alice'), ['Enter']);
+      const warm = await sending;
+      if (!warm.ok) throw new Error(`warm-up send failed: ${warm.error}`);
+    }
+    for (const size of sendSizes) {
+      printPeaks(`send ${label(size)}, no Sigill (carol)`, await composeAndSend(carol, base, 'data.bin', `plain ${label(size)}`, size));
+      printPeaks(`send ${label(size)}, Sigill encrypt + sign (alice)`, await composeAndSend(alice, base, 'data.bin', `sigill ${label(size)}`, size));
+    }
+    if (readSizes.length > 0) {
+      const gpg = Gpg.create(world, { secret: ['carol'], public: ['bob'] });
+      const warmMarker = `warm-${randomBytes(4).toString('hex')}`;
+      const messages = readSizes.map((size) => {
+        const marker = `marker-${randomBytes(6).toString('hex')}`;
+        return { size, marker, encrypted: pgpMime(gpg, `read ${label(size)} ${marker}`, mixed(marker, size)) };
+      });
+      await submitRaw(world, 'carol', 'bob', pgpMime(gpg, `warm-up ${warmMarker}`, `Content-Type: text/plain${CRLF}${CRLF}${warmMarker}${CRLF}`));
+      gpg.stop();
+      await openMessage(bob, (await bob.receive({ subject: `warm-up ${warmMarker}` })).id, fixturePassphrase('bob'));
+      for (const { size, marker, encrypted } of messages) {
+        const clearSubject = `clear ${label(size)} ${marker}`;
+        await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', mixed(marker, size)].join(CRLF));
+        const clear = await receiveLarge(bob, clearSubject);
+        printPeaks(`read ${label(size)} in clear (bob, Sigill looks)`, await measure(bob, async () => {
+          await bob.open(clear.id);
+          await untilShown(bob, marker, 'untouched');
+        }));
+        await submitRaw(world, 'carol', 'bob', encrypted);
+        // The reference: the same message opened where Sigill is not installed (Thunderbird's own OpenPGP has
+        // no key for it and shows that it cannot decrypt it). There is no decrypted text to wait for, so
+        // memory is sampled for a fixed REFERENCE_MS after opening.
+        await submitRaw(world, 'carol', 'carol', encrypted);
+        const forCarol = await receiveLarge(carol, `read ${label(size)} ${marker}`);
+        printPeaks(`read ${label(size)} PGP/MIME, no Sigill (carol), ${REFERENCE_MS / 1000} s`, await measure(carol, async () => {
+          await carol.open(forCarol.id);
+          await new Promise((resolve) => setTimeout(resolve, REFERENCE_MS));
+        }));
+        const header = await receiveLarge(bob, `read ${label(size)} ${marker}`);
+        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)`, await measure(bob, async () => {
+          await bob.open(header.id);
+          await untilShown(bob, marker, 'shown');
+        }));
+      }
+    }
+  } finally {
+    const left = await world.stop();
+    if (left.length > 0) console.log(`WARNING: processes left running: ${left.join(' ')}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const missing = missingTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]));
+  if (missing.length > 0) {
+    console.log(`SKIPPED: needs ${missing.map((tool) => `${tool.command} (apt-get install ${tool.debianPackage})`).join(', ')}`);
+    return;
+  }
+  // Thunderbird writes every File an extension attaches to a temporary file and deletes it by path when it
+  // exits (ext-mail.js, getRealFileForFile). With one temporary folder for every Thunderbird on the machine,
+  // one that exits can delete a file of the same name another is about to send (seen: "Sending of the
+  // message failed", NS_ERROR_FILE_NOT_FOUND): this bench's Thunderbirds get a folder of their own (only
+  // they: gpg's agent socket must stay within the short paths Unix sockets allow).
+  const privateTmp = mkdtempSync(join(tmpdir(), 'sigill-bench-memory-'));
+  const sendSizes = sizes(option('send', '50M,200MB'));
+  const readSizes = sizes(option('read', '50M'));
+  const rounds = option('prefs', 'default,jit').split(',');
+  // Attachments are served by size (random bytes made once per size), so each Thunderbird fetches the same bytes.
+  const bodies = new Map<number, Buffer>();
+  const server: Server = createServer((request, response) => {
+    const size = Number((request.url ?? '/').slice(1));
+    let body = bodies.get(size);
+    if (body === undefined) bodies.set(size, (body = randomBytes(size)));
+    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    console.log(`Thunderbird's processes, resident memory before → peak (MiB), while sending ${sendSizes.map(label).join(', ') || 'nothing'} and reading ${readSizes.map(label).join(', ') || 'nothing'}`);
+    for (const name of rounds) {
+      if (name !== 'default' && name !== 'jit') throw new Error(`--prefs takes default and/or jit, not ${name}`);
+      await round(name, name === 'jit' ? { 'javascript.options.baselinejit': true } : {}, sendSizes, readSizes, base, privateTmp);
+    }
+  } finally {
+    server.close();
+    rmSync(privateTmp, { recursive: true, force: true });
+  }
+}
+
+await main();
