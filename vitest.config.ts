@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'core',
-          include: ['test/unit/**/*.test.ts', 'test/security/**/*.test.ts', 'test/interop/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/platform/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/security/**/*.test.ts', 'test/interop/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/platform/**/*.test.ts', 'test/testbed/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
