@@ -59,6 +59,10 @@ function textOf(part) {
 
 /** @type {DriverImplementation} */
 const commands = {
+  async startupState() {
+    return JSON.parse(await messenger.sigillTest.startupState());
+  },
+
   async info() {
     return { browser: await messenger.runtime.getBrowserInfo(), accounts: await mailAccounts() };
   },
