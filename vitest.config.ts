@@ -29,10 +29,6 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,
-          // Stopgap, said so in the README of test/e2e: Thunderbird sometimes starts a compose window before
-          // its main window is ready, and then a send never settles. One more try of a failed test; a real
-          // break fails both tries.
-          retry: 1,
         },
       },
     ],

@@ -59,6 +59,10 @@ function textOf(part) {
 
 /** @type {DriverImplementation} */
 const commands = {
+  async startupState() {
+    return JSON.parse(await messenger.sigillTest.startupState());
+  },
+
   async info() {
     return { browser: await messenger.runtime.getBrowserInfo(), accounts: await mailAccounts() };
   },
@@ -92,7 +96,8 @@ const commands = {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const account of await mailAccounts()) {
-        const status = await withTimeout(messenger.sigillTest.getNewMessages(account.id), 30_000, 'getNewMessages');
+        // One fetch may take as long as the whole receive allows (a 38 MB message over POP3 under load took over 30 s).
+        const status = await withTimeout(messenger.sigillTest.getNewMessages(account.id), Math.max(30_000, deadline - Date.now()), 'getNewMessages');
         const found = (await inboxMessages(account.id)).find(wanted);
         if (found) return found;
         if (status !== 0) console.warn(`sigill-e2e: getNewMessages(${account.id}) ended with status ${status}`);

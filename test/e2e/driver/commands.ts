@@ -54,6 +54,14 @@ export interface FullMessage {
   part: unknown;
 }
 
+/** How far Thunderbird has started (the driver's Experiment). */
+export interface StartupState {
+  /** 'ready' once the main window has loaded, finished its delayed start-up and loaded its first mail tab; else what it is still doing. */
+  mainWindow: string;
+  /** Gecko's TmpD (from TMPDIR): where Thunderbird writes the message it is sending (nsemail.eml). */
+  tempDir: string;
+}
+
 /** What the add-on manager knows of an add-on (the driver's Experiment). */
 export interface AddonInfo {
   id: string;
@@ -102,6 +110,8 @@ export interface MessageSecurity {
 
 /** Every command: its arguments and what it resolves with. */
 export interface DriverCommands {
+  /** Whether Thunderbird's main window can take a scenario's actions yet, and its temporary directory. */
+  startupState: { args: Record<string, never>; result: StartupState };
   info: { args: Record<string, never>; result: { browser: BrowserInfo; accounts: { id: string; name: string; type: string }[] } };
   /** Composes a plain-text message and sends it now. */
   send: { args: SendArgs; result: SendResult };

@@ -9,6 +9,8 @@ declare global {
     namespace sigillTest {
       /** Fetches new mail for an account's inbox now; resolves with the nsresult of the fetch (0 = success). */
       function getNewMessages(accountId: string): Promise<number>;
+      /** JSON text of a StartupState (commands.ts). */
+      function startupState(): Promise<string>;
       function addonInfo(addonId: string): Promise<AddonInfo | null>;
       function screenshot(): Promise<string>;
       function openAddonsManager(addonId: string): Promise<void>;

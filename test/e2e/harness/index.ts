@@ -21,11 +21,11 @@ import { Relay } from '../../../src/testbed/relay.ts';
 import { Sink } from './sink.ts';
 import { buildCoreProbe } from './core-probe.ts';
 import { coreProbeId } from '../core-probe/protocol.ts';
-import type { DriverArgs, DriverCommandName, DriverResult, FullMessage, MessageHeader, SendArgs, SendResult } from '../driver/commands.ts';
+import type { DriverArgs, DriverCommandName, DriverResult, FullMessage, MessageHeader, SendArgs, SendResult, StartupState } from '../driver/commands.ts';
 import { headless, Thunderbird } from './thunderbird.ts';
 import type { Tool } from '../../support/tools.ts';
 import { ensureXpi } from '../../../src/testbed/xpi.ts';
-import { provisionSigill, type SigillSetup } from './sigill.ts';
+import { provisionedKeys, provisionSigillBeforeStart, waitForSigillKeyring, waitForSigillStart, type SigillSetup } from './sigill.ts';
 
 export const personas = ['alice', 'bob', 'carol', 'dave'] as const;
 export type Persona = (typeof personas)[number];
@@ -183,11 +183,15 @@ export class World {
       prefs: options.prefs,
     });
     if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
+    if (typeof options.sigill === 'object') await provisionSigillBeforeStart(profileDir, options.sigill);
     await options.beforeStart?.(profileDir);
     const thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}.log`);
     const client = new Client(user, thunderbird, this);
     this.clients.push(client);
-    if (typeof options.sigill === 'object') await provisionSigill(client, options.sigill);
+    await waitForMainWindow(client);
+    // A fresh install starts Sigill's background at once (an update or a restart primes it for its events).
+    if (options.sigill !== false) await waitForSigillStart(client);
+    if (typeof options.sigill === 'object') await waitForSigillKeyring(client, provisionedKeys(options.sigill));
     return client;
   }
 
@@ -197,6 +201,7 @@ export class World {
     const profileDir = join(this.scratch, 'profiles', name);
     await client.thunderbird.stop();
     client.thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}-restarted-${Date.now()}.log`);
+    await waitForMainWindow(client);
     return client;
   }
 
@@ -253,6 +258,21 @@ export class World {
   }
 }
 
+/**
+ * Waits until the client's main window can take a scenario's actions (the driver's `startupState`): the
+ * driver's background runs before it, and a compose window opened in between never sends.
+ */
+async function waitForMainWindow(client: Client): Promise<void> {
+  let state: StartupState | undefined;
+  await eventually(
+    async () => (state = await client.call('startupState', {}, 30_000)).mainWindow === 'ready',
+    90_000,
+    () => `${client.user.name}'s main window (last: ${state?.mainWindow}; see ${client.thunderbird.options.logFile})`,
+  );
+  // Fail loudly if Thunderbird ignored its own TMPDIR: Thunderbirds sharing one lose each other's temp files.
+  if (state?.tempDir !== client.thunderbird.tmpDir) throw new Error(`${client.user.name}'s Thunderbird uses ${state?.tempDir} as its temp directory, not ${client.thunderbird.tmpDir}`);
+}
+
 /** Console lines that are errors or warnings attributable to Sigill (its moz-extension host, id or `sigill:` prefix). */
 export function sigillConsoleProblems(consoleLog: string, sigillUuid: string): string[] {
   const ours = [sigillUuid, 'sigill@sigill.dev', '"sigill:', "'sigill:"];
@@ -262,11 +282,11 @@ export function sigillConsoleProblems(consoleLog: string, sigillUuid: string): s
     .filter((line) => ours.some((needle) => line.includes(needle)));
 }
 
-/** Polls `check` every 250 ms until it returns true; rejects with `what` after `timeoutMs`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/** Polls `check` every 250 ms until it returns true; rejects with `what` (said when it fails) after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -5,6 +5,7 @@
  */
 import { Keyring, MemoryStorage, saveSettings, type Settings } from '../../../src/core/index.ts';
 import { fixturePassphrase, readFixture, type Persona } from '../../../keys-fixtures/index.ts';
+import { writeExtensionStorageBeforeStart } from '../../../src/testbed/extension-storage.ts';
 import { sigillId } from './paths.ts';
 import type { Client } from './index.ts';
 
@@ -43,25 +44,33 @@ export function sigillStarts(client: Client): number {
 }
 
 /**
- * Writes the setup into Sigill's storage.local (Gecko's own IndexedDB backend, through the driver's
- * privileged Experiment) and restarts Sigill, so that its background opens the keyring as after a restart.
+ * Puts the setup into a fresh profile's Sigill storage before Thunderbird first starts on it: Gecko moves
+ * it into storage.local on Sigill's first storage access (src/testbed/extension-storage.ts), so the
+ * background's first keyring read already finds every key. Nothing restarts Sigill and nothing writes
+ * into a running Thunderbird: the race of an add-on restart after provisioning cannot happen.
  */
-export async function provisionSigill(client: Client, setup: SigillSetup): Promise<void> {
-  const items = await sigillStorageItems(setup);
-  const starts = sigillStarts(client);
-  await client.call('writeExtensionStorage', { addonId: sigillId, items });
-  await client.call('restartAddon', { addonId: sigillId });
-  await waitUntil(() => sigillStarts(client) > starts, 60_000, "Sigill's restart after provisioning");
-  // The restarted background opens the keyring asynchronously: a scenario that reads mail before it is
-  // open would see no own key. Wait for the keyring with every provisioned key.
-  const expected = (setup.ownKey === undefined ? 0 : 1) + (setup.correspondents?.length ?? 0);
-  await waitUntil(() => keyringOpenedSince(client, starts, expected), 60_000, `Sigill's keyring open with ${expected} keys after provisioning`);
+export async function provisionSigillBeforeStart(profileDir: string, setup: SigillSetup): Promise<void> {
+  writeExtensionStorageBeforeStart({ profileDir, addonId: sigillId, items: await sigillStorageItems(setup) });
 }
 
-/** Whether a background start after the `starts`-th one logged its keyring open with `keys` keys. */
-function keyringOpenedSince(client: Client, starts: number, keys: number): boolean {
-  const afterRestart = client.console().split('sigill: background started').slice(starts + 1).join('\n');
-  return new RegExp(`sigill: keyring open \\(${keys} keys? in`).test(afterRestart);
+/** Waits for Sigill's background to log its start (once in this Thunderbird's console). */
+export async function waitForSigillStart(client: Client): Promise<void> {
+  await waitUntil(() => sigillStarts(client) > 0, 60_000, `Sigill's background start (see ${client.thunderbird.options.logFile})`);
+}
+
+/** How many keys Sigill's keyring holds after `provisionSigillBeforeStart(…, setup)`. */
+export function provisionedKeys(setup: SigillSetup): number {
+  return (setup.ownKey === undefined ? 0 : 1) + (setup.correspondents?.length ?? 0);
+}
+
+/**
+ * Waits until Sigill's background (its first start in this Thunderbird) has opened the keyring with
+ * `keys` keys: it opens it asynchronously, and a scenario that read mail before would see no own key.
+ */
+export async function waitForSigillKeyring(client: Client, keys: number): Promise<void> {
+  const opened = (): string | undefined => /sigill: keyring open \((\d+) keys? in/.exec(client.console())?.[1];
+  await waitUntil(() => opened() !== undefined, 60_000, "Sigill's keyring open");
+  if (Number(opened()) !== keys) throw new Error(`Sigill's keyring opened with ${opened()} keys, ${keys} provisioned; see ${client.thunderbird.options.logFile}`);
 }
 
 /** Sigill's storage.local as the profile holds it (read from outside Sigill). */

@@ -42,6 +42,11 @@ export interface ThunderbirdOptions {
   profileDir: string;
   /** A scratch HOME, so nothing of the real user's is read or written. */
   home: string;
+  /**
+   * Thunderbird's temporary directory (TMPDIR, Gecko's TmpD), default `<home>/tmp`: Thunderbirds sharing
+   * /tmp share names like nsemail.eml (the message being sent), and one deleted another's mid-send.
+   */
+  tmpDir?: string;
   /** stdout + stderr (the console, with devtools.console.stdout.*) go here. */
   logFile: string;
   binary?: string;
@@ -53,14 +58,19 @@ export class Thunderbird {
     readonly process: Started,
     readonly display: Display | undefined,
     private readonly processes: Processes,
+    /** Its TMPDIR (see ThunderbirdOptions.tmpDir). */
+    readonly tmpDir: string,
   ) {}
 
   static async launch(processes: Processes, options: ThunderbirdOptions): Promise<Thunderbird> {
     mkdirSync(options.home, { recursive: true });
+    const tmpDir = options.tmpDir ?? join(options.home, 'tmp');
+    mkdirSync(tmpDir, { recursive: true });
     const display = headless ? undefined : await startXvfb(processes, `${options.logFile.replace(/\.log$/, '')}-xvfb.log`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       HOME: options.home,
+      TMPDIR: tmpDir,
       XDG_CONFIG_HOME: join(options.home, '.config'),
       XDG_CACHE_HOME: join(options.home, '.cache'),
       MOZ_CRASHREPORTER_DISABLE: '1',
@@ -75,7 +85,7 @@ export class Thunderbird {
     }
     const args = ['--profile', options.profileDir, '--no-remote', ...(headless ? ['--headless'] : [])];
     const started = processes.start('thunderbird', options.binary ?? thunderbirdBinary(), args, { env, logFile: options.logFile });
-    return new Thunderbird(options, started, display, processes);
+    return new Thunderbird(options, started, display, processes, tmpDir);
   }
 
   /** The console output so far. */

@@ -68,6 +68,26 @@ async function pageBrowser(urlPrefix, timeoutMs) {
   }
 }
 
+/**
+ * Why the main window is not ready for a scenario yet, or 'ready': its document loaded, its delayed start-up
+ * done (messenger.js `gMailInit.delayedStartupFinished`: accounts, OpenPGP, the last session's tabs) and the
+ * first tab's about:3pane loaded (when mailTabs.js sends "mail-startup-done"). A compose window opened before
+ * that finds no `tabmail` in the main window (MsgComposeCommands.js) and its send may never settle.
+ */
+function mainWindowState() {
+  const window = Services.wm.getMostRecentWindow('mail:3pane');
+  if (!window) return 'no main window yet';
+  if (window.document.readyState !== 'complete') return `main window document ${window.document.readyState}`;
+  if (window.gMailInit?.delayedStartupFinished !== true) return 'main window delayed start-up running';
+  const tabmail = window.document.getElementById('tabmail');
+  const first = tabmail?.tabInfo?.[0];
+  if (!tabmail?.currentTabInfo || !first) return 'no tabs yet';
+  if (first.mode?.name !== 'mail3PaneTab') return `first tab is ${first.mode?.name}`;
+  const about3Pane = first.chromeBrowser?.contentDocument;
+  if (!about3Pane?.location?.href.startsWith('about:3pane') || about3Pane.readyState !== 'complete') return 'first mail tab loading';
+  return 'ready';
+}
+
 async function extensionStorage(addonId) {
   const { ExtensionStorageIDB } = ChromeUtils.importESModule('resource://gre/modules/ExtensionStorageIDB.sys.mjs');
   const policy = WebExtensionPolicy.getByID(addonId);
@@ -131,6 +151,11 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
             const { ExtensionUtils } = ChromeUtils.importESModule('resource://gre/modules/ExtensionUtils.sys.mjs');
             throw new ExtensionUtils.ExtensionError(`page ${browser.currentURI.spec}: ${error?.message ?? error}`);
           }
+        },
+
+        /** {mainWindow: 'ready' or what it is still doing, tempDir: Gecko's TmpD} as JSON. */
+        async startupState() {
+          return JSON.stringify({ mainWindow: mainWindowState(), tempDir: Services.dirsvc.get('TmpD', Ci.nsIFile).path });
         },
 
         /** The add-on's storage.local as JSON, read by Gecko's own storage code from the profile. */
