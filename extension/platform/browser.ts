@@ -173,6 +173,10 @@ export interface BrowserApi extends ReadBrowserApi {
     /** Fires when the recipients make the message sendable or not (Sigill redraws the badge then). */
     onComposeStateChanged: { addListener(listener: (tab: { id?: number }) => void): void };
     getComposeDetails(tabId: number): Promise<ComposeDetailsView>;
+    /** Puts a body back into the composer (after a failed delivery of an inline send). */
+    setComposeDetails(tabId: number, details: ComposeDetailsView): Promise<unknown>;
+    /** After a send: `error` is set when it failed (the SMTP server refused it, the connection broke, ...). */
+    onAfterSend: { addListener(listener: (tab: { id?: number }, info: { error?: string | null }) => void | Promise<void>): void };
     listAttachments(tabId: number): Promise<ComposeAttachmentInfo[]>;
     getAttachmentFile(attachmentId: number): Promise<File>;
     updateAttachment(tabId: number, attachmentId: number, attachment: ComposeFileAttachment): Promise<ComposeAttachmentInfo>;
@@ -297,6 +301,8 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
       },
       onComposeStateChanged: { addListener: (listener) => browser.compose.onComposeStateChanged.addListener(listener) },
       getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ComposeDetailsView,
+      setComposeDetails: (tabId, details) => browser.compose.setComposeDetails(tabId, details as Parameters<typeof browser.compose.setComposeDetails>[1]),
+      onAfterSend: { addListener: (listener) => browser.compose.onAfterSend.addListener((tab, info) => listener(tab, info as { error?: string | null })) },
       listAttachments: (tabId) => browser.compose.listAttachments(tabId),
       getAttachmentFile: (attachmentId) => browser.compose.getAttachmentFile(attachmentId),
       updateAttachment: (tabId, attachmentId, attachment) => browser.compose.updateAttachment(tabId, attachmentId, attachment),
