@@ -32,7 +32,7 @@ import {
   type Settings,
 } from '../../src/core/index.ts';
 import type { PgpMimeSender } from './send-pgpmime.ts';
-import type { ComposeAttachmentInfo, ComposeDetailsView, ComposeFileAttachment } from '../platform/browser.ts';
+import type { AfterSendInfo, ComposeAttachmentInfo, ComposeDetailsView, ComposeFileAttachment } from '../platform/browser.ts';
 import type { PromptInfo } from '../shared/messages.ts';
 
 /** OpenPGP.js's secret key type, as the core hands it out (extension code imports no crypto library). */
@@ -240,19 +240,19 @@ export class SendHook {
    * and attachments with ciphertext (the SMTP server refused it, the connection broke) would leave the
    * compose window holding ciphertext: the originals are put back, so the user can send again.
    */
-  async onAfterSend(tab: { id?: number }, info: { error?: string | null }): Promise<void> {
+  async onAfterSend(tab: { id?: number }, info: AfterSendInfo): Promise<void> {
     const tabId = tab.id ?? -1;
     this.#deps.pgpMime?.release(tabId);
     const changes = this.#inFlight.get(tabId);
     this.#inFlight.delete(tabId);
-    if (changes === undefined || info.error === undefined || info.error === null || info.error === '') return;
+    if (changes === undefined || !deliveryFailed(info)) return;
     const compose = this.#deps.compose;
     for (const { attachment, file } of changes.replaced) {
       await compose.updateAttachment(tabId, attachment.id, { file, name: attachment.name ?? file.name }).catch((error: unknown) => console.error('sigill: an attachment could not be restored', error));
     }
     for (const id of changes.added) await compose.removeAttachment(tabId, id).catch(() => undefined);
     await compose.setComposeDetails?.(tabId, changes.body).catch((error: unknown) => console.error('sigill: the body could not be restored', error));
-    console.info(`sigill: send failed after encryption (${info.error}); the compose window holds the original message again`);
+    console.info(`sigill: send failed after encryption (${info.error || 'no Message-ID: the server did not take it'}); the compose window holds the original message again`);
   }
 
   #failure(tabId: number, error: unknown): SendFailure {
@@ -473,6 +473,16 @@ export class SendHook {
     if (unlocked === undefined) throw new SigillError('KEY_LOCKED', { detail: formatFingerprint(fingerprint) });
     return unlocked;
   }
+}
+
+/**
+ * Whether a send ended without reaching the server. An error says so; Thunderbird 153 also reports a
+ * `sendNow` the SMTP server refused as a success without a Message-ID (its delivery promise resolves
+ * before the failure is known), while an accepted `sendNow` always has one.
+ */
+export function deliveryFailed(info: AfterSendInfo): boolean {
+  if (typeof info.error === 'string' && info.error !== '') return true;
+  return info.mode === 'sendNow' && (typeof info.headerMessageId !== 'string' || info.headerMessageId === '');
 }
 
 /** A plan with problems, carried to the notification with every problem it lists. */

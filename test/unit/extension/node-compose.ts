@@ -26,8 +26,9 @@ export interface NodeComposer extends Pick<BrowserApi, 'compose'> {
    * Runs onBeforeSend like a click on Send: `sent` with what would go out, or `cancelled`; then
    * onAfterSend, with `deliveryError` as its error when given (the SMTP server refused the message).
    * `delivery` runs in between, where Thunderbird assembles and delivers the message.
+   * `refusedWithoutError`: what Thunderbird 153 reports when the server refuses a sendNow (no error, no Message-ID).
    */
-  send(tabId: number, options?: { deliveryError?: string; delivery?: () => Promise<unknown> }): Promise<{ outcome: 'sent' | 'cancelled'; details: ComposeDetailsView; attachments: Array<{ name: string; data: Uint8Array }> }>;
+  send(tabId: number, options?: { deliveryError?: string; refusedWithoutError?: boolean; delivery?: () => Promise<unknown> }): Promise<{ outcome: 'sent' | 'cancelled'; details: ComposeDetailsView; attachments: Array<{ name: string; data: Uint8Array }> }>;
   /** What the compose window holds now (body and attachment bytes). */
   snapshot(tabId: number): Promise<{ details: ComposeDetailsView; attachments: Array<{ name: string; data: Uint8Array }> }>;
   failGetFile: Set<number>;
@@ -86,7 +87,8 @@ export function nodeComposer(): NodeComposer {
       }
       const sent = await snapshot(tabId);
       await options.delivery?.();
-      for (const listener of afterSend) await listener({ id: tabId }, options.deliveryError === undefined ? {} : { error: options.deliveryError });
+      const info = options.deliveryError !== undefined ? { mode: 'sendNow', error: options.deliveryError } : options.refusedWithoutError === true ? { mode: 'sendNow' } : { mode: 'sendNow', headerMessageId: `${tabId}@node.test` };
+      for (const listener of afterSend) await listener({ id: tabId }, info);
       return { outcome: 'sent', ...sent };
     },
     snapshot,

@@ -198,8 +198,8 @@ describe('send hook: PGP/MIME unavailable falls back to inline with a notice, ne
       expect(sent.details.plainTextBody).toMatch(/^-----BEGIN PGP MESSAGE-----/);
       expect(JSON.stringify(sent.details)).not.toContain(secret);
       expect(api.notificationsShown).toHaveLength(1);
-      expect(api.notificationsShown[0]?.title).toBe('Sent as inline PGP');
-      expect(api.notificationsShown[0]?.message).toMatch(/PGP\/MIME cannot be sent/);
+      expect(api.notificationsShown[0]?.title).toBe('Encrypted as inline PGP, not PGP/MIME');
+      expect(api.notificationsShown[0]?.message).toMatch(/^Still encrypted, but its subject and attachment names are visible. PGP\/MIME cannot be sent/);
     });
   }
 });
@@ -220,6 +220,14 @@ describe('send hook: a failed delivery after an inline send', () => {
     const after = await api.composer.snapshot(tabId);
     expect(after.details.plainTextBody).toBe(before.details.plainTextBody);
     expect(after.attachments).toEqual(before.attachments);
+  });
+
+  it("a refusal Thunderbird reports as a sendNow without Message-ID (153) restores too", async () => {
+    const { api } = await world({ settings: { sendFormat: 'inline' } });
+    const tabId = api.composer.open(details('Refused quietly'), [{ name: 'a.txt', data: 'a' }]);
+    const before = await api.composer.snapshot(tabId);
+    await api.composer.send(tabId, { refusedWithoutError: true });
+    expect(await api.composer.snapshot(tabId)).toEqual(before);
   });
 
   it('an HTML message gets its HTML body back; a delivery that worked restores nothing', async () => {
