@@ -4,11 +4,13 @@
  *   npx tsx bench/send-in-thunderbird.ts [--size 10M]
  *
  * Times compose.sendMessage until it resolves (after the relay's 250 and the Sent copy) for: no
- * encryption (carol, no OpenPGP), Sigill (alice → bob, encrypted and signed, key unlocked beforehand by a
- * warm-up send through the passphrase prompt), and Thunderbird's own OpenPGP (carol → dave, PGP/MIME,
- * encrypted and signed). Prints Sigill's added time against Thunderbird's own (the goal is a ratio ≤ 1.0)
- * and the peak resident memory of alice's Thunderbird processes during the Sigill send. Twice: with
- * Debian's default prefs (no baseline JIT) and with `javascript.options.baselinejit` on.
+ * encryption (carol, no OpenPGP), Sigill in its default format, PGP/MIME (alice → bob), Sigill inline
+ * (alice → dave, whom alice's settings mark as reading only inline), both encrypted and signed with the
+ * key unlocked beforehand by a warm-up send through the passphrase prompt, and Thunderbird's own OpenPGP
+ * (carol → dave, PGP/MIME, encrypted and signed). Prints each Sigill format's added time against
+ * Thunderbird's own (the goal is a ratio ≤ 1.0) and the peak resident memory of alice's Thunderbird
+ * processes during each Sigill send. Twice: with Debian's default prefs (no baseline JIT) and with
+ * `javascript.options.baselinejit` on.
  * Figures are printed, never asserted; everything started is stopped at the end.
  */
 import { randomBytes } from 'node:crypto';
@@ -54,13 +56,27 @@ async function timedSend(client: Client, args: ComposeArgs, during?: () => Promi
   return performance.now() - started;
 }
 
+/** Runs a send while sampling the resident memory of the client's Thunderbird processes. */
+async function sampledSend(client: Client, args: ComposeArgs): Promise<{ ms: number; beforeMiB: number; peakMiB: number }> {
+  const pgid = client.thunderbird.process.child.pid ?? 0;
+  const before = groupRssKb(pgid);
+  let peakKb = before;
+  const sampler = setInterval(() => (peakKb = Math.max(peakKb, groupRssKb(pgid))), 200);
+  try {
+    const ms = await timedSend(client, args);
+    return { ms, beforeMiB: before / 1024, peakMiB: peakKb / 1024 };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 async function runWorld(label: string, prefs: Record<string, string | number | boolean>, base: string): Promise<Record<string, number>> {
   const world = await World.start(`bench-send-${label}`, { relayMessageSize: 64 * MiB });
   try {
     const keys = world.openPgpKeys(['carol', 'dave']);
     const quiet = { ...prefs, 'mailnews.message_warning_size': 512 * MiB };
     const [alice, carol] = await Promise.all([
-      world.launch('alice', { sigill: { ownKey: 'alice', correspondents: ['bob'], settings: { unlockMinutes: 60 } }, prefs: quiet }),
+      world.launch('alice', { sigill: { ownKey: 'alice', correspondents: ['bob', 'dave'], settings: { unlockMinutes: 60, inlineOnlyCorrespondents: ['dave@sigill.test'] } }, prefs: quiet }),
       world.launch('carol', { sigill: false, openpgp: { own: keys.carol!, correspondents: [keys.dave!] }, prefs: quiet }),
     ]);
     const files = [{ name: 'attachment.bin', url: `${base}/attachment.bin` }];
@@ -71,13 +87,21 @@ async function runWorld(label: string, prefs: Record<string, string | number | b
     });
     const plain = await timedSend(carol, { to: ['dave@sigill.test'], subject: 'plain', body: 'plain', attachments: files });
     const builtin = await timedSend(carol, { to: ['dave@sigill.test'], subject: 'builtin', body: 'builtin', attachments: files, openpgp: { encrypt: true, encryptSubject: true, sign: true } });
-    let peakKb = 0;
-    const pgid = alice.thunderbird.process.child.pid ?? 0;
-    const sampler = setInterval(() => (peakKb = Math.max(peakKb, groupRssKb(pgid))), 200);
-    const before = groupRssKb(pgid);
-    const sigill = await timedSend(alice, { to: ['bob@sigill.test'], subject: 'sigill', body: 'sigill', attachments: files });
-    clearInterval(sampler);
-    return { plain, builtin, sigill, rssBeforeMiB: before / 1024, rssPeakMiB: peakKb / 1024 };
+    const pgpMime = await sampledSend(alice, { to: ['bob@sigill.test'], subject: 'sigill pgp/mime', body: 'sigill', attachments: files });
+    const inline = await sampledSend(alice, { to: ['dave@sigill.test'], subject: 'sigill inline', body: 'sigill', attachments: files });
+    // Did each Sigill send go in the format it was meant to? (A bench of the wrong path would mislead.)
+    const armed = alice.console().match(/sigill: send: PGP\/MIME armed/g)?.length ?? 0;
+    if (armed < 2) throw new Error(`expected the warm-up and the PGP/MIME send to be armed for PGP/MIME, saw ${armed}`);
+    return {
+      plain,
+      builtin,
+      pgpMime: pgpMime.ms,
+      inline: inline.ms,
+      pgpMimeBeforeMiB: pgpMime.beforeMiB,
+      pgpMimePeakMiB: pgpMime.peakMiB,
+      inlineBeforeMiB: inline.beforeMiB,
+      inlinePeakMiB: inline.peakMiB,
+    };
   } finally {
     await world.stop();
   }
@@ -100,12 +124,15 @@ async function main(): Promise<void> {
     ] as const) {
       const r = await runWorld(label, prefs, base);
       const added = (x: number) => x - (r.plain ?? 0);
+      const seconds = (x: number) => `${(x / 1000).toFixed(1)} s`;
+      const ratio = (x: number) => (added(x) / Math.max(1, added(r.builtin!))).toFixed(2);
       console.log(`\n${label}:`);
-      console.log(`  no encryption                      ${(r.plain! / 1000).toFixed(1)} s`);
-      console.log(`  Thunderbird's own OpenPGP          ${(r.builtin! / 1000).toFixed(1)} s  (adds ${(added(r.builtin!) / 1000).toFixed(1)} s)`);
-      console.log(`  Sigill (inline, encrypted+signed)  ${(r.sigill! / 1000).toFixed(1)} s  (adds ${(added(r.sigill!) / 1000).toFixed(1)} s)`);
-      console.log(`  Sigill's added time / Thunderbird's own: ${(added(r.sigill!) / Math.max(1, added(r.builtin!))).toFixed(2)} (goal ≤ 1.0)`);
-      console.log(`  alice's Thunderbird processes, resident memory: ${r.rssBeforeMiB!.toFixed(0)} MiB before, peak ${r.rssPeakMiB!.toFixed(0)} MiB during the Sigill send`);
+      console.log(`  no encryption                           ${seconds(r.plain!)}`);
+      console.log(`  Thunderbird's own OpenPGP (PGP/MIME)    ${seconds(r.builtin!)}  (adds ${seconds(added(r.builtin!))})`);
+      console.log(`  Sigill PGP/MIME (default)               ${seconds(r.pgpMime!)}  (adds ${seconds(added(r.pgpMime!))}; ratio to Thunderbird's own ${ratio(r.pgpMime!)}, goal ≤ 1.0)`);
+      console.log(`  Sigill inline                           ${seconds(r.inline!)}  (adds ${seconds(added(r.inline!))}; ratio to Thunderbird's own ${ratio(r.inline!)})`);
+      console.log(`  Sigill PGP/MIME / Sigill inline: ${(r.pgpMime! / r.inline!).toFixed(2)}`);
+      console.log(`  alice's Thunderbird processes, resident memory: PGP/MIME ${r.pgpMimeBeforeMiB!.toFixed(0)} MiB before, peak ${r.pgpMimePeakMiB!.toFixed(0)} MiB; inline ${r.inlineBeforeMiB!.toFixed(0)} MiB before, peak ${r.inlinePeakMiB!.toFixed(0)} MiB`);
     }
   } finally {
     server.close();

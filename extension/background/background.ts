@@ -5,14 +5,15 @@
  */
 import DOMPurify from 'dompurify';
 import { htmlSanitizer, openpgpEngine } from '../../src/core/index.ts';
-import { pgpMimeAvailability } from '../experiments/pgpmime/api.ts';
+import { pgpMimeAvailability, pgpMimeExperiment } from '../experiments/pgpmime/api.ts';
 import { browserApi } from '../platform/browser.ts';
 import { startBackground } from './main.ts';
 
 const api = browserApi();
 // The background page has a DOM of its own: received HTML is sanitized here, before any display sees it.
-startBackground(api, { sanitizeHtml: htmlSanitizer(DOMPurify(window)) });
+const pgpMime = pgpMimeExperiment();
+startBackground(api, { sanitizeHtml: htmlSanitizer(DOMPurify(window)), ...(pgpMime === undefined ? {} : { pgpMime }) });
 console.info(`sigill: background started (version ${api.runtime.getManifest().version}, ${openpgpEngine})`);
 // Loads the PGP/MIME Experiment and says whether this Thunderbird can send PGP/MIME (the send path
 // falls back to inline with a notice when it cannot).
-void pgpMimeAvailability().then((state) => console.info(`sigill: PGP/MIME ${state.available ? 'available' : `not available: ${state.reason ?? 'unknown reason'}`}`));
+void pgpMimeAvailability(pgpMime).then((state) => console.info(`sigill: PGP/MIME ${state.available ? 'available' : `not available: ${state.reason ?? 'unknown reason'}`}`));

@@ -12,7 +12,9 @@ import { storageLocal } from '../platform/storage.ts';
 import { PassphrasePrompts } from './prompts.ts';
 import { SigillService } from './service.ts';
 import { SendHook, type MessageChoice } from './send.ts';
-import { notifySendFailure } from './send-notify.ts';
+import { notifyFormatNotice, notifySendFailure } from './send-notify.ts';
+import { PgpMimeSends } from './send-pgpmime.ts';
+import type { PgpMimeExperiment } from '../experiments/pgpmime/api.ts';
 import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 import { ReadService } from './read.ts';
 import { isReadRequest, type ReadRequestName } from '../shared/messages.ts';
@@ -85,6 +87,8 @@ export interface BackgroundOptions {
   sanitizeHtml?: (html: string) => string;
   /** blob: URLs for saving decrypted attachments; default the platform's URL.createObjectURL. */
   objectURL?: { create(data: Blob): string; revoke(url: string): void };
+  /** The PGP/MIME Experiment's API (`browser.sigillPgpMime`); absent: mail goes inline, with a notice. */
+  pgpMime?: PgpMimeExperiment;
 }
 
 export function startBackground(api: BrowserApi, options: BackgroundOptions = {}): Background {
@@ -164,6 +168,11 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
   const choices = new Map<number, MessageChoice>();
   const failures = new Map<number, string>();
   const notify = notifySendFailure(api, (tabId, text) => failures.set(tabId, text));
+  // Registered at once: the Experiment fires onEncapsulate during a send that onBeforeSend armed.
+  const pgpMime = new PgpMimeSends(options.pgpMime, {
+    onFailure: (tabId, error) => void notify({ tabId, step: 'pgpmime', code: error.code, problems: [{ code: error.code, message: error.message }] }).catch(() => undefined),
+  });
+  const notice = notifyFormatNotice(api);
   const send = ready.then(
     (service) =>
       new SendHook({
@@ -174,9 +183,12 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
         notify,
         choice: (tabId) => choices.get(tabId),
         relatesToEncrypted: (details) => relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)),
+        pgpMime,
+        notice,
       }),
   );
   send.catch(() => undefined);
+  api.compose.onAfterSend.addListener((tab, info) => send.then((hook) => hook.onAfterSend(tab, info)).catch((error: unknown) => console.error('sigill: after the send', error)));
   // Registered at once so that Manifest V3 wakes the background for every send.
   api.compose.onBeforeSend.addListener(async (tab, details) => {
     let hook: SendHook;
@@ -198,6 +210,7 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
         settings: () => loadSettings(storage),
         choices,
         lastFailure: (tabId) => failures.get(tabId),
+        pgpMime,
         relatesToEncrypted: (details) => relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)),
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
         accounts: () => api.accounts.list(true),

@@ -5,7 +5,7 @@
  * with a way to fix each (see compose/).
  */
 import type { BrowserApi } from '../platform/browser.ts';
-import type { SendFailure } from './send.ts';
+import type { FormatNotice, SendFailure } from './send.ts';
 
 type Translate = (name: string, substitutions?: string | string[]) => string;
 
@@ -44,5 +44,18 @@ export function notifySendFailure(api: Pick<BrowserApi, 'notifications' | 'i18n'
     const { title, message } = sendFailureText(failure, t);
     remember?.(failure.tabId, `${title}. ${message}`);
     await api.notifications.create(`sigill-send-${failure.tabId}-${Date.now()}`, { type: 'basic', title, message, iconUrl: api.runtime.getURL('icons/sigill-96.png') });
+  };
+}
+
+/**
+ * Shows that a message goes inline although the setting asks for PGP/MIME (the Experiment cannot work
+ * in this Thunderbird): the send goes on, encrypted as before, but its subject and attachment names are
+ * visible on the way.
+ */
+export function notifyFormatNotice(api: Pick<BrowserApi, 'notifications' | 'i18n' | 'runtime'>): (notice: FormatNotice) => Promise<void> {
+  return async (notice) => {
+    const title = api.i18n.getMessage('formatNoticeTitle');
+    const message = api.i18n.getMessage('formatNoticeUnavailable', [notice.reason]);
+    await api.notifications.create(`sigill-format-${notice.tabId}-${Date.now()}`, { type: 'basic', title, message, iconUrl: api.runtime.getURL('icons/sigill-96.png') });
   };
 }

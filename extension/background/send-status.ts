@@ -7,7 +7,8 @@
 import { isSigillError, keyringKeySource, mailboxAddress, planOutgoing, type Keyring, type Settings } from '../../src/core/index.ts';
 import type { AccountInfo, ComposeDetailsView } from '../platform/browser.ts';
 import { isComposeEnvelope, type ComposeRequestMap, type ComposeRequestName, type ComposeReply, type ComposeStatus, type DraftsInfo } from '../shared/compose-messages.ts';
-import { decideProtection, recipientList, type MessageChoice } from './send.ts';
+import { decideFormat, decideProtection, recipientList, type MessageChoice } from './send.ts';
+import type { PgpMimeSender } from './send-pgpmime.ts';
 
 export interface ComposeStatusDependencies {
   keyring: Keyring;
@@ -22,6 +23,8 @@ export interface ComposeStatusDependencies {
   /** Draws the compose button's badge for a tab. */
   badge?: (tabId: number, status: ComposeStatus) => Promise<void>;
   openOptions?: (hash: string) => Promise<void>;
+  /** PGP/MIME through the Experiment (for the format line); absent: not available. */
+  pgpMime?: PgpMimeSender;
 }
 
 /** Accounts whose folders live on this computer. */
@@ -77,6 +80,8 @@ export class ComposeStatusService {
       const keys = keyringKeySource({ keyring: deps.keyring });
       const plan = await planOutgoing({ from, to: recipientList(details.to), cc: recipientList(details.cc), bcc: recipientList(details.bcc), encrypt: true, sign: protection.sign, keys });
       const own = plan.problems.find((problem) => problem.field === 'from');
+      const chosen = await decideFormat({ settings, details, pgpMime: deps.pgpMime });
+      const format = { format: chosen.format, because: chosen.because, inlineRecipients: chosen.inlineRecipients, ...(chosen.because === 'unavailable' ? { reason: (await deps.pgpMime?.availability())?.reason ?? 'the PGP/MIME Experiment is not loaded' } : {}) };
       const ownRecord = deps.keyring.ownKeysFor(mailboxAddress(from))[0];
       status = {
         ...base,
@@ -87,6 +92,7 @@ export class ComposeStatusService {
         }),
         ownKey: own !== undefined ? own.code : ownRecord === undefined ? 'missing' : deps.keyring.unlockedKey(ownRecord.fingerprint) === undefined ? 'locked-ok' : 'ok',
         problems: plan.problems.map((problem) => problem.message),
+        format,
       };
     } catch (error) {
       status = { ...base, error: isSigillError(error) ? error.message : String(error) };

@@ -33,6 +33,16 @@ function summary(status: ComposeStatus): { text: string; className: string } {
   return { text: t('composeSummaryPlain'), className: '' };
 }
 
+/** The wire format line: "PGP/MIME", or "Inline PGP — because …" (shown when the message is protected). */
+function formatLine(status: ComposeStatus): string | undefined {
+  const format = status.format;
+  if (format === undefined || (!status.encrypt && !status.sign)) return undefined;
+  if (format.format === 'pgp-mime') return t('composeFormat_pgpmime');
+  if (format.because === 'correspondent') return t('composeFormat_correspondent', [format.inlineRecipients.join(', ')]);
+  if (format.because === 'unavailable') return t('composeFormat_unavailable', [format.reason ?? '']);
+  return t('composeFormat_setting');
+}
+
 function render(status: ComposeStatus): void {
   const lastFailure = element('last-failure');
   lastFailure.textContent = status.lastFailure ?? '';
@@ -72,6 +82,11 @@ function render(status: ComposeStatus): void {
     }),
   );
   element('no-recipients').hidden = status.recipients.length > 0;
+  const format = element('format');
+  const line = formatLine(status);
+  format.textContent = line ?? '';
+  format.hidden = line === undefined;
+  format.dataset.format = status.format?.format ?? '';
   element('own-key').textContent = t(`composeOwnKey_${status.ownKey === 'ok' || status.ownKey === 'locked-ok' || status.ownKey === 'missing' ? status.ownKey.replace('-', '_') : 'problem'}`);
   const drafts = element('drafts');
   drafts.textContent = t(`composeDrafts_${status.drafts.location}`, [status.drafts.accountName ?? '']);

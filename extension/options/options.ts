@@ -526,6 +526,9 @@ async function renderSettings(): Promise<void> {
   byId<HTMLInputElement>('encrypt-by-default').checked = settings.encryptByDefault;
   byId<HTMLInputElement>('sign-by-default').checked = settings.signByDefault;
   byId<HTMLInputElement>('unlock-minutes').value = String(settings.unlockMinutes);
+  byId<HTMLInputElement>(`send-format-${settings.sendFormat}`).checked = true;
+  byId<HTMLInputElement>('outer-subject').value = settings.outerSubject;
+  byId<HTMLTextAreaElement>('inline-only').value = settings.inlineOnlyCorrespondents.join('\n');
   byId('unlocked-count').textContent = t('unlockedCount', [String(settings.unlockedKeys)]);
 }
 
@@ -554,6 +557,16 @@ function wire(): void {
   byId<HTMLInputElement>('unlock-minutes').addEventListener('change', (event) => {
     const value = Number((event.currentTarget as HTMLInputElement).value);
     void saveSetting({ unlockMinutes: value });
+  });
+  for (const format of ['pgp-mime', 'inline'] as const) {
+    byId<HTMLInputElement>(`send-format-${format}`).addEventListener('change', (event) => {
+      if ((event.currentTarget as HTMLInputElement).checked) void saveSetting({ sendFormat: format });
+    });
+  }
+  byId<HTMLInputElement>('outer-subject').addEventListener('change', (event) => void saveSetting({ outerSubject: (event.currentTarget as HTMLInputElement).value }));
+  byId<HTMLTextAreaElement>('inline-only').addEventListener('change', (event) => {
+    const addresses = (event.currentTarget as HTMLTextAreaElement).value.split(/[\s,;]+/).filter((address) => address !== '');
+    void saveSetting({ inlineOnlyCorrespondents: addresses });
   });
   byId('forget-button').addEventListener('click', (event) => void busy(event.currentTarget as HTMLButtonElement, async () => {
     const settings = await call('unlock.forget', {});

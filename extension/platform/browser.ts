@@ -75,6 +75,14 @@ export interface ComposeDetailsView {
   selectedEncryptionTechnology?: EncryptionTechnology | null;
 }
 
+/** What `compose.onAfterSend` tells (compose.SendInfo, narrowed). */
+export interface AfterSendInfo {
+  mode?: string;
+  error?: string | null;
+  /** Set for a `sendNow` that the server accepted. */
+  headerMessageId?: string | null;
+}
+
 export type BeforeSendListener = (tab: { id?: number }, details: ComposeDetailsView) => Promise<{ cancel?: boolean; details?: ComposeDetailsView }>;
 
 /** A message as the read path needs it (messages.MessageHeader, narrowed). */
@@ -173,6 +181,10 @@ export interface BrowserApi extends ReadBrowserApi {
     /** Fires when the recipients make the message sendable or not (Sigill redraws the badge then). */
     onComposeStateChanged: { addListener(listener: (tab: { id?: number }) => void): void };
     getComposeDetails(tabId: number): Promise<ComposeDetailsView>;
+    /** Puts a body back into the composer (after a failed delivery of an inline send). */
+    setComposeDetails(tabId: number, details: ComposeDetailsView): Promise<unknown>;
+    /** After a send: `error` is set when it failed (the SMTP server refused it, the connection broke, ...). */
+    onAfterSend: { addListener(listener: (tab: { id?: number }, info: AfterSendInfo) => void | Promise<void>): void };
     listAttachments(tabId: number): Promise<ComposeAttachmentInfo[]>;
     getAttachmentFile(attachmentId: number): Promise<File>;
     updateAttachment(tabId: number, attachmentId: number, attachment: ComposeFileAttachment): Promise<ComposeAttachmentInfo>;
@@ -297,6 +309,8 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
       },
       onComposeStateChanged: { addListener: (listener) => browser.compose.onComposeStateChanged.addListener(listener) },
       getComposeDetails: async (tabId) => (await browser.compose.getComposeDetails(tabId)) as ComposeDetailsView,
+      setComposeDetails: (tabId, details) => browser.compose.setComposeDetails(tabId, details as Parameters<typeof browser.compose.setComposeDetails>[1]),
+      onAfterSend: { addListener: (listener) => browser.compose.onAfterSend.addListener((tab, info) => listener(tab, info as AfterSendInfo)) },
       listAttachments: (tabId) => browser.compose.listAttachments(tabId),
       getAttachmentFile: (attachmentId) => browser.compose.getAttachmentFile(attachmentId),
       updateAttachment: (tabId, attachmentId, attachment) => browser.compose.updateAttachment(tabId, attachmentId, attachment),

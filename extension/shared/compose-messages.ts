@@ -19,6 +19,16 @@ export interface DraftsInfo {
   accountName?: string;
 }
 
+/** PGP/MIME, or inline and why: the setting, a correspondent's software, or PGP/MIME not working here. */
+export interface FormatStatus {
+  format: 'pgp-mime' | 'inline';
+  because: 'setting' | 'correspondent' | 'unavailable';
+  /** The recipients whose software reads only inline (`because: 'correspondent'`). */
+  inlineRecipients: string[];
+  /** Why PGP/MIME cannot work here (`because: 'unavailable'`). */
+  reason?: string;
+}
+
 export interface ComposeStatus {
   tabId: number;
   from: string;
@@ -37,6 +47,8 @@ export interface ComposeStatus {
   /** Problems that would stop an encrypted send, in the core's words (one per line). */
   problems: string[];
   drafts: DraftsInfo;
+  /** The wire format the message will go in when it is encrypted or signed. */
+  format?: FormatStatus;
   /** Why the last send from this window was cancelled (the notification's text). */
   lastFailure?: string;
   /** Why a contact could not be checked (address-book entries), or another reason no status exists. */

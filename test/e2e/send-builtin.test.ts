@@ -1,4 +1,5 @@
-// Scenario: alice (Sigill) writes to carol, who uses Thunderbird's own OpenPGP (with alice's key accepted).
+// Scenario: alice (Sigill, inline format chosen in her settings; PGP/MIME to carol is
+// test/e2e/pgp-mime.test.ts) writes to carol, who uses Thunderbird's own OpenPGP (with alice's key accepted).
 // An encrypted, signed body: carol's Thunderbird decrypts it (messages.getFull) and shows alice's
 // signature as good in the message header. A sign-only message (Encrypt turned off in Sigill's compose
 // popup): its cleartext signature verifies there too.
@@ -35,7 +36,7 @@ describeWithTools(e2eTools(), "e2e: Sigill's mail read by Thunderbird's own Open
     world = await World.start('send-builtin');
     const [aliceKey, carolKey] = await Promise.all([fixtureOpenPgpKey('alice'), fixtureOpenPgpKey('carol')]);
     [alice, carol] = await Promise.all([
-      world.launch('alice', { sigill: { ownKey: 'alice', correspondents: ['carol'], settings: { unlockMinutes: 5 } } }),
+      world.launch('alice', { sigill: { ownKey: 'alice', correspondents: ['carol'], settings: { unlockMinutes: 5, sendFormat: 'inline' } } }),
       world.launch('carol', { sigill: false, openpgp: { own: carolKey, correspondents: [aliceKey] } }),
     ]);
   }, 300_000);

@@ -1,4 +1,5 @@
-// Scenario: alice writes with Sigill in a real Thunderbird.
+// Scenario: alice writes with Sigill in a real Thunderbird, in the inline format (chosen in her settings;
+// the default, PGP/MIME, is test/e2e/pgp-mime.test.ts).
 // 1. To bob with a Cc to dave, whose key Sigill does not have: she opens Sigill's compose button (each
 //    recipient's key status is shown), turns Encrypt on, clicks Send: the send is cancelled with a
 //    notification naming dave, the relay receives nothing, the compose window is byte-identical.
@@ -56,7 +57,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     files = await fileServer({ 'random.bin': binary, 'notes.txt': notes });
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     alice = await world.launch('alice', {
-      sigill: { ownKey: 'alice', correspondents: ['bob'], settings: { unlockMinutes: 5 } },
+      sigill: { ownKey: 'alice', correspondents: ['bob'], settings: { unlockMinutes: 5, sendFormat: 'inline' } },
       // Thunderbird asks "You are about to send a message of size ..." above 20 MB (a modal): raise the limit.
       // No desktop notification service under Xvfb: Gecko's own alert window shows the notification instead.
       prefs: { 'mailnews.message_warning_size': 512 * 1024 * 1024, 'alerts.useSystemBackend': false },

@@ -71,6 +71,8 @@ export interface ServeOptions {
   planFor(request: EncapsulationRequest): Promise<OutgoingPlan>;
   /** Told about every failure (for a notification); the send has failed already. */
   onFailure?(request: EncapsulationRequest, error: SigillError): void;
+  /** Called once the encapsulation has ended, either way (the plan's unlocked key can go). */
+  finished?(request: EncapsulationRequest): void;
 }
 
 /**
@@ -97,6 +99,8 @@ export function servePgpMime(experiment: PgpMimeExperiment, options: ServeOption
       await experiment.fail(request.handle, sigillError.message).catch(() => undefined);
       options.onFailure?.(request, sigillError);
       throw sigillError;
+    } finally {
+      options.finished?.(request);
     }
   };
   experiment.onEncapsulate.addListener(listener);

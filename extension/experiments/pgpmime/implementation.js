@@ -22,6 +22,8 @@ function failure(message) {
 
 /** Why this Thunderbird cannot work with the Experiment, or undefined when it can. */
 function unavailableReason() {
+  // Tests of the inline fallback set this in their profile; nothing in Sigill's interface sets it.
+  if (Services.prefs.getBoolPref('sigill.test.pgpMimeUnavailable', false)) return 'switched off for a test (sigill.test.pgpMimeUnavailable)';
   if (!Ci.nsIMsgComposeSecure) return 'nsIMsgComposeSecure is missing';
   if (typeof Services.tm?.spinEventLoopUntilOrQuit !== 'function') return 'the thread manager cannot wait for the background';
   if (typeof fileClass()?.createFromNsIFile !== 'function') return 'files cannot be handed to the background';

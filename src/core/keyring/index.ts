@@ -47,6 +47,9 @@ export {
   type Settings,
   networkLookupSources,
   type NetworkLookupSource,
+  sendFormats,
+  type SendFormat,
+  MAX_OUTER_SUBJECT_LENGTH,
 } from './settings.ts';
 export {
   KeyDiscovery,

@@ -22,7 +22,19 @@ export interface Settings {
   vksUrl: string;
   /** Attach the identity's public key to outgoing mail by default. */
   attachPublicKey: boolean;
+  /** How protected mail goes out: RFC 3156 PGP/MIME (where Thunderbird allows it) or inline PGP. */
+  sendFormat: SendFormat;
+  /** The Subject on the outside of a PGP/MIME encrypted message (the real one is inside). */
+  outerSubject: string;
+  /** Correspondents whose software reads only inline PGP (lower-case addresses): mail to them goes inline. */
+  inlineOnlyCorrespondents: string[];
 }
+
+/** The wire formats of protected mail (see src/core/outgoing/pgp-mime-format.ts). */
+export type SendFormat = 'pgp-mime' | 'inline';
+export const sendFormats: readonly SendFormat[] = ['pgp-mime', 'inline'];
+/** The outer Subject is one header line: kept short, no line breaks. */
+export const MAX_OUTER_SUBJECT_LENGTH = 200;
 
 /** The key sources that go to the network, each switched on or off in the settings. */
 export type NetworkLookupSource = 'wkd' | 'vks';
@@ -36,6 +48,9 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   lookupSources: ['wkd', 'vks'] as NetworkLookupSource[],
   vksUrl: 'https://keys.openpgp.org',
   attachPublicKey: false,
+  sendFormat: 'pgp-mime' as SendFormat,
+  outerSubject: '...',
+  inlineOnlyCorrespondents: [] as string[],
 });
 
 /** The longest unlock time offered: a working day. */
@@ -72,11 +87,38 @@ export function validateSettings(update: Partial<Settings>): Partial<Settings> {
       case 'vksUrl':
         checked.vksUrl = validKeyServerUrl(value);
         break;
+      case 'sendFormat':
+        if (!sendFormats.includes(value as SendFormat)) throw new SigillError('BAD_INPUT', { detail: `sendFormat must be one of ${sendFormats.join(', ')}` });
+        checked.sendFormat = value as SendFormat;
+        break;
+      case 'outerSubject': {
+        const text = typeof value === 'string' ? value.trim() : '';
+        if (text === '' || text.length > MAX_OUTER_SUBJECT_LENGTH || /[\r\n\0]/.test(text)) {
+          throw new SigillError('BAD_INPUT', { detail: `outerSubject must be one line of 1 to ${MAX_OUTER_SUBJECT_LENGTH} characters` });
+        }
+        checked.outerSubject = text;
+        break;
+      }
+      case 'inlineOnlyCorrespondents':
+        checked.inlineOnlyCorrespondents = validAddressList(value, name);
+        break;
       default:
         throw new SigillError('BAD_INPUT', { detail: `unknown setting ${JSON.stringify(name)}` });
     }
   }
   return checked;
+}
+
+/** A list of bare mail addresses: trimmed, lower-cased, each once, in the order given. */
+function validAddressList(value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || value.length > 1000) throw new SigillError('BAD_INPUT', { detail: `${name} must be a list of mail addresses` });
+  const addresses: string[] = [];
+  for (const entry of value) {
+    const address = typeof entry === 'string' ? entry.trim().toLowerCase() : '';
+    if (!/^[^\s@<>,;"]+@[^\s@<>,;"]+$/.test(address) || address.length > 254) throw new SigillError('BAD_INPUT', { detail: `${name}: not a mail address: ${JSON.stringify(entry)}` });
+    if (!addresses.includes(address)) addresses.push(address);
+  }
+  return addresses;
 }
 
 const LOOPBACK_HOST = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
@@ -99,7 +141,7 @@ function validKeyServerUrl(value: unknown): string {
 /** Reads the settings; missing or unknown fields take their defaults, so older stored settings still load. */
 export async function loadSettings(storage: KeyValueStorage): Promise<Settings> {
   const stored = (await storage.get([SETTINGS_KEY]))[SETTINGS_KEY];
-  const settings: Settings = { ...defaultSettings, lookupSources: [...defaultSettings.lookupSources] };
+  const settings: Settings = { ...defaultSettings, lookupSources: [...defaultSettings.lookupSources], inlineOnlyCorrespondents: [] };
   if (typeof stored !== 'object' || stored === null) return settings;
   const values = (stored as { values?: unknown }).values;
   if (typeof values !== 'object' || values === null) return settings;

@@ -253,6 +253,10 @@ const commands = {
     return JSON.parse(await messenger.sigillTest.messageSecurity());
   },
 
+  async acceptAlert({ timeoutMs = 60_000 }) {
+    return messenger.sigillTest.acceptAlert(timeoutMs);
+  },
+
   async clickComposeAction({ addonId }) {
     await messenger.sigillTest.clickComposeAction(addonId);
     return null;

@@ -148,6 +148,8 @@ export interface DriverCommands {
   composeSnapshot: { args: { tabId: number }; result: ComposeSnapshot };
   /** compose.sendMessage, as a click on Send: resolves with the outcome, a cancel included. */
   composeSend: { args: { tabId: number; timeoutMs?: number }; result: ComposeSendResult };
+  /** Clicks OK in a modal alert (e.g. Thunderbird's "Sending of the message failed") as a person would; its text. */
+  acceptAlert: { args: { timeoutMs?: number }; result: string };
   /** Clicks an add-on's button in the newest compose window (its popup opens). */
   clickComposeAction: { args: { addonId: string }; result: null };
   /** What Thunderbird's own OpenPGP shows in the open message's header: technology, encrypted and signed icons. */

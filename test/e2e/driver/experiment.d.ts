@@ -22,6 +22,7 @@ declare global {
       function writeExtensionStorage(addonId: string, itemsJson: string): Promise<void>;
       function restartAddon(addonId: string): Promise<void>;
       function setPref(name: string, value: string | number | boolean): Promise<void>;
+      function acceptAlert(timeoutMs: number): Promise<string>;
       function clickComposeAction(addonId: string): Promise<void>;
       function messageSecurity(): Promise<string>;
       /** JSON text of a MessagePane (commands.ts). */

@@ -7,6 +7,8 @@
  */
 import type { BeforeSendListener, BrowserApi, ComposeAttachmentInfo, ComposeDetailsView } from '../../../extension/platform/browser.ts';
 
+type AfterSendListener = Parameters<BrowserApi['compose']['onAfterSend']['addListener']>[0];
+
 interface Attachment {
   id: number;
   name: string;
@@ -20,8 +22,13 @@ interface ComposeTab {
 
 export interface NodeComposer extends Pick<BrowserApi, 'compose'> {
   open(details: ComposeDetailsView, attachments?: Array<{ name: string; data: Uint8Array<ArrayBuffer> | string }>): number;
-  /** Runs onBeforeSend like a click on Send: `sent` with what would go out, or `cancelled`. */
-  send(tabId: number): Promise<{ outcome: 'sent' | 'cancelled'; details: ComposeDetailsView; attachments: Array<{ name: string; data: Uint8Array }> }>;
+  /**
+   * Runs onBeforeSend like a click on Send: `sent` with what would go out, or `cancelled`; then
+   * onAfterSend, with `deliveryError` as its error when given (the SMTP server refused the message).
+   * `delivery` runs in between, where Thunderbird assembles and delivers the message.
+   * `refusedWithoutError`: what Thunderbird 153 reports when the server refuses a sendNow (no error, no Message-ID).
+   */
+  send(tabId: number, options?: { deliveryError?: string; refusedWithoutError?: boolean; delivery?: () => Promise<unknown> }): Promise<{ outcome: 'sent' | 'cancelled'; details: ComposeDetailsView; attachments: Array<{ name: string; data: Uint8Array }> }>;
   /** What the compose window holds now (body and attachment bytes). */
   snapshot(tabId: number): Promise<{ details: ComposeDetailsView; attachments: Array<{ name: string; data: Uint8Array }> }>;
   failGetFile: Set<number>;
@@ -33,6 +40,7 @@ export interface NodeComposer extends Pick<BrowserApi, 'compose'> {
 export function nodeComposer(): NodeComposer {
   const tabs = new Map<number, ComposeTab>();
   const listeners: BeforeSendListener[] = [];
+  const afterSend: AfterSendListener[] = [];
   let nextTab = 1;
   let nextAttachment = 1;
   let updates = 0;
@@ -71,19 +79,28 @@ export function nodeComposer(): NodeComposer {
       });
       return tabId;
     },
-    async send(tabId) {
+    async send(tabId, options = {}) {
       for (const listener of listeners) {
         const result = (await listener({ id: tabId }, structuredClone(tab(tabId).details))) ?? {};
         if (result.cancel === true) return { outcome: 'cancelled', ...(await snapshot(tabId)) };
         if (result.details !== undefined) Object.assign(tab(tabId).details, result.details);
       }
-      return { outcome: 'sent', ...(await snapshot(tabId)) };
+      const sent = await snapshot(tabId);
+      await options.delivery?.();
+      const info = options.deliveryError !== undefined ? { mode: 'sendNow', error: options.deliveryError } : options.refusedWithoutError === true ? { mode: 'sendNow' } : { mode: 'sendNow', headerMessageId: `${tabId}@node.test` };
+      for (const listener of afterSend) await listener({ id: tabId }, info);
+      return { outcome: 'sent', ...sent };
     },
     snapshot,
     compose: {
       onBeforeSend: { addListener: (listener) => void listeners.push(listener) },
       onComposeStateChanged: { addListener: () => undefined },
+      onAfterSend: { addListener: (listener) => void afterSend.push(listener) },
       getComposeDetails: async (tabId) => structuredClone(tab(tabId).details),
+      setComposeDetails: async (tabId, details) => {
+        composer.calls.push('setComposeDetails');
+        Object.assign(tab(tabId).details, structuredClone(details));
+      },
       listAttachments: async (tabId) => tab(tabId).attachments.map(info),
       getAttachmentFile: async (attachmentId) => {
         composer.calls.push(`getAttachmentFile ${attachmentId}`);

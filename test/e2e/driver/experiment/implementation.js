@@ -27,6 +27,11 @@ function addonURL(addonId, path) {
   return policy.getURL(path);
 }
 
+/** Timers for the privileged side (an Experiment's scope has no setTimeout of its own). */
+function lazyTimer() {
+  return ChromeUtils.importESModule('resource://gre/modules/Timer.sys.mjs');
+}
+
 /**
  * Every <browser> of every window: tabs of the main window and extension popup windows alike, and those
  * inside Thunderbird's own chrome pages (about:3pane, about:message: the message display action's popup).
@@ -217,6 +222,25 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
             for (const type of ['mousedown', 'mouseup']) window.synthesizeMouseEvent(type, x, y, { button: 0, buttons: type === 'mousedown' ? 1 : 0, clickCount: 1 }, {});
           } catch (error) {
             throw new ExtensionUtils.ExtensionError(`clicking ${button.id}: ${error}`);
+          }
+        },
+
+        /** Clicks OK in a modal alert: a prompt window, or a window-modal prompt inside any window's dialog frame. */
+        async acceptAlert(timeoutMs) {
+          const deadline = Date.now() + timeoutMs;
+          for (;;) {
+            for (const window of Services.wm.getEnumerator(null)) {
+              const documents = [window.document, ...[...window.document.querySelectorAll('browser, iframe')].map((frame) => frame.contentDocument).filter(Boolean)];
+              for (const document of documents) {
+                if (document.location?.href !== 'chrome://global/content/commonDialog.xhtml') continue;
+                const dialog = document.querySelector('dialog');
+                const text = document.getElementById('infoBody')?.textContent ?? '';
+                dialog.getButton('accept').click();
+                return text;
+              }
+            }
+            if (Date.now() > deadline) throw new Error(`no alert appeared within ${timeoutMs} ms`);
+            await new Promise((resolve) => lazyTimer().setTimeout(resolve, 200));
           }
         },
 

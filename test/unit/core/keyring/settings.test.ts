@@ -21,4 +21,19 @@ describe('settings', () => {
     const corrupted = MemoryStorage.from({ [SETTINGS_KEY]: { version: 1, values: { unlockMinutes: 'ten', signByDefault: false } } });
     expect(await loadSettings(corrupted)).toEqual({ ...defaultSettings, signByDefault: false });
   });
+
+  it('the wire format: PGP/MIME by default with outer subject "...", inline on request, inline-only correspondents as bare lower-case addresses', async () => {
+    const storage = new MemoryStorage();
+    expect(await loadSettings(storage)).toMatchObject({ sendFormat: 'pgp-mime', outerSubject: '...', inlineOnlyCorrespondents: [] });
+    expect(await saveSettings(storage, { sendFormat: 'inline', outerSubject: '  Encrypted message ', inlineOnlyCorrespondents: [' Carol@Sigill.test', 'carol@sigill.test', 'dave@sigill.test'] })).toMatchObject({
+      sendFormat: 'inline',
+      outerSubject: 'Encrypted message',
+      inlineOnlyCorrespondents: ['carol@sigill.test', 'dave@sigill.test'],
+    });
+    await expectSigillError(saveSettings(storage, { sendFormat: 'smime' as never }), 'BAD_INPUT');
+    await expectSigillError(saveSettings(storage, { outerSubject: '' }), 'BAD_INPUT');
+    await expectSigillError(saveSettings(storage, { outerSubject: 'two\r\nBcc: eve@example.net' }), 'BAD_INPUT');
+    await expectSigillError(saveSettings(storage, { inlineOnlyCorrespondents: ['Carol <carol@sigill.test>'] }), 'BAD_INPUT');
+    expect((await loadSettings(storage)).sendFormat).toBe('inline');
+  });
 });

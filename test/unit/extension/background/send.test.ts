@@ -16,9 +16,10 @@ import { nodeBrowser, type NodeBrowser } from '../node-browser.ts';
 const accounts = [{ id: 'account1', name: 'alice@sigill.test', type: 'pop3', identities: [{ id: 'id1', email: 'alice@sigill.test', name: 'Alice' }] }];
 const canary = () => `secret-canary-${randomBytes(6).toString('hex')}`;
 
+/** These scenarios are about the inline format (PGP/MIME: send-pgpmime.test.ts), chosen in the settings. */
 async function world(options: { unlockMinutes?: number } = {}) {
   const api = nodeBrowser({ accounts });
-  if (options.unlockMinutes !== undefined) await saveSettings(api.storageBackend, { unlockMinutes: options.unlockMinutes });
+  await saveSettings(api.storageBackend, { sendFormat: 'inline', ...(options.unlockMinutes === undefined ? {} : { unlockMinutes: options.unlockMinutes }) });
   const background = startBackground(api);
   const { keyring } = await background.ready;
   await keyring.importSecretKeys(readFixture('alice', 'sec'), { passphrase: fixturePassphrase('alice') });
