@@ -17,6 +17,7 @@ import { PgpMimeSends } from './send-pgpmime.ts';
 import type { PgpMimeExperiment } from '../experiments/pgpmime/api.ts';
 import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 import { ReadService } from './read.ts';
+import { SessionChoices } from './choices.ts';
 import { isReadRequest, type ReadRequestName } from '../shared/messages.ts';
 import { translator } from '../shared/i18n.ts';
 
@@ -165,7 +166,9 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
   });
   api.windows.onRemoved.addListener((windowId) => prompts.windowClosed(windowId));
 
-  const choices = new Map<number, MessageChoice>();
+  // Kept in storage.session: a background suspended between the popup and Send must not forget them.
+  const choices = new SessionChoices(api.storage.session);
+  const choicesRestored = choices.restore();
   const failures = new Map<number, string>();
   const notify = notifySendFailure(api, (tabId, text) => failures.set(tabId, text));
   // Registered at once: the Experiment fires onEncapsulate during a send that onBeforeSend armed.
@@ -173,8 +176,8 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     onFailure: (tabId, error) => void notify({ tabId, step: 'pgpmime', code: error.code, problems: [{ code: error.code, message: error.message }] }).catch(() => undefined),
   });
   const notice = notifyFormatNotice(api);
-  const send = ready.then(
-    (service) =>
+  const send = Promise.all([ready, choicesRestored]).then(
+    ([service]) =>
       new SendHook({
         keyring: service.keyring,
         settings: () => loadSettings(storage),
@@ -195,16 +198,16 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     try {
       hook = await send;
     } catch (error) {
-      // Without the keyring Sigill cannot know whether this message had to be encrypted: fail closed.
-      await notify({ tabId: tab.id ?? -1, step: 'recipients', code: 'INTERNAL', problems: [{ code: 'INTERNAL', message: `Sigill’s keyring could not be opened: ${error instanceof Error ? error.message : String(error)}` }] }).catch(() => undefined);
+      // Without the keyring or the popup's choices Sigill cannot know whether this message had to be encrypted: fail closed.
+      await notify({ tabId: tab.id ?? -1, step: 'recipients', code: 'INTERNAL', problems: [{ code: 'INTERNAL', message: `Sigill could not open its keyring or read this message’s choices: ${error instanceof Error ? error.message : String(error)}` }] }).catch(() => undefined);
       return { cancel: true };
     }
     return hook.onBeforeSend(tab, details);
   });
 
   // The compose button: its popup's requests, and its badge (will this message go encrypted?).
-  const composeStatus = ready.then(
-    (service) =>
+  const composeStatus = Promise.all([ready, choicesRestored]).then(
+    ([service]) =>
       new ComposeStatusService({
         keyring: service.keyring,
         settings: () => loadSettings(storage),

@@ -158,6 +158,11 @@ export interface BrowserApi extends ReadBrowserApi {
       set(items: Record<string, unknown>): Promise<void>;
       remove(keys: string[]): Promise<void>;
     };
+    /** In memory while Thunderbird runs; survives the suspension of an idle background. */
+    session: {
+      get(keys: string[]): Promise<Record<string, unknown>>;
+      set(items: Record<string, unknown>): Promise<void>;
+    };
   };
   accounts: {
     list(includeFolders?: boolean): Promise<AccountInfo[]>;
@@ -284,6 +289,10 @@ function narrow(browser: ThunderbirdBrowser): BrowserApi {
         get: (keys) => browser.storage.local.get(keys) as Promise<Record<string, unknown>>,
         set: (items) => browser.storage.local.set(items),
         remove: (keys) => browser.storage.local.remove(keys),
+      },
+      session: {
+        get: (keys) => browser.storage.session.get(keys) as Promise<Record<string, unknown>>,
+        set: (items) => browser.storage.session.set(items),
       },
     },
     accounts: {

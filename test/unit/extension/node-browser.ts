@@ -58,6 +58,8 @@ export interface NodeBrowser extends BrowserApi {
 
 export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string } = {}): NodeBrowser {
   const storageBackend = new MemoryStorage();
+  // storage.session: kept by Thunderbird across a background's suspension (shared by every startBackground on this api).
+  const sessionBackend = new MemoryStorage();
   const listeners: MessageListener[] = [];
   const removedListeners: Array<(windowId: number) => void> = [];
   const openWindows = new Map<number, string>();
@@ -177,6 +179,10 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
         get: (keys) => storageBackend.get(keys),
         set: (items) => storageBackend.set(items),
         remove: (keys) => storageBackend.remove(keys),
+      },
+      session: {
+        get: (keys) => sessionBackend.get(keys),
+        set: (items) => sessionBackend.set(items),
       },
     },
     accounts: { list: async () => options.accounts ?? [] },
