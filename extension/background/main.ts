@@ -3,7 +3,7 @@
  * prompt windows, and the message listener for Sigill's pages. Listeners are registered at once
  * (Manifest V3 wakes the background for them); requests wait until the keyring is open.
  */
-import { Keyring, loadSettings } from '../../src/core/index.ts';
+import { Keyring, loadSettings, useActivityPulse } from '../../src/core/index.ts';
 import { KeyDiscovery, type Fetch } from '../../src/core/index.ts';
 import { extensionFetch } from '../platform/index.ts';
 import { LOOKUP_ORIGINS, lookupSources } from './discovery.ts';
@@ -70,6 +70,25 @@ export function keepUnlockedKeysAlive(keyring: Keyring, api: Pick<BrowserApi, 'r
   return true;
 }
 
+/** At most one activity call per this many milliseconds, however many chunks pulse. */
+const PULSE_INTERVAL_MS = 5_000;
+
+/**
+ * The core's activity pulse for Thunderbird: a busy decryption or encryption runs as promise
+ * callbacks only, so timers (keepUnlockedKeysAlive) may not run for its whole length, and Thunderbird
+ * would suspend the background in the middle of it (seen: a 20 MiB attachment's "Save decrypted"
+ * answered "Receiving end does not exist"). A cheap call into the parent process counts as activity.
+ */
+export function activityPulse(api: Pick<BrowserApi, 'runtime'>, now: () => number = Date.now): () => void {
+  let last = -Infinity;
+  return () => {
+    const time = now();
+    if (time - last < PULSE_INTERVAL_MS) return;
+    last = time;
+    void api.runtime.getPlatformInfo().catch(() => undefined);
+  };
+}
+
 export interface Background {
   ready: Promise<SigillService>;
   /** The compose.onBeforeSend hook, once the keyring is open. */
@@ -93,6 +112,7 @@ export interface BackgroundOptions {
 }
 
 export function startBackground(api: BrowserApi, options: BackgroundOptions = {}): Background {
+  useActivityPulse(activityPulse(api));
   const storage = storageLocal(api);
   const prompts = new PassphrasePrompts({
     open: async (requestId) => {

@@ -23,6 +23,7 @@ import {
   keyringKeySource,
   mailboxAddress,
   planOutgoing,
+  pulseActivity,
   SigillError,
   transformOutgoing,
   unlockKey,
@@ -399,7 +400,9 @@ export class SendHook {
       const out: Prepared[] = [];
       for (const transformed of result.attachments) {
         const started = Date.now();
-        const blob = await new Response(await transformed.open()).blob();
+        // Each chunk pulses: a long encryption is activity Thunderbird must not suspend the background for.
+        const pulsed = (await transformed.open()).pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ transform: (chunk, out) => (pulseActivity(), out.enqueue(chunk)) }));
+        const blob = await new Response(pulsed).blob();
         console.info(`sigill: send: ${transformed.name} ready (${blob.size} bytes) in ${Date.now() - started} ms`);
         out.push({ attachment: originals[transformed.source] as ComposeAttachmentInfo, replacesSource: transformed.replacesSource, file: new File([blob], transformed.name, { type: 'text/plain' }) });
       }

@@ -96,3 +96,23 @@ export interface Clock {
 
 /** The clock of the machine: what every platform passes unless a test fixes the date. */
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Called now and then by long-running work (decrypting, pumping plaintext) with no other way to show
+ * it is alive. Thunderbird suspends an idle Manifest V3 background after 30 s and does not count a
+ * busy JavaScript loop as activity; its implementation makes a cheap API call, throttled. Node needs
+ * none. A pulse must be cheap and must never throw.
+ */
+export type ActivityPulse = () => void;
+
+let activityPulse: ActivityPulse | undefined;
+
+/** Installs the platform's pulse (undefined removes it). */
+export function useActivityPulse(pulse: ActivityPulse | undefined): void {
+  activityPulse = pulse;
+}
+
+/** Long-running loops in the core call this once per chunk. */
+export function pulseActivity(): void {
+  activityPulse?.();
+}

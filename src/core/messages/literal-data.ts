@@ -11,6 +11,7 @@
  * the integrity verdict take precedence over any error raised here (decrypt.ts).
  */
 import { SigillError } from '../errors.ts';
+import { pulseActivity } from '../platform.ts';
 import { iteratorStream } from './streams.ts';
 import type { DecryptResult, PlaintextSink } from './types.ts';
 
@@ -168,7 +169,10 @@ export async function streamLiteralData(bytes: ChunkReader, sink: PlaintextSink)
   const [formatOctet = 0, nameLength = 0] = await body.exactly(2);
   const filename = new TextDecoder().decode(await body.exactly(nameLength));
   await body.exactly(4);
-  for (let piece = await body.next(); piece !== undefined; piece = await body.next()) await sink.write(piece);
+  for (let piece = await body.next(); piece !== undefined; piece = await body.next()) {
+    pulseActivity();
+    await sink.write(piece);
+  }
   while ((await bytes.peek()) !== undefined) {
     const next = await packetHeader(bytes);
     if (!IGNORED_TAGS.has(next.tag) || next.partial) throw malformed('packet after the literal data');

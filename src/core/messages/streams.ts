@@ -3,6 +3,7 @@
  * (WHATWG streams exist in Thunderbird and in Node >= 18).
  */
 import { SigillError } from '../errors.ts';
+import { pulseActivity } from '../platform.ts';
 import type { DataInput, PlaintextSink } from './types.ts';
 
 const encoder = new TextEncoder();
@@ -193,6 +194,7 @@ export async function pumpToSink(stream: ReadableStream<Uint8Array | string>, si
       if (done) return total;
       const bytes = typeof value === 'string' ? encoder.encode(value) : value;
       total += bytes.length;
+      pulseActivity();
       if (bytes.length > 0) await sink.write(bytes);
     }
   } catch (error) {

@@ -48,3 +48,32 @@ describe('SessionChoices', () => {
     expect(next.get(42)).toEqual({ encrypt: true });
   });
 });
+
+describe('activityPulse', () => {
+  it('a busy decryption keeps the background alive: one cheap parent call per 5 s however many chunks pulse', async () => {
+    const { activityPulse } = await import('../../../../extension/background/main.ts');
+    const api = nodeBrowser({ accounts });
+    let time = 0;
+    const pulse = activityPulse(api, () => time);
+    for (let chunk = 0; chunk < 1000; chunk++) {
+      pulse();
+      time += 20; // 1,000 chunks over 20 s
+    }
+    expect(api.activityCalls).toBe(4);
+  });
+
+  it('decrypting through the core pulses once per chunk (the seam the background installs)', async () => {
+    const { useActivityPulse, encrypt, decrypt, memorySink, readAll } = await import('../../../../src/core/index.ts');
+    const { loadSecretKey } = await import('../../../../keys-fixtures/index.ts');
+    const bob = await loadSecretKey('bob', { unlocked: true });
+    const encrypted = await readAll(await encrypt({ input: new Uint8Array(300_000), recipients: [bob.toPublic()], armor: false }));
+    let pulses = 0;
+    useActivityPulse(() => (pulses += 1));
+    try {
+      await decrypt({ input: encrypted, sink: memorySink(), decryptionKeys: [bob] });
+    } finally {
+      useActivityPulse(undefined);
+    }
+    expect(pulses).toBeGreaterThan(0);
+  });
+});
