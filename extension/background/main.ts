@@ -15,6 +15,7 @@ import { SendHook, type MessageChoice } from './send.ts';
 import { notifySendFailure } from './send-notify.ts';
 import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 import { ReadService } from './read.ts';
+import { startDrafts } from './drafts-start.ts';
 import { isReadRequest, type ReadRequestName } from '../shared/messages.ts';
 import { translator } from '../shared/i18n.ts';
 
@@ -225,5 +226,7 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     const tabId = tab.id;
     void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
   });
+  // Drafts of an encrypted message are saved encrypted (drafts.ts, the Experiment's draft arm).
+  void startDrafts({ api, ready, composeStatus, choices });
   return { ready, send, choices, reading };
 }

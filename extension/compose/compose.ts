@@ -6,6 +6,7 @@
  */
 import { browserApi } from '../platform/browser.ts';
 import { composeRequest, type ComposeRequestMap, type ComposeRequestName, type ComposeStatus } from '../shared/compose-messages.ts';
+import type { DraftsStatus } from '../background/drafts.ts';
 import { localizePage, translator } from '../shared/i18n.ts';
 
 const api = browserApi();
@@ -73,10 +74,51 @@ function render(status: ComposeStatus): void {
   );
   element('no-recipients').hidden = status.recipients.length > 0;
   element('own-key').textContent = t(`composeOwnKey_${status.ownKey === 'ok' || status.ownKey === 'locked-ok' || status.ownKey === 'missing' ? status.ownKey.replace('-', '_') : 'problem'}`);
-  const drafts = element('drafts');
-  drafts.textContent = t(`composeDrafts_${status.drafts.location}`, [status.drafts.accountName ?? '']);
-  drafts.className = `drafts ${status.drafts.location}`;
+  void renderDrafts(status);
 }
+
+// ---- where drafts go (the background's drafts.ts) ----
+
+type DraftsReply = { ok: true; value: DraftsStatus } | { ok: false; error: { code: string; message: string } };
+
+async function draftsRequest(name: 'drafts.status' | 'drafts.keepLocal'): Promise<DraftsStatus | undefined> {
+  const reply = (await api.runtime.sendMessage({ sigillDrafts: name, payload: { tabId } })) as DraftsReply | undefined;
+  if (reply === undefined || reply === null) return undefined; // no drafts service (no Experiment)
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.value;
+}
+
+/** Where drafts of this message go and whether they are encrypted; without the drafts service, the compose status's guess. */
+async function renderDrafts(status: ComposeStatus, known?: DraftsStatus): Promise<void> {
+  const drafts = element('drafts');
+  const keepLocal = element<HTMLButtonElement>('drafts-keep-local');
+  const info = known ?? (await draftsRequest('drafts.status').catch(() => undefined));
+  if (info === undefined) {
+    drafts.textContent = t(`composeDrafts_${status.drafts.location}`, [status.drafts.accountName ?? '']);
+    drafts.className = `drafts ${status.drafts.location}`;
+    keepLocal.hidden = true;
+    return;
+  }
+  const unsafe = info.location === 'server' && !info.encryptedDrafts;
+  if (info.encrypt && info.autoEncryptDraftsOff) drafts.textContent = t('composeDraftsNotSaved');
+  else if (info.encryptedDrafts && info.location !== 'unknown') drafts.textContent = t(`composeDraftsEncrypted_${info.location}`, [info.place]);
+  else drafts.textContent = t(`composeDrafts_${info.location}`, [info.place]);
+  drafts.className = `drafts ${unsafe ? 'server' : info.encryptedDrafts ? 'encrypted' : info.location}`;
+  keepLocal.hidden = !info.canKeepLocal;
+}
+
+element('drafts-keep-local').addEventListener('click', () => {
+  void (async () => {
+    try {
+      const status = await call('compose.status', { tabId });
+      const info = await draftsRequest('drafts.keepLocal');
+      render(status);
+      if (info !== undefined) await renderDrafts(status, info);
+    } catch (error) {
+      showError(error);
+    }
+  })();
+});
 
 function showError(error: unknown): void {
   const box = element('error');

@@ -1,0 +1,77 @@
+/**
+ * Wires the drafts service (drafts.ts) into the background: the Experiment's draft arm, compose windows
+ * opening and closing, and the compose popup's drafts requests. Without the Experiment nothing is
+ * wired, and the popup says that drafts are saved unencrypted.
+ */
+import type { Keyring } from '../../src/core/index.ts';
+import type { BrowserApi, ComposeDetailsView } from '../platform/browser.ts';
+import { DraftService, draftsExperiment } from './drafts.ts';
+import type { MessageChoice } from './send.ts';
+import type { ComposeStatusService } from './send-status.ts';
+
+export interface DraftsStartOptions {
+  api: BrowserApi;
+  ready: Promise<{ keyring: Keyring; unlockedKey(fingerprint: string, reason: 'decrypt'): Promise<Awaited<ReturnType<Keyring['secretKey']>>> }>;
+  composeStatus: Promise<ComposeStatusService>;
+  choices: Map<number, MessageChoice>;
+}
+
+/** What the compose API offers beyond the background's BrowserApi (setting the subject, attachments back). */
+interface ComposeExtras {
+  setComposeDetails(tabId: number, details: Partial<ComposeDetailsView>): Promise<void>;
+}
+
+export function startDrafts(options: DraftsStartOptions): Promise<DraftService | undefined> {
+  const experiment = draftsExperiment();
+  if (experiment === undefined) return Promise.resolve(undefined);
+  const { api, choices } = options;
+  const extras = (globalThis as unknown as { browser: { compose: ComposeExtras } }).browser.compose;
+  const t = (name: string, substitutions?: string[]) => api.i18n.getMessage(name, substitutions);
+  const service = options.ready.then((keys) => {
+    const drafts = new DraftService({
+      experiment,
+      keyring: keys.keyring,
+      protection: async (tabId) => (await options.composeStatus).status(tabId),
+      compose: {
+        getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
+        setComposeDetails: (tabId, details) => extras.setComposeDetails(tabId, details),
+        listAttachments: (tabId) => api.compose.listAttachments(tabId),
+        removeAttachment: (tabId, attachmentId) => api.compose.removeAttachment(tabId, attachmentId),
+        addAttachment: (tabId, attachment) => api.compose.addAttachment(tabId, attachment),
+      },
+      getRaw: (messageId) => api.messages.getRaw(messageId),
+      unlockedKey: (fingerprint) => keys.unlockedKey(fingerprint, 'decrypt'),
+      markEncrypted: (tabId) => choices.set(tabId, { ...choices.get(tabId), encrypt: true }),
+      notify: async (title, message) => {
+        await api.notifications.create(`sigill-drafts-${Date.now()}`, { type: 'basic', title, message, iconUrl: api.runtime.getURL('icons/sigill-96.png') });
+      },
+      translate: (name, substitutions) => t(name, substitutions),
+    });
+    drafts.start();
+    return drafts;
+  });
+  service.catch((error: unknown) => console.error('sigill: encrypted drafts could not be set up', error));
+  const opened = (tabId: number | undefined): void => {
+    if (tabId === undefined) return;
+    void service.then((drafts) => drafts?.composeOpened(tabId)).catch((error: unknown) => console.error('sigill: a draft could not be opened', error));
+  };
+  api.compose.onComposeStateChanged.addListener((tab) => opened(tab.id));
+  const tabs = (globalThis as unknown as { browser: { tabs: TabsExtras } }).browser.tabs;
+  tabs.onCreated.addListener((tab) => {
+    if (tab.type === 'messageCompose') opened(tab.id);
+  });
+  tabs.onRemoved.addListener((tabId) => void service.then((drafts) => drafts.closed(tabId)).catch(() => undefined));
+  // Compose windows already open when Sigill starts (an update, a restart of the add-on).
+  void tabs.query({ type: 'messageCompose' }).then((open) => open.forEach((tab) => opened(tab.id)), () => undefined);
+  api.runtime.onMessage.addListener((message, sender) => {
+    if (typeof message !== 'object' || message === null || !('sigillDrafts' in message)) return undefined;
+    return service.then((drafts) => drafts.handleMessage(message, sender, api.runtime.getURL('')));
+  });
+  return service;
+}
+
+interface TabsExtras {
+  onCreated: { addListener(listener: (tab: { id?: number; type?: string }) => void): void };
+  onRemoved: { addListener(listener: (tabId: number) => void): void };
+  query(query: { type: string }): Promise<Array<{ id?: number }>>;
+}
