@@ -21,6 +21,7 @@ declare global {
       function restartAddon(addonId: string): Promise<void>;
       function setPref(name: string, value: string | number | boolean): Promise<void>;
       function clickComposeAction(addonId: string): Promise<void>;
+      function editDraft(messageId: number): Promise<void>;
       function messageSecurity(): Promise<string>;
       /** JSON text of a MessagePane (commands.ts). */
       function messagePane(): Promise<string>;
