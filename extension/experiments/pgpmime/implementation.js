@@ -400,11 +400,11 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
           if (!identity) throw new ExtensionCommon.ExtensionError(`no identity ${identityId}`);
           const uri = identity.draftsFolderURI || '';
           // The folder may not exist yet (created at the first save): its URI names the server.
-          let server = null;
+          let server;
           try {
             server = uri ? MailServices.accounts.findServerByURI(Services.io.newURI(uri)) : null;
           } catch {
-            server = null;
+            server = null; // not a folder URI Thunderbird knows
           }
           return {
             uri,
