@@ -9,6 +9,9 @@ import { DraftService, draftsExperiment } from './drafts.ts';
 import type { MessageChoice } from './send.ts';
 import type { ComposeStatusService } from './send-status.ts';
 
+/** Below Thunderbird's 30 s idle timeout for Manifest V3 backgrounds (extensions.background.idle.timeout). */
+const KEEP_ALIVE_MS = 15_000;
+
 export interface DraftsStartOptions {
   api: BrowserApi;
   ready: Promise<{ keyring: Keyring; unlockedKey(fingerprint: string, reason: 'decrypt'): Promise<Awaited<ReturnType<Keyring['secretKey']>>> }>;
@@ -31,7 +34,12 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
     const drafts = new DraftService({
       experiment,
       keyring: keys.keyring,
-      protection: async (tabId) => (await options.composeStatus).status(tabId),
+      protection: async (tabId) => {
+        const status = await (await options.composeStatus).status(tabId);
+        // When Sigill cannot tell (an address-book list it cannot expand, ...), the draft is encrypted:
+        // to the sender's own key that loses nothing, and it never leaves a plaintext copy by mistake.
+        return { encrypt: status.encrypt || status.error !== undefined, encryptRequired: status.encryptRequired };
+      },
       compose: {
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
         setComposeDetails: (tabId, details) => extras.setComposeDetails(tabId, details),
@@ -51,6 +59,14 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
     return drafts;
   });
   service.catch((error: unknown) => console.error('sigill: encrypted drafts could not be set up', error));
+  // Thunderbird suspends an idle Manifest V3 background after 30 s, and the draft arm's listeners go
+  // with it: a draft saved then would be refused (fail closed, but the user's draft is not saved). While
+  // a compose window is watched, one cheap call into the parent process every 15 s counts as activity.
+  setInterval(() => {
+    void service.then((drafts) => {
+      if (drafts.watching() > 0) void api.runtime.getPlatformInfo().catch(() => undefined);
+    });
+  }, KEEP_ALIVE_MS);
   const opened = (tabId: number | undefined): void => {
     if (tabId === undefined) return;
     void service.then((drafts) => drafts?.composeOpened(tabId)).catch((error: unknown) => console.error('sigill: a draft could not be opened', error));

@@ -150,6 +150,11 @@ export class DraftService {
     }
   }
 
+  /** How many compose windows are watched now. */
+  watching(): number {
+    return this.#watched.size;
+  }
+
   closed(tabId: number): void {
     this.#watched.delete(tabId);
     this.#opened.delete(tabId);
@@ -310,7 +315,8 @@ export class DraftService {
 
   async #notifyNotSaved(reason: string): Promise<void> {
     const t = this.#deps.translate;
-    await this.#deps.notify(t('draftsNotSavedTitle'), t('draftsNotSaved', [reason])).catch(() => undefined);
+    console.info(`sigill: a draft was not saved: ${reason}`);
+    await this.#deps.notify(t('draftsNotSavedTitle'), t('draftsNotSaved', [reason])).catch((error: unknown) => console.info('sigill: the notification could not be shown', error));
   }
 }
 

@@ -6,8 +6,11 @@
 // 2. She opens the draft again (as a double click in Drafts does): after her passphrase, the composer shows
 //    the original subject, body and attachment (name and bytes).
 // 3. With Encrypt turned off in Sigill's popup, a draft is saved as Thunderbird saves it (plaintext).
+// 4. With Thunderbird's "Encrypt drafts" off for her identity, an encrypted message's draft is not saved
+//    at all (fail closed), and a notification says why.
+// 5. "Keep drafts on this computer" in the popup moves her drafts to Local Folders in one click.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -85,6 +88,12 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     expect((await popup.query('#drafts-keep-local')).visible).toBe(true);
     await alice.screenshot('drafts-notice');
 
+    // A template of the same message is saved encrypted too (Templates on the server).
+    expect(await alice.call('composeSave', { tabId, mode: 'template' }, 120_000)).toMatchObject({ ok: true });
+    await eventually(() => imap.storedFiles(ALICE, 'Templates').length > 0, 60_000, 'the template on Dovecot');
+    const template = readFileSync(imap.storedFiles(ALICE, 'Templates')[0]!);
+    expect(parseMime(new Uint8Array(template)).contentType.value).toBe('multipart/encrypted');
+
     const saved = await alice.call('composeSave', { tabId }, 120_000);
     expect(saved).toMatchObject({ ok: true });
     if (saved.ok) savedId = saved.messages[0]?.id ?? 0;
@@ -159,6 +168,54 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     expect(raw).toContain(`Subject: ${plainSubject}`);
     expect(raw).toContain('See you at noon.');
     expect(raw).not.toMatch(/multipart\/encrypted/);
+    await alice.call('composeClose', { tabId });
+  }, 600_000);
+
+  it("with Thunderbird's \"Encrypt drafts\" off for the identity, the draft of an encrypted message is not saved at all (a notification says why)", async () => {
+    const refusedCanary = `secret-canary-${randomBytes(6).toString('hex')}`;
+    await alice.call('setPref', { name: 'mail.identity.id1.autoEncryptDrafts', value: false });
+    try {
+      const { tabId } = await alice.call('composeBegin', { to: ['bob@sigill.test'], subject: `Refused ${refusedCanary}`, body: `${refusedCanary}\n` }, 120_000);
+      await alice.call('clickComposeAction', { addonId: sigillId });
+      const popup = new SigillPage(alice, 'compose/compose.html');
+      await popup.waitFor('#drafts', (state) => /not let drafts/.test(state.text ?? ''));
+      await alice.screenshot('drafts-notice-encrypt-drafts-off');
+      const before = imap.storedFiles(ALICE, 'Drafts').length;
+      // Thunderbird's compose.saveMessage never settles for a save stopped before it began: the driver gives up after 30 s.
+      const saving = alice.call('composeSave', { tabId, timeoutMs: 30_000 }, 60_000);
+      await eventually(() => /sigill: a draft was not saved/.test(alice.console()), 30_000, 'the refusal');
+      // The alert window slides in (and goes after some seconds); the screenshot is for people.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await alice.screenshot('draft-not-saved-notification');
+      const saved = await saving;
+      expect(saved.ok).toBe(false);
+      expect(alice.console()).toMatch(/sigill: a draft was not saved: Turn on Thunderbird's .{1,6}Encrypt drafts/);
+      expect(alice.console()).toMatch(/Sigill PGP\/MIME: the draft was not saved \(refuse\)/);
+      expect(imap.storedFiles(ALICE, 'Drafts')).toHaveLength(before);
+      expect(imap.everythingStored(ALICE)).not.toContain(refusedCanary);
+      await alice.call('composeClose', { tabId });
+    } finally {
+      await alice.call('setPref', { name: 'mail.identity.id1.autoEncryptDrafts', value: true });
+    }
+  }, 600_000);
+
+  it('"Keep drafts on this computer" in the popup moves the identity\'s drafts to Local Folders: the next draft is saved there, encrypted, and nothing new reaches the server', async () => {
+    const localCanary = `secret-canary-${randomBytes(6).toString('hex')}`;
+    const { tabId } = await alice.call('composeBegin', { to: ['bob@sigill.test'], subject: `Local ${localCanary}`, body: `${localCanary}\n` }, 120_000);
+    await alice.call('clickComposeAction', { addonId: sigillId });
+    const popup = new SigillPage(alice, 'compose/compose.html');
+    await popup.waitFor('#drafts', (state) => /on the mail server/.test(state.text ?? ''));
+    await popup.click('#drafts-keep-local');
+    await popup.waitFor('#drafts', (state) => state.text === 'Drafts of this message are saved encrypted to your own key, on this computer (Local Folders).');
+    expect((await popup.query('#drafts-keep-local')).visible).toBe(false);
+    await alice.screenshot('drafts-kept-local');
+    const before = imap.storedFiles(ALICE, 'Drafts').length;
+    expect(await alice.call('composeSave', { tabId }, 120_000)).toMatchObject({ ok: true, messages: [{ folder: '/Drafts' }] });
+    const localDrafts = join(world.scratch, 'profiles', 'alice', 'Mail', 'Local Folders', 'Drafts');
+    await eventually(() => existsSync(localDrafts) && readFileSync(localDrafts, 'latin1').includes('multipart/encrypted'), 60_000, 'the draft in Local Folders');
+    expect(readFileSync(localDrafts, 'latin1')).not.toContain(localCanary);
+    expect(imap.storedFiles(ALICE, 'Drafts')).toHaveLength(before);
+    expect(imap.everythingStored(ALICE)).not.toContain(localCanary);
     await alice.call('composeClose', { tabId });
   }, 600_000);
 

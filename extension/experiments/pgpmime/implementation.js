@@ -406,6 +406,8 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
           } catch {
             server = null; // not a folder URI Thunderbird knows
           }
+          const local = MailServices.accounts.localFoldersServer;
+          if (!server && local && uri.startsWith(`${local.rootFolder.URI}/`)) server = local;
           return {
             uri,
             // mailbox: URIs are Local Folders and POP3 accounts' folders, on this computer.
