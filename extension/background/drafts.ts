@@ -116,8 +116,13 @@ export class DraftService {
     const decide = (request: DraftSaveRequest) => this.decide(request);
     experiment.onDraftSave.addListener(decide);
     // servePgpMime answers whichever event it is given; the draft arm has its own.
+    const draftArm: Pick<PgpMimeExperiment, 'write' | 'fail' | 'onEncapsulate'> = {
+      write: (handle, bytes) => experiment.write(handle, bytes),
+      fail: (handle, reason) => experiment.fail(handle, reason),
+      onEncapsulate: experiment.onEncapsulateDraft,
+    };
     const stopServing = servePgpMime(
-      { ...experiment, onEncapsulate: experiment.onEncapsulateDraft } as unknown as PgpMimeExperiment,
+      draftArm as PgpMimeExperiment, // servePgpMime uses only these three
       {
         planFor: (request) => this.planFor(request),
         onFailure: (_request, error) => void this.#notifyNotSaved(error.message),
