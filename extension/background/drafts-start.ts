@@ -3,11 +3,11 @@
  * opening and closing, and the compose popup's drafts requests. Without the Experiment nothing is
  * wired, and the popup says that drafts are saved unencrypted.
  */
-import type { Keyring } from '../../src/core/index.ts';
+import type { Keyring, Settings } from '../../src/core/index.ts';
 import type { BrowserApi, ComposeDetailsView } from '../platform/browser.ts';
 import { DraftService, draftsExperiment } from './drafts.ts';
-import type { MessageChoice } from './send.ts';
-import type { ComposeStatusService } from './send-status.ts';
+import { decideProtection, type MessageChoice } from './send.ts';
+import { relatesToEncrypted } from './send-status.ts';
 
 /** Below Thunderbird's 30 s idle timeout for Manifest V3 backgrounds (extensions.background.idle.timeout). */
 const KEEP_ALIVE_MS = 15_000;
@@ -15,8 +15,10 @@ const KEEP_ALIVE_MS = 15_000;
 export interface DraftsStartOptions {
   api: BrowserApi;
   ready: Promise<{ keyring: Keyring; unlockedKey(fingerprint: string, reason: 'decrypt'): Promise<Awaited<ReturnType<Keyring['secretKey']>>> }>;
-  composeStatus: Promise<ComposeStatusService>;
+  settings: () => Promise<Settings>;
   choices: Map<number, MessageChoice>;
+  /** Each compose tab's last status (the compose button's), so the popup's drafts line costs no second computation. */
+  composeStatuses: Map<number, { encrypt: boolean; encryptRequired: boolean }>;
 }
 
 /** What the compose API offers beyond the background's BrowserApi (setting the subject, attachments back). */
@@ -34,11 +36,18 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
     const drafts = new DraftService({
       experiment,
       keyring: keys.keyring,
+      // The send path's own decision (decideProtection), without redrawing the compose button: a badge
+      // or title change while its popup opens can keep the popup from opening.
       protection: async (tabId) => {
-        const status = await (await options.composeStatus).status(tabId);
-        // When Sigill cannot tell (an address-book list it cannot expand, ...), the draft is encrypted:
-        // to the sender's own key that loses nothing, and it never leaves a plaintext copy by mistake.
-        return { encrypt: status.encrypt || status.error !== undefined, encryptRequired: status.encryptRequired };
+        try {
+          const details = await api.compose.getComposeDetails(tabId);
+          const related = await relatesToEncrypted(details, (messageId) => api.messages.getRaw(messageId)).catch(() => false);
+          return await decideProtection({ keyring: keys.keyring, settings: await options.settings(), details, choice: choices.get(tabId), relatesToEncrypted: related });
+        } catch {
+          // When Sigill cannot tell (an address-book list it cannot expand, ...), the draft is encrypted:
+          // to the sender's own key that loses nothing, and it never leaves a plaintext copy by mistake.
+          return { encrypt: true, encryptRequired: false };
+        }
       },
       compose: {
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
@@ -49,6 +58,10 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
       },
       getRaw: (messageId) => api.messages.getRaw(messageId),
       unlockedKey: (fingerprint) => keys.unlockedKey(fingerprint, 'decrypt'),
+      lastKnown: (tabId) => {
+        const status = options.composeStatuses.get(tabId);
+        return status === undefined ? undefined : { encrypt: status.encrypt || status.encryptRequired };
+      },
       markEncrypted: (tabId) => choices.set(tabId, { ...choices.get(tabId), encrypt: true }),
       notify: async (title, message) => {
         await api.notifications.create(`sigill-drafts-${Date.now()}`, { type: 'basic', title, message, iconUrl: api.runtime.getURL('icons/sigill-96.png') });
@@ -71,12 +84,14 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
     if (tabId === undefined) return;
     void service.then((drafts) => drafts?.composeOpened(tabId)).catch((error: unknown) => console.error('sigill: a draft could not be opened', error));
   };
+  // A composer's first onComposeStateChanged comes once it is ready (as the read path uses it); tabs.onCreated
+  // would come while Thunderbird is still building the window, too early to ask it anything.
   api.compose.onComposeStateChanged.addListener((tab) => opened(tab.id));
   const tabs = (globalThis as unknown as { browser: { tabs: TabsExtras } }).browser.tabs;
-  tabs.onCreated.addListener((tab) => {
-    if (tab.type === 'messageCompose') opened(tab.id);
+  tabs.onRemoved.addListener((tabId) => {
+    options.composeStatuses.delete(tabId);
+    void service.then((drafts) => drafts.closed(tabId)).catch(() => undefined);
   });
-  tabs.onRemoved.addListener((tabId) => void service.then((drafts) => drafts.closed(tabId)).catch(() => undefined));
   // Compose windows already open when Sigill starts (an update, a restart of the add-on).
   void tabs.query({ type: 'messageCompose' }).then((open) => open.forEach((tab) => opened(tab.id)), () => undefined);
   api.runtime.onMessage.addListener((message, sender) => {
@@ -87,7 +102,6 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
 }
 
 interface TabsExtras {
-  onCreated: { addListener(listener: (tab: { id?: number; type?: string }) => void): void };
   onRemoved: { addListener(listener: (tabId: number) => void): void };
   query(query: { type: string }): Promise<Array<{ id?: number }>>;
 }

@@ -55,10 +55,12 @@ export interface DraftsStatus {
   location: 'local' | 'server' | 'unknown';
   /** The account or server holding them. */
   place: string;
-  /** The message will be encrypted, so its drafts are (or, without the draft arm, are not) encrypted. */
+  /** The message will be encrypted (as the caller or the compose button last knew it; false when unknown). */
   encrypt: boolean;
-  /** Sigill encrypts this window's drafts (the Experiment watches it). */
+  /** Drafts of this message are saved encrypted (encrypt and encryptsDrafts). */
   encryptedDrafts: boolean;
+  /** Sigill encrypts this window's drafts when the message is encrypted (the Experiment watches it, "Encrypt drafts" on). */
+  encryptsDrafts: boolean;
   /** Drafts are on a server and the one-click change to Local Folders is possible. */
   canKeepLocal: boolean;
   /** Thunderbird's "encrypt drafts" is off for this identity: an encrypted message's draft is not saved. */
@@ -66,8 +68,9 @@ export interface DraftsStatus {
 }
 
 export interface DraftsRequestMap {
-  'drafts.status': { request: { tabId: number }; response: DraftsStatus };
-  'drafts.keepLocal': { request: { tabId: number }; response: DraftsStatus };
+  /** `encrypt`: the compose popup's own status says the message will be encrypted (saves computing it again). */
+  'drafts.status': { request: { tabId: number; encrypt?: boolean }; response: DraftsStatus };
+  'drafts.keepLocal': { request: { tabId: number; encrypt?: boolean }; response: DraftsStatus };
 }
 export type DraftsRequestName = keyof DraftsRequestMap;
 export type DraftsReply = { ok: true; value: DraftsStatus } | { ok: false; error: { code: string; message: string } };
@@ -88,6 +91,8 @@ export interface DraftServiceDependencies {
   getRaw(messageId: number): Promise<Blob | string>;
   /** An own key unlocked through the passphrase prompt (reason 'decrypt'). */
   unlockedKey(fingerprint: string): Promise<SecretKey>;
+  /** What the compose button last showed for this tab (cheap), when it has been computed. */
+  lastKnown?(tabId: number): { encrypt: boolean } | undefined;
   /** The reopened draft was encrypted: its message stays encrypted (the popup's per-message choice). */
   markEncrypted(tabId: number): void;
   notify(title: string, message: string): Promise<void>;
@@ -271,11 +276,16 @@ export class DraftService {
     return [];
   }
 
-  /** Where drafts of this compose window go, and whether they are encrypted. */
-  async status(tabId: number): Promise<DraftsStatus> {
+  /**
+   * Where drafts of this compose window go, and whether they are encrypted. `encrypt` is the compose
+   * popup's answer when it has one (computing the protection twice at once slowed the popup so much
+   * that it did not open over a compose window with large attachments).
+   */
+  async status(tabId: number, known?: { encrypt: boolean }): Promise<DraftsStatus> {
     const details = await this.#deps.compose.getComposeDetails(tabId);
-    const protection = await this.#deps.protection(tabId).catch(() => ({ encrypt: false, encryptRequired: false }));
-    const encrypt = protection.encrypt || protection.encryptRequired;
+    // Never computed here: the popup computes it at the same moment, and doing it twice at once kept the
+    // popup from opening over a compose window with large attachments (send.test.ts).
+    const encrypt = (known ?? this.#deps.lastKnown?.(tabId))?.encrypt ?? false;
     const watched = await this.watch(tabId);
     let folder: DraftFolderInfo | undefined;
     if (typeof details.identityId === 'string') folder = await this.#deps.experiment.draftFolder(details.identityId).catch(() => undefined);
@@ -284,17 +294,18 @@ export class DraftService {
       place: folder?.serverName ?? '',
       encrypt,
       encryptedDrafts: encrypt && watched && folder?.autoEncryptDrafts !== false,
+      encryptsDrafts: watched && folder?.autoEncryptDrafts !== false,
       canKeepLocal: folder !== undefined && !folder.local,
       autoEncryptDraftsOff: folder?.autoEncryptDrafts === false,
     };
   }
 
   /** The safe setting, one click: this identity's drafts go to Local Folders. */
-  async keepLocal(tabId: number): Promise<DraftsStatus> {
+  async keepLocal(tabId: number, known?: { encrypt: boolean }): Promise<DraftsStatus> {
     const details = await this.#deps.compose.getComposeDetails(tabId);
     if (typeof details.identityId !== 'string') throw new SigillError('BAD_INPUT', { detail: 'the compose window has no identity' });
     await this.#deps.experiment.keepDraftsLocal(details.identityId);
-    return this.status(tabId);
+    return this.status(tabId, known);
   }
 
   /** The runtime.onMessage listener for the compose popup's drafts requests (Sigill's own pages only). */
@@ -303,13 +314,14 @@ export class DraftService {
     if (typeof sender.url !== 'string' || !sender.url.startsWith(extensionOrigin)) {
       return Promise.resolve({ ok: false, error: { code: 'BAD_INPUT', message: 'Only Sigill’s own pages may ask this.' } });
     }
-    const { sigillDrafts: name, payload } = message as { sigillDrafts: string; payload?: { tabId?: unknown } };
+    const { sigillDrafts: name, payload } = message as { sigillDrafts: string; payload?: { tabId?: unknown; encrypt?: unknown } };
     const tabId = Number(payload?.tabId);
+    const known = typeof payload?.encrypt === 'boolean' ? { encrypt: payload.encrypt } : undefined;
     const answer = async (): Promise<DraftsReply> => {
       try {
         if (!Number.isInteger(tabId)) throw new SigillError('BAD_INPUT', { detail: 'tabId' });
-        if (name === 'drafts.status') return { ok: true, value: await this.status(tabId) };
-        if (name === 'drafts.keepLocal') return { ok: true, value: await this.keepLocal(tabId) };
+        if (name === 'drafts.status') return { ok: true, value: await this.status(tabId, known) };
+        if (name === 'drafts.keepLocal') return { ok: true, value: await this.keepLocal(tabId, known) };
         return { ok: false, error: { code: 'BAD_INPUT', message: `Unknown request ${JSON.stringify(name)}.` } };
       } catch (error) {
         return { ok: false, error: { code: isSigillError(error) ? error.code : 'INTERNAL', message: error instanceof Error ? error.message : String(error) } };

@@ -16,6 +16,7 @@ import { notifySendFailure } from './send-notify.ts';
 import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 import { ReadService } from './read.ts';
 import { startDrafts } from './drafts-start.ts';
+import type { ComposeStatus } from '../shared/compose-messages.ts';
 import { isReadRequest, type ReadRequestName } from '../shared/messages.ts';
 import { translator } from '../shared/i18n.ts';
 
@@ -163,6 +164,8 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
   api.windows.onRemoved.addListener((windowId) => prompts.windowClosed(windowId));
 
   const choices = new Map<number, MessageChoice>();
+  /** Each compose tab's last status, as its button shows it (the drafts section of the popup reads it). */
+  const composeStatuses = new Map<number, ComposeStatus>();
   const failures = new Map<number, string>();
   const notify = notifySendFailure(api, (tabId, text) => failures.set(tabId, text));
   const send = ready.then(
@@ -203,6 +206,7 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
         accounts: () => api.accounts.list(true),
         badge: async (tabId, status) => {
+          composeStatuses.set(tabId, status);
           const badge = badgeFor(status);
           await api.composeAction.setBadgeText({ tabId, text: badge.text });
           await api.composeAction.setBadgeBackgroundColor({ tabId, color: badge.color });
@@ -227,6 +231,6 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
   });
   // Drafts of an encrypted message are saved encrypted (drafts.ts, the Experiment's draft arm).
-  void startDrafts({ api, ready, composeStatus, choices });
+  void startDrafts({ api, ready, settings: () => loadSettings(storage), choices, composeStatuses });
   return { ready, send, choices, reading };
 }

@@ -34,7 +34,7 @@ function summary(status: ComposeStatus): { text: string; className: string } {
   return { text: t('composeSummaryPlain'), className: '' };
 }
 
-function render(status: ComposeStatus): void {
+function render(status: ComposeStatus, draftsStatus?: DraftsStatus): void {
   const lastFailure = element('last-failure');
   lastFailure.textContent = status.lastFailure ?? '';
   lastFailure.hidden = status.lastFailure === undefined;
@@ -74,36 +74,43 @@ function render(status: ComposeStatus): void {
   );
   element('no-recipients').hidden = status.recipients.length > 0;
   element('own-key').textContent = t(`composeOwnKey_${status.ownKey === 'ok' || status.ownKey === 'locked-ok' || status.ownKey === 'missing' ? status.ownKey.replace('-', '_') : 'problem'}`);
-  void renderDrafts(status);
+  renderDrafts(status, draftsStatus);
 }
 
 // ---- where drafts go (the background's drafts.ts) ----
 
 type DraftsReply = { ok: true; value: DraftsStatus } | { ok: false; error: { code: string; message: string } };
 
-async function draftsRequest(name: 'drafts.status' | 'drafts.keepLocal'): Promise<DraftsStatus | undefined> {
-  const reply = (await api.runtime.sendMessage({ sigillDrafts: name, payload: { tabId } })) as DraftsReply | undefined;
+async function draftsRequest(name: 'drafts.status' | 'drafts.keepLocal', status?: ComposeStatus): Promise<DraftsStatus | undefined> {
+  const payload = status === undefined ? { tabId } : { tabId, encrypt: status.encrypt || status.encryptRequired };
+  const reply = (await api.runtime.sendMessage({ sigillDrafts: name, payload })) as DraftsReply | undefined;
   if (reply === undefined || reply === null) return undefined; // no drafts service (no Experiment)
   if (!reply.ok) throw new Error(reply.error.message);
   return reply.value;
 }
 
-/** Where drafts of this message go and whether they are encrypted; without the drafts service, the compose status's guess. */
-async function renderDrafts(status: ComposeStatus, known?: DraftsStatus): Promise<void> {
+/**
+ * Where drafts of this message go and whether they are encrypted; without the drafts service, the compose
+ * status's guess. Drawn in the same pass as the rest: content that grows after the popup opened can keep
+ * it from opening over a busy compose window.
+ */
+function renderDrafts(status: ComposeStatus, info: DraftsStatus | undefined): void {
   const drafts = element('drafts');
   const keepLocal = element<HTMLButtonElement>('drafts-keep-local');
-  const info = known ?? (await draftsRequest('drafts.status').catch(() => undefined));
   if (info === undefined) {
     drafts.textContent = t(`composeDrafts_${status.drafts.location}`, [status.drafts.accountName ?? '']);
     drafts.className = `drafts ${status.drafts.location}`;
     keepLocal.hidden = true;
     return;
   }
-  const unsafe = info.location === 'server' && !info.encryptedDrafts;
-  if (info.encrypt && info.autoEncryptDraftsOff) drafts.textContent = t('composeDraftsNotSaved');
-  else if (info.encryptedDrafts && info.location !== 'unknown') drafts.textContent = t(`composeDraftsEncrypted_${info.location}`, [info.place]);
+  // Whether this message is encrypted comes from the popup's own status (drawn in the same pass).
+  const encrypt = status.encrypt || status.encryptRequired;
+  const encrypted = encrypt && info.encryptsDrafts;
+  const unsafe = info.location === 'server' && !encrypted;
+  if (encrypt && info.autoEncryptDraftsOff) drafts.textContent = t('composeDraftsNotSaved');
+  else if (encrypted && info.location !== 'unknown') drafts.textContent = t(`composeDraftsEncrypted_${info.location}`, [info.place]);
   else drafts.textContent = t(`composeDrafts_${info.location}`, [info.place]);
-  drafts.className = `drafts ${unsafe ? 'server' : info.encryptedDrafts ? 'encrypted' : info.location}`;
+  drafts.className = `drafts ${unsafe ? 'server' : encrypted ? 'encrypted' : info.location}`;
   keepLocal.hidden = !info.canKeepLocal;
 }
 
@@ -111,9 +118,7 @@ element('drafts-keep-local').addEventListener('click', () => {
   void (async () => {
     try {
       const status = await call('compose.status', { tabId });
-      const info = await draftsRequest('drafts.keepLocal');
-      render(status);
-      if (info !== undefined) await renderDrafts(status, info);
+      render(status, await draftsRequest('drafts.keepLocal', status));
     } catch (error) {
       showError(error);
     }
@@ -128,7 +133,12 @@ function showError(error: unknown): void {
 
 async function refresh(update?: { encrypt?: boolean; sign?: boolean; attachPublicKey?: boolean }): Promise<void> {
   try {
-    render(update === undefined ? await call('compose.status', { tabId }) : await call('compose.choose', { tabId, ...update }));
+    // Both at once, drawn in one pass (the drafts line takes "encrypted" from the status).
+    const [status, drafts] = await Promise.all([
+      update === undefined ? call('compose.status', { tabId }) : call('compose.choose', { tabId, ...update }),
+      draftsRequest('drafts.status').catch(() => undefined),
+    ]);
+    render(status, drafts);
   } catch (error) {
     showError(error);
   }

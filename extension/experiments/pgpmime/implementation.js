@@ -408,6 +408,12 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
           }
           const local = MailServices.accounts.localFoldersServer;
           if (!server && local && uri.startsWith(`${local.rootFolder.URI}/`)) server = local;
+          // No folder set (a profile made without the wizard): Thunderbird then saves into the identity's
+          // account's own Drafts (POP3 accounts keep them in Local Folders).
+          if (!server && !uri) {
+            const own = MailServices.accounts.getServersForIdentity(identity)[0];
+            server = own && ['none', 'pop3', 'rss'].includes(own.type) ? local : (own ?? null);
+          }
           return {
             uri,
             // mailbox: URIs are Local Folders and POP3 accounts' folders, on this computer.

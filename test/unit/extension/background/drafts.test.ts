@@ -243,10 +243,12 @@ describe('drafts: reopening', () => {
 describe('drafts: the popup', () => {
   it('says where drafts go and whether they are encrypted; "keep local" moves them to Local Folders', async () => {
     const { service, arm } = await setup();
-    expect(await service.status(1)).toEqual({ location: 'server', place: 'alice@sigill.test', encrypt: true, encryptedDrafts: true, canKeepLocal: true, autoEncryptDraftsOff: false });
-    expect(await service.keepLocal(1)).toMatchObject({ location: 'local', place: 'Local Folders', canKeepLocal: false });
+    expect(await service.status(1, { encrypt: true })).toEqual({ location: 'server', place: 'alice@sigill.test', encrypt: true, encryptedDrafts: true, encryptsDrafts: true, canKeepLocal: true, autoEncryptDraftsOff: false });
+    // Without the caller's answer it is not computed again (false), but whether drafts would be encrypted is known.
+    expect(await service.status(1)).toMatchObject({ encrypt: false, encryptedDrafts: false, encryptsDrafts: true });
+    expect(await service.keepLocal(1, { encrypt: true })).toMatchObject({ location: 'local', place: 'Local Folders', canKeepLocal: false, encryptedDrafts: true });
     arm.folder = { ...arm.folder, autoEncryptDrafts: false };
-    expect(await service.status(1)).toMatchObject({ encryptedDrafts: false, autoEncryptDraftsOff: true });
+    expect(await service.status(1, { encrypt: true })).toMatchObject({ encryptedDrafts: false, encryptsDrafts: false, autoEncryptDraftsOff: true });
   });
 
   it("answers only Sigill's own pages", async () => {
