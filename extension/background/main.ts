@@ -18,6 +18,8 @@ import type { PgpMimeExperiment } from '../experiments/pgpmime/api.ts';
 import { badgeFor, ComposeStatusService, relatesToEncrypted } from './send-status.ts';
 import { ReadService } from './read.ts';
 import { SessionChoices } from './choices.ts';
+import { startDrafts } from './drafts-start.ts';
+import type { ComposeStatus } from '../shared/compose-messages.ts';
 import { isReadRequest, type ReadRequestName } from '../shared/messages.ts';
 import { translator } from '../shared/i18n.ts';
 
@@ -189,6 +191,8 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
   // Kept in storage.session: a background suspended between the popup and Send must not forget them.
   const choices = new SessionChoices(api.storage.session);
   const choicesRestored = choices.restore();
+  /** Each compose tab's last status, as its button shows it (the drafts section of the popup reads it). */
+  const composeStatuses = new Map<number, ComposeStatus>();
   const failures = new Map<number, string>();
   const notify = notifySendFailure(api, (tabId, text) => failures.set(tabId, text));
   // Registered at once: the Experiment fires onEncapsulate during a send that onBeforeSend armed.
@@ -238,6 +242,7 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
         getComposeDetails: (tabId) => api.compose.getComposeDetails(tabId),
         accounts: () => api.accounts.list(true),
         badge: async (tabId, status) => {
+          composeStatuses.set(tabId, status);
           const badge = badgeFor(status);
           await api.composeAction.setBadgeText({ tabId, text: badge.text });
           await api.composeAction.setBadgeBackgroundColor({ tabId, color: badge.color });
@@ -261,5 +266,7 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     const tabId = tab.id;
     void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
   });
+  // Drafts of an encrypted message are saved encrypted (drafts.ts, the Experiment's draft arm).
+  void startDrafts({ api, ready, settings: () => loadSettings(storage), choices, composeStatuses });
   return { ready, send, choices, reading };
 }

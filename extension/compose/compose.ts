@@ -6,6 +6,7 @@
  */
 import { browserApi } from '../platform/browser.ts';
 import { composeRequest, type ComposeRequestMap, type ComposeRequestName, type ComposeStatus } from '../shared/compose-messages.ts';
+import type { DraftsStatus } from '../background/drafts.ts';
 import { localizePage, translator } from '../shared/i18n.ts';
 
 const api = browserApi();
@@ -43,7 +44,7 @@ function formatLine(status: ComposeStatus): string | undefined {
   return t('composeFormat_setting');
 }
 
-function render(status: ComposeStatus): void {
+function render(status: ComposeStatus, draftsStatus?: DraftsStatus): void {
   const lastFailure = element('last-failure');
   lastFailure.textContent = status.lastFailure ?? '';
   lastFailure.hidden = status.lastFailure === undefined;
@@ -88,10 +89,56 @@ function render(status: ComposeStatus): void {
   format.hidden = line === undefined;
   format.dataset.format = status.format?.format ?? '';
   element('own-key').textContent = t(`composeOwnKey_${status.ownKey === 'ok' || status.ownKey === 'locked-ok' || status.ownKey === 'missing' ? status.ownKey.replace('-', '_') : 'problem'}`);
-  const drafts = element('drafts');
-  drafts.textContent = t(`composeDrafts_${status.drafts.location}`, [status.drafts.accountName ?? '']);
-  drafts.className = `drafts ${status.drafts.location}`;
+  renderDrafts(status, draftsStatus);
 }
+
+// ---- where drafts go (the background's drafts.ts) ----
+
+type DraftsReply = { ok: true; value: DraftsStatus } | { ok: false; error: { code: string; message: string } };
+
+async function draftsRequest(name: 'drafts.status' | 'drafts.keepLocal', status?: ComposeStatus): Promise<DraftsStatus | undefined> {
+  const payload = status === undefined ? { tabId } : { tabId, encrypt: status.encrypt || status.encryptRequired };
+  const reply = (await api.runtime.sendMessage({ sigillDrafts: name, payload })) as DraftsReply | undefined;
+  if (reply === undefined || reply === null) return undefined; // no drafts service (no Experiment)
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.value;
+}
+
+/**
+ * Where drafts of this message go and whether they are encrypted; without the drafts service, the compose
+ * status's guess. Drawn in the same pass as the rest: content that grows after the popup opened can keep
+ * it from opening over a busy compose window.
+ */
+function renderDrafts(status: ComposeStatus, info: DraftsStatus | undefined): void {
+  const drafts = element('drafts');
+  const keepLocal = element<HTMLButtonElement>('drafts-keep-local');
+  if (info === undefined) {
+    drafts.textContent = t(`composeDrafts_${status.drafts.location}`, [status.drafts.accountName ?? '']);
+    drafts.className = `drafts ${status.drafts.location}`;
+    keepLocal.hidden = true;
+    return;
+  }
+  // Whether this message is encrypted comes from the popup's own status (drawn in the same pass).
+  const encrypt = status.encrypt || status.encryptRequired;
+  const encrypted = encrypt && info.encryptsDrafts;
+  const unsafe = info.location === 'server' && !encrypted;
+  if (encrypt && info.autoEncryptDraftsOff) drafts.textContent = t('composeDraftsNotSaved');
+  else if (encrypted && info.location !== 'unknown') drafts.textContent = t(`composeDraftsEncrypted_${info.location}`, [info.place]);
+  else drafts.textContent = t(`composeDrafts_${info.location}`, [info.place]);
+  drafts.className = `drafts ${unsafe ? 'server' : encrypted ? 'encrypted' : info.location}`;
+  keepLocal.hidden = !info.canKeepLocal;
+}
+
+element('drafts-keep-local').addEventListener('click', () => {
+  void (async () => {
+    try {
+      const status = await call('compose.status', { tabId });
+      render(status, await draftsRequest('drafts.keepLocal', status));
+    } catch (error) {
+      showError(error);
+    }
+  })();
+});
 
 function showError(error: unknown): void {
   const box = element('error');
@@ -101,7 +148,12 @@ function showError(error: unknown): void {
 
 async function refresh(update?: { encrypt?: boolean; sign?: boolean; attachPublicKey?: boolean }): Promise<void> {
   try {
-    render(update === undefined ? await call('compose.status', { tabId }) : await call('compose.choose', { tabId, ...update }));
+    // Both at once, drawn in one pass (the drafts line takes "encrypted" from the status).
+    const [status, drafts] = await Promise.all([
+      update === undefined ? call('compose.status', { tabId }) : call('compose.choose', { tabId, ...update }),
+      draftsRequest('drafts.status').catch(() => undefined),
+    ]);
+    render(status, drafts);
   } catch (error) {
     showError(error);
   }

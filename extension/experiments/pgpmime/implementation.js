@@ -7,8 +7,18 @@
 /* global ChromeUtils, Components, Ci, Cc, ExtensionCommon, Services */
 'use strict';
 
+const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+
 // nsIMsgCompDeliverMode: only real sends go through Sigill; drafts and templates are left alone.
 const SEND_MODES = new Set([Ci.nsIMsgCompDeliverMode.Now, Ci.nsIMsgCompDeliverMode.Later, Ci.nsIMsgCompDeliverMode.Background]);
+// Drafts and templates of a message Sigill encrypts (the "draft arm", watchDrafts below).
+const DRAFT_MODES = new Map([
+  [Ci.nsIMsgCompDeliverMode.SaveAsDraft, 'draft'],
+  [Ci.nsIMsgCompDeliverMode.AutoSaveAsDraft, 'autoSave'],
+  [Ci.nsIMsgCompDeliverMode.SaveAsTemplate, 'template'],
+]);
+/** A draft save waits at most this long for the background's decision, then is not saved. */
+const MAX_DRAFT_DECISION_MS = 60 * 1000;
 /** A send waits at most this long for the background, then fails (a hung send would lock the window). */
 const MAX_WAIT_MS = 15 * 60 * 1000;
 
@@ -50,7 +60,7 @@ function binaryString(bytes) {
  * the background with a nested event loop (as Thunderbird's own modal prompts do during a send).
  */
 class ComposeSecure {
-  constructor({ tabId, format, subject, fields, fire, refusal }) {
+  constructor({ tabId, format, subject, fields, fire, refusal, draft = false }) {
     this.QueryInterface = ChromeUtils.generateQI(['nsIMsgComposeSecure']);
     this.tabId = tabId;
     this.format = format;
@@ -58,6 +68,8 @@ class ComposeSecure {
     this.fields = fields;
     /** When set, this send must not happen: beginCryptoEncapsulation fails with it. */
     this.refusal = refusal;
+    /** A draft or template (watchDrafts): encapsulated too, and the real subject goes back on the fields after. */
+    this.draft = draft;
     this.previous = fields.composeSecure;
     this.fire = fire;
     // Read by MimeMessage.sys.mjs while it lays the message out.
@@ -78,7 +90,7 @@ class ComposeSecure {
       this.restore(this.fields);
       throw failure(this.refusal);
     }
-    if (isDraft) throw failure('drafts are not encapsulated by Sigill');
+    if (isDraft && !this.draft) throw failure('drafts are not encapsulated by Sigill');
     this.outStream = outStream;
     this.headers = headers ?? '';
     // Thunderbird's blocks go to a private temporary file (not memory: attachments can be large).
@@ -116,6 +128,8 @@ class ComposeSecure {
   /** Gives the compose fields back what they had (S/MIME's object), so a later send is not ours. */
   restore(fields) {
     if (fields.composeSecure === this || fields.composeSecure?.wrappedJSObject === this) fields.composeSecure = this.previous;
+    // A draft's window stays open: its fields get the real subject back.
+    if (this.draft && fields.subject !== this.subject) fields.subject = this.subject;
   }
 
   encapsulate() {
@@ -135,6 +149,7 @@ class ComposeSecure {
             tabId: this.tabId,
             encrypt: this.format.encrypt,
             sign: this.format.sign,
+            ...(this.draft ? { draft: true } : {}),
             headers: this.headers,
             subject: this.subject,
             ...(this.format.encrypt ? { outerSubject: this.format.outerSubject ?? '...' } : {}),
@@ -204,10 +219,15 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
     /** tabId → { window, format, onSend, onClose } */
     this.armed = new Map();
     this.listeners = new Set();
+    /** tabId → { window, onSave, onClose } for watchDrafts. */
+    this.draftWatches = new Map();
+    this.draftDecisionListeners = new Set();
+    this.draftListeners = new Set();
   }
 
   onShutdown() {
     for (const tabId of [...this.armed.keys()]) this.disarm(tabId);
+    for (const tabId of [...this.draftWatches.keys()]) this.unwatchDrafts(tabId);
     for (const state of pending.values()) {
       state.error = 'Sigill was stopped';
       state.done = true;
@@ -229,8 +249,70 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
     return listener.async(request);
   }
 
+  unwatchDrafts(tabId) {
+    const watch = this.draftWatches.get(tabId);
+    if (!watch) return;
+    watch.window.removeEventListener('compose-send-message', watch.onSave, true);
+    watch.window.removeEventListener('unload', watch.onClose);
+    this.draftWatches.delete(tabId);
+  }
+
+  /** The one listener of an event of the draft arm (drafts.ts); none or several fail the save. */
+  fireOne(listeners, name, request) {
+    const [listener] = listeners;
+    if (!listener || listeners.size !== 1) return Promise.reject(new Error(`${listeners.size} listeners for ${name}, expected 1`));
+    return listener.async(request);
+  }
+
+  /**
+   * The draft arm: a draft or template of this compose window is about to be saved. Asks the
+   * background (onDraftSave) whether it must be encrypted, waiting in a nested event loop as the send
+   * does; 'encrypt' puts a draft ComposeSecure on the fields (its bytes go to onEncapsulateDraft),
+   * 'plain' leaves the save alone, anything else (refusal, error, no answer) cancels the save: an
+   * encrypted message's draft is never saved in plaintext.
+   */
+  draftSave(tabId, window, event) {
+    const mode = DRAFT_MODES.get(event.detail?.msgType);
+    if (mode === undefined) return; // a real send: the send arm's business
+    // Thunderbird's own OpenPGP or S/MIME encrypts this message (and its drafts) itself.
+    if (window.gSendEncrypted) return;
+    const fields = window.gMsgCompose?.compFields;
+    const identity = window.gCurrentIdentity;
+    const request = {
+      tabId,
+      mode,
+      // MimeMessage.sys.mjs encapsulates a draft (not a template) only when the identity allows it.
+      autoEncryptDrafts: mode === 'template' || Boolean(identity?.getBoolAttribute('autoEncryptDrafts')),
+    };
+    const state = { done: false, decision: undefined };
+    this.fireOne(this.draftDecisionListeners, 'onDraftSave', request).then(
+      (decision) => Object.assign(state, { done: true, decision: String(decision) }),
+      (error) => Object.assign(state, { done: true, decision: `error: ${error?.message ?? error}` }),
+    );
+    const deadline = Date.now() + MAX_DRAFT_DECISION_MS;
+    Services.tm.spinEventLoopUntilOrQuit('Sigill draft decision', () => state.done || Date.now() > deadline);
+    if (state.decision === 'plain') return;
+    if (state.decision !== 'encrypt' || !fields) {
+      console.warn(`Sigill PGP/MIME: the draft was not saved (${state.decision ?? 'no answer from Sigill'})`);
+      event.preventDefault();
+      return;
+    }
+    const format = { encrypt: true, sign: false, outerSubject: '...' };
+    const subject = fields.subject;
+    fields.subject = format.outerSubject;
+    fields.composeSecure = new ComposeSecure({ tabId, format, subject, fields, draft: true, fire: (encapsulation) => this.fireOne(this.draftListeners, 'onEncapsulateDraft', encapsulation) });
+  }
+
   getAPI(context) {
     const api = { disarm: (tabId) => this.disarm(tabId), fire: (request) => this.fire(request), armed: this.armed, listeners: this.listeners };
+    // The draft arm's state, reached from the API object's methods (arrow functions keep `this`).
+    const drafts = {
+      watches: this.draftWatches,
+      decisionListeners: this.draftDecisionListeners,
+      listeners: this.draftListeners,
+      unwatch: (tabId) => this.unwatchDrafts(tabId),
+      save: (tabId, window, event) => this.draftSave(tabId, window, event),
+    };
     const { tabManager } = context.extension;
     return {
       sigillPgpMime: {
@@ -284,6 +366,76 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
           api.disarm(tabId);
         },
 
+        async watchDrafts(tabId) {
+          const reason = unavailableReason();
+          if (reason !== undefined) throw new ExtensionCommon.ExtensionError(`PGP/MIME is not available: ${reason}`);
+          const window = tabManager.get(tabId)?.nativeTab;
+          if (!window || window.document?.documentElement?.getAttribute('windowtype') !== 'msgcompose' || !window.gMsgCompose?.compFields) {
+            throw new ExtensionCommon.ExtensionError(`tab ${tabId} is not a compose window`);
+          }
+          if (drafts.watches.has(tabId)) return true;
+          ensureRestorer(window);
+          const onSave = (event) => drafts.save(tabId, window, event);
+          const onClose = () => drafts.unwatch(tabId);
+          window.addEventListener('compose-send-message', onSave, true);
+          window.addEventListener('unload', onClose);
+          drafts.watches.set(tabId, { window, onSave, onClose });
+          return true;
+        },
+
+        async unwatchDrafts(tabId) {
+          drafts.unwatch(tabId);
+        },
+
+        async draftMessage(tabId) {
+          // A draft opened for editing carries its stored message's URI as draftId (replaced at the next
+          // save); compose.getComposeDetails gives no relatedMessageId for it.
+          const window = tabManager.get(tabId)?.nativeTab;
+          const uri = window?.gMsgCompose?.compFields?.draftId;
+          if (!uri) return null;
+          const header = MailServices.messageServiceFromURI(uri).messageURIToMsgHdr(uri);
+          return header ? (context.extension.messageManager.convert(header)?.id ?? null) : null;
+        },
+
+        async draftFolder(identityId) {
+          const identity = MailServices.accounts.getIdentity(identityId);
+          if (!identity) throw new ExtensionCommon.ExtensionError(`no identity ${identityId}`);
+          const uri = identity.draftsFolderURI || '';
+          // The folder may not exist yet (created at the first save): its URI names the server.
+          let server;
+          try {
+            server = uri ? MailServices.accounts.findServerByURI(Services.io.newURI(uri)) : null;
+          } catch {
+            server = null; // not a folder URI Thunderbird knows
+          }
+          const local = MailServices.accounts.localFoldersServer;
+          if (!server && local && uri.startsWith(`${local.rootFolder.URI}/`)) server = local;
+          // No folder set (a profile made without the wizard): Thunderbird then saves into the identity's
+          // account's own Drafts (POP3 accounts keep them in Local Folders).
+          if (!server && !uri) {
+            const own = MailServices.accounts.getServersForIdentity(identity)[0];
+            server = own && ['none', 'pop3', 'rss'].includes(own.type) ? local : (own ?? null);
+          }
+          return {
+            uri,
+            // mailbox: URIs are Local Folders and POP3 accounts' folders, on this computer.
+            local: server ? ['none', 'pop3', 'rss'].includes(server.type) : uri.startsWith('mailbox:'),
+            serverName: server?.prettyName ?? '',
+            autoEncryptDrafts: Boolean(identity.getBoolAttribute('autoEncryptDrafts')),
+          };
+        },
+
+        async keepDraftsLocal(identityId) {
+          // What Account Settings → Copies & Folders → "Keep message drafts in: Other → Local Folders" sets.
+          const identity = MailServices.accounts.getIdentity(identityId);
+          if (!identity) throw new ExtensionCommon.ExtensionError(`no identity ${identityId}`);
+          // Thunderbird creates the folder at the first save, as for any POP3 account's default.
+          const uri = `${MailServices.accounts.localFoldersServer.rootFolder.URI}/Drafts`;
+          identity.draftsFolderPickerMode = '1';
+          identity.draftsFolderURI = uri;
+          return uri;
+        },
+
         async write(handle, bytes) {
           const state = pending.get(handle);
           if (!state || state.done) throw new ExtensionCommon.ExtensionError(`no encapsulation ${handle} is waiting`);
@@ -305,6 +457,24 @@ var sigillPgpMime = class extends ExtensionCommon.ExtensionAPI {
           state.error = reason || 'failed';
           state.done = true;
         },
+
+        onDraftSave: new ExtensionCommon.EventManager({
+          context,
+          name: 'sigillPgpMime.onDraftSave',
+          register(fire) {
+            drafts.decisionListeners.add(fire);
+            return () => drafts.decisionListeners.delete(fire);
+          },
+        }).api(),
+
+        onEncapsulateDraft: new ExtensionCommon.EventManager({
+          context,
+          name: 'sigillPgpMime.onEncapsulateDraft',
+          register(fire) {
+            drafts.listeners.add(fire);
+            return () => drafts.listeners.delete(fire);
+          },
+        }).api(),
 
         onEncapsulate: new ExtensionCommon.EventManager({
           context,

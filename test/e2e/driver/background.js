@@ -240,6 +240,42 @@ const commands = {
     };
   },
 
+  async composeSave({ tabId, mode = 'draft', timeoutMs = 60_000 }) {
+    try {
+      const saved = await withTimeout(messenger.compose.saveMessage(tabId, { mode }), timeoutMs, 'compose.saveMessage');
+      return { ok: true, messages: saved.messages.map((message) => ({ id: message.id, headerMessageId: message.headerMessageId, folder: message.folder?.path ?? '' })) };
+    } catch (error) {
+      return { ok: false, error: String(error) };
+    }
+  },
+
+  async editDraft({ messageId }) {
+    /** @type {Promise<{ id?: number }>} */
+    const opened = new Promise((resolve) => {
+      /** @param {{ id?: number, type?: string }} tab */
+      const listener = (tab) => {
+        if (tab.type !== 'messageCompose') return;
+        messenger.tabs.onCreated.removeListener(listener);
+        resolve(tab);
+      };
+      messenger.tabs.onCreated.addListener(listener);
+    });
+    await messenger.sigillTest.editDraft(messageId);
+    const tab = await withTimeout(opened, 30_000, 'the draft composer');
+    if (tab.id === undefined) throw new Error('the draft composer has no tab');
+    return { tabId: tab.id };
+  },
+
+  async composeClose({ tabId }) {
+    await messenger.tabs.remove(tabId);
+    return null;
+  },
+
+  async composeOrigin({ tabId }) {
+    const details = await messenger.compose.getComposeDetails(tabId);
+    return { type: String(details.type), relatedMessageId: details.relatedMessageId ?? null };
+  },
+
   async composeSend({ tabId, timeoutMs = 120_000 }) {
     try {
       const sent = await withTimeout(messenger.compose.sendMessage(tabId, { mode: 'sendNow' }), timeoutMs, 'compose.sendMessage');

@@ -162,7 +162,17 @@ export interface DriverCommands {
   beginReply: { args: { messageId: number; forward?: boolean }; result: { tabId: number } };
   /** What a composer holds now (compose.getComposeDetails). */
   composeBody: { args: { tabId: number }; result: { isPlainText: boolean; plainTextBody: string; body: string } };
+  /** compose.saveMessage (as File → Save): the saved message, or the error when the save did not happen. */
+  composeSave: { args: { tabId: number; mode?: 'draft' | 'template'; timeoutMs?: number }; result: ComposeSaveResult };
+  /** Opens a stored draft in the composer as a double click in the Drafts folder does (compose type Draft). */
+  editDraft: { args: { messageId: number }; result: { tabId: number } };
+  /** Closes a compose window (after a save nothing is asked). */
+  composeClose: { args: { tabId: number }; result: null };
+  /** compose.getComposeDetails' type and relatedMessageId, to tell a reopened draft. */
+  composeOrigin: { args: { tabId: number }; result: { type: string; relatedMessageId: number | null } };
 }
+
+export type ComposeSaveResult = { ok: true; messages: { id: number; headerMessageId: string; folder: string }[] } | { ok: false; error: string };
 
 export interface MessagePane {
   url: string;

@@ -24,6 +24,7 @@ declare global {
       function setPref(name: string, value: string | number | boolean): Promise<void>;
       function acceptAlert(timeoutMs: number): Promise<string>;
       function clickComposeAction(addonId: string): Promise<void>;
+      function editDraft(messageId: number): Promise<void>;
       function messageSecurity(): Promise<string>;
       /** JSON text of a MessagePane (commands.ts). */
       function messagePane(): Promise<string>;

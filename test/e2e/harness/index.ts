@@ -26,6 +26,7 @@ import { headless, Thunderbird } from './thunderbird.ts';
 import type { Tool } from '../../support/tools.ts';
 import { ensureXpi } from '../../../src/testbed/xpi.ts';
 import { provisionedKeys, provisionSigillBeforeStart, waitForSigillKeyring, waitForSigillStart, type SigillSetup } from './sigill.ts';
+import { addImapLogin, imapAccountPrefs, ImapServer } from './imap.ts';
 
 export const personas = ['alice', 'bob', 'carol', 'dave'] as const;
 export type Persona = (typeof personas)[number];
@@ -51,6 +52,8 @@ export interface LaunchOptions {
   prefs?: Record<string, string | number | boolean>;
   /** Runs on the finished profile directory before Thunderbird first starts (e.g. to add a test CA to its NSS database). */
   beforeStart?: (profileDir: string) => void | Promise<void>;
+  /** The incoming account is IMAP on this server (`world.startImap()`), Drafts, Templates and Sent there, instead of POP3 on the relay. */
+  imap?: ImapServer;
 }
 
 export type SendRequest = SendArgs;
@@ -113,6 +116,7 @@ export class Client {
 
 export class World {
   readonly clients: Client[] = [];
+  private readonly imapServers: ImapServer[] = [];
   private stopped = false;
 
   private constructor(
@@ -161,6 +165,13 @@ export class World {
     }
   }
 
+  /** Starts Dovecot (IMAP) for the four personas; stopped with the world (see imap.ts). */
+  startImap(): Promise<ImapServer> {
+    const started = ImapServer.start(this.processes, { users: Object.values(this.users), logFile: join(this.artifacts, 'dovecot.log') });
+    void started.then((imap) => this.imapServers.push(imap), () => undefined);
+    return started;
+  }
+
   /** Key pairs for Thunderbird's built-in OpenPGP, made with gpg in a throwaway GNUPGHOME. */
   openPgpKeys(names: Persona[]): Record<string, OpenPgpKey> {
     const people = names.map((name) => ({ name: this.users[name].fullName, address: this.users[name].address }));
@@ -180,8 +191,9 @@ export class World {
       sigillXpi: options.sigill === false ? undefined : ensureXpi(),
       driver: { id: driverId, dir: driverDir, config: { sink: this.sink.url, profile: name } },
       openpgp: options.openpgp,
-      prefs: options.prefs,
+      prefs: options.imap === undefined ? options.prefs : { ...imapAccountPrefs(options.imap, user.address), ...options.prefs },
     });
+    if (options.imap !== undefined) addImapLogin(profileDir, options.imap, user);
     if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
     if (typeof options.sigill === 'object') await provisionSigillBeforeStart(profileDir, options.sigill);
     await options.beforeStart?.(profileDir);
@@ -249,6 +261,7 @@ export class World {
     }
     for (const client of this.clients) await client.thunderbird.stop();
     await this.maybeRelay?.stop();
+    for (const imap of this.imapServers) await imap.stop();
     await this.sink.stop();
     await this.processes.stopAll();
     if (process.env.SIGILL_E2E_KEEP !== '1') rmSync(this.scratch, { recursive: true, force: true });

@@ -244,6 +244,16 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
           }
         },
 
+        /** Opens a stored draft for editing, as a double click in the Drafts folder does (MailUtils → OpenComposeWindow, type Draft). */
+        async editDraft(messageId) {
+          const { MailServices } = ChromeUtils.importESModule('resource:///modules/MailServices.sys.mjs');
+          const header = context.extension.messageManager.get(messageId);
+          if (!header) throw new Error(`no message ${messageId}`);
+          const uri = header.folder.getUriForMsg(header);
+          const window = Services.wm.getMostRecentWindow('mail:3pane');
+          MailServices.compose.OpenComposeWindow(null, header, uri, Ci.nsIMsgCompType.Draft, Ci.nsIMsgCompFormat.Default, null, null, window?.msgWindow ?? null);
+        },
+
         async setPref(name, value) {
           if (typeof value === 'boolean') Services.prefs.setBoolPref(name, value);
           else if (typeof value === 'number') Services.prefs.setIntPref(name, value);
