@@ -19,6 +19,8 @@ export interface DraftsStartOptions {
   choices: Map<number, MessageChoice>;
   /** Each compose tab's last status (the compose button's), so the popup's drafts line costs no second computation. */
   composeStatuses: Map<number, { encrypt: boolean; encryptRequired: boolean }>;
+  /** The read path's HTML policy, so an HTML draft reopens as HTML. */
+  sanitizeHtml?: (html: string) => string;
 }
 
 /** What the compose API offers beyond the background's BrowserApi (setting the subject, attachments back). */
@@ -67,6 +69,7 @@ export function startDrafts(options: DraftsStartOptions): Promise<DraftService |
         await api.notifications.create(`sigill-drafts-${Date.now()}`, { type: 'basic', title, message, iconUrl: api.runtime.getURL('icons/sigill-96.png') });
       },
       translate: (name, substitutions) => t(name, substitutions),
+      ...(options.sanitizeHtml === undefined ? {} : { sanitizeHtml: options.sanitizeHtml }),
     });
     drafts.start();
     return drafts;

@@ -89,6 +89,8 @@ export interface DraftServiceDependencies {
   };
   /** The raw message as stored (`messages.getRaw` with decrypt: false). */
   getRaw(messageId: number): Promise<Blob | string>;
+  /** The read path's HTML policy (DOMPurify); without it an HTML draft comes back as text. */
+  sanitizeHtml?: (html: string) => string;
   /** An own key unlocked through the passphrase prompt (reason 'decrypt'). */
   unlockedKey(fingerprint: string): Promise<SecretKey>;
   /** What the compose button last showed for this tab (cheap), when it has been computed. */
@@ -225,7 +227,8 @@ export class DraftService {
     try {
       if (size > MAX_DRAFT_BYTES) throw new SigillError('TOO_LARGE', { detail: `the draft is larger than ${MAX_DRAFT_BYTES} bytes` });
       const bytes = typeof raw === 'string' ? Uint8Array.from(raw, (char) => char.charCodeAt(0) & 0xff) : new Uint8Array(await raw.arrayBuffer());
-      const result = await read(bytes, { decryptionKeys: (request) => this.#decryptionKeys(request.keyIDs) });
+      const sanitizeHtml = this.#deps.sanitizeHtml;
+      const result = await read(bytes, { decryptionKeys: (request) => this.#decryptionKeys(request.keyIDs), ...(sanitizeHtml === undefined ? {} : { sanitizeHtml }) });
       const failure = result.errors[0];
       if (result.encryption !== 'encrypted' || failure !== undefined) {
         throw new SigillError(failure?.code ?? 'NOT_ENCRYPTED_FOR_US', { detail: failure?.message ?? 'the draft is not encrypted as a whole' });

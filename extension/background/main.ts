@@ -267,6 +267,6 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
     void composeStatus.then((service) => service.status(tabId)).catch(() => undefined);
   });
   // Drafts of an encrypted message are saved encrypted (drafts.ts, the Experiment's draft arm).
-  void startDrafts({ api, ready, settings: () => loadSettings(storage), choices, composeStatuses });
+  void startDrafts({ api, ready, settings: () => loadSettings(storage), choices, composeStatuses, ...(options.sanitizeHtml === undefined ? {} : { sanitizeHtml: options.sanitizeHtml }) });
   return { ready, send, choices, reading };
 }

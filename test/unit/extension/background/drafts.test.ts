@@ -227,6 +227,27 @@ describe('drafts: reopening', () => {
     expect(arm.watched.has(5)).toBe(true);
   });
 
+  it('an HTML draft reopens as HTML (through the read path\'s HTML policy), not as its source in a <pre>', async () => {
+    const { service, arm, composer, deps } = await setup();
+    const secret = canary();
+    const boundary = 'html-boundary';
+    const html =
+      `Content-Type: multipart/alternative; boundary="${boundary}"${CRLF}${CRLF}` +
+      `--${boundary}${CRLF}Content-Type: text/plain; charset=UTF-8${CRLF}${CRLF}Dear Bob, ${secret}${CRLF}` +
+      `--${boundary}${CRLF}Content-Type: text/html; charset=UTF-8${CRLF}${CRLF}<p>Dear <b>Bob</b>, ${secret}</p><img src="https://example.invalid/x.png">${CRLF}--${boundary}--${CRLF}`;
+    const request = { handle: 3, tabId: 1, encrypt: true, sign: false, draft: true, headers: draftHeaders(), subject: 'Plans', outerSubject: '...', entity: new File([html], 'entity.eml', { type: 'message/rfc822' }) };
+    await arm.encapsulate?.(request as EncapsulationRequest);
+    const stored = arm.stored(request.headers);
+    deps.getRaw = async () => new Blob([Buffer.from(stored, 'latin1')]);
+    deps.sanitizeHtml = (markup) => markup.replace(/<img[^>]*>/g, ''); // stands in for DOMPurify (the policy is tested in test/security)
+    arm.draftId = 43;
+    Object.assign(composer.details, { type: 'draft', subject: '...', isPlainText: false, body: '' });
+    await service.composeOpened(6);
+    expect(composer.details.body).toContain(`<p>Dear <b>Bob</b>, ${secret}</p>`);
+    expect(composer.details.body).not.toContain('<pre>');
+    expect(composer.details.body).not.toContain('example.invalid');
+  });
+
   it('a plain draft, or a new message, is left as Thunderbird opened it', async () => {
     const { service, arm, composer, deps, marked } = await setup();
     deps.getRaw = async () => `Subject: hello${CRLF}Content-Type: text/plain${CRLF}${CRLF}hello${CRLF}`;
