@@ -1,12 +1,18 @@
 /**
  * The compose button's popup: will this message go encrypted and signed (per-message toggles, the
  * defaults from the settings), each recipient's key status with a way to fix it (open the key in the
- * options page), the sender's own key, and where drafts of the message are saved. Everything it shows
- * comes from the background (send-status.ts), which also draws the button's badge.
+ * options page, or find one on the key servers: find.ts), key-change warnings of the recipients, the
+ * sender's own key, and where drafts of the message are saved. Everything it shows comes from the
+ * background (send-status.ts), which also draws the button's badge.
+ *
+ * Drawing order: the status is drawn as soon as it arrives; key-change warnings and key lookups come
+ * after, each on its own and with its own error display, so that a slow or failing key server or
+ * request never keeps the recipient list from showing.
  */
 import { browserApi } from '../platform/browser.ts';
 import { composeRequest, type ComposeRequestMap, type ComposeRequestName, type ComposeStatus } from '../shared/compose-messages.ts';
 import { localizePage, translator } from '../shared/i18n.ts';
+import { recipientFinder } from './find.ts';
 
 const api = browserApi();
 const t = translator(api);
@@ -24,6 +30,60 @@ const attachPublicKey = element<HTMLInputElement>('attach-public-key');
 let tabId = -1;
 
 const GOOD_STATES = new Set(['accepted', 'verified']);
+
+const finder = recipientFinder({
+  api,
+  t,
+  changed: () => refresh(),
+  openInOptions: async (target) => void (await call('compose.openKey', target)),
+});
+/** Each recipient's lookup panel (what "Find key" showed), kept across redraws of the list. */
+const lookupPanels = new Map<string, HTMLElement>();
+/** Addresses already looked up without a click, so that a redraw does not ask again. */
+const lookedUpAutomatically = new Set<string>();
+let automaticLookups: Promise<boolean> | undefined;
+
+function lookupPanel(address: string): HTMLElement {
+  let panel = lookupPanels.get(address);
+  if (panel === undefined) {
+    panel = document.createElement('div');
+    panel.className = 'found';
+    panel.dataset.address = address;
+    lookupPanels.set(address, panel);
+  }
+  return panel;
+}
+
+/** The recipients' key-change warnings, on top where they cannot be missed; a failure to list them is shown there too. */
+async function renderWarnings(status: ComposeStatus): Promise<void> {
+  const box = element('key-warnings');
+  try {
+    const warnings = await finder.warnings(status.recipients.map((recipient) => recipient.address));
+    box.replaceChildren(...warnings.map((warning) => finder.warningCard(warning)));
+    box.hidden = warnings.length === 0;
+    for (const item of element('recipients').querySelectorAll<HTMLElement>('li[data-address]')) {
+      item.classList.toggle('key-changed', warnings.some((warning) => warning.address === item.dataset.address?.toLowerCase()));
+    }
+  } catch (error) {
+    const problem = document.createElement('p');
+    problem.className = 'error';
+    problem.textContent = t('composeWarningsFailed', [error instanceof Error ? error.message : String(error)]);
+    box.replaceChildren(problem);
+    box.hidden = false;
+  }
+}
+
+/** Recipients without a usable key are looked up once each, when the user allowed automatic lookups. */
+async function lookUpAutomatically(status: ComposeStatus): Promise<void> {
+  const missing = status.recipients.filter((recipient) => !GOOD_STATES.has(recipient.state) && !lookedUpAutomatically.has(recipient.address));
+  if (missing.length === 0) return;
+  automaticLookups ??= finder.automatic().catch(() => false);
+  if (!(await automaticLookups)) return;
+  for (const recipient of missing) {
+    lookedUpAutomatically.add(recipient.address);
+    void finder.find(recipient.address, lookupPanel(recipient.address));
+  }
+}
 
 function summary(status: ComposeStatus): { text: string; className: string } {
   if (status.error !== undefined) return { text: t('composeSummaryError', [status.error]), className: 'blocked' };
@@ -60,14 +120,20 @@ function render(status: ComposeStatus): void {
       const state = document.createElement('span');
       state.className = `state ${GOOD_STATES.has(recipient.state) ? 'good' : 'bad'}`;
       state.textContent = t(`recipientState_${recipient.state}`);
-      const fix = document.createElement('button');
-      fix.type = 'button';
-      fix.className = 'open-key';
-      fix.textContent = t(recipient.fingerprint === undefined ? 'composeFindKey' : 'composeOpenKey');
-      fix.addEventListener('click', () => {
+      const open = document.createElement('button');
+      open.type = 'button';
+      open.className = 'open-key';
+      open.textContent = t(recipient.fingerprint === undefined ? 'composeFindKey' : 'composeOpenKey');
+      open.addEventListener('click', () => {
         void call('compose.openKey', recipient.fingerprint === undefined ? { address: recipient.address } : { fingerprint: recipient.fingerprint });
       });
-      item.append(who, state, fix);
+      // Without a usable key: find one. With one: look again, which is how a changed key is noticed (KEY-SWAP).
+      const find = document.createElement('button');
+      find.type = 'button';
+      find.className = 'find-key';
+      find.textContent = t(GOOD_STATES.has(recipient.state) ? 'composeLookUpAgain' : 'composeLookUp');
+      find.addEventListener('click', () => void finder.find(recipient.address, lookupPanel(recipient.address)));
+      item.append(who, state, find, open, lookupPanel(recipient.address));
       return item;
     }),
   );
@@ -85,11 +151,17 @@ function showError(error: unknown): void {
 }
 
 async function refresh(update?: { encrypt?: boolean; sign?: boolean; attachPublicKey?: boolean }): Promise<void> {
+  let status: ComposeStatus;
   try {
-    render(update === undefined ? await call('compose.status', { tabId }) : await call('compose.choose', { tabId, ...update }));
+    status = update === undefined ? await call('compose.status', { tabId }) : await call('compose.choose', { tabId, ...update });
+    render(status);
   } catch (error) {
     showError(error);
+    return;
   }
+  // Drawn already; what may be slow comes after, each part on its own.
+  void renderWarnings(status);
+  void lookUpAutomatically(status).catch(showError);
 }
 
 async function start(): Promise<void> {
