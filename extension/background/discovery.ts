@@ -115,24 +115,27 @@ async function sourceView(outcome: SourceOutcome): Promise<SourceResultView> {
   };
 }
 
-export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependencies | undefined): DiscoveryHandlers {
+/** A key-change warning as the pages show it: fingerprints in groups of four, user IDs from the keyring. */
+export function keyChangeWarningView(keyring: Keyring, warning: KeyChangeWarning): KeyChangeWarningView {
   const userIDOf = (fingerprint: string): string | undefined => {
-    const record = host.keyring.record(fingerprint);
+    const record = keyring.record(fingerprint);
     return record?.primaryUserID ?? record?.userIDs[0];
   };
-  const warningView = (warning: KeyChangeWarning): KeyChangeWarningView => {
-    const offeredUserID = userIDOf(warning.offered.fingerprint);
-    return {
-      address: warning.address,
-      inUse: warning.inUse.map((key) => {
-        const userID = userIDOf(key.fingerprint);
-        return { ...key, formattedFingerprint: formatFingerprint(key.fingerprint), ...(userID === undefined ? {} : { userID }) };
-      }),
-      offered: { ...warning.offered, formattedFingerprint: formatFingerprint(warning.offered.fingerprint), ...(offeredUserID === undefined ? {} : { userID: offeredUserID }) },
-      detectedAt: warning.detectedAt,
-      lastSeenAt: warning.lastSeenAt,
-    };
+  const offeredUserID = userIDOf(warning.offered.fingerprint);
+  return {
+    address: warning.address,
+    inUse: warning.inUse.map((key) => {
+      const userID = userIDOf(key.fingerprint);
+      return { ...key, formattedFingerprint: formatFingerprint(key.fingerprint), ...(userID === undefined ? {} : { userID }) };
+    }),
+    offered: { ...warning.offered, formattedFingerprint: formatFingerprint(warning.offered.fingerprint), ...(offeredUserID === undefined ? {} : { userID: offeredUserID }) },
+    detectedAt: warning.detectedAt,
+    lastSeenAt: warning.lastSeenAt,
   };
+}
+
+export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependencies | undefined): DiscoveryHandlers {
+  const warningView = (warning: KeyChangeWarning): KeyChangeWarningView => keyChangeWarningView(host.keyring, warning);
   const require = (): DiscoveryDependencies => {
     if (deps === undefined) throw new SigillError('LOOKUP_FAILED', { detail: 'key discovery is not available in this background' });
     return deps;
