@@ -73,15 +73,19 @@ async function renderWarnings(status: ComposeStatus): Promise<void> {
   }
 }
 
-/** Recipients without a usable key are looked up once each, when the user allowed automatic lookups. */
+/**
+ * When the user allowed automatic lookups, every recipient is looked up once per popup: one without a
+ * usable key to find one, one with a key to notice a changed key (KEY-SWAP; its panel stays empty
+ * unless a source offers another key, and the warning then shows on top).
+ */
 async function lookUpAutomatically(status: ComposeStatus): Promise<void> {
-  const missing = status.recipients.filter((recipient) => !GOOD_STATES.has(recipient.state) && !lookedUpAutomatically.has(recipient.address));
-  if (missing.length === 0) return;
+  const pending = status.recipients.filter((recipient) => !lookedUpAutomatically.has(recipient.address));
+  if (pending.length === 0) return;
   automaticLookups ??= finder.automatic().catch(() => false);
   if (!(await automaticLookups)) return;
-  for (const recipient of missing) {
+  for (const recipient of pending) {
     lookedUpAutomatically.add(recipient.address);
-    void finder.find(recipient.address, lookupPanel(recipient.address));
+    void finder.find(recipient.address, lookupPanel(recipient.address), { quiet: GOOD_STATES.has(recipient.state) });
   }
 }
 

@@ -28,8 +28,12 @@ export interface RecipientFinderOptions {
 export interface RecipientFinder {
   /** True when lookups may run without a click: the user turned automatic lookups on in the settings. */
   automatic(): Promise<boolean>;
-  /** Looks `address` up and fills `target` with what was found, or why nothing was; never throws. */
-  find(address: string, target: HTMLElement): Promise<LookupView | undefined>;
+  /**
+   * Looks `address` up and fills `target` with what was found, or why nothing was; never throws.
+   * `quiet` (an automatic check of a recipient who has a key): the panel stays empty unless a source
+   * offers a key other than the one held.
+   */
+  find(address: string, target: HTMLElement, options?: { quiet?: boolean }): Promise<LookupView | undefined>;
   /** The open key-change warnings for these addresses. */
   warnings(addresses: readonly string[]): Promise<KeyChangeWarningView[]>;
   /** One warning, with both fingerprints and the choices. */
@@ -116,11 +120,16 @@ export function recipientFinder({ api, t, changed, openInOptions }: RecipientFin
       return settings.lookupAutomatically;
     },
 
-    async find(address, target) {
-      target.replaceChildren(h('p', { className: 'muted finding' }, t('finding', [address])));
+    async find(address, target, options = {}) {
+      const quiet = options.quiet === true;
+      if (!quiet) target.replaceChildren(h('p', { className: 'muted finding' }, t('finding', [address])));
       try {
         const found = await call('discovery.lookup', { address });
         const keys = found.sources.flatMap((source) => source.keys);
+        if (quiet && keys.every((key) => key.decision === 'same' || key.decision === 'ignore')) {
+          target.replaceChildren();
+          return found;
+        }
         const failures = found.sources
           .filter((source) => source.error !== undefined)
           .map((source) => h('p', { className: 'muted source-failed' }, `${sourceLabel(t, source.source)}: ${t('sourceFailed', [errorText(t, api, source.error)])}`));
@@ -129,7 +138,8 @@ export function recipientFinder({ api, t, changed, openInOptions }: RecipientFin
         if (found.warnings.length > 0 || keys.some((key) => key.stored !== undefined)) await changed();
         return found;
       } catch (error) {
-        target.replaceChildren(h('p', { className: 'error', role: 'alert' }, errorText(t, api, error)));
+        if (quiet) target.replaceChildren();
+        else target.replaceChildren(h('p', { className: 'error', role: 'alert' }, errorText(t, api, error)));
         return undefined;
       }
     },

@@ -122,11 +122,16 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'compose p
     await call('keys.importPublic', { text: readFixture('bob', 'pub') });
     const bob = await loadCertificate('bob');
     await call('keys.setAcceptance', { fingerprint: bob.getFingerprint(), acceptance: 'accepted' });
+    // The automatic check of a recipient with a key says nothing while the key is the same.
+    servers.server.publishWkd(BOB, readFixture('bob', 'pub'));
+    const quiet = window.document.createElement('div');
+    expect((await finder.find(BOB, quiet, { quiet: true }))?.sources[0]?.keys[0]?.decision).toBe('same');
+    expect(quiet.childNodes).toHaveLength(0);
     const { publicKey: other } = await generateKey({ userIDs: [fixtureUserID('bob')] });
     servers.server.publishWkd(BOB, other.armor());
 
     const panel = window.document.createElement('div');
-    await finder.find(BOB, panel);
+    await finder.find(BOB, panel, { quiet: true });
     expect(panel.querySelector('.found-key')?.getAttribute('data-fingerprint')).toBe(other.getFingerprint());
     expect(panel.querySelector('.found-decision')?.textContent).toMatch(/^Different from the key you use/);
     expect(panel.querySelector('.found-accept')).toBeNull();
