@@ -124,20 +124,20 @@ function render(status: ComposeStatus): void {
       const state = document.createElement('span');
       state.className = `state ${GOOD_STATES.has(recipient.state) ? 'good' : 'bad'}`;
       state.textContent = t(`recipientState_${recipient.state}`);
-      const open = document.createElement('button');
-      open.type = 'button';
-      open.className = 'open-key';
-      open.textContent = t(recipient.fingerprint === undefined ? 'composeFindKey' : 'composeOpenKey');
-      open.addEventListener('click', () => {
-        void call('compose.openKey', recipient.fingerprint === undefined ? { address: recipient.address } : { fingerprint: recipient.fingerprint });
+      // One button per recipient: with a usable key, open it in the options page; without one, find one (what a
+      // lookup finds shows below, each key with "Open in options"). Keep the row this narrow: a popup whose
+      // content grows wider than Thunderbird can place it next to the button is closed at once (seen in real
+      // Thunderbird with a second button per row).
+      const hasKey = GOOD_STATES.has(recipient.state);
+      const action = document.createElement('button');
+      action.type = 'button';
+      action.className = hasKey ? 'open-key' : 'find-key';
+      action.textContent = t(hasKey ? 'composeOpenKey' : 'composeLookUp');
+      action.addEventListener('click', () => {
+        if (hasKey && recipient.fingerprint !== undefined) void call('compose.openKey', { fingerprint: recipient.fingerprint });
+        else void finder.find(recipient.address, lookupPanel(recipient.address));
       });
-      // Without a usable key: find one. With one: look again, which is how a changed key is noticed (KEY-SWAP).
-      const find = document.createElement('button');
-      find.type = 'button';
-      find.className = 'find-key';
-      find.textContent = t(GOOD_STATES.has(recipient.state) ? 'composeLookUpAgain' : 'composeLookUp');
-      find.addEventListener('click', () => void finder.find(recipient.address, lookupPanel(recipient.address)));
-      item.append(who, state, find, open, lookupPanel(recipient.address));
+      item.append(who, state, action, lookupPanel(recipient.address));
       return item;
     }),
   );
