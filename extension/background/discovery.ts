@@ -157,11 +157,13 @@ export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependenci
   };
 
   return {
-    'discovery.lookup': async ({ address }) => {
+    'discovery.lookup': async ({ address, store }) => {
       const { discovery } = require();
       if (typeof address !== 'string' || address.trim() === '') throw new SigillError('BAD_INPUT', { detail: 'the address is missing' });
       const sources = await networkSources();
-      const outcomes = await discovery.lookup(address, sources, { store: 'changes' });
+      // 'all' (the compose popup): new keys arrive in the keyring as undecided with their source, so what
+      // was found is still there, to accept, when the popup has been closed meanwhile.
+      const outcomes = await discovery.lookup(address, sources, { store: store === 'all' ? 'all' : 'changes' });
       const normalised = outcomes[0]?.address ?? address.trim().toLowerCase();
       return { address: normalised, sources: await Promise.all(outcomes.map(sourceView)), warnings: discovery.warnings(normalised).map(warningView) };
     },

@@ -46,7 +46,7 @@ export function recipientFinder({ api, t, changed, openInOptions }: RecipientFin
   function decisionText(key: DiscoveredKeyView): string {
     switch (key.decision) {
       case 'new':
-        return t('foundNew');
+        return key.stored === 'added' ? t('composeFoundStored') : t('foundNew');
       case 'same':
         return key.heldAcceptance === 'verified' ? t('foundSameVerified') : key.heldAcceptance === 'accepted' ? t('foundSameAccepted') : t('foundSameUndecided');
       case 'conflict':
@@ -84,23 +84,23 @@ export function recipientFinder({ api, t, changed, openInOptions }: RecipientFin
       made.addEventListener('click', (event) => void run(event));
       return made;
     };
-    if (key.decision === 'new' || (key.decision === 'same' && key.heldAcceptance === 'undecided')) {
+    // A new key is already stored as undecided (the lookup keeps it): Accept or Reject it.
+    const undecided = key.decision === 'new' || (key.decision === 'same' && key.heldAcceptance === 'undecided');
+    if (undecided) {
       actions.append(button('primary found-accept', t('foundAccept'), settle(importKey(true))));
-      if (key.decision === 'new') actions.append(button('found-import', t('foundImport'), settle(importKey(false))));
       actions.append(
         button(
           'found-reject',
           t('composeFoundReject'),
           settle(async () => {
             // Stored as rejected: the same key offered again is ignored, never asked about twice.
-            if (key.decision === 'new') await importKey(false)();
             await call('keys.setAcceptance', { fingerprint: key.fingerprint, acceptance: 'rejected' });
             return { text: t('foundStateRejected'), good: false };
           }),
         ),
       );
     }
-    actions.append(button('found-open', t('composeOpenInOptions'), async () => openInOptions(key.decision === 'new' ? { address: key.address } : { fingerprint: key.fingerprint })));
+    actions.append(button('found-open', t('composeOpenInOptions'), async () => openInOptions({ fingerprint: key.fingerprint })));
     const state = key.decision === 'conflict' || key.decision === 'ignore' ? 'bad' : key.decision === 'same' ? 'good' : 'neutral';
     return h(
       'article',
@@ -124,7 +124,8 @@ export function recipientFinder({ api, t, changed, openInOptions }: RecipientFin
       const quiet = options.quiet === true;
       if (!quiet) target.replaceChildren(h('p', { className: 'muted finding' }, t('finding', [address])));
       try {
-        const found = await call('discovery.lookup', { address });
+        // Found keys are kept as undecided at once (Thunderbird may close the popup before the user decides).
+        const found = await call('discovery.lookup', { address, store: 'all' });
         const keys = found.sources.flatMap((source) => source.keys);
         if (quiet && keys.every((key) => key.decision === 'same' || key.decision === 'ignore')) {
           target.replaceChildren();

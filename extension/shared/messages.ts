@@ -78,7 +78,8 @@ export interface RequestMap {
   'prompt.info': { request: { requestId: string }; response: PromptInfo };
   'prompt.submit': { request: { requestId: string; passphrase: string }; response: null };
   'prompt.cancel': { request: { requestId: string }; response: null };
-  'discovery.lookup': { request: { address: string }; response: LookupView };
+  /** `store: 'all'` also keeps new keys, as undecided (compose popup); by default only changes to held keys are stored. */
+  'discovery.lookup': { request: { address: string; store?: 'changes' | 'all' }; response: LookupView };
   'discovery.import': { request: { candidate: CandidateRef; accept?: boolean }; response: ImportedCandidateView };
   'discovery.refresh': { request: Record<string, never>; response: { refreshed: number; notDue: number; warnings: KeyChangeWarningView[] } };
   'keys.warnings': { request: { address?: string }; response: KeyChangeWarningView[] };

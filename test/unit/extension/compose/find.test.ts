@@ -78,24 +78,26 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'compose p
     expect(card?.querySelector('.fingerprint')?.textContent).toMatch(/^[0-9A-F]{4}( +[0-9A-F]{4}){9}$/);
     expect([...(card?.querySelectorAll('.user-ids li') ?? [])].map((item) => item.textContent)).toEqual([fixtureUserID('bob')]);
     expect(card?.querySelector('.found-source')?.textContent).toBe('Source: Web Key Directory of the mail provider (WKD)');
-    expect(card?.querySelector('.found-decision')?.textContent).toMatch(/^New: not in your keyring yet/);
-    expect((await call('keys.list', { secret: false })).total).toBe(0);
+    // Kept at once as undecided (with its source), so it is not lost if the popup closes; never used until accepted.
+    expect(card?.querySelector('.found-decision')?.textContent).toMatch(/^New: kept in your keyring as undecided/);
+    expect((await call('keys.list', { secret: false })).keys.map((key) => key.acceptance)).toEqual(['undecided']);
+    expect(changes()).toBe(1);
 
     click(card!.querySelector('.found-accept'));
     await settle(() => panel.querySelector('.badge') !== null);
     expect(panel.querySelector('.badge')?.textContent).toBe('Accepted');
-    expect(changes()).toBe(1);
+    expect(changes()).toBe(2);
     expect(await call('keys.get', { fingerprint: bob.getFingerprint() })).toMatchObject({ acceptance: 'accepted', status: 'usable' });
   });
 
-  it('"Import, decide later" keeps the key undecided; nothing found and a refused lookup say so', async () => {
+  it('a key found again while undecided can still be accepted; nothing found and a refused lookup say so', async () => {
     const { call, finder } = await start();
     servers.server.publishWkd(BOB, readFixture('bob', 'pub'));
+    await finder.find(BOB, window.document.createElement('div'));
     const panel = window.document.createElement('div');
     await finder.find(BOB, panel);
-    click(panel.querySelector('.found-import'));
-    await settle(() => panel.querySelector('.badge') !== null);
-    expect(panel.querySelector('.badge')?.textContent).toBe('In your keyring, not accepted');
+    expect(panel.querySelector('.found-decision')?.textContent).toMatch(/not accepted|undecided/i);
+    expect(panel.querySelector('.found-accept')).not.toBeNull();
     expect((await call('keys.list', { secret: false })).keys.map((key) => key.acceptance)).toEqual(['undecided']);
 
     const nobody = window.document.createElement('div');
@@ -153,7 +155,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'compose p
     expect((await call('keys.get', { fingerprint: bob.getFingerprint() })).acceptance).toBe('accepted');
   });
 
-  it('Reject stores the found key as rejected (never offered again as new); "Open in options" names the address', async () => {
+  it('Reject stores the found key as rejected (never offered again as new); "Open in options" opens that key', async () => {
     const { call, finder, opened } = await start();
     servers.server.publishWkd(BOB, readFixture('bob', 'pub'));
     const bob = await loadCertificate('bob');
@@ -161,7 +163,7 @@ describeWithTools([{ command: 'openssl', debianPackage: 'openssl' }], 'compose p
     await finder.find(BOB, panel);
     click(panel.querySelector('.found-open'));
     await settle(() => opened.length === 1);
-    expect(opened).toEqual([{ address: BOB }]);
+    expect(opened).toEqual([{ fingerprint: bob.getFingerprint() }]);
     click(panel.querySelector('.found-reject'));
     await settle(() => panel.querySelector('.badge') !== null);
     expect(panel.querySelector('.badge')?.textContent).toBe('Rejected');
