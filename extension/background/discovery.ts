@@ -115,24 +115,27 @@ async function sourceView(outcome: SourceOutcome): Promise<SourceResultView> {
   };
 }
 
-export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependencies | undefined): DiscoveryHandlers {
+/** A key-change warning as the pages show it: fingerprints in groups of four, user IDs from the keyring. */
+export function keyChangeWarningView(keyring: Keyring, warning: KeyChangeWarning): KeyChangeWarningView {
   const userIDOf = (fingerprint: string): string | undefined => {
-    const record = host.keyring.record(fingerprint);
+    const record = keyring.record(fingerprint);
     return record?.primaryUserID ?? record?.userIDs[0];
   };
-  const warningView = (warning: KeyChangeWarning): KeyChangeWarningView => {
-    const offeredUserID = userIDOf(warning.offered.fingerprint);
-    return {
-      address: warning.address,
-      inUse: warning.inUse.map((key) => {
-        const userID = userIDOf(key.fingerprint);
-        return { ...key, formattedFingerprint: formatFingerprint(key.fingerprint), ...(userID === undefined ? {} : { userID }) };
-      }),
-      offered: { ...warning.offered, formattedFingerprint: formatFingerprint(warning.offered.fingerprint), ...(offeredUserID === undefined ? {} : { userID: offeredUserID }) },
-      detectedAt: warning.detectedAt,
-      lastSeenAt: warning.lastSeenAt,
-    };
+  const offeredUserID = userIDOf(warning.offered.fingerprint);
+  return {
+    address: warning.address,
+    inUse: warning.inUse.map((key) => {
+      const userID = userIDOf(key.fingerprint);
+      return { ...key, formattedFingerprint: formatFingerprint(key.fingerprint), ...(userID === undefined ? {} : { userID }) };
+    }),
+    offered: { ...warning.offered, formattedFingerprint: formatFingerprint(warning.offered.fingerprint), ...(offeredUserID === undefined ? {} : { userID: offeredUserID }) },
+    detectedAt: warning.detectedAt,
+    lastSeenAt: warning.lastSeenAt,
   };
+}
+
+export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependencies | undefined): DiscoveryHandlers {
+  const warningView = (warning: KeyChangeWarning): KeyChangeWarningView => keyChangeWarningView(host.keyring, warning);
   const require = (): DiscoveryDependencies => {
     if (deps === undefined) throw new SigillError('LOOKUP_FAILED', { detail: 'key discovery is not available in this background' });
     return deps;
@@ -154,11 +157,13 @@ export function discoveryHandlers(host: DiscoveryHost, deps: DiscoveryDependenci
   };
 
   return {
-    'discovery.lookup': async ({ address }) => {
+    'discovery.lookup': async ({ address, store }) => {
       const { discovery } = require();
       if (typeof address !== 'string' || address.trim() === '') throw new SigillError('BAD_INPUT', { detail: 'the address is missing' });
       const sources = await networkSources();
-      const outcomes = await discovery.lookup(address, sources, { store: 'changes' });
+      // 'all' (the compose popup): new keys arrive in the keyring as undecided with their source, so what
+      // was found is still there, to accept, when the popup has been closed meanwhile.
+      const outcomes = await discovery.lookup(address, sources, { store: store === 'all' ? 'all' : 'changes' });
       const normalised = outcomes[0]?.address ?? address.trim().toLowerCase();
       return { address: normalised, sources: await Promise.all(outcomes.map(sourceView)), warnings: discovery.warnings(normalised).map(warningView) };
     },

@@ -9,6 +9,9 @@
  * and left as Thunderbird shows it.
  */
 import {
+  attachedKeyCandidates,
+  autocryptCandidates,
+  autocryptFieldValues,
   formatFingerprint,
   isSigillError,
   quoteForReply,
@@ -16,6 +19,9 @@ import {
   readAttachment,
   SigillError,
   type DecryptionKeyRequest,
+  type DiscoveredKey,
+  type DiscoveryResult,
+  type KeyDiscovery,
   type Keyring,
   type ReadOptions,
   type ReadResult,
@@ -23,6 +29,7 @@ import {
   type VerificationKeyRequest,
 } from '../../src/core/index.ts';
 import type { MessageSenderInfo, ReadBrowserApi } from '../platform/browser.ts';
+import { keyChangeWarningView } from './discovery.ts';
 import type { ImportReportView, KeyView, PromptReason, ReadRequestName, ReplyEnvelope, RequestOf, ResponseOf } from '../shared/messages.ts';
 import type { AttachmentSummary, DisplayContent, MessageView, OfferedKeyView, SignerView } from '../shared/read-view.ts';
 
@@ -36,6 +43,26 @@ export interface ReadKeyring {
   unlockedKey(fingerprint: string, reason: PromptReason): Promise<SecretKey>;
   view(record: NonNullable<ReturnType<Keyring['record']>>): KeyView;
   reportView(report: Awaited<ReturnType<Keyring['importKeys']>>): ImportReportView;
+  /** Key discovery over the same keyring (KEY-SWAP): keys arriving in mail go through it. */
+  readonly keyDiscovery?: KeyDiscovery | undefined;
+}
+
+/**
+ * A key that came with a message: attached to it (found by `read()`) or in its Autocrypt header
+ * (Autocrypt Level 1). `candidate` is the key as discovery judged it for the sender's address (user IDs
+ * naming that address only); a key that names someone else has none and can only be imported as it is.
+ */
+interface CollectedKey {
+  source: 'attachment' | 'autocrypt';
+  armored: string;
+  fingerprint: string;
+  userIDs: string[];
+  /** The attachment name, 'body', or 'Autocrypt header'. */
+  from: string;
+  encrypted: boolean;
+  /** The sender's address the key was judged for. */
+  address: string | undefined;
+  candidate?: DiscoveredKey;
 }
 
 export interface ReadDependencies {
@@ -54,6 +81,8 @@ export interface ReadDependencies {
 /** How many views are kept (each may hold decrypted text; attachments are decrypted only when saved). */
 const CACHED_VIEWS = 16;
 const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+/** How much of a raw message is searched for its header section (Autocrypt, From). */
+const HEADER_LIMIT = 256 * 1024;
 /** The key ID of an anonymous recipient (RFC 9580 §5.1): any own key may be the one. */
 const WILDCARD_KEY_ID = '0000000000000000';
 
@@ -91,6 +120,10 @@ export function mayHoldOpenpgpBytes(raw: Uint8Array, windowSize = 1 << 20): bool
   }
 }
 
+function latin1(bytes: Uint8Array): string {
+  return new TextDecoder('latin1').decode(bytes);
+}
+
 export class ReadService {
   readonly #deps: ReadDependencies;
   /** messageId → the view being made or made (in insertion order: the oldest is dropped first). */
@@ -101,6 +134,12 @@ export class ReadService {
   readonly #shownEncrypted = new Set<number>();
   /** Composer tabs seen already (their state changes again and again; the quote is set once). */
   readonly #composers = new Set<number>();
+  /** messageId → the keys that came with it (attached, Autocrypt), collected once per message. */
+  readonly #collected = new Map<number, Promise<CollectedKey[]>>();
+  /** messageId → its header section, noted when the message was read. */
+  readonly #headers = new Map<number, string>();
+  /** `${messageId}/${index}` → an encrypted attachment's size once it was decrypted (saved). */
+  readonly #decryptedSizes = new Map<string, number>();
 
   constructor(deps: ReadDependencies) {
     this.#deps = deps;
@@ -155,8 +194,8 @@ export class ReadService {
         return this.saveAttachment(integer(messageId, 'messageId'), integer(index, 'index')) as Answer;
       }
       case 'read.importKey': {
-        const { messageId, index } = payload as RequestOf<'read.importKey'>;
-        return this.importKey(integer(messageId, 'messageId'), integer(index, 'index')) as Answer;
+        const { messageId, index, accept } = payload as RequestOf<'read.importKey'>;
+        return this.importKey(integer(messageId, 'messageId'), integer(index, 'index'), accept === true) as Answer;
       }
       case 'read.wasEncrypted': {
         const { messageId } = payload as RequestOf<'read.wasEncrypted'>;
@@ -211,11 +250,13 @@ export class ReadService {
   }
 
   async view(messageId: number): Promise<MessageView> {
-    return this.#view(messageId, await this.#result(messageId));
+    const result = await this.#result(messageId);
+    return this.#view(messageId, result, await this.#collectedKeys(messageId, result));
   }
 
   async retry(messageId: number): Promise<MessageView> {
     this.#views.delete(messageId);
+    this.#collected.delete(messageId);
     const view = await this.view(messageId);
     // Redraw every tab that shows it: its display script asks again.
     for (const tab of await this.#deps.api.tabs.query({ active: true, currentWindow: true })) {
@@ -226,7 +267,7 @@ export class ReadService {
     return view;
   }
 
-  async saveAttachment(messageId: number, index: number): Promise<{ fileName: string }> {
+  async saveAttachment(messageId: number, index: number): Promise<{ fileName: string; size: number }> {
     const result = await this.#result(messageId);
     const listed = result?.attachments[index];
     if (result === undefined || listed === undefined) throw new SigillError('BAD_INPUT', { detail: `message ${messageId} has no attachment ${index}` });
@@ -236,6 +277,7 @@ export class ReadService {
     }
     if (attachment.error !== undefined) throw new SigillError(attachment.error.code, { detail: attachment.name });
     if (attachment.data === undefined) throw new SigillError('NOT_COMMITTED', { detail: attachment.name });
+    this.#decryptedSizes.set(`${messageId}/${index}`, attachment.data.byteLength);
     const { api, objectURL } = this.#deps;
     // A blob: URL of the background: the bytes go from memory to the file the user's download settings choose,
     // never into a mail folder or over the network.
@@ -246,16 +288,35 @@ export class ReadService {
       // downloads.download resolves when the download has started; the URL stays valid for it a while.
       setTimeout(() => objectURL.revoke(url), 60_000);
     }
-    return { fileName: attachment.name };
+    return { fileName: attachment.name, size: attachment.data.byteLength };
   }
 
-  async importKey(messageId: number, index: number): Promise<ImportReportView> {
-    const offered = (await this.#result(messageId))?.offeredKeys[index];
-    if (offered === undefined) throw new SigillError('BAD_INPUT', { detail: `message ${messageId} offers no key ${index}` });
-    // Undecided: a key that came in mail is never used to encrypt until the user accepts it (KEY-SWAP).
-    const report = await this.#deps.keys.keyring.importKeys(offered.armored, { acceptance: 'undecided' });
-    this.#views.delete(messageId);
-    return this.#deps.keys.reportView(report);
+  /**
+   * Imports a key that came with the message: as undecided, or accepted when `accept` — never over a
+   * key already accepted for the address: a different key then stays undecided with a key-change warning
+   * (KEY-SWAP), and the old key stays in use until the user decides.
+   */
+  async importKey(messageId: number, index: number, accept: boolean): Promise<ResponseOf<'read.importKey'>> {
+    const collected = (await this.#collectedKeys(messageId, await this.#result(messageId)))[index];
+    if (collected === undefined) throw new SigillError('BAD_INPUT', { detail: `message ${messageId} offers no key ${index}` });
+    const { keyring, keyDiscovery } = this.#deps.keys;
+    if (collected.candidate === undefined || keyDiscovery === undefined) {
+      // A key that does not name the sender: imported as it is, undecided, to be judged in the key list.
+      return this.#deps.keys.reportView(await keyring.importKeys(collected.armored, { acceptance: 'undecided' }));
+    }
+    const outcome = await keyDiscovery.importCandidate(collected.candidate);
+    const fingerprint = outcome.key.fingerprint;
+    const warning = keyDiscovery.warnings(outcome.key.address).find((open) => open.offered.fingerprint === fingerprint);
+    const record = keyring.record(fingerprint);
+    // Accepting never lowers a verified key; an undecided one becomes accepted, unless it would replace an accepted key.
+    if (accept && warning === undefined && record !== undefined && record.acceptance === 'undecided') await keyring.setAcceptance(fingerprint, 'accepted');
+    const stored = keyring.record(fingerprint);
+    if (stored === undefined) throw new SigillError('KEY_NOT_FOUND', { detail: fingerprint });
+    return {
+      imported: [{ result: outcome.stored ?? 'updated', key: this.#deps.keys.view(stored) }],
+      failed: [],
+      ...(warning === undefined ? {} : { warning: keyChangeWarningView(keyring, warning) }),
+    };
   }
 
   async wasEncrypted(messageId: number): Promise<boolean> {
@@ -263,6 +324,70 @@ export class ReadService {
     const cached = this.#views.get(messageId);
     const result = cached === undefined ? undefined : await cached;
     return result !== undefined && result.encryption !== 'not-encrypted';
+  }
+
+  // ---- keys arriving in mail ----
+
+  /** The keys that came with a message, collected once (see #collect). */
+  #collectedKeys(messageId: number, result: ReadResult | undefined): Promise<CollectedKey[]> {
+    let collected = this.#collected.get(messageId);
+    if (collected === undefined) {
+      collected = this.#collect(messageId, result).catch((error: unknown) => {
+        console.warn('sigill: the keys that came with a message could not be looked at', error);
+        return [];
+      });
+      this.#collected.set(messageId, collected);
+      while (this.#collected.size > CACHED_VIEWS) this.#collected.delete(this.#collected.keys().next().value as number);
+    }
+    return collected;
+  }
+
+  /**
+   * Keys attached to the message and the key of its Autocrypt header, judged for the sender's address
+   * like every discovered key (KEY-BAD, only the user IDs naming the address). The Autocrypt key is
+   * collected as undecided at once (Autocrypt Level 1 keeps the sender's last key); an attached key is
+   * imported only when the user says so. Either way a key that differs from one the user accepted for
+   * the address becomes a key-change warning and the accepted key stays in use (KEY-SWAP); nothing is
+   * ever accepted here.
+   */
+  async #collect(messageId: number, result: ReadResult | undefined): Promise<CollectedKey[]> {
+    const discovery = this.#deps.keys.keyDiscovery;
+    const headers = this.#headers.get(messageId) ?? (await this.#headerSection(messageId));
+    const from = result?.fromAddresses[0] ?? fromAddressOf(headers);
+    const collected: CollectedKey[] = (result?.offeredKeys ?? []).map((offered) => ({
+      source: 'attachment',
+      armored: offered.armored,
+      fingerprint: offered.fingerprint.toLowerCase(),
+      userIDs: offered.userIDs,
+      from: offered.from,
+      encrypted: offered.encrypted,
+      address: from,
+    }));
+    if (discovery === undefined || from === undefined) return collected;
+    const attached: DiscoveryResult[] = [];
+    for (const entry of collected) {
+      const judged = await attachedKeyCandidates({ data: entry.armored, from, fileName: entry.from });
+      const candidate = judged.keys.find((key) => key.fingerprint === entry.fingerprint);
+      if (candidate !== undefined) entry.candidate = candidate;
+      attached.push(judged);
+    }
+    // 'changes': a held key is refreshed and a rival of an accepted key is recorded with a warning; a new key waits for the user.
+    if (attached.length > 0) await discovery.receive(attached, { store: 'changes' });
+    if (autocryptFieldValues(headers).length > 0) {
+      const autocrypt = await autocryptCandidates({ headers, from });
+      await discovery.receive([autocrypt], { store: 'all' });
+      for (const key of autocrypt.keys) {
+        if (collected.some((entry) => entry.fingerprint === key.fingerprint)) continue;
+        collected.push({ source: 'autocrypt', armored: key.certificate, fingerprint: key.fingerprint, userIDs: key.userIDs, from: 'Autocrypt header', encrypted: false, address: from, candidate: key });
+      }
+    }
+    return collected;
+  }
+
+  /** The message's header section (up to the first empty line), read again from the raw message; at most 256 KiB. */
+  async #headerSection(messageId: number): Promise<string> {
+    const raw = await this.#deps.api.messages.getRaw(messageId);
+    return headerSectionOf(typeof raw === 'string' ? raw.slice(0, HEADER_LIMIT) : latin1(new Uint8Array(await raw.slice(0, HEADER_LIMIT).arrayBuffer())));
   }
 
   // ---- reading ----
@@ -302,6 +427,9 @@ export class ReadService {
     } catch (error) {
       return failedResult(error);
     }
+    // Kept for the keys that came with the message (Autocrypt, From), so the message is not read twice.
+    this.#headers.set(messageId, headerSectionOf(latin1(raw.subarray(0, HEADER_LIMIT))));
+    while (this.#headers.size > CACHED_VIEWS) this.#headers.delete(this.#headers.keys().next().value as number);
     if (!mayHoldOpenpgpBytes(raw)) return undefined;
     return read(raw, { ...this.#readOptions(), attachments: 'defer' });
   }
@@ -384,40 +512,28 @@ export class ReadService {
     };
   }
 
-  #view(messageId: number, result: ReadResult | undefined): MessageView {
+  #view(messageId: number, result: ReadResult | undefined, collected: CollectedKey[]): MessageView {
+    const offeredKeys = this.#offeredViews(collected);
     if (result === undefined) {
       return {
         messageId, openpgp: false, encryption: 'not-encrypted', signature: 'not-signed', signers: [], protectedSubject: undefined, subject: undefined,
-        parts: [], unprotectedParts: 0, attachments: [], offeredKeys: [], errors: [], warnings: [], quotable: false,
+        parts: [], unprotectedParts: 0, attachments: [], offeredKeys, errors: [], warnings: [], quotable: false,
       };
     }
-    const { keyring } = this.#deps.keys;
-    const attachments: AttachmentSummary[] = result.attachments.map((attachment, index) => ({
-      index,
-      name: attachment.name,
-      contentType: attachment.contentType,
-      size: attachment.size,
-      encrypted: attachment.encrypted,
-      signed: attachment.signed,
-      deferred: attachment.deferred === true,
-      detachedSignature: attachment.detachedSignature === undefined ? undefined : this.#detachedSigner(result, attachment.detachedSignature),
-      error: attachment.error,
-    }));
-    const offeredKeys: OfferedKeyView[] = result.offeredKeys.map((offered, index) => {
-      const fingerprint = offered.fingerprint.toLowerCase();
-      const addresses = new Set(offered.userIDs.map(addressOf).filter((address) => address !== ''));
-      const others = keyring
-        .records()
-        .filter((record) => record.fingerprint !== fingerprint && record.addresses.some((address) => addresses.has(address)))
-        .map((record) => ({ fingerprint: formatFingerprint(record.fingerprint), userID: record.primaryUserID ?? record.userIDs[0] ?? '', acceptance: record.acceptance }));
+    const attachments: AttachmentSummary[] = result.attachments.map((attachment, index) => {
+      const decryptedSize = this.#decryptedSizes.get(`${messageId}/${index}`);
       return {
         index,
-        fingerprint: formatFingerprint(fingerprint),
-        userIDs: offered.userIDs,
-        from: offered.from,
-        encrypted: offered.encrypted,
-        acceptance: keyring.record(fingerprint)?.acceptance,
-        others,
+        name: attachment.name,
+        contentType: attachment.contentType,
+        // A deferred attachment's size is that of its ciphertext until it has been decrypted.
+        size: decryptedSize ?? attachment.size,
+        sizeOfCiphertext: decryptedSize === undefined && attachment.deferred === true,
+        encrypted: attachment.encrypted,
+        signed: attachment.signed,
+        deferred: attachment.deferred === true,
+        detachedSignature: attachment.detachedSignature === undefined ? undefined : this.#detachedSigner(result, attachment.detachedSignature),
+        error: attachment.error,
       };
     });
     return {
@@ -436,6 +552,33 @@ export class ReadService {
       warnings: result.warnings,
       quotable: quoteForReply(result).fromEncrypted,
     };
+  }
+
+  #offeredViews(collected: CollectedKey[]): OfferedKeyView[] {
+    const { keyring, keyDiscovery } = this.#deps.keys;
+    return collected.map((offered, index) => {
+      const fingerprint = offered.fingerprint;
+      const addresses = new Set(offered.userIDs.map(addressOf).filter((address) => address !== ''));
+      const others = keyring
+        .records()
+        .filter((record) => record.fingerprint !== fingerprint && record.addresses.some((address) => addresses.has(address)))
+        .map((record) => ({ fingerprint: formatFingerprint(record.fingerprint), userID: record.primaryUserID ?? record.userIDs[0] ?? '', acceptance: record.acceptance }));
+      const decision = offered.candidate === undefined || keyDiscovery === undefined ? undefined : keyDiscovery.judge(offered.candidate);
+      const warning = offered.address === undefined || keyDiscovery === undefined ? undefined : keyDiscovery.warnings(offered.address).find((open) => open.offered.fingerprint === fingerprint);
+      return {
+        index,
+        source: offered.source,
+        fingerprint: formatFingerprint(fingerprint),
+        userIDs: offered.userIDs,
+        from: offered.from,
+        encrypted: offered.encrypted,
+        acceptance: keyring.record(fingerprint)?.acceptance,
+        others,
+        namesSender: offered.candidate !== undefined,
+        ...(decision === undefined ? {} : { decision: decision.action }),
+        ...(warning === undefined ? {} : { keyChange: keyChangeWarningView(keyring, warning) }),
+      };
+    });
   }
 
   /** The signer of a detached signature group (the one signature in that group). */
@@ -481,6 +624,20 @@ function quoteHtml(quoted: string): string {
 function addressOf(userID: string): string {
   const match = /<([^<>\s]+@[^<>\s]+)>\s*$/.exec(userID) ?? /^\s*([^<>\s]+@[^<>\s]+)\s*$/.exec(userID);
   return match?.[1]?.toLowerCase() ?? '';
+}
+
+function headerSectionOf(head: string): string {
+  const end = head.search(/\r?\n\r?\n/);
+  return end === -1 ? head : head.slice(0, end);
+}
+
+/** The first From address of a header section (for mail `read()` did not look at: no OpenPGP content). */
+function fromAddressOf(headers: string): string | undefined {
+  const unfolded = headers.replace(/\r?\n(?=[ \t])/g, '');
+  const line = /^from[ \t]*:(.*)$/im.exec(unfolded)?.[1];
+  if (line === undefined) return undefined;
+  const address = /<([^<>\s]+@[^<>\s]+)>/.exec(line)?.[1] ?? /([^\s<>,;:"]+@[^\s<>,;:"]+)/.exec(line)?.[1];
+  return address?.toLowerCase();
 }
 
 function integer(value: unknown, field: string): number {

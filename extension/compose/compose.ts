@@ -1,13 +1,19 @@
 /**
  * The compose button's popup: will this message go encrypted and signed (per-message toggles, the
  * defaults from the settings), each recipient's key status with a way to fix it (open the key in the
- * options page), the sender's own key, and where drafts of the message are saved. Everything it shows
- * comes from the background (send-status.ts), which also draws the button's badge.
+ * options page, or find one on the key servers: find.ts), key-change warnings of the recipients, the
+ * sender's own key, and where drafts of the message are saved. Everything it shows comes from the
+ * background (send-status.ts), which also draws the button's badge.
+ *
+ * Drawing order: the status is drawn as soon as it arrives; key-change warnings and key lookups come
+ * after, each on its own and with its own error display, so that a slow or failing key server or
+ * request never keeps the recipient list from showing.
  */
 import { browserApi } from '../platform/browser.ts';
 import { composeRequest, type ComposeRequestMap, type ComposeRequestName, type ComposeStatus } from '../shared/compose-messages.ts';
 import type { DraftsStatus } from '../background/drafts.ts';
 import { localizePage, translator } from '../shared/i18n.ts';
+import { recipientFinder } from './find.ts';
 
 const api = browserApi();
 const t = translator(api);
@@ -25,6 +31,64 @@ const attachPublicKey = element<HTMLInputElement>('attach-public-key');
 let tabId = -1;
 
 const GOOD_STATES = new Set(['accepted', 'verified']);
+
+const finder = recipientFinder({
+  api,
+  t,
+  changed: () => refresh(),
+  openInOptions: async (target) => void (await call('compose.openKey', target)),
+});
+/** Each recipient's lookup panel (what "Find key" showed), kept across redraws of the list. */
+const lookupPanels = new Map<string, HTMLElement>();
+/** Addresses already looked up without a click, so that a redraw does not ask again. */
+const lookedUpAutomatically = new Set<string>();
+let automaticLookups: Promise<boolean> | undefined;
+
+function lookupPanel(address: string): HTMLElement {
+  let panel = lookupPanels.get(address);
+  if (panel === undefined) {
+    panel = document.createElement('div');
+    panel.className = 'found';
+    panel.dataset.address = address;
+    lookupPanels.set(address, panel);
+  }
+  return panel;
+}
+
+/** The recipients' key-change warnings, on top where they cannot be missed; a failure to list them is shown there too. */
+async function renderWarnings(status: ComposeStatus): Promise<void> {
+  const box = element('key-warnings');
+  try {
+    const warnings = await finder.warnings(status.recipients.map((recipient) => recipient.address));
+    box.replaceChildren(...warnings.map((warning) => finder.warningCard(warning)));
+    box.hidden = warnings.length === 0;
+    for (const item of element('recipients').querySelectorAll<HTMLElement>('li[data-address]')) {
+      item.classList.toggle('key-changed', warnings.some((warning) => warning.address === item.dataset.address?.toLowerCase()));
+    }
+  } catch (error) {
+    const problem = document.createElement('p');
+    problem.className = 'error';
+    problem.textContent = t('composeWarningsFailed', [error instanceof Error ? error.message : String(error)]);
+    box.replaceChildren(problem);
+    box.hidden = false;
+  }
+}
+
+/**
+ * When the user allowed automatic lookups, every recipient is looked up once per popup: one without a
+ * usable key to find one, one with a key to notice a changed key (KEY-SWAP; its panel stays empty
+ * unless a source offers another key, and the warning then shows on top).
+ */
+async function lookUpAutomatically(status: ComposeStatus): Promise<void> {
+  const pending = status.recipients.filter((recipient) => !lookedUpAutomatically.has(recipient.address));
+  if (pending.length === 0) return;
+  automaticLookups ??= finder.automatic().catch(() => false);
+  if (!(await automaticLookups)) return;
+  for (const recipient of pending) {
+    lookedUpAutomatically.add(recipient.address);
+    void finder.find(recipient.address, lookupPanel(recipient.address), { quiet: GOOD_STATES.has(recipient.state) });
+  }
+}
 
 function summary(status: ComposeStatus): { text: string; className: string } {
   if (status.error !== undefined) return { text: t('composeSummaryError', [status.error]), className: 'blocked' };
@@ -71,14 +135,20 @@ function render(status: ComposeStatus, draftsStatus?: DraftsStatus): void {
       const state = document.createElement('span');
       state.className = `state ${GOOD_STATES.has(recipient.state) ? 'good' : 'bad'}`;
       state.textContent = t(`recipientState_${recipient.state}`);
-      const fix = document.createElement('button');
-      fix.type = 'button';
-      fix.className = 'open-key';
-      fix.textContent = t(recipient.fingerprint === undefined ? 'composeFindKey' : 'composeOpenKey');
-      fix.addEventListener('click', () => {
-        void call('compose.openKey', recipient.fingerprint === undefined ? { address: recipient.address } : { fingerprint: recipient.fingerprint });
+      // One button per recipient: with a usable key, open it in the options page; without one, find one (what a
+      // lookup finds shows below, each key with "Open in options"). Keep the row this narrow: a popup whose
+      // content grows wider than Thunderbird can place it next to the button is closed at once (seen in real
+      // Thunderbird with a second button per row).
+      const hasKey = GOOD_STATES.has(recipient.state);
+      const action = document.createElement('button');
+      action.type = 'button';
+      action.className = hasKey ? 'open-key' : 'find-key';
+      action.textContent = t(hasKey ? 'composeOpenKey' : 'composeLookUp');
+      action.addEventListener('click', () => {
+        if (hasKey && recipient.fingerprint !== undefined) void call('compose.openKey', { fingerprint: recipient.fingerprint });
+        else void finder.find(recipient.address, lookupPanel(recipient.address));
       });
-      item.append(who, state, fix);
+      item.append(who, state, action, lookupPanel(recipient.address));
       return item;
     }),
   );
@@ -147,16 +217,22 @@ function showError(error: unknown): void {
 }
 
 async function refresh(update?: { encrypt?: boolean; sign?: boolean; attachPublicKey?: boolean }): Promise<void> {
+  let status: ComposeStatus;
   try {
     // Both at once, drawn in one pass (the drafts line takes "encrypted" from the status).
-    const [status, drafts] = await Promise.all([
+    let drafts: DraftsStatus | undefined;
+    [status, drafts] = await Promise.all([
       update === undefined ? call('compose.status', { tabId }) : call('compose.choose', { tabId, ...update }),
       draftsRequest('drafts.status').catch(() => undefined),
     ]);
     render(status, drafts);
   } catch (error) {
     showError(error);
+    return;
   }
+  // Drawn already; what may be slow comes after, each part on its own.
+  void renderWarnings(status);
+  void lookUpAutomatically(status).catch(showError);
 }
 
 async function start(): Promise<void> {

@@ -2,12 +2,16 @@
  * Sigill's status popup (message display action): everything about the displayed message that the body
  * must not claim for itself: what was encrypted, who signed and when, with the key's fingerprint, why
  * decryption failed (with a retry for a cancelled or wrong passphrase), the attachments (saved decrypted
- * on request) and keys offered in the message (imported as undecided on request).
+ * on request, with their decrypted size once known) and keys that came with the message — attached or in
+ * its Autocrypt header — offered for import ("Import key of …" as undecided, or accepted); a key that
+ * differs from the one accepted for the sender shows the key-change warning with both fingerprints and
+ * changes nothing by itself.
  */
 import type { ReadError } from '../../src/core/index.ts';
 import { browserApi } from '../platform/browser.ts';
 import { errorText, localizePage, translator } from '../shared/i18n.ts';
-import { request, type RequestName, type RequestOf, type ResponseOf } from '../shared/messages.ts';
+import { keyChangeCard, sourceLabel } from '../shared/key-change.ts';
+import { request, type KeyChangeWarningView, type RequestName, type RequestOf, type ResponseOf } from '../shared/messages.ts';
 import type { AttachmentSummary, MessageView, OfferedKeyView, SignerView } from '../shared/read-view.ts';
 
 const api = browserApi();
@@ -97,11 +101,14 @@ function errorBlock(error: ReadError, view: MessageView): HTMLElement {
 function attachmentBlock(attachment: AttachmentSummary, view: MessageView): HTMLElement {
   const status = h('p', { className: 'status', role: 'status' });
   const kind = attachment.encrypted || attachment.deferred ? t('attachmentEncrypted') : t('attachmentNotEncrypted');
+  // Until it is decrypted, only the size of the ciphertext is known, and it is labelled so.
+  const sizeText = (bytes: number, ofCiphertext: boolean): string => (ofCiphertext ? t('attachmentSizeEncrypted', size(bytes)) : size(bytes));
+  const facts = h('p', { className: 'muted facts-line' }, `${attachment.contentType} · ${sizeText(attachment.size, attachment.sizeOfCiphertext)} · ${kind}`);
   return h(
     'div',
     { className: 'attachment', 'data-name': attachment.name },
     h('p', { className: 'name' }, attachment.name),
-    h('p', { className: 'muted' }, `${attachment.contentType} · ${size(attachment.size)} · ${kind}`),
+    facts,
     attachment.detachedSignature === undefined ? null : signerBlock(attachment.detachedSignature, t('attachmentSignature')),
     attachment.error === undefined ? null : h('p', { className: 'error' }, api.i18n.getMessage(`readError_${attachment.error.code}`) || attachment.error.message),
     h(
@@ -114,6 +121,7 @@ function attachmentBlock(attachment: AttachmentSummary, view: MessageView): HTML
           try {
             const saved = await call('read.saveAttachment', { messageId: view.messageId, index: attachment.index });
             status.textContent = t('attachmentSaved', saved.fileName);
+            facts.textContent = `${attachment.contentType} · ${sizeText(saved.size, false)} · ${kind}`;
           } catch (error) {
             status.textContent = errorText(t, api, error);
           }
@@ -125,40 +133,72 @@ function attachmentBlock(attachment: AttachmentSummary, view: MessageView): HTML
   );
 }
 
+function openInOptions(fingerprint: string): Promise<void> {
+  return api.tabs.create({ url: api.runtime.getURL(`options/options.html#key=${encodeURIComponent(fingerprint.replace(/\s+/g, ''))}`) }).then(() => undefined);
+}
+
+function keyChangeBlock(warning: KeyChangeWarningView): HTMLElement {
+  return keyChangeCard(warning, {
+    t,
+    api,
+    text: t('offeredKeyChangeText', [warning.address, sourceLabel(t, warning.offered.source)]),
+    resolve: async (choice) => {
+      await call('keys.resolveWarning', { address: warning.address, fingerprint: warning.offered.fingerprint, choice });
+      draw(await call('read.status', { tabId: await shownTab() }));
+    },
+    openOptions: () => openInOptions(warning.offered.fingerprint),
+  });
+}
+
 function offeredBlock(offered: OfferedKeyView, view: MessageView): HTMLElement {
   const status = h('p', { className: 'status', role: 'status' });
+  const who = offered.userIDs.join(', ') || offered.fingerprint;
+  const importButton = (label: string, accept: boolean, className: string): HTMLButtonElement =>
+    button(
+      label,
+      async () => {
+        try {
+          const report = await call('read.importKey', { messageId: view.messageId, index: offered.index, accept });
+          if (report.failed.length > 0) {
+            status.textContent = report.failed[0]?.message ?? '';
+            return;
+          }
+          // Redrawn from the keyring: acceptance, and the key-change warning when the key differs from an accepted one.
+          draw(await call('read.status', { tabId: await shownTab() }));
+        } catch (error) {
+          status.textContent = errorText(t, api, error);
+        }
+      },
+      { className, 'data-index': String(offered.index) },
+    );
+  const actions: Child[] = [];
+  if (offered.keyChange === undefined && offered.decision !== 'ignore') {
+    if (offered.acceptance === undefined) {
+      actions.push(importButton(t('offeredKeyImportOf', who), false, 'import'));
+      if (offered.namesSender) actions.push(importButton(t('offeredKeyImportAccept'), true, 'import-accept'));
+    } else if (offered.acceptance === 'undecided' && offered.namesSender) {
+      actions.push(importButton(t('offeredKeyAccept'), true, 'import-accept'));
+    }
+  }
   return h(
     'div',
-    { className: 'offered', 'data-fingerprint': offered.fingerprint },
-    h('p', {}, t('offeredKey', offered.userIDs.join(', ') || offered.fingerprint)),
+    { className: 'offered', 'data-fingerprint': offered.fingerprint, 'data-source': offered.source },
+    h('p', {}, t('offeredKey', who)),
     h('p', { className: 'fingerprint' }, offered.fingerprint),
+    h('p', { className: 'muted offered-source' }, offered.source === 'autocrypt' ? t('offeredKeyFromAutocrypt') : t('offeredKeyFromAttachment', offered.from)),
     offered.encrypted ? null : h('p', { className: 'muted' }, t('offeredKeyInClear')),
-    offered.others.length === 0
-      ? null
-      : h(
-          'div',
-          { className: 'state-warn' },
-          h('p', {}, t('offeredKeyOthers')),
-          ...offered.others.map((other) => h('p', { className: 'fingerprint' }, `${other.fingerprint} — ${other.userID} (${t(`acceptance_${other.acceptance}`)})`)),
-        ),
-    offered.acceptance !== undefined
-      ? h('p', { className: 'muted' }, t('offeredKeyKnown', t(`acceptance_${offered.acceptance}`)))
-      : h(
-          'div',
-          { className: 'buttons' },
-          button(
-            t('offeredKeyImport'),
-            async () => {
-              try {
-                const report = await call('read.importKey', { messageId: view.messageId, index: offered.index });
-                status.textContent = report.failed.length > 0 ? (report.failed[0]?.message ?? '') : t('offeredKeyImported');
-              } catch (error) {
-                status.textContent = errorText(t, api, error);
-              }
-            },
-            { className: 'import', 'data-index': String(offered.index) },
+    offered.keyChange !== undefined
+      ? keyChangeBlock(offered.keyChange)
+      : offered.others.length === 0
+        ? null
+        : h(
+            'div',
+            { className: 'state-warn' },
+            h('p', {}, t('offeredKeyOthers')),
+            ...offered.others.map((other) => h('p', { className: 'fingerprint' }, `${other.fingerprint} — ${other.userID} (${t(`acceptance_${other.acceptance}`)})`)),
           ),
-        ),
+    offered.acceptance === undefined ? null : h('p', { className: 'muted offered-state' }, t('offeredKeyKnown', t(`acceptance_${offered.acceptance}`))),
+    actions.length === 0 ? null : h('div', { className: 'buttons' }, ...actions),
     status,
   );
 }
@@ -189,8 +229,9 @@ function draw(view: MessageView | null): void {
       sections.push(h('p', { className: 'state-warn', 'data-warning': warning.code }, api.i18n.getMessage(`readWarning_${warning.code}`) || warning.message));
     }
     if (view.attachments.length > 0) sections.push(h('h2', {}, t('attachmentsHeading')), ...view.attachments.map((attachment) => attachmentBlock(attachment, view)));
-    if (view.offeredKeys.length > 0) sections.push(h('h2', {}, t('offeredKeysHeading')), ...view.offeredKeys.map((offered) => offeredBlock(offered, view)));
   }
+  // Keys come with plain mail too (an Autocrypt header, an attached key).
+  if (view.offeredKeys.length > 0) sections.push(h('h2', {}, t('offeredKeysHeading')), ...view.offeredKeys.map((offered) => offeredBlock(offered, view)));
   root.replaceChildren(...sections.filter((child): child is Node | string => Boolean(child)));
   document.body.dataset.ready = 'true';
 }
@@ -207,12 +248,22 @@ async function candidateTabs(): Promise<number[]> {
   return [...new Set(ids)];
 }
 
+/** The tab whose message the popup shows. */
+let drawnTab: number | undefined;
+async function shownTab(): Promise<number> {
+  if (drawnTab !== undefined) return drawnTab;
+  const [first] = await candidateTabs();
+  if (first === undefined) throw new Error(t('statusNoMessage'));
+  return first;
+}
+
 async function start(): Promise<void> {
   localizePage(document, t, api);
   try {
     for (const tabId of await candidateTabs()) {
       const view = await call('read.status', { tabId });
       if (view !== null) {
+        drawnTab = tabId;
         draw(view);
         return;
       }

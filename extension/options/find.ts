@@ -19,6 +19,7 @@ import {
   type SourceResultView,
 } from '../shared/messages.ts';
 import { h } from '../shared/dom.ts';
+import { keyChangeCard, sourceLabel } from '../shared/key-change.ts';
 
 /** Fired on `document` when discovery changed the keyring, so the key list redraws. */
 export const KEYS_CHANGED_EVENT = 'sigill:keys-changed';
@@ -44,8 +45,7 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
   const date = (iso: string | undefined): string => (iso === undefined ? t('never') : dateFormat.format(new Date(iso)));
   const fail = (error: unknown): void => say(errorText(t, api, error), 'error');
   const keysChanged = (): void => void document.dispatchEvent(new CustomEvent(KEYS_CHANGED_EVENT));
-  const sourceName = (source: string): string =>
-    source === 'wkd' ? t('sourceName_wkd') : source === 'vks' ? t('sourceName_vks') : source === 'autocrypt' ? t('sourceName_autocrypt') : t('sourceName_attachment');
+  const sourceName = (source: string): string => sourceLabel(t, source);
 
   // Whether the user already allowed network lookups (read at start): then no request is needed.
   let granted = false;
@@ -70,39 +70,17 @@ export function startFinding({ api, t, say }: FindPageOptions): Promise<void> {
     container.hidden = warnings.length === 0;
   }
 
-  function fingerprintLine(label: string, fingerprint: string, extra: string): HTMLElement {
-    return h('div', { className: 'key-change-key' }, h('span', { className: 'key-change-label' }, label), h('span', { className: 'fingerprint' }, fingerprint), h('span', { className: 'muted' }, extra));
-  }
-
   function warningCard(warning: KeyChangeWarningView): HTMLElement {
-    const who = warning.inUse[0]?.userID ?? warning.offered.userID ?? warning.address;
-    const resolve = (choice: 'accept' | 'reject') => async (event: MouseEvent): Promise<void> => {
-      const control = event.currentTarget as HTMLButtonElement;
-      control.disabled = true;
-      try {
+    return keyChangeCard(warning, {
+      t,
+      api,
+      text: t('keyChangeText', [warning.address, sourceName(warning.offered.source), dateTimeFormat.format(new Date(warning.detectedAt))]),
+      resolve: async (choice) => {
         await call('keys.resolveWarning', { address: warning.address, fingerprint: warning.offered.fingerprint, choice });
         say(choice === 'accept' ? t('keyChangeAccepted', [warning.address]) : t('keyChangeRejected', [warning.address]));
         keysChanged();
-      } catch (error) {
-        fail(error);
-      } finally {
-        control.disabled = false;
-      }
-    };
-    const accept = h('button', { type: 'button', className: 'key-change-accept' }, t('keyChangeAccept'));
-    accept.addEventListener('click', (event) => void resolve('accept')(event));
-    const reject = h('button', { type: 'button', className: 'primary key-change-reject' }, t('keyChangeReject'));
-    reject.addEventListener('click', (event) => void resolve('reject')(event));
-    return h(
-      'article',
-      { className: 'key-change', role: 'alert', 'data-address': warning.address, 'data-offered': warning.offered.fingerprint },
-      h('h3', {}, t('keyChangeTitle', [who])),
-      h('p', {}, t('keyChangeText', [warning.address, sourceName(warning.offered.source), dateTimeFormat.format(new Date(warning.detectedAt))])),
-      ...warning.inUse.map((key) => fingerprintLine(t('keyChangeInUse'), key.formattedFingerprint, t(key.acceptance === 'verified' ? 'keyChangeVerified' : 'keyChangeAcceptedOld'))),
-      fingerprintLine(t('keyChangeOffered'), warning.offered.formattedFingerprint, t('keyChangeOfferedFrom', [warning.offered.origin])),
-      h('p', {}, t('keyChangeAdvice')),
-      h('div', { className: 'buttons' }, reject, accept),
-    );
+      },
+    });
   }
 
   // ---- find a key ---------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ export interface RequestMap {
   'prompt.info': { request: { requestId: string }; response: PromptInfo };
   'prompt.submit': { request: { requestId: string; passphrase: string }; response: null };
   'prompt.cancel': { request: { requestId: string }; response: null };
-  'discovery.lookup': { request: { address: string }; response: LookupView };
+  /** `store: 'all'` also keeps new keys, as undecided (compose popup); by default only changes to held keys are stored. */
+  'discovery.lookup': { request: { address: string; store?: 'changes' | 'all' }; response: LookupView };
   'discovery.import': { request: { candidate: CandidateRef; accept?: boolean }; response: ImportedCandidateView };
   'discovery.refresh': { request: Record<string, never>; response: { refreshed: number; notDue: number; warnings: KeyChangeWarningView[] } };
   'keys.warnings': { request: { address?: string }; response: KeyChangeWarningView[] };
@@ -92,9 +93,12 @@ export interface RequestMap {
   /** Reads the message again (after a cancelled or wrong passphrase) and redraws its display. */
   'read.retry': { request: { messageId: number }; response: MessageView };
   /** Decrypts (if needed) and saves one attachment through downloads; answers the file name used. */
-  'read.saveAttachment': { request: { messageId: number; index: number }; response: { fileName: string } };
-  /** Imports a key offered in the message as undecided (never accepted by itself). */
-  'read.importKey': { request: { messageId: number; index: number }; response: ImportReportView };
+  'read.saveAttachment': { request: { messageId: number; index: number }; response: { fileName: string; size: number } };
+  /**
+   * Imports a key that came with the message, undecided or (`accept`) accepted; never over an accepted key
+   * of the address: then it stays undecided and `warning` is the key-change warning (KEY-SWAP).
+   */
+  'read.importKey': { request: { messageId: number; index: number; accept?: boolean }; response: ImportReportView & { warning?: KeyChangeWarningView } };
   /** For the send path: the message (being replied to or forwarded) was shown decrypted, so the reply defaults to encrypted. */
   'read.wasEncrypted': { request: { messageId: number }; response: boolean };
 }

@@ -3,6 +3,7 @@
  * message: the core's view model (`ReadResult`) made safe to pass around (no attachment bytes, dates as
  * ISO strings, fingerprints formatted) with what the keyring knows of the keys involved.
  */
+import type { KeyChangeWarningView } from './messages.ts';
 import type { Acceptance, DisplayPart, EncryptionState, ReadError, ReadWarning, SignatureState, SignerStatus } from '../../src/core/index.ts';
 
 export interface SignerView {
@@ -25,8 +26,10 @@ export interface AttachmentSummary {
   /** Sanitized (NAMES): the only name ever used to save it. */
   name: string;
   contentType: string;
-  /** Bytes (the encrypted size while `deferred`). */
+  /** Bytes: the decrypted size once known, else the size of the ciphertext (`sizeOfCiphertext`). */
   size: number;
+  /** `size` is still that of the encrypted data (not decrypted yet). */
+  sizeOfCiphertext: boolean;
   encrypted: boolean;
   signed: boolean;
   /** Encrypted separately and decrypted only when saved. */
@@ -38,6 +41,8 @@ export interface AttachmentSummary {
 
 export interface OfferedKeyView {
   index: number;
+  /** Attached to the message, or in its Autocrypt header (collected as undecided on display). */
+  source: 'attachment' | 'autocrypt';
   fingerprint: string;
   userIDs: string[];
   /** The attachment name it came in (sanitized), or 'body'. */
@@ -47,6 +52,12 @@ export interface OfferedKeyView {
   acceptance: Acceptance | undefined;
   /** Other keys in the keyring for the same addresses (a possible key change: shown side by side). */
   others: Array<{ fingerprint: string; userID: string; acceptance: Acceptance }>;
+  /** The key names the sender's address (only those user IDs are kept when it is imported). */
+  namesSender: boolean;
+  /** What the keyring would do with it for the sender's address (KEY-SWAP): new, same, conflict, ignore. */
+  decision?: 'new' | 'same' | 'conflict' | 'ignore';
+  /** Open key-change warning: it differs from the key accepted for the address, which stays in use. */
+  keyChange?: KeyChangeWarningView;
 }
 
 export interface MessageView {

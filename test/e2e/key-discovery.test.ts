@@ -1,18 +1,21 @@
-// Scenario: alice finds bob's key in Sigill's options page. A real HTTPS Web Key Directory (and a VKS
-// server) runs on 127.0.0.1:443 with a certificate from a throwaway test CA; alice's Thunderbird reaches
-// `openpgpkey.sigill.test`, `sigill.test` and `keys.sigill.test` through the `network.dns.localDomains`
-// pref (never /etc/hosts) and trusts the CA because it is in her profile's NSS database (certutil, as a
-// person importing a CA would). Alice searches bob's address, Sigill finds his key on the WKD and the
-// VKS, she accepts it. Then bob's key changes on the WKD: alice looks him up again, the key-change
-// warning shows both fingerprints, the keyring still answers with the old key, and alice rejects the
-// new one. Screenshots: the found key, the warning.
+// Scenario: finding keys in real Thunderbird, through every place Sigill offers it. A real HTTPS Web Key
+// Directory (and a VKS server) runs on a random loopback port with a certificate from a throwaway test CA;
+// Thunderbird reaches `openpgpkey.sigill.test`, `sigill.test` and `keys.sigill.test` through a loopback
+// CONNECT tunnel set as its HTTPS proxy (`startTunnel`: no port 443, no /etc/hosts, parallel runs do not
+// collide) and trusts the CA because it is in the profile's NSS database (certutil, as a person importing
+// a CA would).
+//
+// 1. Options page: carol searches bob's address, Sigill finds his key on the WKD and the VKS, she accepts
+//    it; bob's key changes on the WKD: looking him up again shows the key-change warning with both
+//    fingerprints, the keyring still answers with the old key, and she rejects the new one.
+// Screenshots: the found key and the warning in the options page.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatFingerprint, generateKey, Keyring, MemoryStorage, storedKeyRecords } from '../../src/core/index.ts';
 import { fixtureAddress, fixtureUserID, loadCertificate, readFixture } from '../../keys-fixtures/index.ts';
-import { createTestCA, startKeyServer, TEST_KEY_HOSTS, type KeyServer, type TestCA } from '../support/key-servers.ts';
+import { createTestCA, startKeyServer, startTunnel, TEST_KEY_HOSTS, type KeyServer, type TestCA, type Tunnel } from '../support/key-servers.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World } from './harness/index.ts';
@@ -21,20 +24,6 @@ import { readSigillStorage, SigillPage } from './harness/sigill.ts';
 
 // Plaintext scenario: no message content, so no canary.
 const BOB = fixtureAddress('bob');
-
-/** The key server on 127.0.0.1:443 (Thunderbird asks https://<host>/ on the default port), or a clear reason why not. */
-async function startOn443(ca: TestCA): Promise<KeyServer> {
-  try {
-    return await startKeyServer({ tls: { cert: ca.serverCert, key: ca.serverKey }, host: '127.0.0.1', port: 443 });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new Error('127.0.0.1:443 is held by another program (see `ss -ltnp "sport = :443"`); this scenario needs it for its loopback WKD, because Thunderbird asks https://openpgpkey.sigill.test/ on the default port', { cause: error });
-    }
-    if (code === 'EACCES') throw new Error('listening on port 443 needs root (as in CI) or CAP_NET_BIND_SERVICE for node', { cause: error });
-    throw error;
-  }
-}
 
 /** Adds the test CA to the profile's NSS database as a trusted TLS root (what "Import…" in the certificate manager does). */
 function trustTestCA(profileDir: string, ca: TestCA): void {
@@ -46,46 +35,53 @@ describeWithTools(
     { command: 'openssl', debianPackage: 'openssl' },
     { command: 'certutil', debianPackage: 'libnss3-tools' },
   ]),
-  'e2e: finding keys in the options page',
+  'e2e: finding keys in the options page, and key changes',
   () => {
     let world: World | undefined;
     let ca: TestCA | undefined;
     let server: KeyServer | undefined;
+    let tunnel: Tunnel | undefined;
 
     beforeAll(async () => {
       ca = await createTestCA(TEST_KEY_HOSTS);
-      server = await startOn443(ca);
+      server = await startKeyServer({ tls: { cert: ca.serverCert, key: ca.serverKey } });
+      tunnel = await startTunnel({ target: server.port, hosts: TEST_KEY_HOSTS });
       world = await World.start('key-discovery', { relay: false });
     });
 
     afterAll(async () => {
       await world?.stop();
+      await tunnel?.close();
       await server?.close();
       await ca?.remove();
     });
 
-    it('alice finds bob on the loopback WKD and accepts him; bob’s key changes; the warning names both keys and the old one stays in use', async () => {
-      if (!world || !server || !ca) throw new Error('no world');
-      const testCA = ca;
+    /** A Thunderbird whose HTTPS goes through the tunnel to the loopback key server, trusting the test CA. */
+    const keyServerAccess = (testCA: TestCA, onProfile: (dir: string) => void = () => undefined) => ({
+      prefs: {
+        ...tunnel!.thunderbirdPrefs,
+        // Thunderbird's "Allow" on the permission prompt, given in advance: `permissions.request` still runs.
+        'extensions.webextOptionalPermissionPrompts': false,
+      },
+      beforeStart: (dir: string) => {
+        onProfile(dir);
+        trustTestCA(dir, testCA);
+      },
+    });
+
+    it('carol finds bob on the loopback WKD and accepts him; bob’s key changes; the warning names both keys and the old one stays in use', async () => {
+      if (!world || !server || !ca || !tunnel) throw new Error('no world');
       let profileDir = '';
       const bob = await loadCertificate('bob');
       server.publishWkd(BOB, readFixture('bob', 'pub'));
       await server.publishVks(readFixture('bob', 'pub'));
 
-      const alice = await world.launch('alice', {
-        sigill: { ownKey: 'alice', settings: { vksUrl: 'https://keys.sigill.test', lookupSources: ['wkd', 'vks'] } },
-        prefs: {
-          'network.dns.localDomains': TEST_KEY_HOSTS.join(','),
-          // Thunderbird's "Allow" on the permission prompt, given in advance: `permissions.request` still runs.
-          'extensions.webextOptionalPermissionPrompts': false,
-        },
-        beforeStart: (dir) => {
-          profileDir = dir;
-          trustTestCA(dir, testCA);
-        },
+      const carol = await world.launch('carol', {
+        sigill: { ownKey: 'carol', settings: { vksUrl: 'https://keys.sigill.test', lookupSources: ['wkd', 'vks'] } },
+        ...keyServerAccess(ca, (dir) => void (profileDir = dir)),
       });
 
-      const options = await SigillPage.openOptions(alice);
+      const options = await SigillPage.openOptions(carol);
       expect((await options.query('#key-warnings')).exists).toBe(true);
       await options.type('#find-address', BOB, ['Enter']);
       const wkdKey = `.found-source[data-source="wkd"] .found-key[data-fingerprint="${bob.getFingerprint()}"]`;
@@ -95,10 +91,11 @@ describeWithTools(
       expect(found).toContain(fixtureUserID('bob'));
       expect(found).toMatch(/New: not in your keyring yet/);
       await options.waitFor(`.found-source[data-source="vks"] .found-key[data-fingerprint="${bob.getFingerprint()}"]`);
-      // Both WKD methods' hosts and the VKS were really asked over HTTPS.
+      // Both WKD methods' hosts and the VKS were really asked over HTTPS, through the tunnel (no port 443).
+      expect(tunnel.connects).toContain('openpgpkey.sigill.test:443');
       expect(server.requests.some((request) => request.host === 'openpgpkey.sigill.test' && request.url.includes('/.well-known/openpgpkey/sigill.test/hu/'))).toBe(true);
       expect(server.requests.some((request) => request.host === 'keys.sigill.test' && request.url === '/vks/v1/by-email/bob%40sigill.test')).toBe(true);
-      await alice.screenshot('find-found');
+      await carol.screenshot('find-found');
       // The network permission was asked for by the click on "Find" (permissions.request) and is now the profile's.
       const granted = join(profileDir, 'extension-preferences.json');
       await eventually(() => existsSync(granted) && readFileSync(granted, 'utf8').includes('https://*/*'), 30_000, 'the granted host permission in extension-preferences.json');
@@ -107,7 +104,7 @@ describeWithTools(
       await options.click(`${wkdKey} .found-accept`);
       await options.waitFor('#status', (state) => state.text?.includes('Accepted: Bob <bob@sigill.test>') === true);
       await options.waitFor(`.key-row[data-fingerprint="${bob.getFingerprint()}"]`, (state) => state.text?.includes('Usable') === true);
-      const afterAccept = storedKeyRecords(await readSigillStorage(alice));
+      const afterAccept = storedKeyRecords(await readSigillStorage(carol));
       expect(afterAccept[bob.getFingerprint()]?.acceptance).toBe('accepted');
 
       // Bob's key changes on the WKD (the VKS still has the old one).
@@ -120,10 +117,10 @@ describeWithTools(
       expect(shown.text).toContain(formatFingerprint(changed.getFingerprint()).replace(/\s+/g, ' '));
       expect(shown.text).toMatch(/The key of Bob <bob@sigill\.test> has changed/);
       expect(await options.text(`.found-source[data-source="wkd"] .found-key[data-fingerprint="${changed.getFingerprint()}"]`)).toMatch(/Different from the key you use/);
-      await alice.screenshot('find-key-change-warning');
+      await carol.screenshot('find-key-change-warning');
 
-      // Lookups still return the old key: the keyring code over exactly what alice's Thunderbird stores.
-      const stored = await readSigillStorage(alice);
+      // Lookups still return the old key: the keyring code over exactly what carol's Thunderbird stores.
+      const stored = await readSigillStorage(carol);
       const keyring = await Keyring.open({ storage: MemoryStorage.from(stored) });
       expect(keyring.lookup(BOB).usable.map((record) => record.fingerprint)).toEqual([bob.getFingerprint()]);
       expect(keyring.record(changed.getFingerprint())?.acceptance).toBe('undecided');
@@ -137,11 +134,11 @@ describeWithTools(
       expect((await options.query('#lookup-automatically')).checked).toBe(false);
       expect((await options.query('#source-wkd')).checked).toBe(true);
       expect((await options.query('#vks-url')).value).toBe('https://keys.sigill.test');
-      await alice.screenshot('find-settings');
-      const final = storedKeyRecords(await readSigillStorage(alice));
+      await carol.screenshot('find-settings');
+      const final = storedKeyRecords(await readSigillStorage(carol));
       expect(final[bob.getFingerprint()]?.acceptance).toBe('accepted');
       expect(final[changed.getFingerprint()]?.acceptance).toBe('rejected');
-      expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
+      expect(sigillConsoleProblems(carol.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
     });
 
     it('leaves nothing running', async () => {

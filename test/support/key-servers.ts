@@ -6,12 +6,15 @@
  *
  * The clients reach it under its real names (`openpgpkey.sigill.test`, `sigill.test`, ...): the
  * Node tests through `createNodeFetch`'s routes (`sigill key locate --connect-to` / `--resolve`),
- * Thunderbird through `network.dns.localDomains` with the test CA in the profile's NSS database.
- * Nothing here touches /etc/hosts or any port but the random one it listens on (unless told).
+ * Thunderbird through a loopback HTTPS proxy (`startTunnel`: its `network.proxy.ssl` prefs send every
+ * `https://<name>:443` as `CONNECT <name>:443` to the tunnel, which joins it to the server's random
+ * port), with the test CA in the profile's NSS database. Nothing here touches /etc/hosts or any port
+ * but the random ones it listens on (unless told).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { connect } from 'node:net';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -282,4 +285,75 @@ export function useLoopbackKeyServers(assign: (started: { servers: LoopbackKeySe
     await started?.servers.stop();
   });
   afterEach(() => started?.servers.server.reset());
+}
+
+export interface Tunnel {
+  port: number;
+  /** Every CONNECT asked for (`host:port`), allowed or not. */
+  connects: string[];
+  /** Thunderbird prefs that send its HTTPS requests (and only those) through the tunnel. */
+  thunderbirdPrefs: Record<string, string | number | boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP CONNECT proxy on a random loopback port (RFC 9110 §9.3.6) that joins `CONNECT <host>:443`
+ * for the names in `hosts` to the key server at `target` and refuses anything else (403). TLS stays
+ * end to end between the client and the key server, so the client still checks the certificate for
+ * the real name. This is how Thunderbird reaches the loopback WKD without port 443: a browser cannot
+ * be told another port for a host, but it can be given a proxy.
+ */
+export async function startTunnel(options: { target: number; hosts: readonly string[] }): Promise<Tunnel> {
+  const connects: string[] = [];
+  const sockets = new Set<Socket>();
+  const allowed = new Set(options.hosts.map((host) => `${host.toLowerCase()}:443`));
+  const server = http.createServer((_request, response) => response.writeHead(405).end());
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('connect', (request: http.IncomingMessage, client: Socket, head: Buffer) => {
+    const wanted = (request.url ?? '').toLowerCase();
+    connects.push(wanted);
+    if (!allowed.has(wanted)) {
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const upstream = connect(options.target, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.byteLength > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.once('close', () => sockets.delete(upstream));
+    const stop = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    upstream.on('error', stop);
+    client.on('error', stop);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    connects,
+    thunderbirdPrefs: {
+      // Manual proxy settings with only the HTTPS ("SSL") proxy: plain HTTP, mail and loopback stay direct.
+      'network.proxy.type': 1,
+      'network.proxy.share_proxy_settings': false,
+      'network.proxy.ssl': '127.0.0.1',
+      'network.proxy.ssl_port': port,
+      'network.proxy.no_proxies_on': 'localhost, 127.0.0.1',
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
 }

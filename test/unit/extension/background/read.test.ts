@@ -223,17 +223,20 @@ describe('the read path in the background', () => {
     await answerPrompt(api, page, fixturePassphrase('bob'));
     expect((await shown).parts).toHaveLength(1);
     const [listed] = (await page('read.status', { tabId: 6 }))!.attachments;
-    expect(listed).toMatchObject({ deferred: true, encrypted: true, index: 0 });
+    expect(listed).toMatchObject({ deferred: true, encrypted: true, index: 0, sizeOfCiphertext: true });
+    expect(listed!.size).not.toBe(bytes.byteLength);
     expect(listed!.name).not.toMatch(/[\u202E/]|\.\./);
     const saved = await page('read.saveAttachment', { messageId: id, index: 0 });
-    expect(saved.fileName).toBe(listed!.name);
+    expect(saved).toEqual({ fileName: listed!.name, size: bytes.byteLength });
+    // Once decrypted, the popup states the plaintext's size.
+    expect((await page('read.status', { tabId: 6 }))!.attachments[0]).toMatchObject({ size: bytes.byteLength, sizeOfCiphertext: false });
     const [download] = api.downloaded;
     expect(download).toMatchObject({ filename: listed!.name, conflictAction: 'uniquify', saveAs: false });
     expect(download!.url).toMatch(/^blob:/);
     expect(new Uint8Array(await blobs.get(download!.url)!.arrayBuffer())).toEqual(bytes);
   });
 
-  it('offers a key that came in the mail for import as undecided, showing the accepted key it would sit beside', async () => {
+  it('a different key for a sender with an accepted key: shown with both fingerprints as a key-change warning, stays undecided, the accepted key stays in use (KEY-SWAP)', async () => {
     const { api, deliver, display, page } = await setUp();
     const other = await generateKey({ userIDs: [ALICE], passphrase: 'another alice passphrase' });
     const raw = entity(
@@ -246,15 +249,68 @@ describe('the read path in the background', () => {
     const status = await page('read.status', { tabId: 8 });
     expect(status!.offeredKeys).toHaveLength(1);
     const [offered] = status!.offeredKeys;
-    expect(offered).toMatchObject({ userIDs: [ALICE], encrypted: false });
-    expect(offered!.acceptance).toBeUndefined();
+    expect(offered).toMatchObject({ source: 'attachment', userIDs: [ALICE], encrypted: false, from: 'alice-new.asc', namesSender: true });
     expect(offered!.others).toMatchObject([{ userID: ALICE, acceptance: 'accepted' }]);
-    const report = await page('read.importKey', { messageId: id, index: 0 });
-    expect(report.imported).toMatchObject([{ result: 'added', key: { acceptance: 'undecided' } }]);
-    // The accepted key still decides what alice's mail is encrypted to.
+    // Noticed on display: kept beside the accepted key, undecided, with the warning naming both keys.
+    expect(offered!.acceptance).toBe('undecided');
+    const alice = (await page('keys.list', { query: 'alice@sigill.test' })).keys.find((key) => key.acceptance === 'accepted')!;
+    expect(offered!.keyChange).toMatchObject({
+      address: 'alice@sigill.test',
+      inUse: [{ fingerprint: alice.fingerprint, acceptance: 'accepted' }],
+      offered: { fingerprint: other.publicKey.getFingerprint(), source: 'attachment' },
+    });
+    // "Accept" from the message cannot replace the accepted key: it stays undecided, the warning stays.
+    const report = await page('read.importKey', { messageId: id, index: 0, accept: true });
+    expect(report.imported).toMatchObject([{ key: { acceptance: 'undecided' } }]);
+    expect(report.warning?.offered.fingerprint).toBe(other.publicKey.getFingerprint());
     const keys = await page('keys.list', { query: 'alice@sigill.test' });
     expect(keys.keys.map((key) => key.acceptance).sort()).toEqual(['accepted', 'undecided']);
-    expect((await page('read.status', { tabId: 8 }))!.offeredKeys[0]!.acceptance).toBe('undecided');
+    expect((await page('keys.warnings', {})).map((warning) => warning.offered.fingerprint)).toEqual([other.publicKey.getFingerprint()]);
+  });
+
+  it('an attached key of a sender without a key: offered ("Import key of …"), imported undecided, then accepted on request; only the sender\'s user IDs are kept', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const carol = await generateKey({ userIDs: ['Carol <carol@sigill.test>', 'Carol at work <carol@work.example>'], passphrase: 'carol passphrase' });
+    const raw = entity(
+      { ...envelope('Carol <carol@sigill.test>', 'my key'), 'Content-Type': 'multipart/mixed; boundary="k"' },
+      multipart('k', [text('Here is my key.'), attachmentPart('OpenPGP_0xCAROL.asc', bytesOf(carol.publicKey.armor()), 'application/pgp-keys')]),
+    );
+    const id = deliver(raw);
+    api.display(9, id);
+    await display(9);
+    const [offered] = (await page('read.status', { tabId: 9 }))!.offeredKeys;
+    expect(offered).toMatchObject({ source: 'attachment', decision: 'new', namesSender: true, others: [] });
+    expect(offered!.acceptance).toBeUndefined();
+    expect(offered!.keyChange).toBeUndefined();
+    // Nothing is stored until the user asks.
+    expect((await page('keys.list', { query: 'carol@sigill.test' })).total).toBe(0);
+    const imported = await page('read.importKey', { messageId: id, index: 0 });
+    expect(imported.imported).toMatchObject([{ result: 'added', key: { acceptance: 'undecided', userIDs: ['Carol <carol@sigill.test>'] } }]);
+    expect((await page('read.status', { tabId: 9 }))!.offeredKeys[0]!.acceptance).toBe('undecided');
+    const accepted = await page('read.importKey', { messageId: id, index: 0, accept: true });
+    expect(accepted.imported).toMatchObject([{ key: { acceptance: 'accepted', status: 'usable' } }]);
+    expect(accepted.warning).toBeUndefined();
+  });
+
+  it('collects the key of an Autocrypt header as undecided on display, also from plain mail, never accepted; a different key for an accepted sender is a warning', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const dave = await generateKey({ userIDs: ['Dave <dave@sigill.test>'], passphrase: 'dave passphrase' });
+    const keydata = (key: typeof dave.publicKey) => Buffer.from(key.write()).toString('base64').replace(/(.{76})/g, '$1\r\n ');
+    const id = deliver(entity({ ...envelope('Dave <dave@sigill.test>', 'hello'), Autocrypt: `addr=dave@sigill.test; prefer-encrypt=mutual; keydata=${keydata(dave.publicKey)}` }, 'Hello, plain text.'));
+    api.display(10, id);
+    expect(await display(10)).toEqual({ parts: [], protectedSubject: undefined });
+    const status = await page('read.status', { tabId: 10 });
+    expect(status).toMatchObject({ openpgp: false });
+    expect(status!.offeredKeys).toMatchObject([{ source: 'autocrypt', from: 'Autocrypt header', acceptance: 'undecided', namesSender: true }]);
+    expect((await page('keys.list', { query: 'dave@sigill.test' })).keys.map((key) => key.acceptance)).toEqual(['undecided']);
+
+    const other = await generateKey({ userIDs: [ALICE], passphrase: 'another alice passphrase' });
+    const fromAlice = deliver(entity({ ...envelope(ALICE, 'hi'), Autocrypt: `addr=alice@sigill.test; keydata=${keydata(other.publicKey)}` }, 'Hi.'));
+    api.display(11, fromAlice);
+    await display(11);
+    const [offered] = (await page('read.status', { tabId: 11 }))!.offeredKeys;
+    expect(offered).toMatchObject({ source: 'autocrypt', acceptance: 'undecided', keyChange: { offered: { fingerprint: other.publicKey.getFingerprint(), source: 'autocrypt' } } });
+    expect((await page('keys.list', { query: 'alice@sigill.test' })).keys.map((key) => key.acceptance).sort()).toEqual(['accepted', 'undecided']);
   });
 
   it('quotes in a reply or forward only the decrypted text that was shown, from the root encryption alone (REPLY)', async () => {
