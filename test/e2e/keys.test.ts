@@ -91,9 +91,10 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
 
     // Save the backup: a file with the protected secret key and the (neutralised) revocation certificate.
     await options.click('.save-backup-now');
-    await eventually(() => readdirSync(downloads).some((file) => /^sigill-backup-alice@sigill\.test-[0-9A-F]{16}\.asc$/.test(file)), 60_000, 'the backup file');
-    const backupName = readdirSync(downloads).find((file) => file.startsWith('sigill-backup-alice'))!;
-    const backup = readFileSync(join(downloads, backupName), 'utf8');
+    // Thunderbird creates the file first and writes it after (downloads go straight to this folder): wait for its end.
+    const backupFile = () => readdirSync(downloads).find((file) => /^sigill-backup-alice@sigill\.test-[0-9A-F]{16}\.asc$/.test(file));
+    await eventually(() => { const name = backupFile(); return name !== undefined && /-----END PGP [A-Z ]+-----\s*$/.test(readFileSync(join(downloads, name), 'utf8')); }, 60_000, 'the backup file, written');
+    const backup = readFileSync(join(downloads, backupFile()!), 'utf8');
     expect(backup).toMatch(/^:-----BEGIN PGP PUBLIC KEY BLOCK-----$/m);
     const [secretKey] = await readSecretKeys(backup.match(PRIVATE_BLOCK)![0]!);
     expect(isUnlocked(secretKey!)).toBe(false);
@@ -165,8 +166,10 @@ describeWithTools(e2eTools(), 'e2e: keys in the options page', () => {
 
     // The whole keyring in one file (restored into bob's profile below).
     await again.click('#backup-all-button');
-    await eventually(() => readdirSync(downloads).some((file) => /^sigill-keyring-backup-\d{4}-\d{2}-\d{2}\.json$/.test(file)), 60_000, 'the keyring backup file');
-    keyringBackup = readFileSync(join(downloads, readdirSync(downloads).find((file) => file.startsWith('sigill-keyring-backup-'))!), 'utf8');
+    const keyringBackupFile = () => readdirSync(downloads).find((file) => /^sigill-keyring-backup-\d{4}-\d{2}-\d{2}\.json$/.test(file));
+    const completeJson = (name: string): boolean => { try { JSON.parse(readFileSync(join(downloads, name), 'utf8')); return true; } catch { return false; } };
+    await eventually(() => { const name = keyringBackupFile(); return name !== undefined && completeJson(name); }, 60_000, 'the keyring backup file, written');
+    keyringBackup = readFileSync(join(downloads, keyringBackupFile()!), 'utf8');
     expect(JSON.parse(keyringBackup)).toMatchObject({ format: 'sigill-keyring-backup', version: 1 });
     expect(keyringBackup).not.toContain(PASSPHRASE);
     expect(sigillConsoleProblems(alice.console(), extensionUuids[sigillId] ?? sigillId)).toEqual([]);
