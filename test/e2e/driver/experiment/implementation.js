@@ -218,8 +218,12 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
           const rect = button.getBoundingClientRect();
           const [x, y] = [rect.left + rect.width / 2, rect.top + rect.height / 2];
           try {
-            // Window.synthesizeMouseEvent (what EventUtils uses on Gecko 140+): real widget-level events.
-            for (const type of ['mousedown', 'mouseup']) window.synthesizeMouseEvent(type, x, y, { button: 0, buttons: type === 'mousedown' ? 1 : 0, clickCount: 1 }, {});
+            // Window.synthesizeMouseEvent (what EventUtils uses on newer Gecko): real widget-level events;
+            // Thunderbird 140 has only nsIDOMWindowUtils.sendMouseEvent for the same.
+            for (const type of ['mousedown', 'mouseup']) {
+              if (typeof window.synthesizeMouseEvent === 'function') window.synthesizeMouseEvent(type, x, y, { button: 0, buttons: type === 'mousedown' ? 1 : 0, clickCount: 1 }, {});
+              else window.windowUtils.sendMouseEvent(type, x, y, 0, 1, 0);
+            }
           } catch (error) {
             throw new ExtensionUtils.ExtensionError(`clicking ${button.id}: ${error}`);
           }
