@@ -258,13 +258,17 @@ export class ReadService {
     this.#views.delete(messageId);
     this.#collected.delete(messageId);
     const view = await this.view(messageId);
-    // Redraw every tab that shows it: its display script asks again.
+    await this.#redraw(messageId);
+    return view;
+  }
+
+  /** Redraws every tab that shows the message: its badge, and its display script asks again. */
+  async #redraw(messageId: number): Promise<void> {
     for (const tab of await this.#deps.api.tabs.query({ active: true, currentWindow: true })) {
       if (tab.id === undefined || (await this.#displayedMessage(tab.id)) !== messageId) continue;
       void this.#badge(tab.id, messageId);
       await this.#deps.api.tabs.sendMessage(tab.id, { sigill: 'display.refresh' }).catch(() => undefined);
     }
-    return view;
   }
 
   async saveAttachment(messageId: number, index: number): Promise<{ fileName: string; size: number }> {
@@ -297,6 +301,17 @@ export class ReadService {
    * (KEY-SWAP), and the old key stays in use until the user decides.
    */
   async importKey(messageId: number, index: number, accept: boolean): Promise<ResponseOf<'read.importKey'>> {
+    const report = await this.#importKey(messageId, index, accept);
+    if (report.imported.length > 0) {
+      // The message's signatures were checked without this key: read it again, so that a signature by the
+      // key just imported is verified and the status and badge say who signed.
+      this.#views.delete(messageId);
+      await this.#redraw(messageId);
+    }
+    return report;
+  }
+
+  async #importKey(messageId: number, index: number, accept: boolean): Promise<ResponseOf<'read.importKey'>> {
     const collected = (await this.#collectedKeys(messageId, await this.#result(messageId)))[index];
     if (collected === undefined) throw new SigillError('BAD_INPUT', { detail: `message ${messageId} offers no key ${index}` });
     const { keyring, keyDiscovery } = this.#deps.keys;
@@ -609,6 +624,8 @@ export function badgeOf(view: MessageView, t: ReadDependencies['translate']): { 
   const encrypted = view.encryption === 'encrypted';
   const signed = view.signature === 'signed' && view.warnings.every((warning) => warning.code !== 'SIGNER_NOT_FROM');
   if (encrypted && signed) return { text: '✔', color: '#017a40', title: t('statusTitle_encryptedSigned') };
+  // Signed by a key that could not be checked (not in the keyring, say): never "not signed".
+  if (encrypted && view.signature === 'unverified') return { text: '🔒', color: '#0061e0', title: t('statusTitle_encryptedUnverified') };
   if (encrypted) return { text: '🔒', color: '#0061e0', title: t('statusTitle_encrypted') };
   if (signed) return { text: '✔', color: '#017a40', title: t('statusTitle_signed') };
   return { text: '?', color: '#b35d00', title: t('statusTitle_partial') };

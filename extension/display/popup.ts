@@ -11,6 +11,7 @@ import type { ReadError } from '../../src/core/index.ts';
 import { browserApi } from '../platform/browser.ts';
 import { errorText, localizePage, translator } from '../shared/i18n.ts';
 import { keyChangeCard, sourceLabel } from '../shared/key-change.ts';
+import { headlineOf } from './headline.ts';
 import { request, type KeyChangeWarningView, type RequestName, type RequestOf, type ResponseOf } from '../shared/messages.ts';
 import type { AttachmentSummary, MessageView, OfferedKeyView, SignerView } from '../shared/read-view.ts';
 
@@ -51,16 +52,8 @@ function size(bytes: number): string {
 }
 
 function headline(view: MessageView): { text: string; className: string } {
-  if (!view.openpgp) return { text: t('statusHeadline_none'), className: '' };
-  if (view.errors.some((error) => error.where === 'body')) return { text: t('statusHeadline_failed'), className: 'state-bad' };
-  if (view.signature === 'bad') return { text: t('statusHeadline_badSignature'), className: 'state-bad' };
-  const encrypted = view.encryption === 'encrypted';
-  const signed = view.signature === 'signed';
-  if (encrypted && signed) return { text: t('statusHeadline_encryptedSigned'), className: 'state-ok' };
-  if (encrypted) return { text: t('statusHeadline_encrypted'), className: 'state-ok' };
-  if (signed) return { text: t('statusHeadline_signed'), className: 'state-ok' };
-  if (view.encryption === 'partially-encrypted' || view.signature === 'partially-signed') return { text: t('statusHeadline_partial'), className: 'state-bad' };
-  return { text: t('statusHeadline_unverified'), className: '' };
+  const { key, className } = headlineOf(view);
+  return { text: t(key), className };
 }
 
 function signerBlock(signer: SignerView, title?: string): HTMLElement {

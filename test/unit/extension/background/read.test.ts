@@ -292,6 +292,33 @@ describe('the read path in the background', () => {
     expect(accepted.warning).toBeUndefined();
   });
 
+  it('a message signed by an unknown key that carries the key: "could not be checked" until the key is imported and accepted, then read again and "signed" by it', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const secret = canary();
+    const [bob, carol] = await Promise.all([certificate('bob'), secretKey('carol')]);
+    const inner = entity(
+      { 'Content-Type': 'multipart/mixed; boundary="inner"; protected-headers="v1"', Subject: 'my key', From: 'Carol <carol@sigill.test>' },
+      multipart('inner', [text(`Here is my key. ${secret}`), attachmentPart('OpenPGP_0xCAROL.asc', bytesOf(readFixture('carol', 'pub')), 'application/pgp-keys')]),
+    );
+    const id = deliver(pgpMime(envelope('Carol <carol@sigill.test>', '...'), await encryptArmored(inner, { to: [bob], signer: carol })));
+    api.display(11, id);
+    const shown = display(11);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    await shown;
+    const before = await page('read.status', { tabId: 11 });
+    expect(before).toMatchObject({ encryption: 'encrypted', signature: 'unverified', signers: [{ status: 'unknown-key' }] });
+    expect(before!.offeredKeys).toMatchObject([{ source: 'attachment', encrypted: true, namesSender: true }]);
+    await expect.poll(() => api.badges.get(11)?.title).toBe('Sigill: encrypted; the signature could not be checked');
+
+    const report = await page('read.importKey', { messageId: id, index: 0, accept: true });
+    expect(report.imported).toMatchObject([{ key: { acceptance: 'accepted' } }]);
+    // Read again with the key now in the keyring (bob's key is still unlocked: no second prompt).
+    const after = await page('read.status', { tabId: 11 });
+    expect(after).toMatchObject({ encryption: 'encrypted', signature: 'signed', signers: [{ status: 'good', userID: 'Carol <carol@sigill.test>', acceptance: 'accepted' }] });
+    expect(after!.offeredKeys[0]!.acceptance).toBe('accepted');
+    await expect.poll(() => api.badges.get(11)?.title).toBe('Sigill: encrypted and signed');
+  });
+
   it('collects the key of an Autocrypt header as undecided on display, also from plain mail, never accepted; a different key for an accepted sender is a warning', async () => {
     const { api, deliver, display, page } = await setUp();
     const dave = await generateKey({ userIDs: ['Dave <dave@sigill.test>'], passphrase: 'dave passphrase' });
