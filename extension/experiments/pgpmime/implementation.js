@@ -22,6 +22,9 @@ const MAX_DRAFT_DECISION_MS = 60 * 1000;
 /** A send waits at most this long for the background, then fails (a hung send would lock the window). */
 const MAX_WAIT_MS = 15 * 60 * 1000;
 
+/** The first Thunderbird whose extension messaging carries a main-process File to the background (140 ESR cannot). */
+const FIRST_WORKING_VERSION = '153.0';
+
 let nextHandle = 1;
 /** handle → the ComposeSecure waiting for its replacement. */
 const pending = new Map();
@@ -37,6 +40,10 @@ function unavailableReason() {
   if (!Ci.nsIMsgComposeSecure) return 'nsIMsgComposeSecure is missing';
   if (typeof Services.tm?.spinEventLoopUntilOrQuit !== 'function') return 'the thread manager cannot wait for the background';
   if (typeof fileClass()?.createFromNsIFile !== 'function') return 'files cannot be handed to the background';
+  // Thunderbird 140 cannot pass a file made in the main process to the background ("Failed to serialize
+  // message 'RunListener::Conduits'": every PGP/MIME send failed there); 153 can. Versions before 153 (the
+  // ones between are untested) send inline with the notice: never plaintext, never a send that cannot work.
+  if (Services.vc.compare(Services.appinfo.version, FIRST_WORKING_VERSION) < 0) return `Thunderbird ${Services.appinfo.version} cannot hand the message file to the background (needs ${FIRST_WORKING_VERSION} or later)`;
   return undefined;
 }
 
