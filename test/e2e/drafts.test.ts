@@ -9,19 +9,20 @@
 // 4. With Thunderbird's "Encrypt drafts" off for her identity, an encrypted message's draft is not saved
 //    at all (fail closed), and a notification says why.
 // 5. "Keep drafts on this computer" in the popup moves her drafts to Local Folders in one click.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase, fixturePath } from '../../keys-fixtures/index.ts';
-import { decodeBody, parseMime, partFilename, type MimeEntity } from '../../src/core/index.ts';
+import { decodeBody, parseMime, partFilename } from '../../src/core/index.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
 import { ok, run } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { dovecotBinary, type ImapServer } from './harness/imap.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
+import { fileServer, mimeLeaves, sha256 } from './harness/attachments.ts';
 import { sigillId } from './harness/paths.ts';
 import { SigillPage } from './harness/sigill.ts';
 
@@ -30,24 +31,7 @@ const subject = `Plans ${canary}-subject`;
 const body = `Dear Bob,\n${canary}-body\nAlice\n`;
 const attachmentName = `notes-${canary}-name.txt`;
 const attachment = Buffer.concat([Buffer.from(`${canary}-bytes\n`), randomBytes(4096)]);
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const ALICE = 'alice@sigill.test';
-
-function fileServer(files: Record<string, Buffer>): Promise<Server> {
-  const server = createServer((request, response) => {
-    const data = files[decodeURIComponent((request.url ?? '').slice(1))];
-    if (data === undefined) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }).end(data);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function leaves(entity: MimeEntity): MimeEntity[] {
-  return entity.children.length === 0 ? [entity] : entity.children.flatMap(leaves);
-}
 
 describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { command: dovecotBinary, debianPackage: 'dovecot-imapd' }]), 'e2e: encrypted drafts on an IMAP server', () => {
   let world: World;
@@ -107,7 +91,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     const message = parseMime(new Uint8Array(raw));
     expect(message.contentType.value).toBe('multipart/encrypted');
     expect(message.contentType.params.protocol).toBe('application/pgp-encrypted');
-    const parts = leaves(message);
+    const parts = mimeLeaves(message);
     expect(parts.map((part) => part.contentType.value)).toEqual(['application/pgp-encrypted', 'application/octet-stream']);
     expect(partFilename(parts[1]!)).toBe('encrypted.asc');
     expect(raw.toString('latin1')).toMatch(/^Subject: \.\.\.\r?$/m);
@@ -124,7 +108,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     expect(inner.contentType.params['protected-headers']).toBe('v1');
     const innerText = decrypted.stdout.toString('latin1');
     expect(innerText).toContain(`Subject: ${subject}`);
-    const innerParts = await Promise.all(leaves(inner).map(async (part) => ({ name: partFilename(part), data: Buffer.from(await decodeBody(part)) })));
+    const innerParts = await Promise.all(mimeLeaves(inner).map(async (part) => ({ name: partFilename(part), data: Buffer.from(await decodeBody(part)) })));
     expect(innerParts.find((part) => part.name === undefined)?.data.toString('utf8')).toContain(`${canary}-body`);
     expect(innerParts.find((part) => part.name === attachmentName)?.data.equals(attachment)).toBe(true);
     // Encrypted to alice only (one public-key encrypted session key, hers).

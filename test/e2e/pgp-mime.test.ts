@@ -13,20 +13,21 @@
 //    the popup says inline and why, the send goes inline with a notification, never plaintext.
 // 6. Issue 9: the relay refuses bob's next (inline) message as too large after Sigill replaced body and
 //    attachments with ciphertext: the compose window gets the original body and attachments back.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixtureAddress, fixturePassphrase, fixturePath, loadSecretKey } from '../../keys-fixtures/index.ts';
-import { parseMime, decodeBody, type MimeEntity } from '../../src/core/index.ts';
+import { parseMime, decodeBody } from '../../src/core/index.ts';
 import type { OpenPgpKey } from '../../src/testbed/openpgp.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
 import { createGpgHome, ok, run, tempDir } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import type { ComposeSnapshot, MessageSecurity } from './driver/commands.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
+import { fileServer, mimeLeaves, sha256 } from './harness/attachments.ts';
 import { sigillId } from './harness/paths.ts';
 import { readSigillStorage, SigillPage } from './harness/sigill.ts';
 
@@ -37,8 +38,6 @@ const attachmentName = `Årsrapport ${secret}.pdf`;
 const attachment = Buffer.concat([Buffer.from(`%PDF-1.4 ${secret} `.repeat(200)), randomBytes(20_000)]);
 /** Larger than the relay takes in this scenario (1 MiB): the relay refuses the message. */
 const tooLarge = randomBytes(2 * MiB);
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
 /** A persona's fixture key in the shape the harness gives Thunderbird's own OpenPGP (still passphrase-protected). */
 async function fixtureOpenPgpKey(name: 'alice' | 'carol'): Promise<OpenPgpKey> {
   const key = await loadSecretKey(name, { unlocked: false });
@@ -52,27 +51,10 @@ async function fixtureOpenPgpKey(name: 'alice' | 'carol'): Promise<OpenPgpKey> {
   };
 }
 
-/** Serves files to the drivers over loopback (they build the compose window's attachments from them). */
-function fileServer(files: Record<string, Buffer>): Promise<Server> {
-  const server = createServer((request, response) => {
-    const data = files[decodeURIComponent((request.url ?? '').slice(1))];
-    if (data === undefined) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }).end(data);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 /** Every attachment name in a messages.getFull part tree. */
 function partNames(part: unknown): string[] {
   const node = part as { name?: string; parts?: unknown[] };
   return [...(node.name ? [node.name] : []), ...(node.parts ?? []).flatMap(partNames)];
-}
-
-function leaves(entity: MimeEntity): MimeEntity[] {
-  return entity.children.length === 0 ? [entity] : entity.children.flatMap(leaves);
 }
 
 describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { command: 'sqop', debianPackage: 'sqop' }]), 'e2e: PGP/MIME is how Sigill sends', () => {
@@ -192,7 +174,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
       expect(inner.contentType.params['protected-headers']).toBe('v1');
       const innerSubject = inner.headers.find((field) => field.name === 'subject')?.value ?? '';
       expect(innerSubject.includes(secret) || /=\?UTF-8\?/i.test(innerSubject)).toBe(true);
-      const parts = leaves(inner);
+      const parts = mimeLeaves(inner);
       expect(parts.map((part) => part.contentType.value)).toEqual(expect.arrayContaining(['text/html', 'text/plain', 'application/pdf']));
       const html = Buffer.from(await decodeBody(parts.find((part) => part.contentType.value === 'text/html')!)).toString('utf8');
       expect(html).toContain('<b>Carol</b>');

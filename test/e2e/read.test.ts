@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../keys-fixtures/index.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { e2eTools, eventually, type Client, World } from './harness/index.ts';
-import { downloadPrefs, Gpg, openMessage, openStatus, submitRaw } from './harness/reading.ts';
+import { downloadPrefs, Gpg, openMessage, openStatus, submitRaw, replyQuoting } from './harness/reading.ts';
 
 const CRLF = '\r\n';
 
@@ -123,17 +123,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     await bob.screenshot('gpg-attachment-saved');
 
     // Reply: the quote is the decrypted text that was shown, not the ciphertext Thunderbird sees.
-    const { tabId } = await bob.call('beginReply', { messageId: header.id });
-    let quoted = '';
-    await eventually(
-      async () => {
-        const composer = await bob.call('composeBody', { tabId });
-        quoted = composer.isPlainText ? composer.plainTextBody : composer.body;
-        return quoted.includes(secret);
-      },
-      60_000,
-      `the decrypted quote in the reply (last seen: ${quoted.slice(0, 200)})`,
-    );
+    const { quoted } = await replyQuoting(bob, header.id, secret);
     expect(quoted).not.toContain('BEGIN PGP');
     await bob.screenshot('gpg-reply');
   });

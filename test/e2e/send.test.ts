@@ -7,18 +7,19 @@
 //    passphrase (a wrong one first, then the right one) and the message goes once; the relay stores no
 //    canary and no run of the attachment's bytes; gpg with bob's key decrypts the body and both
 //    attachments byte-identical and verifies alice's signature.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase, fixturePath, loadCertificate } from '../../keys-fixtures/index.ts';
-import { decodeBody, parseMime, partFilename, type MimeEntity } from '../../src/core/index.ts';
+import { decodeBody, parseMime, partFilename } from '../../src/core/index.ts';
 import { ok, parseGpgStatus, run } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
 import type { ComposeSnapshot } from './driver/commands.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
+import { fileServer, mimeLeaves, sha256 } from './harness/attachments.ts';
 import { sigillId } from './harness/paths.ts';
 import { SigillPage } from './harness/sigill.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
@@ -26,25 +27,6 @@ import { extensionUuids } from '../../src/testbed/profile.ts';
 const canary = `secret-canary-${randomBytes(6).toString('hex')}`;
 const binary = randomBytes(20 * 1024 * 1024);
 const notes = Buffer.from(`Anteckningar för Bob — ${canary}\nÅäö ✓ ünïcödé\n`, 'utf8');
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-/** Serves the attachments to alice's driver over loopback (it builds the compose window's Files from them). */
-function fileServer(files: Record<string, Buffer>): Promise<Server> {
-  const server = createServer((request, response) => {
-    const data = files[(request.url ?? '').slice(1)];
-    if (data === undefined) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }).end(data);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function leaves(entity: MimeEntity): MimeEntity[] {
-  return entity.children.length === 0 ? [entity] : entity.children.flatMap(leaves);
-}
-
 describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: encrypt and sign on send', () => {
   let world: World;
   let alice: Client;
@@ -135,7 +117,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
 
     // LEAK: no canary anywhere, and no 32-byte run of the binary in any decoded part.
     expect(raw.toString('latin1')).not.toContain(canary);
-    const parts = leaves(parseMime(new Uint8Array(raw)));
+    const parts = mimeLeaves(parseMime(new Uint8Array(raw)));
     const decoded = await Promise.all(parts.map(async (part) => ({ name: partFilename(part), data: Buffer.from(await decodeBody(part)) })));
     for (const { data } of decoded) {
       expect(data.includes(Buffer.from(canary))).toBe(false);
@@ -176,7 +158,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     const raw = await world.relay.raw('bob@sigill.test', stored.id);
     expect(raw.toString('latin1')).not.toContain(htmlCanary);
     // Every text part (an HTML part too, if Thunderbird still makes one) holds the armored message and nothing else.
-    for (const part of leaves(parseMime(new Uint8Array(raw)))) {
+    for (const part of mimeLeaves(parseMime(new Uint8Array(raw)))) {
       const text = Buffer.from(await decodeBody(part)).toString('utf8');
       expect(text).not.toContain(htmlCanary);
       const outside = text.replace(/-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/, '').replace(/<[^>]*>/g, '').trim();

@@ -5,42 +5,24 @@
 // prompt; the message leaves in Sigill's default format (PGP/MIME, the subject protected) and the relay stores neither the canary nor any sampled 32-byte run of the binary; bob's Sigill shows
 // the decrypted body, its status popup says encrypted and "Signed by Alice", both attachments save decrypted
 // byte-identical under their real names, and bob's reply quotes the decrypted text.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../keys-fixtures/index.ts';
-import { decodeBody, parseMime, type MimeEntity } from '../../src/core/index.ts';
+import { decodeBody, parseMime } from '../../src/core/index.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { e2eTools, eventually, World, type Client } from './harness/index.ts';
+import { fileServer, mimeLeaves, sha256 } from './harness/attachments.ts';
 import { sigillId } from './harness/paths.ts';
-import { downloadPrefs, openMessage, openStatus } from './harness/reading.ts';
+import { downloadPrefs, openMessage, openStatus, replyQuoting } from './harness/reading.ts';
 import { SigillPage } from './harness/sigill.ts';
 
 const canary = `secret-canary-${randomBytes(6).toString('hex')}`;
 const binary = randomBytes(20 * 1024 * 1024);
 const notes = Buffer.from(`Anteckningar för Bob — ${canary}\nÅäö ✓ ünïcödé 日本語\n`, 'utf8');
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-/** Serves the attachments to alice's driver over loopback (it builds the compose window's Files from them). */
-function fileServer(files: Record<string, Buffer>): Promise<Server> {
-  const server = createServer((request, response) => {
-    const data = files[(request.url ?? '').slice(1)];
-    if (data === undefined) {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length }).end(data);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-function leaves(entity: MimeEntity): MimeEntity[] {
-  return entity.children.length === 0 ? [entity] : entity.children.flatMap(leaves);
-}
-
 describeWithTools(e2eTools([]), 'e2e: alice (Sigill) to bob (Sigill), encrypted and signed with attachments', () => {
   let world: World;
   let alice: Client;
@@ -106,7 +88,7 @@ describeWithTools(e2eTools([]), 'e2e: alice (Sigill) to bob (Sigill), encrypted 
     // Sigill's default format: PGP/MIME, the real subject only inside the encryption (RFC 3156, protected headers).
     expect(raw.toString('latin1')).toMatch(/^Content-Type: multipart\/encrypted;/im);
     expect(raw.toString('latin1')).not.toContain(subject);
-    for (const part of leaves(parseMime(new Uint8Array(raw)))) {
+    for (const part of mimeLeaves(parseMime(new Uint8Array(raw)))) {
       const data = Buffer.from(await decodeBody(part));
       expect(data.includes(Buffer.from(canary))).toBe(false);
       for (let offset = 0; offset + 32 <= binary.length; offset += 512 * 1024 + 7) expect(data.includes(binary.subarray(offset, offset + 32))).toBe(false);
@@ -138,17 +120,7 @@ describeWithTools(e2eTools([]), 'e2e: alice (Sigill) to bob (Sigill), encrypted 
     }
     await bob.screenshot('attachments-saved');
 
-    const { tabId } = await bob.call('beginReply', { messageId: header.id });
-    let quoted = '';
-    await eventually(
-      async () => {
-        const composer = await bob.call('composeBody', { tabId });
-        quoted = composer.isPlainText ? composer.plainTextBody : composer.body;
-        return quoted.includes(canary);
-      },
-      60_000,
-      `the decrypted quote in the reply (last seen: ${quoted.slice(0, 200)})`,
-    );
+    const { quoted } = await replyQuoting(bob, header.id, canary);
     expect(quoted).not.toContain('BEGIN PGP');
     await bob.screenshot('reply');
   }, 900_000);

@@ -174,3 +174,22 @@ export function downloadPrefs(dir: string): Record<string, string | number | boo
     'browser.download.start_downloads_in_tmp_dir': false,
   };
 }
+
+/**
+ * Opens a reply to a message and waits until its quote holds `expected` (Sigill puts the decrypted text
+ * there once it has read the message); returns the compose tab and the quoted body.
+ */
+export async function replyQuoting(client: Client, messageId: number, expected: string): Promise<{ tabId: number; quoted: string }> {
+  const { tabId } = await client.call('beginReply', { messageId });
+  let quoted = '';
+  await eventually(
+    async () => {
+      const composer = await client.call('composeBody', { tabId });
+      quoted = composer.isPlainText ? composer.plainTextBody : composer.body;
+      return quoted.includes(expected);
+    },
+    60_000,
+    `the decrypted quote in the reply (last seen: ${quoted.slice(0, 200)})`,
+  );
+  return { tabId, quoted };
+}
