@@ -36,9 +36,9 @@ export interface IncrementalHash {
 
 /**
  * Lets a platform inject faster audited primitives for SEIPDv1 decryption (Node: node:crypto in
- * src/platform/node/cfb.ts; Thunderbird: WebAssembly SHA-1 (AES-CFB the default) in
- * extension/platform/cfb.ts, as WebCrypto has neither AES-CFB nor an incremental SHA-1). Without one
- * the core uses @noble/ciphers and @noble/hashes.
+ * src/platform/node/cfb.ts; Thunderbird: OpenSSL's AES-CFB compiled to WebAssembly and WebAssembly
+ * SHA-1 in extension/platform/cfb.ts, as WebCrypto has neither AES-CFB nor an incremental SHA-1).
+ * Without one the core uses @noble/ciphers and @noble/hashes.
  */
 export interface CfbDecryptorFactory {
   /** `algorithm` is 'aes128' | 'aes192' | 'aes256'; return undefined if not supported (the default is used). */
@@ -50,17 +50,48 @@ export interface CfbDecryptorFactory {
 /** One running CFB encryption (RFC 9580 §5.13.1: zero IV, no resync); every call returns exactly as many octets as it got. */
 export interface CfbEncipher {
   update(chunk: Uint8Array): Uint8Array;
+  /** Called once after the last update (or when writing stopped): a platform may wipe its key schedule here. */
+  close?(): void;
 }
 
 /**
  * Lets a platform write SEIPDv1 with faster audited primitives than OpenPGP.js's own streaming path
- * (Node: node:crypto in src/platform/node/cfb.ts). Optional: without one, OpenPGP.js encrypts.
+ * (Node: node:crypto in src/platform/node/cfb.ts; Thunderbird: WebAssembly in
+ * extension/platform/cfb.ts). Optional: without one, OpenPGP.js encrypts.
  */
 export interface CfbEncryptorFactory {
   /** `algorithm` is 'aes128' | 'aes192' | 'aes256'; return undefined if not supported (OpenPGP.js encrypts then). */
   encipher(options: { algorithm: string; key: Uint8Array; iv: Uint8Array }): CfbEncipher | undefined;
-  /** An incremental SHA-1 for the MDC. */
-  sha1(): IncrementalHash;
+  /** An incremental SHA-1 for the MDC. May be asynchronous (a WebAssembly instance). */
+  sha1(): IncrementalHash | Promise<IncrementalHash>;
+}
+
+/** The CFB primitives a platform installs for every call that does not pass its own (see useCfb). */
+export interface InstalledCfb {
+  decryptor?: CfbDecryptorFactory;
+  encryptor?: CfbEncryptorFactory;
+}
+
+let installedCfb: InstalledCfb = {};
+
+/**
+ * Installs a platform's CFB primitives as the default of decrypt and encrypt (an explicit `cfb`
+ * option still wins; undefined removes them). Thunderbird installs its WebAssembly AES-CFB this way
+ * (extension/platform/index.ts), so every path of the extension that reads or writes SEIPDv1 uses it
+ * without passing it along; the command line passes node:crypto's explicitly.
+ */
+export function useCfb(cfb: InstalledCfb | undefined): void {
+  installedCfb = { ...cfb };
+}
+
+/** The installed decryptor, if any (for the core's SEIPDv1 reader). */
+export function installedCfbDecryptor(): CfbDecryptorFactory | undefined {
+  return installedCfb.decryptor;
+}
+
+/** The installed encryptor, if any (for the core's SEIPDv1 writer). */
+export function installedCfbEncryptor(): CfbEncryptorFactory | undefined {
+  return installedCfb.encryptor;
 }
 
 /** Hash algorithms a StreamHashFactory may be asked for (OpenPGP.js names, RFC 9580 §9.5). */

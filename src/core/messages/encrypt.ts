@@ -9,10 +9,11 @@
  */
 import * as openpgp from 'openpgp';
 import { SigillError } from '../errors.ts';
+import { installedCfbEncryptor } from '../platform.ts';
 import { assertUsable } from '../keys/status.ts';
 import { mapStreamErrors, pgpConfig, toSigillError } from './common.ts';
 import { writeSeipdV1 } from './seipd-v1-write.ts';
-import { asByteStream, requireUtf8, toStream, utf8Decoder } from './streams.ts';
+import { asByteStream, concatBytes, requireUtf8, toStream, utf8Decoder } from './streams.ts';
 import type { CfbEncryptorFactory, DataInput, SessionKey } from './types.ts';
 
 export interface EncryptOptions {
@@ -34,9 +35,11 @@ export interface EncryptOptions {
   filename?: string;
   date?: Date;
   /**
-   * A platform's audited AES-CFB and SHA-1 (Node: src/platform/node/cfb.ts). When given, a binary,
-   * unsigned SEIPDv1 message is written by seipd-v1-write.ts with them rather than by OpenPGP.js
-   * (several times less overhead); everything else is OpenPGP.js's as before.
+   * A platform's audited AES-CFB and SHA-1 (Node: src/platform/node/cfb.ts; default: the ones
+   * installed with useCfb, Thunderbird's WebAssembly). With them a SEIPDv1 message is encrypted by
+   * seipd-v1-write.ts rather than by OpenPGP.js (several times less overhead; in Thunderbird without
+   * a JIT, compiled rather than interpreted AES); OpenPGP.js still makes the session key packets and
+   * the signed message inside. SEIPDv2 stays OpenPGP.js's (WebCrypto's AES-GCM).
    */
   cfb?: CfbEncryptorFactory;
 }
@@ -103,10 +106,12 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
       : { data: generated.data, algorithm: generated.algorithm };
     const armored = options.armor ?? true;
     const result = { algorithm: sessionKey.algorithm, data: sessionKey.data };
-    if (options.cfb && !allV2 && signingKeys.length === 0 && hiddenRecipients.length === 0 && (options.format ?? 'binary') === 'binary') {
-      // The session key packets (RFC 9580 §5.1, §5.3) from OpenPGP.js, then the data packet (§10.3).
-      const esks = await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: recipients, passwords, date, config, format: 'binary' });
-      const packets = writeSeipdV1({ data: toStream(options.input), algorithm: sessionKey.algorithm, key: sessionKey.data, cfb: options.cfb, filename: options.filename ?? '', date, before: esks });
+    const cfb = options.cfb ?? installedCfbEncryptor();
+    const format = options.format ?? 'binary';
+    // Only hidden recipients (and no password): every PKESK is anonymous.
+    const onlyHidden = recipients.length === 0 && passwords.length === 0;
+    if (cfb && !allV2) {
+      const packets = await writeWithPlatform({ options, cfb, sessionKey, date, config, format, onlyHidden });
       if (packets) {
         // Binary: one stream stage from the input to the caller (its errors are mapped inside).
         // Armored: with the CRC-24 footer, as OpenPGP.js armors a SEIPDv1 message (RFC 9580 §6.1
@@ -124,9 +129,7 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
         return { data: armored ? mapStreamErrors(asByteStream(armoredText()), 'INTERNAL') : packets, sessionKey: result };
       }
     }
-    const message = await createLiteralMessage(options.input, options.format ?? 'binary', options.filename, options.date);
-    // Only hidden recipients (and no password): every PKESK is anonymous and OpenPGP.js writes them all.
-    const onlyHidden = recipients.length === 0 && passwords.length === 0;
+    const message = await createLiteralMessage(options.input, format, options.filename, options.date);
     const common = {
       message,
       encryptionKeys: onlyHidden ? hiddenRecipients : recipients,
@@ -155,4 +158,48 @@ export async function encryptWithSessionKey(options: EncryptOptions): Promise<En
   } catch (error) {
     throw toSigillError(error, 'INTERNAL');
   }
+}
+
+interface PlatformWrite {
+  options: EncryptOptions;
+  cfb: CfbEncryptorFactory;
+  sessionKey: openpgp.SessionKey;
+  date: Date;
+  config: Partial<openpgp.Config>;
+  format: 'binary' | 'text';
+  onlyHidden: boolean;
+}
+
+/**
+ * The message as OpenPGP.js's encrypt would write it for a SEIPDv1 session key — session key
+ * packets, then the SEIPDv1 packet around the (signed) message, RFC 9580 §10.3 — but with the
+ * platform's AES-CFB and SHA-1 encrypting; undefined when the writer cannot take it (the caller lets
+ * OpenPGP.js encrypt). What goes inside is OpenPGP.js's, made by the same steps as in its encrypt:
+ * - unsigned binary data: a literal packet, framed by the writer;
+ * - signed, or text: OpenPGP.js's streaming sign (one-pass signatures, literal data, signatures) or
+ *   its literal packet for text (line endings canonicalised, §5.9), with the same recipient keys
+ *   for the signature's preferences. No compression: pgpConfig leaves OpenPGP.js's default
+ *   (uncompressed), so its encrypt would not compress either.
+ * Session key packets: named recipients and passwords first, then the anonymous ones (key ID 0 in v3
+ * PKESKs, §5.1.1), the order GnuPG needs (see the mixed case in encryptWithSessionKey).
+ */
+async function writeWithPlatform(write: PlatformWrite): Promise<ReadableStream<Uint8Array> | undefined> {
+  const { options, cfb, sessionKey, date, config, format, onlyHidden } = write;
+  const { recipients, passwords = [], signingKeys = [], hiddenRecipients = [] } = options;
+  if ((config.preferredCompressionAlgorithm ?? openpgp.config.preferredCompressionAlgorithm) !== openpgp.enums.compression.uncompressed) return undefined;
+  const esks: Uint8Array[] = [];
+  if (!onlyHidden) esks.push(await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: recipients, passwords, date, config, format: 'binary' }));
+  if (hiddenRecipients.length > 0) esks.push(await openpgp.encryptSessionKey({ ...sessionKey, encryptionKeys: hiddenRecipients, wildcard: true, date, config, format: 'binary' }));
+  const before = concatBytes(esks);
+  const common = { algorithm: sessionKey.algorithm, key: sessionKey.data, cfb, before };
+  if (signingKeys.length === 0 && format === 'binary') {
+    return writeSeipdV1({ ...common, data: toStream(options.input), filename: options.filename ?? '', date });
+  }
+  const packets = async (): Promise<ReadableStream<Uint8Array>> => {
+    const message = await createLiteralMessage(options.input, format, options.filename, options.date);
+    const signing = { message, signingKeys, recipientKeys: onlyHidden ? hiddenRecipients : recipients, date, config };
+    const inner: unknown = signingKeys.length > 0 ? await openpgp.sign({ ...signing, format: 'binary' }) : message.write();
+    return mapStreamErrors(asByteStream(inner), 'INTERNAL');
+  };
+  return writeSeipdV1({ ...common, packets });
 }

@@ -9,8 +9,9 @@
  * commits only if `integrity` resolved true. The returned stream closes only after the MDC has been
  * verified and errors (INTEGRITY_FAILURE) otherwise, so nothing downstream can finish on forged data.
  *
- * The primitives are not ours: AES-CFB comes from @noble/ciphers (or an injected node:crypto
- * decipher) and SHA-1 from @noble/hashes (or injected). What is written here is the RFC framing:
+ * The primitives are not ours: AES-CFB comes from the platform (the `cfb` option, else the one
+ * installed with useCfb: node:crypto, or OpenSSL's C code as WebAssembly in Thunderbird), else from
+ * @noble/ciphers; SHA-1 likewise, else from @noble/hashes. What is written here is the RFC framing:
  *
  *   plaintext = prefix (block size + 2 octets, the last two repeating the two before, §5.13.1)
  *            || inner packets (an OpenPGP Message, §10.3)
@@ -21,6 +22,7 @@
 import { cfb } from '@noble/ciphers/aes';
 import { sha1 } from '@noble/hashes/legacy';
 import { SigillError } from '../errors.ts';
+import { installedCfbDecryptor } from '../platform.ts';
 import { concatBytes } from './streams.ts';
 import type { CfbDecipher, CfbDecryptorFactory, IncrementalHash } from './types.ts';
 
@@ -90,6 +92,7 @@ export interface SeipdV1Options {
   /** OpenPGP.js symmetric algorithm name: 'aes128' | 'aes192' | 'aes256'. */
   algorithm: string;
   key: Uint8Array;
+  /** The platform's primitives; default: those installed with useCfb (src/core/platform.ts), if any. */
   cfb?: CfbDecryptorFactory | undefined;
 }
 
@@ -108,6 +111,11 @@ export interface SeipdV1Decryption {
    * returns. Works whoever holds a lock on `packets` (a failed parser may still hold it).
    */
   abandon(): Promise<boolean>;
+}
+
+/** The platform's primitives: the caller's, else the installed ones (useCfb), else none (the defaults here). */
+function platformCfb(cfb: CfbDecryptorFactory | undefined): CfbDecryptorFactory | undefined {
+  return cfb ?? installedCfbDecryptor();
 }
 
 function createDecipher(algorithm: string, key: Uint8Array, cfb: CfbDecryptorFactory | undefined): CfbDecipher {
@@ -129,7 +137,7 @@ export const QUICK_CHECK_LENGTH = BLOCK + 2;
 export function quickCheck(options: { head: Uint8Array; algorithm: string; key: Uint8Array; cfb?: CfbDecryptorFactory | undefined }): boolean {
   const keySize = streamingCiphers[options.algorithm];
   if (keySize === undefined || options.key.length !== keySize || options.head.length < QUICK_CHECK_LENGTH) return false;
-  const decipher = createDecipher(options.algorithm, options.key, options.cfb);
+  const decipher = createDecipher(options.algorithm, options.key, platformCfb(options.cfb));
   const prefix = concatBytes([decipher.update(options.head.subarray(0, QUICK_CHECK_LENGTH)), decipher.final()]);
   return prefix[BLOCK] === prefix[BLOCK - 2] && prefix[BLOCK + 1] === prefix[BLOCK - 1];
 }
@@ -138,12 +146,13 @@ export function decryptSeipdV1(options: SeipdV1Options): SeipdV1Decryption {
   const keySize = streamingCiphers[options.algorithm];
   if (keySize === undefined) throw new SigillError('UNSUPPORTED_ALGORITHM', { detail: options.algorithm });
   if (options.key.length !== keySize) throw new SigillError('INTEGRITY_FAILURE', { detail: 'session key size does not match the cipher' });
-  const decipher = createDecipher(options.algorithm, options.key, options.cfb);
+  const cfb = platformCfb(options.cfb);
+  const decipher = createDecipher(options.algorithm, options.key, cfb);
   // An injected SHA-1 may need an asynchronous start (a WebAssembly instance); if it cannot start,
   // the audited default hashes instead, so a platform problem never decides an integrity verdict.
-  const injected = options.cfb?.sha1;
+  const injected = cfb?.sha1;
   const hashReady: Promise<IncrementalHash> = Promise.resolve()
-    .then(() => injected?.call(options.cfb))
+    .then(() => injected?.call(cfb))
     .catch(() => undefined)
     .then((hash) => hash ?? nobleSha1());
 
