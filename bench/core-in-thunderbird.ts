@@ -9,9 +9,11 @@
  * Thunderbirds, each with the test-only core probe (test/e2e/core-probe, the same core and
  * extension/platform modules as Sigill's background), decrypt and verify both and sign and encrypt the
  * text (v4): one with Debian's default prefs, where JavaScript runs without the baseline JIT
- * (/etc/thunderbird/pref/thunderbird.js), and one with `javascript.options.baselinejit` on. Node runs the
- * same operations through src/core/index.ts, with the Node platform's OpenSSL CFB for SEIPDv1 and with
- * the pure-JavaScript default Thunderbird uses. Every decryption's plaintext is checked by SHA-256.
+ * (/etc/thunderbird/pref/thunderbird.js), and one with `javascript.options.baselinejit` on; each with
+ * Sigill's primitives (extension/platform: OpenSSL's AES-CFB as WebAssembly, WebAssembly hashes) and
+ * with the JavaScript defaults. Node runs the same operations through src/core/index.ts, with the Node
+ * platform's OpenSSL CFB for SEIPDv1 (reading and writing) and with the pure-JavaScript defaults. Every
+ * decryption's plaintext is checked by SHA-256.
  * With Sigill's primitives, the peak resident memory of the extension process (where the probe runs, as
  * Sigill's background does) is printed per operation too (bench/thunderbird-memory.ts samples it).
  *
@@ -20,8 +22,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fixturePassphrase, fixturePath, loadCertificate, loadSecretKey, readFixture, type Persona } from '../keys-fixtures/index.ts';
-import { decrypt, encrypt, memorySink, readAll, type CfbDecryptorFactory } from '../src/core/index.ts';
-import { nodeCfb } from '../src/platform/node/index.ts';
+import { decrypt, encrypt, memorySink, readAll } from '../src/core/index.ts';
+import { nodeCfb, nodeCfbEncryptor } from '../src/platform/node/index.ts';
 import type { ProbePlatform, ProbeRequest, ProbeResponse, ProbeResults } from '../test/e2e/core-probe/protocol.ts';
 import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { createGpgHome, ok, runSop, sigillSop } from '../test/support/sop.ts';
@@ -117,7 +119,9 @@ async function inThunderbird(client: Client, messages: Message[], text: string, 
   return times;
 }
 
-async function inNode(messages: Message[], text: string, cfb: CfbDecryptorFactory | undefined): Promise<number[]> {
+/** Node with the Node platform's OpenSSL primitives (`openssl`), or with the core's JavaScript defaults. */
+async function inNode(messages: Message[], text: string, openssl: boolean): Promise<number[]> {
+  const cfb = openssl ? nodeCfb : undefined;
   const times: number[] = [];
   for (const message of messages) {
     const sink = memorySink();
@@ -137,7 +141,7 @@ async function inNode(messages: Message[], text: string, cfb: CfbDecryptorFactor
   }
   const signingKey = await loadSecretKey('alice', { unlocked: true });
   const started = performance.now();
-  await readAll(await encrypt({ input: text, recipients: [await loadCertificate('bob')], signingKeys: [signingKey] }));
+  await readAll(await encrypt({ input: text, recipients: [await loadCertificate('bob')], signingKeys: [signingKey], ...(openssl ? { cfb: nodeCfbEncryptor } : {}) }));
   times.push(performance.now() - started);
   return times;
 }
@@ -217,8 +221,8 @@ async function main(): Promise<void> {
       'TB Debian (pure JS)': await inThunderbird(standard, messages, text, 'pure-js'),
       'TB JIT (pure JS)': await inThunderbird(jit, messages, text, 'pure-js'),
       // A first Node run only warms up V8's JIT, as the Thunderbird runs above had their own start.
-      'Node (OpenSSL CFB)': await inNode(messages, text, nodeCfb).then(() => inNode(messages, text, nodeCfb)),
-      'Node (pure-JS CFB)': await inNode(messages, text, undefined),
+      'Node (OpenSSL CFB)': await inNode(messages, text, true).then(() => inNode(messages, text, true)),
+      'Node (pure-JS CFB)': await inNode(messages, text, false),
     };
     const operations = [...messages.map((message) => `${message.signer === undefined ? 'decrypt' : 'decrypt + verify'} ${message.label}`), 'sign + encrypt (v4)'];
     print(

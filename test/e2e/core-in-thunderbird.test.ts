@@ -5,7 +5,7 @@
 // fixtures by other implementations' command lines: GnuPG 2.2 (SEIPDv1, signed, v4 keys) and
 // `sigill sop` in Node (SEIPDv2, signed, erin's v6 key; no packaged tool here writes v6 yet).
 // Times measured inside Thunderbird are printed, never asserted.
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -163,7 +163,27 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     }
   });
 
-  it("Sigill's compiled primitives (WebAssembly hashes, native base64) give what the JavaScript defaults give", async () => {
+  it("Sigill's WebAssembly AES-CFB (OpenSSL's C code) gives exactly what OpenSSL gives in Node, inside Thunderbird", async () => {
+    const algorithms = [
+      { algorithm: 'aes128', openssl: 'aes-128-cfb', keySize: 16 },
+      { algorithm: 'aes192', openssl: 'aes-192-cfb', keySize: 24 },
+      { algorithm: 'aes256', openssl: 'aes-256-cfb', keySize: 32 },
+    ] as const;
+    for (const { algorithm, openssl, keySize } of algorithms) {
+      const key = randomBytes(keySize);
+      const iv = randomBytes(16);
+      const data = randomBytes(200_003);
+      const pieces = [1, 15, 16, 17, 4095, 65_537, 100_000];
+      const expected = createCipheriv(openssl, key, iv).update(data).toString('hex');
+      const request = { kind: 'aes-cfb', algorithm, keyHex: key.toString('hex'), ivHex: iv.toString('hex'), pieces } as const;
+      const encrypted = expectOk(await probe(alice, { ...request, dataHex: data.toString('hex'), encrypt: true }));
+      expect(encrypted.outputHex === expected, `${algorithm} encryption`).toBe(true);
+      const decrypted = expectOk(await probe(alice, { ...request, dataHex: expected, encrypt: false }));
+      expect(decrypted.outputHex === data.toString('hex'), `${algorithm} decryption`).toBe(true);
+    }
+  });
+
+  it("Sigill's compiled primitives (WebAssembly AES-CFB and hashes, native base64) give what the JavaScript defaults give", async () => {
     for (const fixture of [fixtures.largeV1, fixtures.largeV2]) {
       const compiled = expectOk(await probeDecrypt(alice, fixture, false, 'compiled'));
       const javascript = expectOk(await probeDecrypt(alice, fixture, false, 'pure-js'));

@@ -2,13 +2,13 @@
  * The core probe (test only, never shipped): a second extension, built by vite from the same
  * src/core/index.ts and extension/platform/ modules as Sigill's background, for the same target, so
  * that what it proves about the core in Thunderbird's extension realm holds for the product: OpenPGP.js
- * streams on Thunderbird's ReadableStream, WebAssembly hashes for SEIPDv1 and
- * signatures (or the JavaScript defaults, on request), WebCrypto for SEIPDv2,
+ * streams on Thunderbird's ReadableStream, WebAssembly AES-CFB and SHA-1 for SEIPDv1 and WebAssembly
+ * hashes for signatures (or the JavaScript defaults, on request), WebCrypto for SEIPDv2,
  * Argon2 and S2K key unlocking. It answers the e2e driver (runtime messaging between extensions) only.
  */
-import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey, useStreamHashes, type CfbDecryptorFactory } from '../../../src/core/index.ts';
-import { extensionCfb, extensionSink, extensionStreamHashes, wasmHash } from '../../../extension/platform/index.ts';
-import type { DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, PrimitivesProbeRequest, PrimitivesProbeResult, ProbePlatform, ProbeRequest, ProbeResponse } from './protocol.ts';
+import { decrypt, encrypt, isSigillError, readAll, readCertificates, readSecretKeys, unlockKey, useCfb, useStreamHashes } from '../../../src/core/index.ts';
+import { WasmAesCfb, extensionCfb, extensionCfbEncryptor, extensionSink, extensionStreamHashes, wasmHash } from '../../../extension/platform/index.ts';
+import type { AesCfbProbeRequest, AesCfbProbeResult, DecryptProbeRequest, DecryptProbeResult, EncryptProbeRequest, EncryptProbeResult, PrimitivesProbeRequest, PrimitivesProbeResult, ProbePlatform, ProbeRequest, ProbeResponse } from './protocol.ts';
 
 const driverId = 'sigill-e2e-driver@sigill.test';
 
@@ -18,11 +18,14 @@ function hex(bytes: ArrayBuffer): string {
 
 /**
  * Sets the primitives for the next request (requests are answered one at a time by the driver):
- * Sigill's compiled ones, or the JavaScript defaults. Returns the CFB factory to pass.
+ * Sigill's compiled ones, installed as extension/platform/index.ts installs them for the background
+ * (so decrypt and encrypt are called without naming them, as the product's read and send paths
+ * are), or the JavaScript defaults.
  */
-function usePlatform(platform: ProbePlatform = 'compiled'): CfbDecryptorFactory | undefined {
-  useStreamHashes(platform === 'pure-js' ? undefined : extensionStreamHashes);
-  return platform === 'compiled' ? extensionCfb : undefined;
+function usePlatform(platform: ProbePlatform = 'compiled'): void {
+  const compiled = platform === 'compiled';
+  useStreamHashes(compiled ? extensionStreamHashes : undefined);
+  useCfb(compiled ? { decryptor: extensionCfb, encryptor: extensionCfbEncryptor } : undefined);
 }
 
 async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeResult> {
@@ -35,15 +38,9 @@ async function decryptProbe(request: DecryptProbeRequest): Promise<DecryptProbeR
   const unlockMs = performance.now() - started;
 
   const sink = extensionSink();
-  const cfb = usePlatform(request.platform);
+  usePlatform(request.platform);
   started = performance.now();
-  const result = await decrypt({
-    input: new Blob([request.message]).stream(),
-    sink,
-    decryptionKeys: [secretKey],
-    verificationKeys,
-    ...(cfb === undefined ? {} : { cfb }),
-  });
+  const result = await decrypt({ input: new Blob([request.message]).stream(), sink, decryptionKeys: [secretKey], verificationKeys });
   const decryptMs = performance.now() - started;
 
   const plaintext = new Uint8Array(sink.bytes()); // a copy on a plain ArrayBuffer, as WebCrypto wants
@@ -98,11 +95,32 @@ async function primitivesProbe(request: PrimitivesProbeRequest): Promise<Primiti
       for (let at = 0; at < data.length; at += 262_144) hash.update(data.subarray(at, at + 262_144));
       hash.digest();
     });
+  // AES-256-CFB, zero IV (SEIPDv1), in 256 KiB pieces as the core feeds it (WebAssembly, OpenSSL's C code).
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const iv = new Uint8Array(16);
+  const ciphertext = new Uint8Array(data.length);
+  const aesCfb = await time(() => {
+    const encipher = extensionCfbEncryptor.encipher({ algorithm: 'aes256', key, iv });
+    if (encipher === undefined) throw new Error('WebAssembly AES-CFB did not start');
+    for (let at = 0; at < data.length; at += 262_144) ciphertext.set(encipher.update(data.subarray(at, at + 262_144)), at);
+    encipher.close?.();
+  });
+  const aesCfbDecrypt = await time(() => {
+    const decipher = extensionCfb.decipher({ algorithm: 'aes256', key, iv });
+    if (decipher === undefined) throw new Error('WebAssembly AES-CFB did not start');
+    for (let at = 0; at < data.length; at += 262_144) {
+      const plain = decipher.update(ciphertext.subarray(at, at + 262_144));
+      if (plain.some((octet, index) => octet !== data[at + index])) throw new Error('WebAssembly AES-CFB did not decrypt its own ciphertext');
+    }
+    decipher.final();
+  });
   const result: PrimitivesProbeResult = {
     sha1: await hashTime('sha1'),
     sha256: await hashTime('sha256'),
     sha512: await hashTime('sha512'),
     webCryptoSha256: await time(() => crypto.subtle.digest('SHA-256', data)),
+    aesCfb,
+    aesCfbDecrypt,
   };
   const toBase64 = (Uint8Array.prototype as NativeBase64).toBase64;
   const fromBase64 = (Uint8Array as NativeBase64Constructor).fromBase64;
@@ -112,6 +130,32 @@ async function primitivesProbe(request: PrimitivesProbeRequest): Promise<Primiti
     result.fromBase64 = await time(() => fromBase64(text));
   }
   return result;
+}
+
+/**
+ * Runs Sigill's WebAssembly AES-CFB on the request's data, cut into the request's piece sizes in turn,
+ * so the test can compare with OpenSSL in Node octet for octet.
+ */
+function aesCfbProbe(request: AesCfbProbeRequest): AesCfbProbeResult {
+  const key = fromHex(request.keyHex);
+  const iv = fromHex(request.ivHex);
+  const input = fromHex(request.dataHex);
+  const context = WasmAesCfb.create({ algorithm: request.algorithm, key, iv, encrypt: request.encrypt });
+  if (context === undefined) throw new Error(`WebAssembly AES-CFB did not start for ${request.algorithm}`);
+  const output = new Uint8Array(input.length);
+  for (let at = 0, turn = 0; at < input.length; turn++) {
+    const size = request.pieces[turn % request.pieces.length] ?? input.length;
+    output.set(context.update(input.subarray(at, at + size)), at);
+    at += size;
+  }
+  context.clear();
+  return { outputHex: hex(output.buffer) };
+}
+
+function fromHex(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
 }
 
 /** The error and its causes, one per line: what went wrong below a SigillError is what a test needs to see. */
@@ -132,6 +176,8 @@ async function answer(request: ProbeRequest): Promise<ProbeResponse> {
         return { ok: true, result: await encryptProbe(request) };
       case 'primitives':
         return { ok: true, result: await primitivesProbe(request) };
+      case 'aes-cfb':
+        return { ok: true, result: aesCfbProbe(request) };
       default:
         throw new Error(`unknown probe request ${String((request as { kind?: unknown }).kind)}`);
     }

@@ -7,8 +7,8 @@ export const coreProbeId = 'sigill-core-probe@sigill.test';
 
 /**
  * Which primitives the core runs on: 'compiled' is what Sigill ships (extension/platform: WebAssembly
- * SHA-1/SHA-2, native base64; AES-CFB stays the core's @noble/ciphers); 'pure-js' is OpenPGP.js's and the
- * core's JavaScript defaults, for comparison and cross-checking. Default 'compiled'.
+ * AES-CFB from OpenSSL's C code, WebAssembly SHA-1/SHA-2, native base64); 'pure-js' is OpenPGP.js's and
+ * the core's JavaScript defaults, for comparison and cross-checking. Default 'compiled'.
  */
 export type ProbePlatform = 'compiled' | 'pure-js';
 
@@ -46,7 +46,23 @@ export interface PrimitivesProbeRequest {
   size: number;
 }
 
-export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest | PrimitivesProbeRequest;
+/** Runs extension/platform's WebAssembly AES-CFB on given data (hex), for a comparison with OpenSSL. */
+export interface AesCfbProbeRequest {
+  kind: 'aes-cfb';
+  algorithm: 'aes128' | 'aes192' | 'aes256';
+  keyHex: string;
+  ivHex: string;
+  dataHex: string;
+  encrypt: boolean;
+  /** Piece sizes the data is fed in, in turn. */
+  pieces: number[];
+}
+
+export interface AesCfbProbeResult {
+  outputHex: string;
+}
+
+export type ProbeRequest = DecryptProbeRequest | EncryptProbeRequest | PrimitivesProbeRequest | AesCfbProbeRequest;
 
 export interface ProbeVerification {
   status: 'good' | 'bad' | 'unknown-key';
@@ -83,6 +99,9 @@ export interface PrimitivesProbeResult {
   sha512: number;
   /** WebCrypto's one-shot SHA-256, for reference. */
   webCryptoSha256: number;
+  /** AES-256-CFB encryption and decryption with extension/platform's WebAssembly (OpenSSL's C code), in 256 KiB pieces. */
+  aesCfb: number;
+  aesCfbDecrypt: number;
   /** Native base64 (Uint8Array.prototype.toBase64 / Uint8Array.fromBase64), where Thunderbird has it. */
   toBase64?: number;
   fromBase64?: number;
@@ -93,6 +112,7 @@ export interface ProbeResults {
   decrypt: DecryptProbeResult;
   encrypt: EncryptProbeResult;
   primitives: PrimitivesProbeResult;
+  'aes-cfb': AesCfbProbeResult;
 }
 
 /** A failure is an answer too: a SigillError's stable code, or none for anything else. */
