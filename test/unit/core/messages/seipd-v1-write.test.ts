@@ -121,20 +121,130 @@ describe('SEIPDv1 written with the platform CFB', () => {
     await expect(openpgpDecrypt(message, bob)).rejects.toThrow();
   });
 
-  it('leaves signed, text and SEIPDv2 messages, and ciphers the platform does not offer, to OpenPGP.js', async () => {
-    const signed = await bytes(await encrypt({ input: 'x', recipients: [bob.toPublic()], signingKeys: [alice], armor: false, cfb: nodeCfbEncryptor }));
-    const sink = memorySink();
-    const result = await decrypt({ input: signed, sink, decryptionKeys: [bob], verificationKeys: [alice.toPublic()] });
-    expect(result.verifications[0]?.status).toBe('good');
+  it('leaves SEIPDv2 messages, and ciphers the platform does not offer, to OpenPGP.js', async () => {
     const erin = await privateKey('erin');
     const v2 = await bytes(await encrypt({ input: 'z', recipients: [erin.toPublic()], armor: false, cfb: nodeCfbEncryptor }));
     expect(((await packets(v2)).findPacket(openpgp.enums.packet.symEncryptedIntegrityProtectedData) as unknown as { version: number }).version).toBe(2);
-    const text = await encrypt({ input: 'a\nb', recipients: [bob.toPublic()], armor: false, format: 'text', cfb: nodeCfbEncryptor });
-    const textSink = memorySink();
-    expect(await decrypt({ input: text, sink: textSink, decryptionKeys: [bob] })).toMatchObject({ format: 'utf8' });
-    expect(textSink.text()).toBe('a\r\nb');
     const offersNothing: CfbEncryptorFactory = { encipher: () => undefined, sha1: nodeCfbEncryptor.sha1 };
-    const fallback = await bytes(await encrypt({ input: 'y', recipients: [bob.toPublic()], armor: false, cfb: offersNothing }));
-    expect(new TextDecoder().decode((await openpgpDecrypt(fallback, bob)).data)).toBe('y');
+    for (const signingKeys of [[], [alice]]) {
+      const fallback = await bytes(await encrypt({ input: 'y', recipients: [bob.toPublic()], signingKeys, armor: false, cfb: offersNothing }));
+      expect(new TextDecoder().decode((await openpgpDecrypt(fallback, bob)).data)).toBe('y');
+    }
+  });
+});
+
+/**
+ * nodeCfbEncryptor, keeping a copy of everything it encrypts: the SEIPDv1 plaintext (prefix, inner
+ * packets, MDC packet), so a test can parse the inner packets on their own.
+ */
+function capturing(): { cfb: CfbEncryptorFactory; innerPackets(): Uint8Array } {
+  const seen: Uint8Array[] = [];
+  return {
+    cfb: {
+      encipher(options) {
+        const cipher = nodeCfbEncryptor.encipher(options);
+        return cipher && { update: (chunk) => (seen.push(chunk.slice()), cipher.update(chunk)) };
+      },
+      sha1: nodeCfbEncryptor.sha1,
+    },
+    innerPackets: () => {
+      const all = Buffer.concat(seen);
+      return new Uint8Array(all.subarray(18, all.length - 22)); // §5.13.1: prefix of 16 + 2, MDC packet of 22
+    },
+  };
+}
+
+/** `data` as a stream of `size`-octet chunks. */
+function chunked(data: Uint8Array, size: number): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let at = 0; at < data.length; at += size) controller.enqueue(data.slice(at, at + size));
+      controller.close();
+    },
+  });
+}
+
+function tags(list: openpgp.PacketList<openpgp.AnyPacket>): number[] {
+  return [...list].map((packet) => (packet.constructor as unknown as { tag: number }).tag);
+}
+
+/** Tags of every packet, including those OpenPGP.js parses lazily after literal data (its `packets.stream`). */
+async function allTags(message: Uint8Array): Promise<number[]> {
+  const list = await packets(message);
+  const out = tags(list);
+  // `stream` is public on OpenPGP.js's PacketList but not in its typings.
+  const rest = (list as unknown as { stream?: ReadableStream<openpgp.AnyPacket | openpgp.AnyPacket[]> }).stream;
+  if (rest) {
+    const reader = rest.getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      for (const packet of [next.value].flat()) out.push((packet.constructor as unknown as { tag: number }).tag);
+    }
+  }
+  return out;
+}
+
+describe('signed and text SEIPDv1 written with the platform CFB (OpenPGP.js signs, the writer encrypts)', () => {
+  const { publicKeyEncryptedSessionKey: pkesk, symEncryptedIntegrityProtectedData: seipd, onePassSignature: ops, literalData: literal, signature } = openpgp.enums.packet;
+
+  it('signed binary, 2 MiB: the same packets as OpenPGP.js writes, which OpenPGP.js and the core read and verify', async () => {
+    const data = randomBytes(2 * MiB + 123, 7);
+    const capture = capturing();
+    const message = await bytes(await encrypt({ input: chunked(data, 65_536), recipients: [bob.toPublic()], signingKeys: [alice], armor: false, cfb: capture.cfb, filename: 'report.pdf' }));
+    const reference = await bytes(await encrypt({ input: data, recipients: [bob.toPublic()], signingKeys: [alice], armor: false, filename: 'report.pdf' }));
+    expect(tags(await packets(message))).toEqual(tags(await packets(reference)));
+    expect(tags(await packets(message))).toEqual([pkesk, seipd]);
+    // Inside: what openpgp.encrypt signs before it encrypts (RFC 9580 §10.3: one-pass signed message).
+    expect(await allTags(capture.innerPackets())).toEqual([ops, literal, signature]);
+    const independent = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: message }), decryptionKeys: bob, verificationKeys: alice.toPublic(), expectSigned: true, format: 'binary' });
+    expect(sameBytes(independent.data, data)).toBe(true);
+    expect(independent.filename).toBe('report.pdf');
+    const sink = memorySink();
+    const result = await decrypt({ input: message, sink, decryptionKeys: [bob], verificationKeys: [alice.toPublic()], cfb: nodeCfb });
+    expect(sameBytes(sink.bytes(), data)).toBe(true);
+    expect(result.verifications.map((v) => v.status)).toEqual(['good']);
+  });
+
+  it('text, signed and unsigned: line endings canonicalised to CRLF, a text signature, as with OpenPGP.js', async () => {
+    for (const signingKeys of [[], [alice]]) {
+      const before = started;
+      const message = await bytes(await encrypt({ input: `a\nb\n${'a line of text\n'.repeat(220_000)}`, recipients: [bob.toPublic()], signingKeys, armor: false, format: 'text', cfb: counting }));
+      expect(started).toBe(before + 1);
+      const sink = memorySink();
+      const result = await decrypt({ input: message, sink, decryptionKeys: [bob], verificationKeys: [alice.toPublic()] });
+      expect(result.format).toBe('utf8');
+      expect(sink.text().startsWith('a\r\nb\r\n')).toBe(true);
+      expect(result.verifications.map((v) => v.status)).toEqual(signingKeys.length > 0 ? ['good'] : []);
+    }
+  });
+
+  it('hidden recipients (Bcc): named session key packets first, then anonymous ones (key ID 0), each decrypts', async () => {
+    const carol = await privateKey('carol');
+    const mixed = await bytes(await encrypt({ input: 'to bob, carol hidden', recipients: [bob.toPublic()], hiddenRecipients: [carol.toPublic()], signingKeys: [alice], armor: false, cfb: counting }));
+    const list = await packets(mixed);
+    expect(tags(list)).toEqual([pkesk, pkesk, seipd]);
+    const keyIds = [...list].slice(0, 2).map((packet) => (packet as unknown as { publicKeyID: openpgp.KeyID }).publicKeyID.toHex());
+    expect(keyIds[0]).not.toBe('0000000000000000');
+    expect(keyIds[1]).toBe('0000000000000000');
+    for (const key of [bob, carol]) expect(new TextDecoder().decode((await openpgpDecrypt(mixed, key)).data)).toBe('to bob, carol hidden');
+    const onlyHidden = await bytes(await encrypt({ input: 'only hidden', recipients: [], hiddenRecipients: [carol.toPublic()], armor: false, cfb: counting }));
+    expect([...(await packets(onlyHidden))].map((packet) => (packet as unknown as { publicKeyID?: openpgp.KeyID }).publicKeyID?.toHex())).toEqual(['0000000000000000', undefined]);
+    expect(new TextDecoder().decode((await openpgpDecrypt(onlyHidden, carol)).data)).toBe('only hidden');
+  });
+
+  it('closes the cipher (the platform wipes its key) when the message is done and when the reader cancels', async () => {
+    let closed = 0;
+    const closing: CfbEncryptorFactory = {
+      encipher(options) {
+        const cipher = nodeCfbEncryptor.encipher(options);
+        return cipher && { update: (chunk) => cipher.update(chunk), close: () => void (closed += 1) };
+      },
+      sha1: nodeCfbEncryptor.sha1,
+    };
+    await bytes(await encrypt({ input: 'done', recipients: [bob.toPublic()], signingKeys: [alice], armor: false, cfb: closing }));
+    expect(closed).toBe(1);
+    const reader = (await encrypt({ input: generatedStream(4 * MiB), recipients: [bob.toPublic()], armor: false, cfb: closing })).getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(closed).toBe(2);
   });
 });
