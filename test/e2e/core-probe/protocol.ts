@@ -37,6 +37,8 @@ export interface EncryptProbeRequest {
   /** The signer's armored secret key, locked with `passphrase`. */
   signingKey: string;
   passphrase: string;
+  /** false: a binary message (to tell the armor's cost in the bench); default true. */
+  armor?: boolean;
 }
 
 /** Times the bulk primitives alone on random data, to tell where the time of an operation goes. */
@@ -85,7 +87,7 @@ export interface DecryptProbeResult {
 }
 
 export interface EncryptProbeResult {
-  /** The armored OpenPGP message. */
+  /** The armored OpenPGP message; the binary one as base64 when `armor` was false. */
   message: string;
   /** Wall time inside Thunderbird, for the report; never asserted. */
   encryptMs: number;
