@@ -134,6 +134,25 @@ describe('extensionCfb and extensionCfbEncryptor through the core', () => {
     expect(() => sink.bytes()).toThrow(); // aborted: nothing of it is readable
   });
 
+  it('is what the core decrypts with once installed, when a call passes no primitives of its own', async () => {
+    useCfb(undefined);
+    const encrypted = await readAll(await encrypt({ input: 'x'.repeat(300_000), recipients: [await loadCertificate('bob')], armor: false }));
+    let deciphered = 0;
+    useCfb({
+      decryptor: {
+        decipher: (options) => {
+          const decipher = extensionCfb.decipher(options);
+          return decipher && { update: (chunk) => ((deciphered += chunk.length), decipher.update(chunk)), final: () => decipher.final() };
+        },
+        sha1: () => wasmHash('sha1'),
+      },
+    });
+    const sink = memorySink();
+    await decrypt({ input: encrypted, sink, decryptionKeys: [await loadSecretKey('bob', { unlocked: true })] });
+    expect(sink.text()).toBe('x'.repeat(300_000));
+    expect(deciphered).toBeGreaterThan(300_000);
+  });
+
   it('is what the core uses once installed: signed and encrypted with the WebAssembly cipher, read back by the JavaScript default', async () => {
     let enciphered = 0;
     const counting: CfbEncryptorFactory = {
