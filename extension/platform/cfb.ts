@@ -1,7 +1,7 @@
 /**
  * SEIPDv1 (RFC 9580 §5.13.1) primitives in Thunderbird, for reading and for writing: AES in CFB128
- * mode from OpenSSL's C code compiled to WebAssembly (native/aes-cfb: the same AES and CFB code
- * node:crypto runs, unmodified), and the MDC's SHA-1 from hash-wasm (hashes.ts).
+ * mode from OpenSSL's C code compiled to WebAssembly (native/aes-cfb: OpenSSL's portable AES and its
+ * CFB128 mode, the library behind node:crypto, unmodified), and the MDC's SHA-1 from hash-wasm (hashes.ts).
  *
  * Why WebAssembly: Debian's Thunderbird runs JavaScript without its baseline JIT, so the core's
  * JavaScript AES (@noble/ciphers, the code OpenPGP.js itself uses in browsers) runs interpreted there,
