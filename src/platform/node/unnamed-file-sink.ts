@@ -24,7 +24,10 @@ export interface UnnamedFileSinkOptions {
   directory: string;
   /** Refuse (TOO_LARGE) more than this many plaintext bytes; default unlimited. */
   limit?: number;
-  /** Octets per chunk of `read()`; default 1 MiB. */
+  /**
+   * Octets per chunk of `read()`; default 256 KiB: with 1 MiB chunks, writing them on to a file on
+   * ext4 took ten times longer per octet (strace -T, bench/crypto.ts), with 64 KiB more calls.
+   */
   readChunk?: number;
 }
 
@@ -40,14 +43,15 @@ export interface UnnamedFileSink extends PlaintextSink {
 
 /** Creates the file (throws the file system's error if the directory is not writable). */
 /**
- * Writes smaller than this are gathered (copied) first: GnuPG's 8 KiB partial body chunks would
- * otherwise cost a system call each (13,600 per 100 MiB, profiled with bench/crypto.ts).
+ * Writes smaller than a quarter of this are gathered (copied) into one write of this size: GnuPG's
+ * 8 KiB partial body chunks would otherwise cost a system call each (13,600 per 100 MiB, profiled
+ * with bench/crypto.ts).
  */
-const STAGE = 1024 * 1024;
+const STAGE = 256 * 1024;
 
 export function unnamedFileSink(options: UnnamedFileSinkOptions): UnnamedFileSink {
   const limit = options.limit ?? Infinity;
-  const readChunk = options.readChunk ?? 1024 * 1024;
+  const readChunk = options.readChunk ?? 256 * 1024;
   const path = join(options.directory, `.sigill-plaintext-${randomBytes(9).toString('base64url')}.tmp`);
   // O_EXCL: never an existing file (or a planted symlink); 0600 for the instant it has a name.
   let fd: number | undefined = openSync(path, 'wx+', 0o600);
