@@ -90,7 +90,7 @@ async function timed(command: string, args: string[], stdin: string | undefined,
     const started = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], { stdio: [input, output, 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number>((done) => child.on('close', (c) => done(c ?? -1)));
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
     if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.slice(0, 500)}`);
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     const out = createWriteStream(input);
     const chunk = Buffer.alloc(4 * MiB);
     for (let left = size; left > 0; left -= chunk.length) {
-      if (!out.write(Buffer.from(randomFillSync(chunk).subarray(0, Math.min(left, chunk.length))))) await new Promise((done) => out.once('drain', done));
+      if (!out.write(Buffer.from(randomFillSync(chunk).subarray(0, Math.min(left, chunk.length))))) await new Promise<void>((done) => out.once('drain', () => done()));
     }
     await new Promise<void>((done, fail) => out.end((error?: Error | null) => (error ? fail(error) : done())));
     await writeFile(join(gnupg, 'gpg-agent.conf'), 'allow-loopback-pinentry\n');

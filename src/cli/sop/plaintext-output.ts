@@ -14,12 +14,13 @@ import { fstatSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import type { CfbDecryptorFactory } from '../../core/index.ts';
 import { fileSink, nodeCfb, spillingSink, unnamedFileSink, type SpillFile, type SpillingSink } from '../../platform/node/index.ts';
+import { writeStdout } from './io.ts';
 
 export interface PlaintextOutput {
   sink: SpillingSink;
   cfb: CfbDecryptorFactory;
-  /** The committed plaintext (once); only after the core committed the sink. */
-  read(): ReadableStream<Uint8Array>;
+  /** Writes the committed plaintext to stdout (once); only after the core committed the sink. */
+  writeToStdout(): Promise<void>;
   /** Removes the temporary file, whatever happened. */
   dispose(): Promise<void>;
 }
@@ -55,5 +56,13 @@ export async function openPlaintextOutput(): Promise<PlaintextOutput> {
     return fileSink();
   };
   const sink = spillingSink({ spill });
-  return { sink, cfb: nodeCfb, read: () => sink.read(), dispose: () => sink.dispose() };
+  return {
+    sink,
+    cfb: nodeCfb,
+    // A file beside a file output copies itself to fd 1 through one reused buffer; anything else streams.
+    writeToStdout: async () => {
+      if (!sink.copyTo(1)) await writeStdout(sink.read());
+    },
+    dispose: () => sink.dispose(),
+  };
 }

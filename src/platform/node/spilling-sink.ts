@@ -23,6 +23,8 @@ export interface SpillingSinkOptions extends FileSinkOptions {
 /** What the sink spills to: a PlaintextSink that can be read back once and disposed of. */
 export interface SpillFile extends PlaintextSink {
   read(): ReadableStream<Uint8Array>;
+  /** If it has one: writes the committed plaintext to a file descriptor instead of `read()`. */
+  copyTo?(fd: number): void;
   dispose(): Promise<void>;
 }
 
@@ -34,6 +36,11 @@ export interface SpillingSink extends PlaintextSink {
   readonly spilled: boolean;
   /** The committed plaintext as a stream; once only. Throws NOT_COMMITTED before commit. */
   read(): ReadableStream<Uint8Array>;
+  /**
+   * Instead of `read()`, when the plaintext went to a file that can copy itself (unnamedFileSink):
+   * writes it to the file descriptor `fd` and returns true; otherwise does nothing and returns false.
+   */
+  copyTo(fd: number): boolean;
   /** Drops the plaintext (memory and file), whatever the state. */
   dispose(): Promise<void>;
 }
@@ -94,6 +101,15 @@ export function spillingSink(options: SpillingSinkOptions = {}): SpillingSink {
       else if (state === 'committed') state = 'disposed';
       forget();
       await file?.dispose();
+    },
+    copyTo(fd) {
+      if (state !== 'committed') throw new SigillError('NOT_COMMITTED', { detail: `sink is ${state}` });
+      if (reading) throw new SigillError('INTERNAL', { detail: 'the plaintext can be read once' });
+      if (file?.copyTo === undefined) return false;
+      reading = true;
+      state = 'disposed';
+      file.copyTo(fd);
+      return true;
     },
     read() {
       if (state !== 'committed') throw new SigillError('NOT_COMMITTED', { detail: `sink is ${state}` });

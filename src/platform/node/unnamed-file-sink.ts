@@ -37,6 +37,11 @@ export interface UnnamedFileSink extends PlaintextSink {
   readonly size: number;
   /** The committed plaintext as a stream; once only. Throws NOT_COMMITTED before commit. */
   read(): ReadableStream<Uint8Array>;
+  /**
+   * Instead of `read()`: writes the committed plaintext to the file descriptor `fd` through one
+   * reused buffer (no allocation per chunk), synchronously, then empties and closes the file.
+   */
+  copyTo(fd: number): void;
   /** Empties and closes the file, whatever the state. */
   dispose(): Promise<void>;
 }
@@ -136,6 +141,24 @@ export function unnamedFileSink(options: UnnamedFileSinkOptions): UnnamedFileSin
       if (state === 'open') state = 'aborted';
       else if (state === 'committed') state = 'disposed';
       release();
+    },
+    copyTo(target) {
+      if (state !== 'committed') throw new SigillError('NOT_COMMITTED', { detail: `sink is ${state}` });
+      if (reading) throw new SigillError('INTERNAL', { detail: 'the plaintext can be read once' });
+      reading = true;
+      try {
+        const buffer = Buffer.allocUnsafe(Math.min(readChunk, Math.max(size, 1)));
+        for (let position = 0; position < size; ) {
+          const bytesRead = readSync(fd!, buffer, 0, Math.min(buffer.length, size - position), position);
+          if (bytesRead === 0) throw new SigillError('INTEGRITY_FAILURE', { detail: 'temporary plaintext file truncated' });
+          for (let at = 0; at < bytesRead; ) at += writeSync(target, buffer, at, bytesRead - at);
+          position += bytesRead;
+        }
+        buffer.fill(0);
+      } finally {
+        state = 'disposed';
+        release();
+      }
     },
     read() {
       if (state !== 'committed') throw new SigillError('NOT_COMMITTED', { detail: `sink is ${state}` });

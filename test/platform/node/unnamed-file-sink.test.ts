@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,38 @@ describe('unnamedFileSink', () => {
     expect(unnamedFiles()).toMatchObject([{ size: data.length }]);
     expect(sameBytes(await readAll(sink.read()), data)).toBe(true);
     expect(unnamedFiles()).toEqual([]);
+  });
+
+  it('copies itself to a file descriptor once committed (the CLI writes stdout so), through a spillingSink only when spilled there', async () => {
+    const data = randomBytes(700_001, 17);
+    const target = join(directory, 'copied.out');
+    const sink = spillingSink({ memoryLimit: 1000, spill: async () => unnamedFileSink({ directory, readChunk: 65_536 }) });
+    await sink.write(data);
+    const fd = openSync(target, 'w');
+    try {
+      expect(() => sink.copyTo(fd)).toThrow(expect.objectContaining({ code: 'NOT_COMMITTED' }) as Error);
+      await sink.commit();
+      expect(sink.copyTo(fd)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+    expect(sameBytes(readFileSync(target), data)).toBe(true);
+    expect(sink.state).toBe('disposed');
+    expect(() => sink.read()).toThrow();
+    expect(unnamedFiles()).toEqual([]);
+    rmSync(target);
+    // Held in memory, or spilled to the encrypted file: no copyTo, read() as before.
+    const small = spillingSink({ memoryLimit: 10_000, spill: async () => unnamedFileSink({ directory }) });
+    await small.write(data.subarray(0, 5000));
+    await small.commit();
+    expect(small.copyTo(1)).toBe(false);
+    expect(sameBytes(await readAll(small.read()), data.subarray(0, 5000))).toBe(true);
+    const encrypted = spillingSink({ memoryLimit: 1000, directory });
+    await encrypted.write(data.subarray(0, 5000));
+    await encrypted.commit();
+    expect(encrypted.copyTo(1)).toBe(false);
+    expect(sameBytes(await readAll(encrypted.read()), data.subarray(0, 5000))).toBe(true);
+    expect(readdirSync(directory)).toEqual([]);
   });
 
   it('cannot be created where no file can be (the CLI then uses the encrypted file)', () => {
