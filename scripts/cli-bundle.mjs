@@ -37,9 +37,10 @@ const extraInputs = ['tsconfig.json', 'tsconfig.base.json', 'package.json', 'pac
 const FORMAT = 2;
 
 
+/** A file's path, mtime and size; -1, -1 for a file that does not exist (a lock file an install lacks). */
 function stamp(relativePath) {
-  const stats = statSync(join(root, relativePath));
-  return [relativePath, stats.mtimeMs, stats.size];
+  const stats = statSync(join(root, relativePath), { throwIfNoEntry: false });
+  return stats === undefined ? [relativePath, -1, -1] : [relativePath, stats.mtimeMs, stats.size];
 }
 
 /** The bundle's directory if it is up to date with every source it was built from, else undefined. */
@@ -53,11 +54,12 @@ export function freshBundle() {
   if (current?.format !== FORMAT || typeof current.dir !== 'string' || !Array.isArray(current.inputs)) return undefined;
   try {
     for (const [path, mtimeMs, size] of current.inputs) {
+      // A source removed, or a lock file that appeared or went, shows as a changed stamp.
       const [, nowMtime, nowSize] = stamp(path);
       if (nowMtime !== mtimeMs || nowSize !== size) return undefined;
     }
   } catch {
-    return undefined; // a source was removed
+    return undefined; // unreadable
   }
   return join(cacheDir, current.dir);
 }
