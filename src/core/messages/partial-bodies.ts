@@ -73,19 +73,24 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
     return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts);
   };
 
-  /** Length octets of the new-format header at `offset` (RFC 9580 §4.2.1), or undefined if not queued. */
+  /** Length octets of the new-format header at `offset` (RFC 9580 §4.2.1); 'more' if not all of them are queued. */
   type Length = { kind: 'regular' | 'partial'; length: number; octets: number };
-  const readLength = async (offset: number): Promise<Length | undefined> => {
-    if (!(await fill(offset + 1))) return undefined;
+  const lengthAt = (offset: number): Length | 'more' => {
+    if (queued < offset + 1) return 'more';
     const first = peek(offset);
     if (first < 192) return { kind: 'regular', length: first, octets: 1 };
-    if (first < 224) {
-      if (!(await fill(offset + 2))) return undefined;
-      return { kind: 'regular', length: ((first - 192) << 8) + peek(offset + 1) + 192, octets: 2 };
-    }
+    if (first < 224) return queued < offset + 2 ? 'more' : { kind: 'regular', length: ((first - 192) << 8) + peek(offset + 1) + 192, octets: 2 };
     if (first < 255) return { kind: 'partial', length: 2 ** (first & 0x1f), octets: 1 };
-    if (!(await fill(offset + 5))) return undefined;
+    if (queued < offset + 5) return 'more';
     return { kind: 'regular', length: peek(offset + 1) * 2 ** 24 + ((peek(offset + 2) << 16) | (peek(offset + 3) << 8) | peek(offset + 4)), octets: 5 };
+  };
+  /** The same, reading on as needed; undefined if the input ends first. */
+  const readLength = async (offset: number): Promise<Length | undefined> => {
+    for (;;) {
+      const length = lengthAt(offset);
+      if (length !== 'more') return length;
+      if (!(await fill(queued + 1))) return undefined;
+    }
   };
 
   /** A legacy-format header's length (§4.2.2); undefined if truncated or indeterminate (type 3). */
@@ -133,52 +138,57 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
       }
     }
     yield take(1); // the tag octet
-    // The body: collect chunk after chunk, emitting CHUNK-sized partials as they fill up.
-    const pending: Uint8Array[] = [];
-    let pendingLength = 0;
-    /** Emits CHUNK-sized partial chunks while enough is pending (one copy of the octets). */
-    const emitFull = function* (): Generator<Uint8Array> {
-      while (pendingLength >= CHUNK) {
-        const out = new Uint8Array(1 + CHUNK);
-        out[0] = 0xe0 | POWER;
-        let filled = 0;
-        while (filled < CHUNK) {
-          const part = pending[0] as Uint8Array;
-          const use = Math.min(part.length, CHUNK - filled);
-          out.set(part.subarray(0, use), 1 + filled);
-          filled += use;
-          if (use === part.length) pending.shift();
-          else pending[0] = part.subarray(use);
-        }
-        pendingLength -= CHUNK;
-        yield out;
-      }
+    // The body: copied from the queued input straight into CHUNK-sized partial chunks (one copy of
+    // each octet), its length headers parsed from what is queued, waiting for input only when
+    // nothing queued can be used: an await per GnuPG 8 KiB chunk cost more than the copying
+    // (bench/crypto.ts, about 0.15 s per 100 MiB).
+    const newChunk = (): Uint8Array => {
+      const chunk = new Uint8Array(1 + CHUNK);
+      chunk[0] = 0xe0 | POWER;
+      return chunk;
     };
+    let out = newChunk();
+    let filled = 0;
+    /** Body octets left in the current part, and whether more parts follow it. */
+    let left = 0;
+    let partial = true;
     for (;;) {
-      const length = await readLength(0);
-      if (length === undefined) break; // truncated inside a length header
-      take(length.octets);
-      let left = length.length;
-      while (left > 0 && (await fill(1))) {
-        const part = take(Math.min(left, CHUNK));
-        left -= part.length;
-        pending.push(part);
-        pendingLength += part.length;
-        yield* emitFull();
+      for (;;) {
+        if (left === 0) {
+          if (!partial) {
+            // The last part is read: the rest of the body gets one regular length header.
+            yield concatBytes([regularLength(filled), out.subarray(1, 1 + filled)]);
+            // Anything after the SEIPD packet goes through untouched.
+            while (await fill(1)) yield* passThrough();
+            return;
+          }
+          const length = lengthAt(0);
+          if (length === 'more') break;
+          take(length.octets);
+          left = length.length;
+          partial = length.kind === 'partial';
+          continue;
+        }
+        const head = queue[0];
+        if (head === undefined) break;
+        const use = Math.min(head.length, left, CHUNK - filled);
+        out.set(head.subarray(0, use), 1 + filled);
+        filled += use;
+        left -= use;
+        queued -= use;
+        if (use === head.length) queue.shift();
+        else queue[0] = head.subarray(use);
+        if (filled === CHUNK) {
+          yield out;
+          out = newChunk();
+          filled = 0;
+        }
       }
-      if (left > 0) break; // truncated inside a chunk
-      if (length.kind === 'regular') {
-        // The last chunk: the rest of the body gets one regular length header.
-        const header = regularLength(pendingLength);
-        yield concatBytes([header, ...pending]);
-        // Anything after the SEIPD packet goes through untouched.
-        while (await fill(1)) yield* passThrough();
-        return;
-      }
+      if (!(await fill(queued + 1))) break;
     }
-    // Truncated: announce a full chunk and end short of it, so the parser still sees a truncated packet.
-    const header = new Uint8Array([0xe0 | POWER]);
-    yield concatBytes([header, ...pending]);
+    // Truncated (inside a chunk or a length header): announce a full chunk and end short of it, so
+    // the parser still sees a truncated packet; an incomplete length header follows as it came.
+    yield out.subarray(0, 1 + filled);
     while (await fill(1)) yield* passThrough();
   }
 

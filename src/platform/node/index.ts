@@ -6,6 +6,7 @@
  * |-----------------------|------------------------------------------------------------------------|
  * | PlaintextSink         | `fileSink`: encrypted temporary file, any size (plaintext-sink.ts)     |
  * |                       | `spillingSink`: memory, then that file past a limit (spilling-sink.ts) |
+ * |                       | `unnamedFileSink`: unlinked file next to a file output (unnamed-file-sink.ts) |
  * | CfbDecryptorFactory   | `nodeCfb`: OpenSSL's AES-CFB and SHA-1 through node:crypto (cfb.ts)   |
  * | CfbEncryptorFactory   | `nodeCfbEncryptor`: the same for writing SEIPDv1 (cfb.ts)              |
  * | KeyValueStorage       | `jsonFileStorage` (atomic JSON file), `memoryStorage` (storage.ts)     |
@@ -15,7 +16,8 @@
 import { systemClock, type Fetch } from '../../core/index.ts';
 
 export { fileSink, type FileSink, type FileSinkOptions } from './plaintext-sink.ts';
-export { spillingSink, type SpillingSink, type SpillingSinkOptions } from './spilling-sink.ts';
+export { spillingSink, type SpillFile, type SpillingSink, type SpillingSinkOptions } from './spilling-sink.ts';
+export { unnamedFileSink, type UnnamedFileSink, type UnnamedFileSinkOptions } from './unnamed-file-sink.ts';
 export { nodeCfb, nodeCfbEncryptor } from './cfb.ts';
 export { jsonFileStorage, memoryStorage, type JsonFileStorageOptions } from './storage.ts';
 

@@ -1,6 +1,7 @@
 /**
  * A PlaintextSink for the CLI that keeps the plaintext in this process's memory while it is small
- * and moves it to the encrypted temporary file of plaintext-sink.ts (fileSink) once it grows past
+ * and moves it to the encrypted temporary file of plaintext-sink.ts (fileSink, or another file
+ * given as `spill`) once it grows past
  * `memoryLimit`: mail-sized messages never touch the disk nor pay the file's AES-GCM round trip,
  * and memory stays bounded by the limit whatever the size. The contract is the same as fileSink's:
  * nothing can be read before `commit()`, the plaintext can be read once, and `abort()` / `dispose()`
@@ -12,6 +13,19 @@ import { fileSink, type FileSink, type FileSinkOptions } from './plaintext-sink.
 export interface SpillingSinkOptions extends FileSinkOptions {
   /** Plaintext octets held in memory before spilling to the file; default 16 MiB. */
   memoryLimit?: number;
+  /**
+   * Makes the file to spill to; default the encrypted fileSink with these options. The CLI passes
+   * an unnamed file next to its output when that is a regular file (unnamed-file-sink.ts).
+   */
+  spill?: () => Promise<SpillFile>;
+}
+
+/** What the sink spills to: a PlaintextSink that can be read back once and disposed of. */
+export interface SpillFile extends PlaintextSink {
+  read(): ReadableStream<Uint8Array>;
+  /** If it has one: writes the committed plaintext to a file descriptor instead of `read()`. */
+  copyTo?(fd: number): void;
+  dispose(): Promise<void>;
 }
 
 export interface SpillingSink extends PlaintextSink {
@@ -22,6 +36,11 @@ export interface SpillingSink extends PlaintextSink {
   readonly spilled: boolean;
   /** The committed plaintext as a stream; once only. Throws NOT_COMMITTED before commit. */
   read(): ReadableStream<Uint8Array>;
+  /**
+   * Instead of `read()`, when the plaintext went to a file that can copy itself (unnamedFileSink):
+   * writes it to the file descriptor `fd` and returns true; otherwise does nothing and returns false.
+   */
+  copyTo(fd: number): boolean;
   /** Drops the plaintext (memory and file), whatever the state. */
   dispose(): Promise<void>;
 }
@@ -31,7 +50,8 @@ export function spillingSink(options: SpillingSinkOptions = {}): SpillingSink {
   const limit = options.limit ?? Infinity;
   let held: Uint8Array[] = [];
   let size = 0;
-  let file: FileSink | undefined;
+  const spill = options.spill ?? ((): Promise<FileSink> => fileSink(options));
+  let file: SpillFile | undefined;
   let state: SpillingSink['state'] = 'open';
   let reading = false;
 
@@ -59,7 +79,7 @@ export function spillingSink(options: SpillingSinkOptions = {}): SpillingSink {
         return;
       }
       if (file === undefined) {
-        file = await fileSink(options);
+        file = await spill();
         for (const earlier of held) await file.write(earlier);
         forget();
       }
@@ -81,6 +101,15 @@ export function spillingSink(options: SpillingSinkOptions = {}): SpillingSink {
       else if (state === 'committed') state = 'disposed';
       forget();
       await file?.dispose();
+    },
+    copyTo(fd) {
+      if (state !== 'committed') throw new SigillError('NOT_COMMITTED', { detail: `sink is ${state}` });
+      if (reading) throw new SigillError('INTERNAL', { detail: 'the plaintext can be read once' });
+      if (file?.copyTo === undefined) return false;
+      reading = true;
+      state = 'disposed';
+      file.copyTo(fd);
+      return true;
     },
     read() {
       if (state !== 'committed') throw new SigillError('NOT_COMMITTED', { detail: `sink is ${state}` });

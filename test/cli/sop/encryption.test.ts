@@ -3,7 +3,7 @@
  * verification output and the exit codes of each failure (draft-dkg-openpgp-stateless-cli).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,44 @@ describe('sigill sop encrypt / decrypt', () => {
     run(['encrypt', '--no-armor', fixture('alice', 'pub')], input, out('big.pgp'));
     run(['decrypt', fixture('alice', 'unprotected')], out('big.pgp'), out('big.out'));
     expect(Buffer.compare(readFileSync(out('big.out')), data)).toBe(0);
+  });
+
+  it('past 16 MiB with stdout a regular file: the plaintext waits in an unnamed file beside it, released only if the MDC matches', () => {
+    // Past the CLI's 16 MiB held in memory, so the plaintext spills to a file (plaintext-output.ts).
+    const data = randomBytes(17 * 1024 * 1024 + 3);
+    const outputs = temporaryDirectory('decrypt-to-file');
+    try {
+      const input = file('spill.bin', data);
+      const run = (args: string[], from: string, to: string): number => {
+        const [stdin, stdout] = [openSync(from, 'r'), openSync(to, 'w')];
+        try {
+          const [node = '', ...rest] = sigillSop;
+          execFileSync(node, [...rest, ...args], { stdio: [stdin, stdout, 'pipe'] });
+          return 0;
+        } catch (error) {
+          return (error as { status: number }).status;
+        } finally {
+          closeSync(stdin);
+          closeSync(stdout);
+        }
+      };
+      const encrypted = out('spill.pgp');
+      expect(run(['encrypt', '--no-armor', fixture('alice', 'pub')], input, encrypted)).toBe(0);
+      const decrypted = join(outputs.path, 'spill.out');
+      expect(run(['decrypt', fixture('alice', 'unprotected')], encrypted, decrypted)).toBe(0);
+      expect(Buffer.compare(readFileSync(decrypted), data)).toBe(0);
+      // One flipped octet near the end (inside the last plaintext, long after the spill): exit 29,
+      // the output file stays empty and nothing is left beside it.
+      const tampered = readFileSync(encrypted);
+      tampered[tampered.length - 1000]! ^= 0x01;
+      const tamperedPath = file('spill-tampered.pgp', tampered);
+      const refused = join(outputs.path, 'tampered.out');
+      expect(run(['decrypt', fixture('alice', 'unprotected')], tamperedPath, refused)).toBe(29);
+      expect(readFileSync(refused).length).toBe(0);
+      expect(readdirSync(outputs.path).sort()).toEqual(['spill.out', 'tampered.out']);
+    } finally {
+      outputs.remove();
+    }
   });
 
   it('signs inside the encryption and reports the signature in --verifications-out', async () => {

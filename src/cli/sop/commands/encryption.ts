@@ -134,7 +134,7 @@ export const decryptCommand: SopCommand = {
         const inWindow = result.verifications.filter((verification) => withinWindow(verification, notBefore, notAfter));
         await writeIndirectOutput(verificationsOut, formatVerifications(inWindow));
       }
-      await writeStdout(plaintext.read());
+      await plaintext.writeToStdout();
     } finally {
       await plaintext.dispose();
     }

@@ -119,7 +119,7 @@ export const inlineVerifyCommand: SopCommand = {
       // No data leaves without a valid signature.
       requireGoodSignature(verifications);
       if (verificationsOut !== undefined) await writeIndirectOutput(verificationsOut, formatVerifications(verifications));
-      await writeStdout(plaintext.read());
+      await plaintext.writeToStdout();
     } finally {
       await plaintext.dispose();
     }
