@@ -20,6 +20,7 @@ import { SigillError, isSigillError } from '../errors.ts';
 import { encrypt } from '../messages/encrypt.ts';
 import { sign } from '../messages/sign.ts';
 import { iteratorStream, peek, readAll, toStream } from '../messages/streams.ts';
+import { armorMessageForMime, encryptedDataVersion, type Base64Encoder } from './mime-armor.ts';
 import type { DataInput } from '../messages/types.ts';
 import { parseParameterized } from '../mime/headers.ts';
 import type { OutgoingPlan } from './plan.ts';
@@ -44,6 +45,8 @@ export interface PgpMimeRequest {
   date?: Date;
   /** The outer boundary (tests); default random. Must not occur in the content (checked). */
   boundary?: string;
+  /** Base64 for the armor (tests); default the engine's native encoder, else `btoa`. */
+  base64Encoder?: Base64Encoder;
 }
 
 export interface PgpMimeResult {
@@ -71,6 +74,10 @@ const latin1 = new TextDecoder('latin1');
 const MAX_ENTITY_HEADER_BYTES = 256 * 1024;
 const MAX_HEADERS_BYTES = 1024 * 1024;
 const MAX_SIGNATURE_BYTES = 64 * 1024;
+/** How far into the ciphertext the encrypted data packet is looked for (session key packets before it). */
+const MAX_ESK_BYTES = 64 * 1024;
+/** The armor lines that can start with '-' (mime-armor.ts writes them). */
+const ARMOR_LINES = ['-----BEGIN PGP MESSAGE-----', '-----END PGP MESSAGE-----'];
 
 export async function wrapPgpMime(request: PgpMimeRequest): Promise<PgpMimeResult> {
   const { plan } = request;
@@ -106,6 +113,9 @@ function randomBoundary(): string {
 // ---- encrypt ---------------------------------------------------------------------------------------
 
 async function encrypted(request: PgpMimeRequest, boundary: string): Promise<PgpMimeResult> {
+  // RFC 2046 §5.1.1: the boundary must not start a line of the content. Armor lines are base64 (no
+  // '-') but for the BEGIN and END lines, so checking those two is checking every line.
+  if (ARMOR_LINES.some((line) => line.startsWith(`--${boundary}`))) throw new SigillError('BAD_INPUT', { detail: 'the MIME boundary occurs in the content; nothing was sent' });
   const { plan } = request;
   const inner = await protectedEntity(toStream(await request.entity()), protectedFields(request));
   const ciphertext = await encrypt({
@@ -114,8 +124,15 @@ async function encrypted(request: PgpMimeRequest, boundary: string): Promise<Pgp
     hiddenRecipients: plan.hiddenKeys,
     signingKeys: plan.sign && plan.signingKey ? [plan.signingKey] : [],
     format: 'binary',
-    armor: true,
+    // Armored here, natively and with CRLF lines (mime-armor.ts), not by OpenPGP.js.
+    armor: false,
     ...(request.date ? { date: request.date } : {}),
+  });
+  // The session key packets come first: the head tells the data packet's version (checksum or not).
+  const { head: packetHead, stream: packets } = await peek(ciphertext, (bytes) => encryptedDataVersion(bytes) !== undefined || bytes.length > MAX_ESK_BYTES);
+  const armored = armorMessageForMime(packets, {
+    checksum: encryptedDataVersion(packetHead) !== 2,
+    ...(request.base64Encoder ? { encoder: request.base64Encoder } : {}),
   });
   const contentType = `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"`;
   const head =
@@ -130,10 +147,7 @@ async function encrypted(request: PgpMimeRequest, boundary: string): Promise<Pgp
     `Content-Description: OpenPGP encrypted message${CRLF}` +
     `Content-Disposition: inline; filename="encrypted.asc"${CRLF}${CRLF}`;
   const tail = `${CRLF}--${boundary}--${CRLF}`;
-  // Armor lines are base64 or `-----BEGIN/END PGP` lines: a `--sigill-…` delimiter cannot occur in
-  // them, but a caller's boundary might; the check costs little.
-  const armor = guardBoundary(toCrlf(ciphertext), boundary);
-  return { contentType, outerSubject: request.outerSubject ?? '...', content: concatStreams([head, armor, tail]) };
+  return { contentType, outerSubject: request.outerSubject ?? '...', content: concatStreams([head, armored, tail]) };
 }
 
 /** The protected header fields, raw and folded as they were, Subject replaced by the real one. */
