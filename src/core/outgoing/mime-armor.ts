@@ -15,6 +15,7 @@
  * Memory stays bounded: input is taken in blocks of BLOCK_BYTES, one block at a time.
  */
 import { SigillError } from '../errors.ts';
+import { peek } from '../messages/streams.ts';
 
 /** Base64 of some bytes, without line breaks (RFC 4648 §4 alphabet, with padding). */
 export type Base64Encoder = (bytes: Uint8Array) => string;
@@ -37,18 +38,32 @@ export interface MimeArmorOptions {
   checksum: boolean;
   /** Default: the native encoder where there is one, else `btoa`. */
   encoder?: Base64Encoder;
+  /** Default CRLF (a MIME body); LF gives exactly OpenPGP.js's text (an `.asc` file). */
+  lineEnding?: '\r\n' | '\n';
 }
 
 /** Octets per armor line: 45 octets are 60 base64 characters, as OpenPGP.js writes them. */
 const LINE_BYTES = 45;
+const LINE = /.{60}/g;
 /** Octets encoded at once: 4096 lines, about 250 KiB of armor per output chunk. */
 export const BLOCK_BYTES = LINE_BYTES * 4096;
-const CRLF = '\r\n';
 const encoder = new TextEncoder();
+/** How far into a ciphertext the encrypted data packet is looked for (session key packets before it). */
+const MAX_ESK_BYTES = 64 * 1024;
 
-/** The armored message, CRLF lines, as a byte stream. Errors of `packets` fail it. */
+/**
+ * An encrypted message (binary packets) armored, with the checksum exactly when it is not SEIPDv2: the
+ * session key packets come first, so a short head of the stream tells the data packet's version.
+ */
+export async function armorEncryptedForMime(packets: ReadableStream<Uint8Array>, options: Omit<MimeArmorOptions, 'checksum'> = {}): Promise<ReadableStream<Uint8Array>> {
+  const { head, stream } = await peek(packets, (bytes) => encryptedDataVersion(bytes) !== undefined || bytes.length > MAX_ESK_BYTES);
+  return armorMessageForMime(stream, { ...options, checksum: encryptedDataVersion(head) !== 2 });
+}
+
+/** The armored message as a byte stream (CRLF lines unless asked otherwise). Errors of `packets` fail it. */
 export function armorMessageForMime(packets: ReadableStream<Uint8Array>, options: MimeArmorOptions): ReadableStream<Uint8Array> {
   const toBase64 = options.encoder ?? nativeBase64Encoder() ?? btoaBase64Encoder;
+  const eol = options.lineEnding ?? '\r\n';
   const crc = options.checksum ? new Crc24() : undefined;
   const reader = packets.getReader();
   // One block, filled from the input chunks; emitted when full (bounded memory, few calls downstream).
@@ -59,9 +74,10 @@ export function armorMessageForMime(packets: ReadableStream<Uint8Array>, options
   const lines = (bytes: Uint8Array): string => {
     crc?.update(bytes);
     const text = toBase64(bytes);
-    // 60 characters and CRLF per line (one native regular expression pass); a last short line gets its CRLF too.
-    const wrapped = text.replace(/.{60}/g, `$&${CRLF}`);
-    return text.length % 60 === 0 ? wrapped : `${wrapped}${CRLF}`;
+    // 60 characters and a line end per line (one native regular expression pass); a last short line
+    // gets its line end too.
+    const wrapped = text.replace(LINE, `$&${eol}`);
+    return text.length % 60 === 0 ? wrapped : `${wrapped}${eol}`;
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -70,7 +86,7 @@ export function armorMessageForMime(packets: ReadableStream<Uint8Array>, options
           let out = '';
           if (!begun) {
             begun = true;
-            out = `-----BEGIN PGP MESSAGE-----${CRLF}${CRLF}`;
+            out = `-----BEGIN PGP MESSAGE-----${eol}${eol}`;
           }
           let produced = false;
           while (!ended && !produced) {
@@ -95,8 +111,8 @@ export function armorMessageForMime(packets: ReadableStream<Uint8Array>, options
           if (ended) {
             if (filled > 0) out += lines(block.subarray(0, filled));
             filled = 0;
-            if (crc) out += `=${toBase64(crc.digest())}${CRLF}`;
-            out += `-----END PGP MESSAGE-----${CRLF}`;
+            if (crc) out += `=${toBase64(crc.digest())}${eol}`;
+            out += `-----END PGP MESSAGE-----${eol}`;
           }
           if (out.length > 0) controller.enqueue(encoder.encode(out));
           if (ended) controller.close();

@@ -20,7 +20,7 @@ import { SigillError, isSigillError } from '../errors.ts';
 import { encrypt } from '../messages/encrypt.ts';
 import { sign } from '../messages/sign.ts';
 import { iteratorStream, peek, readAll, toStream } from '../messages/streams.ts';
-import { armorMessageForMime, encryptedDataVersion, type Base64Encoder } from './mime-armor.ts';
+import { armorEncryptedForMime, type Base64Encoder } from './mime-armor.ts';
 import type { DataInput } from '../messages/types.ts';
 import { parseParameterized } from '../mime/headers.ts';
 import type { OutgoingPlan } from './plan.ts';
@@ -74,8 +74,6 @@ const latin1 = new TextDecoder('latin1');
 const MAX_ENTITY_HEADER_BYTES = 256 * 1024;
 const MAX_HEADERS_BYTES = 1024 * 1024;
 const MAX_SIGNATURE_BYTES = 64 * 1024;
-/** How far into the ciphertext the encrypted data packet is looked for (session key packets before it). */
-const MAX_ESK_BYTES = 64 * 1024;
 /** The armor lines that can start with '-' (mime-armor.ts writes them). */
 const ARMOR_LINES = ['-----BEGIN PGP MESSAGE-----', '-----END PGP MESSAGE-----'];
 
@@ -128,12 +126,7 @@ async function encrypted(request: PgpMimeRequest, boundary: string): Promise<Pgp
     armor: false,
     ...(request.date ? { date: request.date } : {}),
   });
-  // The session key packets come first: the head tells the data packet's version (checksum or not).
-  const { head: packetHead, stream: packets } = await peek(ciphertext, (bytes) => encryptedDataVersion(bytes) !== undefined || bytes.length > MAX_ESK_BYTES);
-  const armored = armorMessageForMime(packets, {
-    checksum: encryptedDataVersion(packetHead) !== 2,
-    ...(request.base64Encoder ? { encoder: request.base64Encoder } : {}),
-  });
+  const armored = await armorEncryptedForMime(ciphertext, request.base64Encoder ? { encoder: request.base64Encoder } : {});
   const contentType = `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"`;
   const head =
     `Content-Type: ${contentType}${CRLF}${CRLF}` +

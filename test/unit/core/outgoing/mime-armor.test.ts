@@ -9,7 +9,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, loadCertificate } from '../../../../keys-fixtures/index.ts';
 import { encrypt, readAll, SigillError } from '../../../../src/core/index.ts';
-import { armorMessageForMime, BLOCK_BYTES, btoaBase64Encoder, Crc24, encryptedDataVersion, nativeBase64Encoder, type Base64Encoder } from '../../../../src/core/outgoing/mime-armor.ts';
+import { armorEncryptedForMime, armorMessageForMime, BLOCK_BYTES, btoaBase64Encoder, Crc24, encryptedDataVersion, nativeBase64Encoder, type Base64Encoder } from '../../../../src/core/outgoing/mime-armor.ts';
 import { createGpgHome, ok, type GpgHome } from '../../../support/sop.ts';
 import { describeWithTools } from '../../../support/tools.ts';
 
@@ -58,6 +58,23 @@ describe('armorMessageForMime', () => {
         expect(await ours(bytes, [length], checksum), `${length} bytes, checksum ${checksum}`).toBe(await openpgpArmor(bytes, checksum));
       }
     }
+  });
+
+  it('with LF line ends, writes exactly the text OpenPGP.js writes (the inline format\'s .asc attachments)', async () => {
+    for (const length of [0, 45, 1000, BLOCK_BYTES + 1]) {
+      const bytes = new Uint8Array(randomBytes(length));
+      const text = latin1.decode(await readAll(armorMessageForMime(chunked(bytes, [999]), { checksum: true, lineEnding: '\n' })));
+      expect(text).toBe(openpgp.armor(openpgp.enums.armor.message, bytes, undefined, undefined, undefined, true));
+    }
+  });
+
+  it('armorEncryptedForMime: the checksum for SEIPDv1 (a v4 recipient), none for SEIPDv2 (a v6 recipient, RFC 9580 §6.1)', async () => {
+    const [bob, erin] = await Promise.all([loadCertificate('bob'), loadCertificate('erin')]);
+    const armored = async (recipients: openpgp.PublicKey[]) =>
+      latin1.decode(await readAll(await armorEncryptedForMime(await encrypt({ input: new Uint8Array(5000), recipients, armor: false }))));
+    expect(await armored([bob])).toMatch(/\r\n=[A-Za-z0-9+/]{4}\r\n-----END PGP MESSAGE-----\r\n$/);
+    expect(await armored([erin])).not.toMatch(/\r\n=[A-Za-z0-9+/]{4}\r\n/);
+    expect(await armored([erin])).toMatch(/^-----BEGIN PGP MESSAGE-----\r\n\r\n[A-Za-z0-9+/]/);
   });
 
   it('does not depend on how the input is cut (1-octet pieces, odd sizes, pieces larger than a block)', async () => {
