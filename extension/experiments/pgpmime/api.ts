@@ -85,6 +85,7 @@ export interface ServeOptions {
  */
 export function servePgpMime(experiment: PgpMimeExperiment, options: ServeOptions): () => void {
   const listener = async (request: EncapsulationRequest): Promise<number> => {
+    const started = Date.now();
     try {
       const plan = await options.planFor(request);
       if (plan.encrypt !== request.encrypt || plan.sign !== request.sign) {
@@ -97,7 +98,10 @@ export function servePgpMime(experiment: PgpMimeExperiment, options: ServeOption
         subject: request.subject,
         ...(request.outerSubject !== undefined ? { outerSubject: request.outerSubject } : {}),
       });
-      return await pump(result.content, (bytes) => experiment.write(request.handle, bytes));
+      const total = await pump(result.content, (bytes) => experiment.write(request.handle, bytes));
+      // The background's share of the send (bench/send-in-thunderbird.ts prints it next to the total).
+      console.info(`sigill: PGP/MIME ${request.encrypt ? 'encrypted' : 'signed'}: ${request.entity.size} bytes from Thunderbird, ${total} bytes back in ${Date.now() - started} ms`);
+      return total;
     } catch (error) {
       const sigillError = isSigillError(error) ? error : new SigillError('INTERNAL', { detail: error instanceof Error ? error.message : String(error) });
       await experiment.fail(request.handle, sigillError.message).catch(() => undefined);
