@@ -17,7 +17,6 @@
  * Figures are printed, never asserted; everything started is stopped at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fixturePassphrase } from '../keys-fixtures/index.ts';
@@ -25,6 +24,7 @@ import type { ComposeArgs } from '../test/e2e/driver/commands.ts';
 import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
+import { measureMemory } from './thunderbird-memory.ts';
 
 const MiB = 1024 * 1024;
 const sizeArg = process.argv.find((arg) => arg.startsWith('--size='))?.slice(7) ?? process.argv[process.argv.indexOf('--size') + 1];
@@ -45,24 +45,6 @@ async function repeated(run: () => Promise<number>): Promise<number> {
   return median(times);
 }
 
-/** Resident memory (kB) of every process in Thunderbird's process group (main and content processes). */
-function groupRssKb(pgid: number): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
-      total += Number(rss?.[1] ?? 0);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return total;
-}
-
 async function timedSend(client: Client, args: ComposeArgs, during?: () => Promise<void>): Promise<number> {
   const { tabId } = await client.call('composeBegin', args, 300_000);
   const started = performance.now();
@@ -73,28 +55,38 @@ async function timedSend(client: Client, args: ComposeArgs, during?: () => Promi
   return performance.now() - started;
 }
 
-/** Runs a send (`repeat` times) while sampling the resident memory of the client's Thunderbird processes: the median time, the first "before" and the highest peak. */
-async function sampledSend(client: Client, args: ComposeArgs): Promise<{ ms: number; beforeMiB: number; peakMiB: number }> {
-  const runs: { ms: number; beforeMiB: number; peakMiB: number }[] = [];
-  for (let index = 0; index < repeat; index++) runs.push(await sampledSendOnce(client, args));
-  return { ms: median(runs.map((run) => run.ms)), beforeMiB: runs[0]?.beforeMiB ?? Number.NaN, peakMiB: Math.max(...runs.map((run) => run.peakMiB)) };
+interface SampledSend {
+  ms: number;
+  beforeMiB: number;
+  peakMiB: number;
+  /** Growth of the parent process and of the extension process (Sigill's background), each at its own peak. */
+  parentMiB: number;
+  extensionMiB: number;
 }
 
-async function sampledSendOnce(client: Client, args: ComposeArgs): Promise<{ ms: number; beforeMiB: number; peakMiB: number }> {
-  const pgid = client.thunderbird.process.child.pid ?? 0;
-  const before = groupRssKb(pgid);
-  let peakKb = before;
-  const sampler = setInterval(() => (peakKb = Math.max(peakKb, groupRssKb(pgid))), 200);
-  try {
-    const ms = await timedSend(client, args);
-    return { ms, beforeMiB: before / 1024, peakMiB: peakKb / 1024 };
-  } finally {
-    clearInterval(sampler);
-  }
+/** Runs a send (`repeat` times) while sampling the resident memory of the client's Thunderbird processes: the median time, the first "before" and the highest peaks. */
+async function sampledSend(client: Client, args: ComposeArgs): Promise<SampledSend> {
+  const runs: SampledSend[] = [];
+  for (let index = 0; index < repeat; index++) runs.push(await sampledSendOnce(client, args));
+  const highest = (pick: (run: SampledSend) => number): number => Math.max(...runs.map(pick));
+  return { ms: median(runs.map((run) => run.ms)), beforeMiB: runs[0]?.beforeMiB ?? Number.NaN, peakMiB: highest((run) => run.peakMiB), parentMiB: highest((run) => run.parentMiB), extensionMiB: highest((run) => run.extensionMiB) };
+}
+
+async function sampledSendOnce(client: Client, args: ComposeArgs): Promise<SampledSend> {
+  let ms = 0;
+  const peaks = await measureMemory(client.thunderbird.process.child.pid ?? 0, async () => {
+    ms = await timedSend(client, args);
+  });
+  const growth = (role: string): number => {
+    const entry = peaks.roles[role];
+    return entry ? (entry.peakKb - entry.beforeKb) / 1024 : Number.NaN;
+  };
+  return { ms, beforeMiB: peaks.beforeTotalKb / 1024, peakMiB: peaks.peakTotalKb / 1024, parentMiB: growth('parent'), extensionMiB: growth('WebExtensions') };
 }
 
 async function runWorld(label: string, prefs: Record<string, string | number | boolean>, base: string): Promise<Record<string, number>> {
-  const world = await World.start(`bench-send-${label}`, { relayMessageSize: 64 * MiB });
+  // The relay takes the largest message: PGP/MIME armor of the base64 attachment is about 1.9 × its size.
+  const world = await World.start(`bench-send-${label}`, { relayMessageSize: Math.max(64 * MiB, 2 * size + 16 * MiB) });
   try {
     const keys = world.openPgpKeys(['carol', 'dave']);
     const quiet = { ...prefs, 'mailnews.message_warning_size': 512 * MiB };
@@ -128,6 +120,10 @@ async function runWorld(label: string, prefs: Record<string, string | number | b
       pgpMimeWrappedBytes: Number(wrapped?.[2] ?? Number.NaN),
       pgpMimeBeforeMiB: pgpMime.beforeMiB,
       pgpMimePeakMiB: pgpMime.peakMiB,
+      pgpMimeParentMiB: pgpMime.parentMiB,
+      pgpMimeExtensionMiB: pgpMime.extensionMiB,
+      inlineParentMiB: inline.parentMiB,
+      inlineExtensionMiB: inline.extensionMiB,
       inlineBeforeMiB: inline.beforeMiB,
       inlinePeakMiB: inline.peakMiB,
     };
@@ -163,6 +159,7 @@ async function main(): Promise<void> {
       console.log(`  Sigill inline                           ${seconds(r.inline!)}  (adds ${seconds(added(r.inline!))}; ratio to Thunderbird's own ${ratio(r.inline!)})`);
       console.log(`  Sigill PGP/MIME / Sigill inline: ${(r.pgpMime! / r.inline!).toFixed(2)}`);
       console.log(`  alice's Thunderbird processes, resident memory: PGP/MIME ${r.pgpMimeBeforeMiB!.toFixed(0)} MiB before, peak ${r.pgpMimePeakMiB!.toFixed(0)} MiB; inline ${r.inlineBeforeMiB!.toFixed(0)} MiB before, peak ${r.inlinePeakMiB!.toFixed(0)} MiB`);
+      console.log(`    growth at each process's peak: PGP/MIME parent +${r.pgpMimeParentMiB!.toFixed(0)} MiB, extension process (Sigill's background) +${r.pgpMimeExtensionMiB!.toFixed(0)} MiB; inline parent +${r.inlineParentMiB!.toFixed(0)} MiB, extension process +${r.inlineExtensionMiB!.toFixed(0)} MiB`);
     }
   } finally {
     server.close();
