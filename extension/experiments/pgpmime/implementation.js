@@ -86,6 +86,8 @@ class ComposeSecure {
     this.signFormat = 'multipart';
     this.file = undefined;
     this.fileStream = undefined;
+    /** nsIBinaryOutputStream over Thunderbird's message stream, made at the first write (not closed: Thunderbird closes its stream). */
+    this.binaryOut = undefined;
   }
 
   requiresCryptoEncapsulation() {
@@ -177,6 +179,16 @@ class ComposeSecure {
   }
 
   write(bytes) {
+    // The bytes as they are (XPConnect copies a Uint8Array into the byte array natively), not through
+    // a binary string: no second copy of every piece in the main process, no conversion loop.
+    if (this.binaryOut === undefined) {
+      this.binaryOut = Cc['@mozilla.org/binaryoutputstream;1'].createInstance(Ci.nsIBinaryOutputStream);
+      this.binaryOut.setOutputStream(this.outStream);
+    }
+    if (typeof this.binaryOut.writeByteArray === 'function') {
+      this.binaryOut.writeByteArray(bytes);
+      return;
+    }
     const text = binaryString(bytes);
     let written = 0;
     while (written < text.length) written += this.outStream.write(text.substring(written), text.length - written);

@@ -20,6 +20,7 @@ import { SigillError, isSigillError } from '../errors.ts';
 import { encrypt } from '../messages/encrypt.ts';
 import { sign } from '../messages/sign.ts';
 import { iteratorStream, peek, readAll, toStream } from '../messages/streams.ts';
+import { armorEncryptedForMime, type Base64Encoder } from './mime-armor.ts';
 import type { DataInput } from '../messages/types.ts';
 import { parseParameterized } from '../mime/headers.ts';
 import type { OutgoingPlan } from './plan.ts';
@@ -44,6 +45,8 @@ export interface PgpMimeRequest {
   date?: Date;
   /** The outer boundary (tests); default random. Must not occur in the content (checked). */
   boundary?: string;
+  /** Base64 for the armor (tests); default the engine's native encoder, else `btoa`. */
+  base64Encoder?: Base64Encoder;
 }
 
 export interface PgpMimeResult {
@@ -71,6 +74,8 @@ const latin1 = new TextDecoder('latin1');
 const MAX_ENTITY_HEADER_BYTES = 256 * 1024;
 const MAX_HEADERS_BYTES = 1024 * 1024;
 const MAX_SIGNATURE_BYTES = 64 * 1024;
+/** The armor lines that can start with '-' (mime-armor.ts writes them). */
+const ARMOR_LINES = ['-----BEGIN PGP MESSAGE-----', '-----END PGP MESSAGE-----'];
 
 export async function wrapPgpMime(request: PgpMimeRequest): Promise<PgpMimeResult> {
   const { plan } = request;
@@ -106,6 +111,9 @@ function randomBoundary(): string {
 // ---- encrypt ---------------------------------------------------------------------------------------
 
 async function encrypted(request: PgpMimeRequest, boundary: string): Promise<PgpMimeResult> {
+  // RFC 2046 §5.1.1: the boundary must not start a line of the content. Armor lines are base64 (no
+  // '-') but for the BEGIN and END lines, so checking those two is checking every line.
+  if (ARMOR_LINES.some((line) => line.startsWith(`--${boundary}`))) throw new SigillError('BAD_INPUT', { detail: 'the MIME boundary occurs in the content; nothing was sent' });
   const { plan } = request;
   const inner = await protectedEntity(toStream(await request.entity()), protectedFields(request));
   const ciphertext = await encrypt({
@@ -114,9 +122,11 @@ async function encrypted(request: PgpMimeRequest, boundary: string): Promise<Pgp
     hiddenRecipients: plan.hiddenKeys,
     signingKeys: plan.sign && plan.signingKey ? [plan.signingKey] : [],
     format: 'binary',
-    armor: true,
+    // Armored here, natively and with CRLF lines (mime-armor.ts), not by OpenPGP.js.
+    armor: false,
     ...(request.date ? { date: request.date } : {}),
   });
+  const armored = await armorEncryptedForMime(ciphertext, request.base64Encoder ? { encoder: request.base64Encoder } : {});
   const contentType = `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"`;
   const head =
     `Content-Type: ${contentType}${CRLF}${CRLF}` +
@@ -130,10 +140,7 @@ async function encrypted(request: PgpMimeRequest, boundary: string): Promise<Pgp
     `Content-Description: OpenPGP encrypted message${CRLF}` +
     `Content-Disposition: inline; filename="encrypted.asc"${CRLF}${CRLF}`;
   const tail = `${CRLF}--${boundary}--${CRLF}`;
-  // Armor lines are base64 or `-----BEGIN/END PGP` lines: a `--sigill-…` delimiter cannot occur in
-  // them, but a caller's boundary might; the check costs little.
-  const armor = guardBoundary(toCrlf(ciphertext), boundary);
-  return { contentType, outerSubject: request.outerSubject ?? '...', content: concatStreams([head, armor, tail]) };
+  return { contentType, outerSubject: request.outerSubject ?? '...', content: concatStreams([head, armored, tail]) };
 }
 
 /** The protected header fields, raw and folded as they were, Subject replaced by the real one. */
@@ -284,7 +291,9 @@ async function micalgOf(armoredSignature: Uint8Array): Promise<string> {
 function canonicalSevenBit(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   const sevenBit = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      if (chunk.some((byte) => byte >= 0x80)) {
+      // Native passes (decode, regular expression), not a JavaScript loop per octet. The decoder is
+      // windows-1252, which maps every octet from 0x80 up to a character above U+007F.
+      if (EIGHT_BIT.test(latin1.decode(chunk))) {
         throw new SigillError('BAD_INPUT', { detail: 'a signed MIME part must be 7-bit: 8-bit content has to be quoted-printable or base64 (RFC 3156 §5)' });
       }
       controller.enqueue(chunk);
@@ -292,6 +301,10 @@ function canonicalSevenBit(stream: ReadableStream<Uint8Array>): ReadableStream<U
   });
   return toCrlf(stream.pipeThrough(sevenBit));
 }
+
+const EIGHT_BIT = /[\u0080-\uffff]/;
+/** A line feed after something other than a carriage return, within a chunk. */
+const BARE_LF_INSIDE = /[^\r]\n/;
 
 function addCr(chunk: Uint8Array, bare: number, before: number): Uint8Array {
   const out = new Uint8Array(chunk.length + bare);
@@ -306,19 +319,29 @@ function addCr(chunk: Uint8Array, bare: number, before: number): Uint8Array {
 
 // ---- streams ---------------------------------------------------------------------------------------
 
-/** LF line endings (as OpenPGP.js armors) to CRLF, for a MIME body. */
+/**
+ * Bare LF line endings to CRLF, for a MIME body (RFC 3156 §5.1 canonical form). A chunk that has none
+ * (what Thunderbird writes) is found so by native passes and handed on as it is; only a chunk with a
+ * bare LF is rewritten octet by octet.
+ */
 function toCrlf(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   let previous = 0;
   return stream.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
+        if (chunk.length === 0) return;
+        const before = previous;
+        previous = chunk[chunk.length - 1] as number;
+        const startsBare = chunk[0] === 0x0a && before !== 0x0d;
+        if (!startsBare && (chunk.indexOf(0x0a) < 0 || !BARE_LF_INSIDE.test(latin1.decode(chunk)))) {
+          controller.enqueue(chunk);
+          return;
+        }
         let bare = 0;
         for (let index = 0; index < chunk.length; index++) {
-          if (chunk[index] === 0x0a && (index === 0 ? previous : chunk[index - 1]) !== 0x0d) bare++;
+          if (chunk[index] === 0x0a && (index === 0 ? before : chunk[index - 1]) !== 0x0d) bare++;
         }
-        const before = previous;
-        if (chunk.length > 0) previous = chunk[chunk.length - 1] as number;
-        controller.enqueue(bare === 0 ? chunk : addCr(chunk, bare, before));
+        controller.enqueue(addCr(chunk, bare, before));
       },
     }),
   );
@@ -329,28 +352,17 @@ function toCrlf(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> 
  * boundary must not appear in the encapsulated parts). Lines are followed across chunks.
  */
 function guardBoundary(stream: ReadableStream<Uint8Array>, boundary: string): ReadableStream<Uint8Array> {
-  const delimiter = `--${boundary}`;
-  // The start of the current line (at most delimiter.length characters), or undefined once it is longer.
-  let lineStart: string | undefined = '';
+  const needle = `\n--${boundary}`;
+  // The end of what came before, enough to see a delimiter line cut between two chunks; the stream's
+  // start counts as the start of a line.
+  let carry = '\n';
   return stream.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        const text = latin1.decode(chunk);
-        let from = 0;
-        while (from <= text.length) {
-          const newline = text.indexOf('\n', from);
-          const piece = text.slice(from, newline < 0 ? text.length : newline);
-          if (lineStart !== undefined) {
-            lineStart += piece.slice(0, delimiter.length);
-            if (lineStart.length >= delimiter.length) {
-              if (lineStart.startsWith(delimiter)) throw new SigillError('BAD_INPUT', { detail: 'the MIME boundary occurs in the content; nothing was sent' });
-              lineStart = undefined;
-            }
-          }
-          if (newline < 0) break;
-          lineStart = '';
-          from = newline + 1;
-        }
+        // One native search per chunk, not a loop over its lines.
+        const text = carry + latin1.decode(chunk);
+        if (text.includes(needle)) throw new SigillError('BAD_INPUT', { detail: 'the MIME boundary occurs in the content; nothing was sent' });
+        carry = text.slice(-(needle.length - 1));
         controller.enqueue(chunk);
       },
     }),

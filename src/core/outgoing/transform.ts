@@ -19,6 +19,7 @@ import { encrypt } from '../messages/encrypt.ts';
 import { sign } from '../messages/sign.ts';
 import { readAll } from '../messages/streams.ts';
 import type { DataInput } from '../messages/types.ts';
+import { armorEncryptedForMime } from './mime-armor.ts';
 import type { OutgoingPlan } from './plan.ts';
 import { dashEscapeForTransport, prepareTextForSigning } from './plain-text.ts';
 
@@ -83,7 +84,9 @@ export async function transformOutgoing(request: TransformRequest): Promise<Tran
         source,
         replacesSource: true,
         name: `${attachment.name}.asc`,
-        open: async () => encrypt({ input: await attachment.data(), format: 'binary', filename: attachment.name, ...recipients }),
+        // Armored natively (mime-armor.ts; OpenPGP.js's armor() is a JavaScript loop per octet), with LF
+        // lines: the same text OpenPGP.js writes.
+        open: async () => armorEncryptedForMime(await encrypt({ input: await attachment.data(), format: 'binary', filename: attachment.name, armor: false, ...recipients }), { lineEnding: '\n' }),
       })),
     };
   }

@@ -257,6 +257,67 @@ describe('wrapPgpMime: sign only', () => {
   });
 });
 
+/** The text's latin1 bytes as a stream of `size`-octet chunks (lines and delimiters cut anywhere). */
+function inChunks(text: string | Uint8Array, size: number): ReadableStream<Uint8Array> {
+  const bytes = typeof text === 'string' ? new Uint8Array(Buffer.from(text, 'latin1')) : text;
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+describe('wrapPgpMime: the checks on the content, whatever the chunks', () => {
+  it('sign only: bare LF becomes CRLF across chunk ends, the same as from one piece', async () => {
+    const plan = await readyPlan({ encrypt: false, sign: true });
+    const mail = thunderbirdMail({ sevenBit: true });
+    const lf = mail.entity.replace(/\r\n/g, '\n');
+    for (const size of [1, 2, 7, 4096]) {
+      const result = await wrapPgpMime({ plan, entity: () => inChunks(lf, size), headers: mail.headers });
+      const root = parseMime(new Uint8Array(await message(mail, result)));
+      expect(Buffer.from(root.children[0]?.raw ?? []).toString('latin1'), `chunks of ${size}`).toBe(mail.entity);
+    }
+  });
+
+  it('sign only: a delimiter line cut between chunks, or at the very start, is found; every 8-bit octet is refused (0x80-0x9f too)', async () => {
+    const plan = await readyPlan({ encrypt: false, sign: true });
+    const mail = thunderbirdMail({ sevenBit: true });
+    const boundary = 'fixed-boundary-2';
+    const hostile = mail.entity.replace('This is a multi-part message', `--${boundary}${CRLF}This is a multi-part message`);
+    for (const size of [1, 3, 10, 64]) {
+      const result = await wrapPgpMime({ plan, entity: () => inChunks(hostile, size), headers: mail.headers, boundary });
+      await expect(readAll(result.content), `chunks of ${size}`).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    }
+    // The first line of the content is a line too. (The entity's own header block comes first, so a
+    // content starting with the delimiter is the signed part's first line.)
+    const first = `--${boundary}${CRLF}${mail.entity}`;
+    const atStart = await wrapPgpMime({ plan, entity: () => inChunks(first, 5), headers: mail.headers, boundary });
+    await expect(readAll(atStart.content)).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    // The boundary inside a line is not a delimiter (RFC 2046 §5.1.1: only at a line's start).
+    const inside = mail.entity.replace('This is a multi-part message', `see --${boundary} inside`);
+    const fine = await wrapPgpMime({ plan, entity: () => inChunks(inside, 3), headers: mail.headers, boundary });
+    expect((await readAll(fine.content)).length).toBeGreaterThan(inside.length);
+    for (const octet of [0x80, 0x81, 0x9f, 0xa0, 0xff]) {
+      const bytes = new Uint8Array(Buffer.from(mail.entity, 'latin1'));
+      bytes[bytes.length - 10] = octet;
+      await expect(wrapPgpMime({ plan, entity: () => inChunks(bytes, 4096), headers: mail.headers }), `octet ${octet}`).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    }
+  });
+
+  it('encrypt: a boundary that the armor lines would start with is refused before anything is encrypted', async () => {
+    const plan = await readyPlan({ encrypt: true, sign: false });
+    const mail = thunderbirdMail();
+    let entityReads = 0;
+    for (const boundary of ['---BEGIN', '---END', '-']) {
+      await expect(wrapPgpMime({ plan, entity: () => (entityReads++, mail.entity), headers: mail.headers, boundary }), boundary).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    }
+    expect(entityReads).toBe(0);
+  });
+});
+
 describe('encodeUnstructured (RFC 2047)', () => {
   it('keeps ASCII, B-encodes the rest in words of at most 75 characters that decode back', () => {
     expect(encodeUnstructured('Plain subject')).toBe('Plain subject');

@@ -2,8 +2,9 @@
 // stand-in for the Experiment (named so: the real one needs Thunderbird and runs in
 // test/e2e/pgp-mime.test.ts). servePgpMime hands Thunderbird the whole wrapPgpMime output in bounded
 // pieces and answers with the byte count; any failure calls fail() and rejects, so the send fails.
+// pump keeps the pieces in order with one in flight while the next is made.
 import { describe, expect, it } from 'vitest';
-import { pgpMimeAvailability, servePgpMime, type EncapsulationRequest, type PgpMimeExperiment } from '../../../../extension/experiments/pgpmime/api.ts';
+import { pgpMimeAvailability, pump, servePgpMime, WRITE_CHUNK_BYTES, type EncapsulationRequest, type PgpMimeExperiment } from '../../../../extension/experiments/pgpmime/api.ts';
 import { planOutgoing, read, type OutgoingPlan } from '../../../../src/core/index.ts';
 import { loadCertificate, loadSecretKey } from '../../../../keys-fixtures/index.ts';
 
@@ -63,14 +64,14 @@ async function plan(options: { encrypt: boolean; sign: boolean; to?: string }): 
 }
 
 describe('servePgpMime', () => {
-  it('writes the whole PGP/MIME replacement in pieces of at most 256 KiB and answers with its length; it reads back with the real subject', async () => {
+  it('writes the whole PGP/MIME replacement in pieces of at most 1 MiB and answers with its length; it reads back with the real subject', async () => {
     const stand = standInExperiment();
     const unsubscribe = servePgpMime(stand.experiment, { planFor: () => plan({ encrypt: true, sign: true }) });
     const written = await stand.encapsulate(request());
     expect(stand.failures).toEqual([]);
     expect(written).toBe(stand.writes.reduce((sum, piece) => sum + piece.length, 0));
     expect(stand.writes.length).toBeGreaterThan(1);
-    expect(Math.max(...stand.writes.map((piece) => piece.length))).toBeLessThanOrEqual(256 * 1024);
+    expect(Math.max(...stand.writes.map((piece) => piece.length))).toBeLessThanOrEqual(WRITE_CHUNK_BYTES);
     const message = Buffer.concat([Buffer.from(headers), ...stand.writes]);
     const [bob, alice] = await Promise.all([loadSecretKey('bob', { unlocked: true }), loadCertificate('alice')]);
     const view = await read(new Uint8Array(message), { decryptionKeys: async () => [bob], verificationKeys: async () => [alice] });
@@ -103,6 +104,87 @@ describe('servePgpMime', () => {
     servePgpMime(stand.experiment, { planFor: () => plan({ encrypt: false, sign: true }) });
     await expect(stand.encapsulate(request({ encrypt: false, sign: true }))).rejects.toMatchObject({ code: 'BAD_INPUT' });
     expect(stand.failures).toHaveLength(1);
+  });
+});
+
+/** A byte stream of these chunks, counting how many were pulled. */
+function source(chunks: Uint8Array[]): { stream: ReadableStream<Uint8Array>; pulled: () => number; cancelled: () => unknown } {
+  let pulled = 0;
+  let cancelled: unknown;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const next = chunks[pulled++];
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+      cancel(reason) {
+        cancelled = reason ?? 'cancelled';
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, pulled: () => pulled, cancelled: () => cancelled };
+}
+
+describe('pump', () => {
+  it('hands every byte on in order, in pieces of at most WRITE_CHUNK_BYTES, with one write in flight while the next piece is made', async () => {
+    const chunks = Array.from({ length: 40 }, (_, index) => new Uint8Array(100 * 1024 + index).fill(index));
+    chunks.push(new Uint8Array(3 * WRITE_CHUNK_BYTES + 5).fill(200)); // larger than a piece: cut
+    const { stream, pulled } = source(chunks);
+    const received: Uint8Array[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let overlapped = false;
+    const total = await pump(stream, async (bytes) => {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      // The write takes a while: the pump reads on meanwhile (the background encrypts while Thunderbird writes).
+      const before = pulled();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      overlapped ||= pulled() > before;
+      received.push(new Uint8Array(bytes));
+      inFlight--;
+    });
+    const expected = Buffer.concat(chunks);
+    expect(total).toBe(expected.length);
+    expect(Buffer.concat(received).equals(expected)).toBe(true);
+    expect(mostInFlight).toBe(1);
+    expect(overlapped).toBe(true);
+    expect(Math.max(...received.map((piece) => piece.length))).toBeLessThanOrEqual(WRITE_CHUNK_BYTES);
+    // Pieces are joined up to the limit, not sent one per chunk.
+    expect(received.length).toBeLessThan(chunks.length);
+  });
+
+  it('the pump reads ahead by at most one piece while a write is pending', async () => {
+    const chunks = Array.from({ length: 64 }, () => new Uint8Array(256 * 1024));
+    const { stream, pulled } = source(chunks);
+    let release: (() => void) | undefined;
+    const firstWrite = new Promise<void>((resolve) => (release = resolve));
+    let writes = 0;
+    const pumping = pump(stream, async () => {
+      writes++;
+      if (writes === 1) await firstWrite;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The first piece is in flight; the second is made and waits: about two pieces read, not all 16 MiB.
+    expect(pulled()).toBeLessThanOrEqual(Math.ceil((2 * WRITE_CHUNK_BYTES) / (256 * 1024)) + 2);
+    release?.();
+    expect(await pumping).toBe(64 * 256 * 1024);
+  });
+
+  it('a failed write fails the pump, stops the writes and cancels the source', async () => {
+    const chunks = Array.from({ length: 20 }, () => new Uint8Array(512 * 1024));
+    const { stream, cancelled } = source(chunks);
+    let writes = 0;
+    await expect(
+      pump(stream, async () => {
+        writes++;
+        if (writes === 2) throw new Error('the message file cannot be written');
+      }),
+    ).rejects.toThrow('the message file cannot be written');
+    expect(writes).toBe(2);
+    expect(cancelled()).toBeDefined();
   });
 });
 
