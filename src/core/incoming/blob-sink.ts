@@ -1,8 +1,7 @@
 /**
  * A PlaintextSink for reading mail of any size: small plaintext stays one Uint8Array (what the view and
- * the MIME parser use today), large plaintext is gathered into a Blob a few MiB at a time, so the
- * decrypted bytes exist once, outside the JavaScript heap (Gecko keeps a Blob's bytes in its own
- * buffers), and no single huge array or string is ever made. The sink contract (platform.ts) holds: what
+ * the MIME parser use), large plaintext becomes a Blob gathered from the chunks as they come (BlobSpill),
+ * so no single huge array or string is ever made and the JavaScript heap holds a few MiB at most. The sink contract (platform.ts) holds: what
  * was written is out of reach until `commit()`, and `abort()` drops it.
  */
 import { SigillError } from '../errors.ts';
@@ -20,24 +19,63 @@ export interface SpillingSink extends PlaintextSink {
   result(): Uint8Array | Blob;
 }
 
-/** Chunks are folded into a Blob part once this many bytes wait (a bounded extra copy). */
-const FOLD = 4 << 20;
+/**
+ * Where a large plaintext goes: a stream that `Response.blob()` reads to its end. In Gecko that Blob is
+ * gathered by MutableBlobStorage, which moves data past 1 MiB (`dom.blob.memoryToTemporaryFile`) into an
+ * anonymous temporary file (unlinked as it is made on Linux, gone when the Blob is), so a large plaintext
+ * costs the extension process next to no memory; elsewhere (Node) it is gathered in memory. Nobody can
+ * read the Blob before the stream is closed (commit); an aborted stream rejects it.
+ */
+class BlobSpill {
+  readonly blob: Promise<Blob>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private wake: (() => void) | undefined;
+
+  constructor(highWaterMark: number) {
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => {
+          this.wake?.();
+          this.wake = undefined;
+        },
+      },
+      { highWaterMark, size: (chunk) => chunk.byteLength },
+    );
+    this.blob = new Response(stream as ReadableStream<Uint8Array<ArrayBuffer>>).blob();
+    // Until commit or abort nobody awaits it: a rejection (abort) must not go unhandled.
+    this.blob.catch(() => undefined);
+  }
+
+  /** Queues the chunk; waits while the reader is a full queue behind (memory stays bounded). */
+  async write(chunk: Uint8Array): Promise<void> {
+    this.controller.enqueue(chunk);
+    while ((this.controller.desiredSize ?? 1) <= 0) await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  async close(): Promise<Blob> {
+    this.controller.close();
+    return this.blob;
+  }
+
+  abort(reason: unknown): void {
+    this.controller.error(reason);
+    this.wake?.();
+  }
+}
+
+/** How much may wait for the Blob's reader before a write waits. */
+const QUEUE = 4 << 20;
 
 export function spillingSink(options: SpillingSinkOptions): SpillingSink {
   const inMemoryBelow = options.inMemoryBelow ?? 4 << 20;
   let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let parts: Blob[] = [];
   let length = 0;
+  let spill: BlobSpill | undefined;
   let state: 'open' | 'committed' | 'aborted' = 'open';
   let committed: Uint8Array | Blob | undefined;
-
-  const fold = (): void => {
-    if (pending.length === 0) return;
-    parts.push(new Blob(pending as Array<Uint8Array<ArrayBuffer>>));
-    pending = [];
-    pendingBytes = 0;
-  };
 
   return {
     async write(chunk) {
@@ -45,15 +83,20 @@ export function spillingSink(options: SpillingSinkOptions): SpillingSink {
       length += chunk.length;
       if (length > options.limit) throw new SigillError('TOO_LARGE', { detail: `more than ${options.limit} bytes of plaintext` });
       // Copy: producers may reuse their buffers.
-      pending.push(chunk.slice());
-      pendingBytes += chunk.length;
-      if (length > inMemoryBelow && pendingBytes >= FOLD) fold();
+      const copy = chunk.slice();
+      if (spill !== undefined) return spill.write(copy);
+      pending.push(copy);
+      if (length > inMemoryBelow) {
+        spill = new BlobSpill(QUEUE);
+        const held = pending;
+        pending = [];
+        for (const part of held) await spill.write(part);
+      }
     },
     async commit() {
       if (state !== 'open') throw new SigillError('INTERNAL', { detail: `commit of a ${state} sink` });
-      if (length > inMemoryBelow) {
-        fold();
-        committed = new Blob(parts);
+      if (spill !== undefined) {
+        committed = await spill.close();
       } else {
         const bytes = new Uint8Array(length);
         let offset = 0;
@@ -64,13 +107,13 @@ export function spillingSink(options: SpillingSinkOptions): SpillingSink {
         committed = bytes;
       }
       pending = [];
-      parts = [];
       state = 'committed';
     },
-    async abort() {
+    async abort(reason) {
       if (state === 'committed') return;
+      spill?.abort(reason ?? new SigillError('CANCELLED'));
+      spill = undefined;
       pending = [];
-      parts = [];
       length = 0;
       state = 'aborted';
     },
