@@ -6,7 +6,7 @@
  */
 export { parseMime, parseBudget, splitMultipart, isAttachment, canonicalCrlf, STORED_PEEK, type MimeEntity, type ParseBudget, type StoredEntity } from './entity.ts';
 export { parseMimeSource, splitMultipartWindowed, WindowedText, type SourceParseOptions } from './source-entity.ts';
-export { base64DecodeStream, blobSource, bytesSource, rangeStream, readRange, STREAM_CHUNK, type ByteSource, type SourceRange } from './source.ts';
+export { base64DecodeStream, blobSource, bytesSource, rangeStream, readRange, STREAM_CHUNK, type Base64Setter, type ByteSource, type SourceRange } from './source.ts';
 export { parseHeaderBlock, parseParameterized, headerValue, headerValues, decodeHeaderText, type HeaderField, type ParameterizedValue } from './headers.ts';
 export { decodeLeaf, decodeBody, decodeBase64Native, decodeCharset, partFilename, decodedBodyStream, decodedBodyPrefix, bodySize, entityBytes, type DecodedLeaf } from './decode.ts';
 export { findArmorBlocks, hasArmor, startsWithArmor, htmlToArmorText, MAX_ARMOR_BLOCKS, type ArmorBlock, type ArmorKind } from './armor.ts';

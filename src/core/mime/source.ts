@@ -65,14 +65,26 @@ export function rangeStream({ source, start, end }: SourceRange, chunkSize = STR
 
 const latin1 = new TextDecoder('latin1');
 
+/** `Uint8Array.prototype.setFromBase64` (Thunderbird 140+), stopping before a partial final group. */
+export type Base64Setter = (target: Uint8Array, text: string) => { read: number; written: number };
+
+function nativeBase64Setter(): Base64Setter | undefined {
+  type WithSetter = { setFromBase64?: (text: string, options: { lastChunkHandling: string }) => { read: number; written: number } };
+  const setFromBase64 = (Uint8Array.prototype as unknown as WithSetter).setFromBase64;
+  return typeof setFromBase64 === 'function' ? (target, text) => setFromBase64.call(target, text, { lastChunkHandling: 'stop-before-partial' }) : undefined;
+}
+
 /**
- * Base64 (RFC 2045 §6.8) decoded a chunk at a time: each chunk's alphabet characters are cut at a
- * 4-character boundary and decoded natively (`Uint8Array.fromBase64` where the engine has it, else
- * `atob`); the rest waits for the next chunk, so a quartet split across chunks (or across a line break)
- * decodes the same as in one piece. Characters outside the alphabet are ignored as §6.8 says; data after
- * the padding ends the body. Output equals decoding the whole body at once.
+ * Base64 (RFC 2045 §6.8) decoded a chunk at a time; the output equals decoding the whole body at once.
+ * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is decoded straight from its text (the
+ * decoder skips line breaks itself and says how far it read; the rest of a group waits for the next
+ * chunk): no cleaned copy of the text is made. Otherwise, and for a chunk that decoder refuses (characters
+ * outside the alphabet, data after the padding), the chunk's alphabet characters are cut at a 4-character
+ * boundary and decoded with `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored
+ * as §6.8 says; data after the padding ends the body.
  */
-export function base64DecodeStream(fromBase64: Base64Decoder | undefined = nativeBase64Decoder()): TransformStream<Uint8Array, Uint8Array> {
+export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | undefined; setFromBase64?: Base64Setter | undefined } = { fromBase64: nativeBase64Decoder(), setFromBase64: nativeBase64Setter() }): TransformStream<Uint8Array, Uint8Array> {
+  const { fromBase64, setFromBase64 } = decoders;
   let carry = '';
   let ended = false;
   const decode = (clean: string): Uint8Array => {
@@ -82,7 +94,7 @@ export function base64DecodeStream(fromBase64: Base64Decoder | undefined = nativ
     for (let index = 0; index < binary.length; index++) out[index] = binary.charCodeAt(index);
     return out;
   };
-  const flush = (text: string, final: boolean, controller: TransformStreamDefaultController<Uint8Array>): void => {
+  const lenient = (text: string, final: boolean, controller: TransformStreamDefaultController<Uint8Array>): void => {
     let clean = carry + text.replace(/[^A-Za-z0-9+/=]+/g, '');
     const pad = clean.indexOf('=');
     if (pad >= 0) {
@@ -111,10 +123,25 @@ export function base64DecodeStream(fromBase64: Base64Decoder | undefined = nativ
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       if (ended) return;
-      flush(latin1.decode(chunk), false, controller);
+      const text = latin1.decode(chunk);
+      if (setFromBase64 !== undefined) {
+        const joined = carry + text;
+        const target = new Uint8Array(Math.ceil((joined.length * 3) / 4));
+        try {
+          const { read, written } = setFromBase64(target, joined);
+          carry = joined.slice(read).replace(/[^A-Za-z0-9+/=]+/g, '');
+          if (written > 0) controller.enqueue(target.subarray(0, written));
+          // Padding read: the data ended (anything after it would have been refused above).
+          if (/=/.test(joined.slice(Math.max(0, read - 2), read))) ended = true;
+          return;
+        } catch {
+          /* not clean base64: the lenient way below, from this chunk on */
+        }
+      }
+      lenient(text, false, controller);
     },
     flush(controller) {
-      if (!ended) flush('', true, controller);
+      if (!ended) lenient('', true, controller);
     },
   });
 }
