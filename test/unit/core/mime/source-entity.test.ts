@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blobSource, bytesSource, decodeBody, entityBytes, isSigillError, parseBudget, parseMime, parseMimeSource, STORED_PEEK, type MimeEntity } from '../../../../src/core/index.ts';
+import { blobSource, bytesSource, decodeBody, decodedBodyPrefix, decodedBodyStream, entityBytes, readAll, isSigillError, parseBudget, parseMime, parseMimeSource, STORED_PEEK, type MimeEntity } from '../../../../src/core/index.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const latin1 = (data: Uint8Array) => new TextDecoder('latin1').decode(data);
@@ -78,6 +78,25 @@ describe('parseMimeSource: the same tree as parseMime, read in windows', () => {
     expect(leaf.raw.length).toBe(0);
     expect(leaf.body.length).toBe(STORED_PEEK);
     expect(latin1(await decodeBody(leaf))).toBe(payload);
+  });
+
+  it('decodes a stored body as a stream: base64 and identity a chunk at a time, quoted-printable whole; the prefix tells what it is', async () => {
+    const data = new Uint8Array(200 * 1024).map((_, index) => (index * 7) & 0xff);
+    const base64 = Buffer.from(data).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const quoted = 'caf=C3=A9 '.repeat(30 * 1024);
+    const mail = bytes(
+      `Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64}\r\n--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${quoted}\r\n--b--\r\n`,
+    );
+    const root = await parseMimeSource(bytesSource(mail), parseBudget(), 0, { inMemoryBelow: 1024, windowSize: 4096 });
+    const [encoded, printable] = root.children as [MimeEntity, MimeEntity];
+    expect(encoded.stored && printable.stored).toBeTruthy();
+    expect(Buffer.from(await readAll(decodedBodyStream(encoded))).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(await decodedBodyPrefix(encoded)).equals(Buffer.from(data.subarray(0, (await decodedBodyPrefix(encoded)).length)))).toBe(true);
+    expect((await decodedBodyPrefix(encoded)).length).toBeGreaterThan(40 * 1024);
+    const inMemory = parseMime(mail).children[1] as MimeEntity;
+    const decoded = new TextDecoder().decode(await readAll(decodedBodyStream(printable)));
+    expect(decoded).toBe(new TextDecoder().decode(await decodeBody(inMemory)));
+    expect(decoded.startsWith('café café ')).toBe(true);
   });
 
   it('enforces the same bounds: depth, part count, header size (MALFORMED_MIME), message size (TOO_LARGE)', async () => {
