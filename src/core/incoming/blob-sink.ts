@@ -7,23 +7,24 @@
 import { SigillError } from '../errors.ts';
 import type { PlaintextSink } from '../platform.ts';
 
-export interface SpillingSinkOptions {
+export interface BlobSinkOptions {
   /** Refuse (TOO_LARGE) more plaintext than this many bytes. */
   limit: number;
   /** Plaintext of at most this many bytes is kept as one Uint8Array (default 4 MiB); more becomes a Blob. */
   inMemoryBelow?: number;
 }
 
-export interface SpillingSink extends PlaintextSink {
+export interface BlobSink extends PlaintextSink {
   /** The committed plaintext: bytes when small, a Blob when large. Throws NOT_COMMITTED before commit. */
   result(): Uint8Array | Blob;
 }
 
 /**
  * Where a large plaintext goes: a stream that `Response.blob()` reads to its end. In Gecko that Blob is
- * gathered by MutableBlobStorage, which moves data past 1 MiB (`dom.blob.memoryToTemporaryFile`) into an
- * anonymous temporary file (unlinked as it is made on Linux, gone when the Blob is), so a large plaintext
- * costs the extension process next to no memory; elsewhere (Node) it is gathered in memory. Nobody can
+ * gathered by MutableBlobStorage, which moves data past 1 MiB (`dom.blob.memoryToTemporaryFile`) into a
+ * temporary file (`mozilla-temp-*` in Thunderbird's temporary directory, seen open during a 50 MiB read;
+ * Gecko deletes it when the Blob is released), so a large plaintext does not stay in the extension
+ * process's memory; elsewhere (Node) it is gathered in memory. Nobody can
  * read the Blob before the stream is closed (commit); an aborted stream rejects it.
  */
 class BlobSpill {
@@ -69,7 +70,7 @@ class BlobSpill {
 /** How much may wait for the Blob's reader before a write waits. */
 const QUEUE = 4 << 20;
 
-export function spillingSink(options: SpillingSinkOptions): SpillingSink {
+export function blobSink(options: BlobSinkOptions): BlobSink {
   const inMemoryBelow = options.inMemoryBelow ?? 4 << 20;
   let pending: Uint8Array[] = [];
   let length = 0;
@@ -125,8 +126,8 @@ export function spillingSink(options: SpillingSinkOptions): SpillingSink {
 }
 
 /** A stream collected into a Blob (large) or bytes (small), through the same sink; TOO_LARGE past `limit`. */
-export async function collect(stream: ReadableStream<Uint8Array>, options: SpillingSinkOptions): Promise<Uint8Array | Blob> {
-  const sink = spillingSink(options);
+export async function collect(stream: ReadableStream<Uint8Array>, options: BlobSinkOptions): Promise<Uint8Array | Blob> {
+  const sink = blobSink(options);
   const reader = stream.getReader();
   try {
     for (;;) {

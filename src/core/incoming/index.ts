@@ -3,7 +3,7 @@
  * policy and the reply quote builder go with it.
  */
 export { read, readAttachment, guessType, type RawMail } from './read.ts';
-export { spillingSink, type SpillingSink, type SpillingSinkOptions } from './blob-sink.ts';
+export { blobSink, type BlobSink, type BlobSinkOptions } from './blob-sink.ts';
 export { sanitizeHtml, htmlSanitizer, cssCanLoad, cssCanOverlay } from './html.ts';
 export { quoteForReply, type ReplyQuote } from './reply.ts';
 export { keyIDOf } from './openpgp-data.ts';

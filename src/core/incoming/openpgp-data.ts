@@ -11,7 +11,7 @@ import { pgpConfig } from '../messages/common.ts';
 import { readMessageStream } from '../messages/decrypt.ts';
 import { packetStream } from '../openpgp-internals.ts';
 import type { DataInput } from '../messages/types.ts';
-import { spillingSink } from './blob-sink.ts';
+import { blobSink } from './blob-sink.ts';
 import type { ReadOptions, SignerStatus } from './types.ts';
 
 /**
@@ -181,7 +181,7 @@ export async function decryptMessage(data: EncryptedInput, shape: MessageShape, 
   const date = options.date ?? new Date();
   const inMemoryBelow = options.streaming?.inMemoryBelow;
   const sinkOptions = { limit, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) };
-  const first = spillingSink(sinkOptions);
+  const first = blobSink(sinkOptions);
   let result: Awaited<ReturnType<typeof decrypt>>;
   try {
     result = await decrypt({ input: fresh(data), sink: first, decryptionKeys: keys, verificationKeys: [...(await lookup.forSenders())], date, maxDecompressedSize: limit });
@@ -192,7 +192,7 @@ export async function decryptMessage(data: EncryptedInput, shape: MessageShape, 
   let verifications = result.verifications;
   if (await lookup.forUnknown(verifications)) {
     // A second pass with the session key, now that the signers' certificates are known.
-    const second = spillingSink(sinkOptions);
+    const second = blobSink(sinkOptions);
     try {
       const again = await decrypt({ input: fresh(data), sink: second, sessionKeys: [result.sessionKey], verificationKeys: [...lookup.known], date, maxDecompressedSize: limit });
       plaintext = second.result();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isSigillError, spillingSink } from '../../../../src/core/index.ts';
+import { isSigillError, blobSink } from '../../../../src/core/index.ts';
 
 const chunk = (size: number, fill: number) => new Uint8Array(size).fill(fill);
 
-describe('spillingSink (the PlaintextSink contract of platform.ts)', () => {
+describe('blobSink (the PlaintextSink contract of platform.ts)', () => {
   it('exposes nothing before commit; small plaintext is one Uint8Array, copied from buffers the producer reuses', async () => {
-    const sink = spillingSink({ limit: 1000, inMemoryBelow: 100 });
+    const sink = blobSink({ limit: 1000, inMemoryBelow: 100 });
     const reused = chunk(10, 1);
     await sink.write(reused);
     reused.fill(9);
@@ -16,7 +16,7 @@ describe('spillingSink (the PlaintextSink contract of platform.ts)', () => {
   });
 
   it('large plaintext becomes a Blob with the same bytes in order', async () => {
-    const sink = spillingSink({ limit: 64 << 20, inMemoryBelow: 1024 });
+    const sink = blobSink({ limit: 64 << 20, inMemoryBelow: 1024 });
     for (let index = 0; index < 12; index++) await sink.write(chunk(1 << 20, index));
     await sink.commit();
     const result = sink.result();
@@ -27,12 +27,12 @@ describe('spillingSink (the PlaintextSink contract of platform.ts)', () => {
   });
 
   it('abort drops everything (also once spilled); more than the limit is TOO_LARGE', async () => {
-    const sink = spillingSink({ limit: 64 << 20, inMemoryBelow: 10 });
+    const sink = blobSink({ limit: 64 << 20, inMemoryBelow: 10 });
     for (let index = 0; index < 5; index++) await sink.write(chunk(1 << 20, index));
     await sink.abort(new Error('MDC mismatch'));
     expect(() => sink.result()).toThrow(expect.objectContaining({ code: 'NOT_COMMITTED' }));
     await expect(sink.write(chunk(1, 0))).rejects.toSatisfy((error: unknown) => isSigillError(error));
-    const bounded = spillingSink({ limit: 100 });
+    const bounded = blobSink({ limit: 100 });
     await expect(bounded.write(chunk(101, 0))).rejects.toMatchObject({ code: 'TOO_LARGE' });
   });
 });
