@@ -261,7 +261,7 @@ export class DraftService {
     for (const attachment of await compose.listAttachments(tabId)) await compose.removeAttachment(tabId, attachment.id);
     for (const attachment of result.attachments) {
       if (attachment.data === undefined) continue;
-      const file = new File([attachment.data as Uint8Array<ArrayBuffer>], attachment.name, { type: attachment.contentType });
+      const file = new File([attachment.data instanceof Blob ? attachment.data : (attachment.data as Uint8Array<ArrayBuffer>)], attachment.name, { type: attachment.contentType });
       await compose.addAttachment(tabId, { file, name: attachment.name });
     }
   }

@@ -108,15 +108,34 @@ export function mayHoldOpenpgp(raw: string): boolean {
  * "base64" counts once it was seen (a part's header comes before its encoded body).
  */
 export function mayHoldOpenpgpBytes(raw: Uint8Array, windowSize = 1 << 20): boolean {
-  const overlap = Math.min(1024, windowSize >> 1);
   const decoder = new TextDecoder('latin1');
-  let base64Seen = false;
-  for (let start = 0; ; start += windowSize - overlap) {
-    const text = decoder.decode(raw.subarray(start, start + windowSize));
-    if (ARMOR_OR_PGP_PART.test(text)) return true;
-    base64Seen ||= /base64/i.test(text);
-    if (base64Seen && ARMOR_IN_BASE64.test(text.replace(/[\r\n]+/g, ''))) return true;
+  const scan = new OpenpgpScan();
+  for (let start = 0; ; start += windowSize - overlapOf(windowSize)) {
+    if (scan.found(decoder.decode(raw.subarray(start, start + windowSize)))) return true;
     if (start + windowSize >= raw.length) return false;
+  }
+}
+
+/** mayHoldOpenpgpBytes over a Blob (the File of `messages.getRaw`): only one window is ever in memory. */
+export async function mayHoldOpenpgpBlob(raw: Blob, windowSize = 1 << 20): Promise<boolean> {
+  const decoder = new TextDecoder('latin1');
+  const scan = new OpenpgpScan();
+  for (let start = 0; ; start += windowSize - overlapOf(windowSize)) {
+    if (scan.found(decoder.decode(await raw.slice(start, start + windowSize).arrayBuffer()))) return true;
+    if (start + windowSize >= raw.size) return false;
+  }
+}
+
+const overlapOf = (windowSize: number): number => Math.min(1024, windowSize >> 1);
+
+/** The window-by-window state of mayHoldOpenpgp. */
+class OpenpgpScan {
+  #base64Seen = false;
+
+  found(text: string): boolean {
+    if (ARMOR_OR_PGP_PART.test(text)) return true;
+    this.#base64Seen ||= /base64/i.test(text);
+    return this.#base64Seen && ARMOR_IN_BASE64.test(text.replace(/[\r\n]+/g, ''));
   }
 }
 
@@ -280,19 +299,22 @@ export class ReadService {
       attachment = (await readAttachment(await this.#raw(messageId), index, this.#readOptions())) ?? listed;
     }
     if (attachment.error !== undefined) throw new SigillError(attachment.error.code, { detail: attachment.name });
-    if (attachment.data === undefined) throw new SigillError('NOT_COMMITTED', { detail: attachment.name });
-    this.#decryptedSizes.set(`${messageId}/${index}`, attachment.data.byteLength);
+    const data = attachment.data;
+    if (data === undefined) throw new SigillError('NOT_COMMITTED', { detail: attachment.name });
+    const size = data instanceof Blob ? data.size : data.byteLength;
+    this.#decryptedSizes.set(`${messageId}/${index}`, size);
     const { api, objectURL } = this.#deps;
     // A blob: URL of the background: the bytes go from memory to the file the user's download settings choose,
-    // never into a mail folder or over the network.
-    const url = objectURL.create(new Blob([attachment.data as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+    // never into a mail folder or over the network. A large attachment is a Blob already (no copy is made).
+    const blob = data instanceof Blob ? new Blob([data], { type: 'application/octet-stream' }) : new Blob([data as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+    const url = objectURL.create(blob);
     try {
       await api.downloads.download({ url, filename: attachment.name, conflictAction: 'uniquify', saveAs: false });
     } finally {
       // downloads.download resolves when the download has started; the URL stays valid for it a while.
       setTimeout(() => objectURL.revoke(url), 60_000);
     }
-    return { fileName: attachment.name, size: attachment.data.byteLength };
+    return { fileName: attachment.name, size };
   }
 
   /**
@@ -412,16 +434,20 @@ export class ReadService {
     return messages.length === 1 ? messages[0]?.id : undefined;
   }
 
-  async #raw(messageId: number): Promise<Uint8Array> {
+  /**
+   * The raw message as a Blob: Thunderbird's File is kept as it is and read in windows by the core (its
+   * bytes stay with Thunderbird until a window is asked for), never copied whole into the background.
+   */
+  async #raw(messageId: number): Promise<Blob> {
     const raw = await this.#deps.api.messages.getRaw(messageId);
     const limit = this.#deps.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     if (typeof raw === 'string') {
       if (raw.length > limit) throw new SigillError('TOO_LARGE', { detail: `the message is larger than ${limit} bytes` });
-      return Uint8Array.from(raw, (char) => char.charCodeAt(0) & 0xff);
+      return new Blob([Uint8Array.from(raw, (char) => char.charCodeAt(0) & 0xff)]);
     }
     // The size is known before anything is read: a huge message is refused, not loaded.
     if (raw.size > limit) throw new SigillError('TOO_LARGE', { detail: `the message is larger than ${limit} bytes` });
-    return new Uint8Array(await raw.arrayBuffer());
+    return raw;
   }
 
   /** The core's view of a message, made once and kept; undefined for mail without OpenPGP content. */
@@ -436,16 +462,16 @@ export class ReadService {
   }
 
   async #read(messageId: number): Promise<ReadResult | undefined> {
-    let raw: Uint8Array;
+    let raw: Blob;
     try {
       raw = await this.#raw(messageId);
     } catch (error) {
       return failedResult(error);
     }
     // Kept for the keys that came with the message (Autocrypt, From), so the message is not read twice.
-    this.#headers.set(messageId, headerSectionOf(latin1(raw.subarray(0, HEADER_LIMIT))));
+    this.#headers.set(messageId, headerSectionOf(latin1(new Uint8Array(await raw.slice(0, HEADER_LIMIT).arrayBuffer()))));
     while (this.#headers.size > CACHED_VIEWS) this.#headers.delete(this.#headers.keys().next().value as number);
-    if (!mayHoldOpenpgpBytes(raw)) return undefined;
+    if (!(await mayHoldOpenpgpBlob(raw))) return undefined;
     return read(raw, { ...this.#readOptions(), attachments: 'defer' });
   }
 

@@ -6,11 +6,21 @@
 import * as openpgp from 'openpgp';
 import { SigillError, isSigillError, type SigillErrorCode } from '../errors.ts';
 import { addressOfUserID, keyStatus } from '../keys/index.ts';
-import { decrypt, detachInline, memorySink, readAll, verifyDetached, type Verification } from '../messages/index.ts';
+import { decrypt, detachInline, readAll, verifyDetached, type Verification } from '../messages/index.ts';
 import { pgpConfig } from '../messages/common.ts';
 import { readMessageStream } from '../messages/decrypt.ts';
 import { packetStream } from '../openpgp-internals.ts';
+import type { DataInput } from '../messages/types.ts';
+import { blobSink } from './blob-sink.ts';
 import type { ReadOptions, SignerStatus } from './types.ts';
+
+/**
+ * Encrypted data as the read path has it: in memory, or a function that streams it afresh each time it
+ * is read (a part of a large mail, read from its source; decryption may read it twice).
+ */
+export type EncryptedInput = Uint8Array | string | (() => ReadableStream<Uint8Array>);
+
+const fresh = (input: EncryptedInput): DataInput => (typeof input === 'function' ? input() : input);
 
 export interface MessageShape {
   /** Has an encrypted data packet (SEIPD, or the refused SED / AEAD ones). */
@@ -30,8 +40,9 @@ const tags = openpgp.enums.packet;
  * nor held here. decrypt reads the whole message afterwards. Errors map to MALFORMED_ARMOR (text) or
  * MALFORMED_MESSAGE (bytes).
  */
-export async function inspectMessage(data: Uint8Array | string): Promise<MessageShape> {
+export async function inspectMessage(input: EncryptedInput): Promise<MessageShape> {
   let message: openpgp.Message<ReadableStream<Uint8Array>>;
+  const data = fresh(input);
   try {
     message = await readMessageStream(data, pgpConfig());
   } catch (error) {
@@ -46,11 +57,13 @@ export async function inspectMessage(data: Uint8Array | string): Promise<Message
   // The rest of the message is not needed here: stop reading it.
   const rest = packetStream(message);
   if (rest instanceof ReadableStream) await rest.cancel().catch(() => undefined);
+  if (data instanceof ReadableStream) await data.cancel().catch(() => undefined);
   return { encrypted, keyIDs: [...new Set(keyIDs)], passwordOnly };
 }
 
 export interface Decrypted {
-  plaintext: Uint8Array;
+  /** Bytes when small; a Blob when large (blob-sink.ts), never one huge array. */
+  plaintext: Uint8Array | Blob;
   verifications: Verification[];
   format: 'binary' | 'text' | 'utf8' | 'mime';
   filename: string | undefined;
@@ -153,7 +166,7 @@ export class CertificateLookup {
  * unless the decryption passed every integrity check (the sink is committed only then). Signatures
  * inside are checked in a second pass with the session key once their certificates are known.
  */
-export async function decryptMessage(data: Uint8Array | string, shape: MessageShape, options: ReadOptions, lookup: CertificateLookup): Promise<Decrypted> {
+export async function decryptMessage(data: EncryptedInput, shape: MessageShape, options: ReadOptions, lookup: CertificateLookup): Promise<Decrypted> {
   if (shape.keyIDs.length === 0) {
     throw new ReadFailure('NOT_ENCRYPTED_FOR_US', shape.passwordOnly ? 'encrypted with a password only' : 'no recipient key ID', [], false);
   }
@@ -166,21 +179,23 @@ export async function decryptMessage(data: Uint8Array | string, shape: MessageSh
   if (keys.length === 0) throw new ReadFailure('NOT_ENCRYPTED_FOR_US', undefined, shape.keyIDs, false);
   const limit = options.maxPlaintextSize ?? 256 * 1024 * 1024;
   const date = options.date ?? new Date();
-  const first = memorySink({ limit });
+  const inMemoryBelow = options.streaming?.inMemoryBelow;
+  const sinkOptions = { limit, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) };
+  const first = blobSink(sinkOptions);
   let result: Awaited<ReturnType<typeof decrypt>>;
   try {
-    result = await decrypt({ input: data, sink: first, decryptionKeys: keys, verificationKeys: [...(await lookup.forSenders())], date, maxDecompressedSize: limit });
+    result = await decrypt({ input: fresh(data), sink: first, decryptionKeys: keys, verificationKeys: [...(await lookup.forSenders())], date, maxDecompressedSize: limit });
   } catch (error) {
     throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
   }
-  let plaintext = first.bytes();
+  let plaintext = first.result();
   let verifications = result.verifications;
   if (await lookup.forUnknown(verifications)) {
     // A second pass with the session key, now that the signers' certificates are known.
-    const second = memorySink({ limit });
+    const second = blobSink(sinkOptions);
     try {
-      const again = await decrypt({ input: data, sink: second, sessionKeys: [result.sessionKey], verificationKeys: [...lookup.known], date, maxDecompressedSize: limit });
-      plaintext = second.bytes();
+      const again = await decrypt({ input: fresh(data), sink: second, sessionKeys: [result.sessionKey], verificationKeys: [...lookup.known], date, maxDecompressedSize: limit });
+      plaintext = second.result();
       verifications = again.verifications;
     } catch (error) {
       throw failure(error, 'MALFORMED_MESSAGE', shape.keyIDs);
@@ -190,11 +205,13 @@ export async function decryptMessage(data: Uint8Array | string, shape: MessageSh
 }
 
 /** Verifies a detached signature over `data`, asking for the certificates the signature names. */
-export async function verifySignature(data: Uint8Array, signature: Uint8Array | string, lookup: CertificateLookup): Promise<Verified> {
+export async function verifySignature(data: Uint8Array | Blob | (() => ReadableStream<Uint8Array>), signature: Uint8Array | string, lookup: CertificateLookup): Promise<Verified> {
+  // A Blob or a part of a large mail (an attachment) is streamed, afresh for each pass.
+  const input = (): DataInput => (data instanceof Uint8Array ? data : data instanceof Blob ? (data.stream() as ReadableStream<Uint8Array>) : data());
   try {
-    const first = await verifyDetached({ input: data, signature, verificationKeys: [...(await lookup.forSenders())] });
+    const first = await verifyDetached({ input: input(), signature, verificationKeys: [...(await lookup.forSenders())] });
     if (!(await lookup.forUnknown(first))) return { verifications: first, certificates: [...lookup.known] };
-    return { verifications: await verifyDetached({ input: data, signature, verificationKeys: [...lookup.known] }), certificates: [...lookup.known] };
+    return { verifications: await verifyDetached({ input: input(), signature, verificationKeys: [...lookup.known] }), certificates: [...lookup.known] };
   } catch (error) {
     throw failure(error, 'MALFORMED_MESSAGE');
   }

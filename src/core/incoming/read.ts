@@ -22,13 +22,16 @@ import { SigillError, errorMessages, isSigillError, type SigillErrorCode } from 
 import { readCertificates } from '../keys/index.ts';
 import type { Verification } from '../messages/index.ts';
 import { findArmorBlocks, htmlToArmorText, startsWithArmor, MAX_ARMOR_BLOCKS, type ArmorBlock } from '../mime/armor.ts';
-import { decodeBase64Native, decodeBody, decodeCharset, partFilename } from '../mime/decode.ts';
+import { bodySize, decodeBase64Native, decodeBody, decodeCharset, decodedBodyPrefix, decodedBodyStream, entityBytes, partFilename } from '../mime/decode.ts';
 import { canonicalCrlf, isAttachment, parseBudget, parseMime, type MimeEntity, type ParseBudget } from '../mime/entity.ts';
+import { parseMimeSource } from '../mime/source-entity.ts';
+import { blobSource, bytesSource, type ByteSource } from '../mime/source.ts';
+import { bytesOf, collect, sizeOf } from './blob-sink.ts';
 import { sanitizeFilename } from '../mime/filename.ts';
 import { decodeFlowed } from '../mime/flowed.ts';
 import { decodeHeaderText, headerValue, headerValues } from '../mime/headers.ts';
 import { addressParser } from 'postal-mime';
-import { CertificateLookup, ReadFailure, decryptMessage, inspectMessage, judgeSigner, readSigned, verifySignature, type Decrypted, type MessageShape, type Verified } from './openpgp-data.ts';
+import { CertificateLookup, ReadFailure, decryptMessage, inspectMessage, judgeSigner, readSigned, verifySignature, type Decrypted, type EncryptedInput, type MessageShape, type Verified } from './openpgp-data.ts';
 import type {
   AttachmentView,
   DisplayPart,
@@ -63,6 +66,9 @@ interface Content {
   plainText?: string;
 }
 
+/** An attachment's bytes as the mail carried them: held, or streamed from the mail's source. */
+type Received = Uint8Array | (() => ReadableStream<Uint8Array>);
+
 interface PendingSignature {
   name: string;
   bytes: Uint8Array;
@@ -72,9 +78,22 @@ interface PendingSignature {
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8');
 
-export async function read(raw: Uint8Array | string, options: ReadOptions = {}): Promise<ReadResult> {
+/** The raw mail: bytes, text (one char per byte is not assumed: it is UTF-8 encoded), or a Blob/File read in windows. */
+export type RawMail = Uint8Array | string | Blob;
+
+function sourceOf(raw: RawMail): ByteSource {
+  if (typeof raw === 'string') return bytesSource(encoder.encode(raw));
+  return raw instanceof Uint8Array ? bytesSource(raw) : blobSource(raw);
+}
+
+/**
+ * A Blob (Thunderbird's `messages.getRaw` File) is never read whole: the MIME structure is scanned in
+ * windows, a large encrypted part is decrypted as a stream, and large plaintext and attachments become
+ * Blobs (ReadOptions.streaming).
+ */
+export async function read(raw: RawMail, options: ReadOptions = {}): Promise<ReadResult> {
   const reader = new MailReader(options, undefined);
-  return reader.run(typeof raw === 'string' ? encoder.encode(raw) : raw);
+  return reader.run(sourceOf(raw));
 }
 
 /**
@@ -82,9 +101,9 @@ export async function read(raw: Uint8Array | string, options: ReadOptions = {}):
  * that view's `attachments`: the same walk, decrypting only that attachment. Returns undefined when the
  * index names no attachment.
  */
-export async function readAttachment(raw: Uint8Array | string, index: number, options: ReadOptions = {}): Promise<AttachmentView | undefined> {
+export async function readAttachment(raw: RawMail, index: number, options: ReadOptions = {}): Promise<AttachmentView | undefined> {
   const reader = new MailReader({ ...options, attachments: 'defer' }, index);
-  const view = await reader.run(typeof raw === 'string' ? encoder.encode(raw) : raw);
+  const view = await reader.run(sourceOf(raw));
   return view.attachments[index];
 }
 
@@ -92,7 +111,7 @@ class MailReader {
   private readonly budget: ParseBudget;
   private readonly contents: Content[] = [];
   /** With each attachment: its context and its bytes as they came in the mail (before decryption). */
-  private readonly attachments: Array<AttachmentView & { context: Context; received: Uint8Array }> = [];
+  private readonly attachments: Array<AttachmentView & { context: Context; received: Received }> = [];
   private readonly pendingSignatures: PendingSignature[] = [];
   private readonly offeredKeys: OfferedKey[] = [];
   private readonly errors: ReadError[] = [];
@@ -117,10 +136,10 @@ class MailReader {
     this.lookup = new CertificateLookup(options, []);
   }
 
-  async run(raw: Uint8Array): Promise<ReadResult> {
+  async run(source: ByteSource): Promise<ReadResult> {
     let root: MimeEntity;
     try {
-      root = parseMime(raw, this.budget);
+      root = await parseMimeSource(source, this.budget, 0, this.options.streaming);
     } catch (error) {
       this.fail(error, 'MALFORMED_MIME', 'body');
       return this.result(undefined);
@@ -191,16 +210,17 @@ class MailReader {
   private async pgpMime(entity: MimeEntity, context: Context): Promise<void> {
     this.encryptedSeen = true;
     const payload = entity.children[1] as MimeEntity;
-    const data = await decodeBody(payload);
+    // A large payload is decrypted as it is read from the mail, never held (whole or base64-decoded).
+    const data: EncryptedInput = payload.stored ? () => decodedBodyStream(payload) : await decodeBody(payload);
     const decrypted = await this.decrypt(data, 'body');
     if (!decrypted) return;
     const id = ++this.decryptions;
     this.bodyDecryptions.add(id);
     const groups = this.addGroup(decrypted, context.signatureGroups);
-    const inner = parseMime(decrypted.plaintext, this.budget, entity.depth + 1);
-    if (inner.headers.length === 0 && inner.body.length === 0) {
+    const inner = await this.parseDecrypted(decrypted.plaintext, entity.depth + 1);
+    if (inner.headers.length === 0 && bodySize(inner) === 0) {
       // RFC 3156 §4 wants a MIME entity; some senders encrypt bare text. Shown as the text it is.
-      this.addContent('text', utf8.decode(decrypted.plaintext), 'pgp-mime', { ...context, encryption: id, signatureGroups: groups });
+      this.addContent('text', utf8.decode(await bytesOf(decrypted.plaintext)), 'pgp-mime', { ...context, encryption: id, signatureGroups: groups });
       return;
     }
     // Protected headers (draft-autocrypt / Thunderbird: protected-headers="v1" on the inner entity): the
@@ -220,12 +240,24 @@ class MailReader {
     await this.walk(inner, { encryption: id, signatureGroups: groups, isRoot: context.isRoot, hideLegacyDisplay });
   }
 
+  /** A decrypted MIME entity: parsed in memory when small, from its Blob in windows when large. */
+  private parseDecrypted(plaintext: Uint8Array | Blob, depth: number): Promise<MimeEntity> | MimeEntity {
+    if (plaintext instanceof Uint8Array) return parseMime(plaintext, this.budget, depth);
+    return parseMimeSource(blobSource(plaintext), this.budget, depth, this.options.streaming);
+  }
+
+  /** Small attachments stay bytes; large ones are decoded into a Blob a chunk at a time. */
+  private collectBody(entity: MimeEntity): Promise<Uint8Array | Blob> {
+    const inMemoryBelow = this.options.streaming?.inMemoryBelow;
+    return collect(decodedBodyStream(entity), { limit: this.options.maxPlaintextSize ?? 256 * 1024 * 1024, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
+  }
+
   /** RFC 3156 §5: the signature covers the first body part's exact bytes, lines ending in CRLF. */
   private async mimeSigned(entity: MimeEntity, context: Context): Promise<void> {
     const [signed, signaturePart] = entity.children as [MimeEntity, MimeEntity];
     let verified: Verified | undefined;
     try {
-      verified = await verifySignature(canonicalCrlf(signed.raw), await decodeBody(signaturePart), this.lookup);
+      verified = await verifySignature(canonicalCrlf(await entityBytes(signed)), await decodeBody(signaturePart), this.lookup);
     } catch (error) {
       this.fail(error, 'MALFORMED_MESSAGE', 'signature');
     }
@@ -315,12 +347,12 @@ class MailReader {
     const inner: Context = { ...context, encryption: id, signatureGroups: groups, hideLegacyDisplay: false };
     if (decrypted.format === 'mime') {
       // RFC 9580 §5.9 'm': the literal data is a MIME entity.
-      await this.walk(parseMime(decrypted.plaintext, this.budget, 1), { ...inner, isRoot: false });
+      await this.walk(await this.parseDecrypted(decrypted.plaintext, 1), { ...inner, isRoot: false });
       return;
     }
     // The decrypted text is shown as it is, never searched for more armor (a ciphertext quoted inside
     // is someone else's: REPLY).
-    this.addContent('text', utf8.decode(decrypted.plaintext), 'inline-pgp', inner, true);
+    this.addContent('text', utf8.decode(await bytesOf(decrypted.plaintext)), 'inline-pgp', inner, true);
   }
 
   private async cleartextSigned(armored: string, context: Context): Promise<void> {
@@ -338,37 +370,42 @@ class MailReader {
     const originalName = partFilename(entity);
     const lower = (originalName ?? '').toLowerCase();
     const type = entity.contentType.value;
-    const bytes = await decodeBody(entity);
-    if (type === 'application/pgp-keys' || startsWithArmor(bytes, 'public-key')) {
-      if (await this.offerKey(bytes, sanitizeFilename(originalName, { fallback: 'key.asc' }), context)) return;
+    // A stored (large) body is told apart by its first bytes; keys and signatures, small by nature, are
+    // read whole only when it claims to be one.
+    const stored = entity.stored !== undefined;
+    const head = stored ? await decodedBodyPrefix(entity) : await decodeBody(entity);
+    const whole = async (): Promise<Uint8Array> => (stored ? decodeBody(entity) : head);
+    if (type === 'application/pgp-keys' || startsWithArmor(head, 'public-key')) {
+      if (await this.offerKey(await whole(), sanitizeFilename(originalName, { fallback: 'key.asc' }), context)) return;
     }
-    if (type === 'application/pgp-signature' || lower.endsWith('.sig') || (lower.endsWith('.asc') && startsWithArmor(bytes, 'signature'))) {
+    if (type === 'application/pgp-signature' || lower.endsWith('.sig') || (lower.endsWith('.asc') && startsWithArmor(head, 'signature'))) {
       if (originalName !== undefined) {
-        this.pendingSignatures.push({ name: originalName, bytes, context });
+        this.pendingSignatures.push({ name: originalName, bytes: await whole(), context });
         return;
       }
     }
-    const armoredMessage = startsWithArmor(bytes, 'message');
-    if (/\.(?:pgp|gpg)$/.test(lower) || (lower.endsWith('.asc') && armoredMessage) || (type === 'application/pgp-encrypted' && (armoredMessage || looksBinaryOpenpgp(bytes)))) {
-      return this.encryptedAttachment(entity, originalName, bytes, armoredMessage, context);
+    const armoredMessage = startsWithArmor(head, 'message');
+    if (/\.(?:pgp|gpg)$/.test(lower) || (lower.endsWith('.asc') && armoredMessage) || (type === 'application/pgp-encrypted' && (armoredMessage || looksBinaryOpenpgp(head)))) {
+      return this.encryptedAttachment(entity, originalName, stored ? () => decodedBodyStream(entity) : head, armoredMessage, context);
     }
+    const data = stored ? await this.collectBody(entity) : head;
     this.attachments.push({
       name: sanitizeFilename(originalName),
       originalName,
       contentType: type,
-      size: bytes.length,
-      data: bytes,
+      size: sizeOf(data),
+      data,
       encrypted: context.encryption !== undefined,
       signed: false,
       protection: { encryption: context.encryption, signatureGroup: context.signatureGroups[context.signatureGroups.length - 1] },
       detachedSignature: undefined,
       error: undefined,
       context,
-      received: bytes,
+      received: data instanceof Uint8Array ? data : () => data.stream() as ReadableStream<Uint8Array>,
     });
   }
 
-  private async encryptedAttachment(entity: MimeEntity, originalName: string | undefined, bytes: Uint8Array, armored: boolean, context: Context): Promise<void> {
+  private async encryptedAttachment(entity: MimeEntity, originalName: string | undefined, bytes: Received, armored: boolean, context: Context): Promise<void> {
     this.encryptedSeen = true;
     const stripped = (originalName ?? '').replace(/\.(?:pgp|gpg|asc)$/i, '');
     const where = sanitizeFilename(originalName);
@@ -379,7 +416,7 @@ class MailReader {
         name,
         originalName,
         contentType: guessType(name),
-        size: bytes.length,
+        size: bytes instanceof Uint8Array ? bytes.length : encodedSize(entity),
         data: undefined,
         deferred: true,
         encrypted: true,
@@ -392,7 +429,7 @@ class MailReader {
       });
       return;
     }
-    const data = armored ? utf8.decode(bytes) : bytes;
+    const data: EncryptedInput = armored && bytes instanceof Uint8Array ? utf8.decode(bytes) : bytes;
     let decrypted: Decrypted | undefined;
     let shapeError: unknown;
     try {
@@ -410,7 +447,7 @@ class MailReader {
       name,
       originalName,
       contentType: decrypted ? guessType(name) : entity.contentType.value,
-      size: decrypted ? decrypted.plaintext.length : 0,
+      size: decrypted ? sizeOf(decrypted.plaintext) : 0,
       data: decrypted?.plaintext,
       encrypted: decrypted !== undefined,
       signed: false,
@@ -480,9 +517,10 @@ class MailReader {
 
   // ---- OpenPGP through the core ----
 
-  private async decrypt(data: Uint8Array | string, where: string, knownShape?: MessageShape): Promise<Decrypted | undefined> {
-    // Armored data may come as bytes (a PGP/MIME part's body): read it as the text it is.
-    const input = typeof data !== 'string' && startsWithArmor(data, 'message') ? utf8.decode(data) : data;
+  private async decrypt(data: EncryptedInput, where: string, knownShape?: MessageShape): Promise<Decrypted | undefined> {
+    // Armored data may come as bytes (a PGP/MIME part's body): read it as the text it is. A stream is
+    // told armored or binary by the decryption itself.
+    const input = data instanceof Uint8Array && startsWithArmor(data, 'message') ? utf8.decode(data) : data;
     try {
       // The shape from the bytes as they are (inspectMessage streams them; no text copy needed).
       const shape = knownShape ?? (await inspectMessage(data));
@@ -687,6 +725,17 @@ function mentionsOpenpgp(entity: MimeEntity): boolean {
   const encoding = (headerValue(entity.headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
   const bytes = encoding === 'base64' ? (decodeBase64Native(head, { prefix: true }) ?? head) : head;
   return new TextDecoder('latin1').decode(bytes).includes('-----BEGIN PGP');
+}
+
+/**
+ * The decoded size of a stored body, estimated without reading it (for a deferred attachment, which is
+ * listed with the size of its ciphertext): base64 carries 3 octets in 4 characters, its lines 76
+ * characters and a line break.
+ */
+function encodedSize(entity: MimeEntity): number {
+  const size = bodySize(entity);
+  const base64 = /base64/i.test(headerValue(entity.headers, 'content-transfer-encoding') ?? '');
+  return base64 ? Math.floor(((size * 76) / 78) * 0.75) : size;
 }
 
 /** OpenPGP binary data starts with a packet header: bit 7 set (RFC 9580 §4.2). */

@@ -52,6 +52,13 @@ export interface ReadOptions {
   attachments?: 'decrypt' | 'defer';
   /** The time signatures and keys are judged at; default now. */
   date?: Date;
+  /**
+   * How large mail is read without being held (tuning; the defaults suit Thunderbird): an entity or a
+   * decrypted part of at most `inMemoryBelow` bytes is held in memory (default 4 MiB); larger ones stay in
+   * their source and are read `windowSize` bytes at a time (default 1 MiB), and large plaintext and
+   * attachments become Blobs.
+   */
+  streaming?: { inMemoryBelow?: number; windowSize?: number };
 }
 
 /** How one piece of content is protected. */
@@ -138,8 +145,11 @@ export interface AttachmentView {
   originalName: string | undefined;
   contentType: string;
   size: number;
-  /** The bytes (decrypted when `encrypted`); undefined when decryption failed or was deferred. */
-  data: Uint8Array | undefined;
+  /**
+   * The bytes (decrypted when `encrypted`): a Uint8Array when small, a Blob when large (see
+   * `ReadOptions.streaming`); undefined when decryption failed or was deferred.
+   */
+  data: Uint8Array | Blob | undefined;
   /** Listed but not decrypted yet (attachments: 'defer'): `size` is the encrypted size; see readAttachment. */
   deferred?: boolean;
   encrypted: boolean;

@@ -9,6 +9,7 @@ import { SigillError } from '../errors.ts';
 import { decodeHeaderText, headerValue } from './headers.ts';
 import type { MimeEntity } from './entity.ts';
 import { nativeBase64Decoder, type Base64Decoder } from '../messages/native-armor.ts';
+import { base64DecodeStream, rangeStream, readRange } from './source.ts';
 
 export interface DecodedLeaf {
   /** The body's bytes after transfer decoding. */
@@ -32,16 +33,17 @@ export async function decodeLeaf(entity: MimeEntity): Promise<DecodedLeaf> {
  * carries only the transfer encoding, so it hands back bytes and never treats them as message text.
  */
 export async function decodeBody(entity: MimeEntity): Promise<Uint8Array> {
-  const encoding = (headerValue(entity.headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase();
-  if (encoding === '7bit' || encoding === '8bit' || encoding === 'binary' || !/^[a-z0-9-]+$/.test(encoding)) return entity.body;
+  const body = await wholeBody(entity);
+  const encoding = transferEncoding(entity);
+  if (encoding === 'identity') return body;
   if (encoding === 'base64') {
-    const fast = decodeBase64Native(entity.body);
+    const fast = decodeBase64Native(body);
     if (fast) return fast;
   }
   const head = encoder.encode(`Content-Type: application/octet-stream\r\nContent-Disposition: attachment\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`);
-  const synthetic = new Uint8Array(head.length + entity.body.length);
+  const synthetic = new Uint8Array(head.length + body.length);
   synthetic.set(head);
-  synthetic.set(entity.body, head.length);
+  synthetic.set(body, head.length);
   try {
     const email = await PostalMime.parse(synthetic, { attachmentEncoding: 'arraybuffer', maxNestingDepth: 1, maxRfc822NestingDepth: 0 });
     const content = email.attachments[0]?.content;
@@ -51,6 +53,56 @@ export async function decodeBody(entity: MimeEntity): Promise<Uint8Array> {
   } catch (error) {
     throw new SigillError('MALFORMED_MIME', { cause: error, detail: error instanceof Error ? error.message : undefined });
   }
+}
+
+/** The Content-Transfer-Encoding (RFC 2045 §6): 'identity' for 7bit, 8bit, binary and anything unreadable. */
+function transferEncoding(entity: MimeEntity): string {
+  const encoding = (headerValue(entity.headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase();
+  return encoding === '7bit' || encoding === '8bit' || encoding === 'binary' || !/^[a-z0-9-]+$/.test(encoding) ? 'identity' : encoding;
+}
+
+/** The body's raw bytes, read whole from the source for a stored entity (entity.ts). */
+async function wholeBody(entity: MimeEntity): Promise<Uint8Array> {
+  return entity.stored ? readRange({ source: entity.stored.source, start: entity.stored.bodyStart, end: entity.stored.end }) : entity.body;
+}
+
+/** The entity's raw bytes, headers and body (read whole from the source for a stored entity). */
+export async function entityBytes(entity: MimeEntity): Promise<Uint8Array> {
+  return entity.stored ? readRange(entity.stored) : entity.raw;
+}
+
+/** The size of the body as it is in the mail (still transfer-encoded). */
+export function bodySize(entity: MimeEntity): number {
+  return entity.stored ? entity.stored.end - entity.stored.bodyStart : entity.body.length;
+}
+
+/**
+ * The body after transfer decoding as a stream: a stored entity's identity or base64 body is read and
+ * decoded a chunk at a time (never whole); quoted-printable and the rare others are decoded whole.
+ */
+export function decodedBodyStream(entity: MimeEntity): ReadableStream<Uint8Array> {
+  const encoding = transferEncoding(entity);
+  if (entity.stored && (encoding === 'identity' || encoding === 'base64')) {
+    const raw = rangeStream({ source: entity.stored.source, start: entity.stored.bodyStart, end: entity.stored.end });
+    return encoding === 'base64' ? raw.pipeThrough(base64DecodeStream()) : raw;
+  }
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (done) return controller.close();
+      done = true;
+      controller.enqueue(await decodeBody(entity));
+    },
+  });
+}
+
+/** The first decoded bytes of the body (at least a few KiB unless the body is shorter), to tell what it is. */
+export async function decodedBodyPrefix(entity: MimeEntity): Promise<Uint8Array> {
+  if (!entity.stored) return decodeBody(entity);
+  const encoding = transferEncoding(entity);
+  if (encoding === 'identity') return entity.body;
+  if (encoding === 'base64') return decodeBase64Native(entity.body, { prefix: true }) ?? new Uint8Array(0);
+  return decodeBody(entity);
 }
 
 /**

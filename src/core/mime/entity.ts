@@ -12,6 +12,17 @@
 import { SigillError } from '../errors.ts';
 import { headerValue, parseHeaderBlock, parseParameterized, type HeaderField, type ParameterizedValue } from './headers.ts';
 import { mimeLimits, type MimeLimits } from './limits.ts';
+import type { ByteSource } from './source.ts';
+
+export interface StoredEntity {
+  source: ByteSource;
+  start: number;
+  end: number;
+  bodyStart: number;
+}
+
+/** How much of a stored entity's body is kept in `body`: enough to sniff armor, packets and markers. */
+export const STORED_PEEK = 64 * 1024;
 
 export interface MimeEntity {
   /** The entity's raw bytes, headers and body (a view into the message). */
@@ -21,8 +32,17 @@ export interface MimeEntity {
   contentType: ParameterizedValue;
   /** Content-Disposition, if any (RFC 2183). */
   disposition: ParameterizedValue | undefined;
-  /** The body's raw bytes, still transfer-encoded. */
+  /**
+   * The body's raw bytes, still transfer-encoded. For an entity read from a source (`stored`), only the
+   * first bytes of the body (at most STORED_PEEK), enough to tell what it is; the whole body is read with
+   * decode.ts (decodeBody, decodedBodyStream) or readStoredBody.
+   */
   body: Uint8Array;
+  /**
+   * Set when the entity was too large to hold and stays in its source (source-entity.ts): `raw` is then
+   * empty and `body` a prefix. `start`/`end` bound the entity, `bodyStart` its body.
+   */
+  stored?: StoredEntity;
   /** Sub-entities of a multipart, in order; empty for a leaf. */
   children: MimeEntity[];
   depth: number;
@@ -55,33 +75,10 @@ export function parseMime(raw: Uint8Array, budget: ParseBudget = parseBudget(), 
 
 function parseEntity(raw: Uint8Array, text: string, budget: ParseBudget, depth: number): MimeEntity {
   const { limits } = budget;
-  if (depth > limits.maxDepth) throw new SigillError('MALFORMED_MIME', { detail: `nested deeper than ${limits.maxDepth} levels` });
-  if (++budget.parts > limits.maxParts) throw new SigillError('MALFORMED_MIME', { detail: `more than ${limits.maxParts} parts` });
-
-  const { headerEnd, bodyStart } = splitHeaderBlock(text, limits.maxHeaderBytes);
-  budget.headerBytes += headerEnd;
-  if (budget.headerBytes > limits.maxTotalHeaderBytes) {
-    throw new SigillError('MALFORMED_MIME', { detail: `headers larger than ${limits.maxTotalHeaderBytes} bytes in all` });
-  }
-  const headers = parseHeaderBlock(text.slice(0, headerEnd));
-  const contentTypeRaw = headerValue(headers, 'content-type');
-  let contentType = parseParameterized(contentTypeRaw);
-  if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(contentType.value)) {
-    // RFC 2045 §5.2: a missing or unreadable Content-Type is text/plain (us-ascii).
-    contentType = { value: 'text/plain', params: { charset: contentType.params.charset ?? 'us-ascii' } };
-  }
-  const dispositionRaw = headerValue(headers, 'content-disposition');
-  const entity: MimeEntity = {
-    raw,
-    headers,
-    contentType,
-    disposition: dispositionRaw === undefined ? undefined : parseParameterized(dispositionRaw),
-    body: raw.subarray(bodyStart),
-    children: [],
-    depth,
-  };
-  const boundary = contentType.params.boundary;
-  if (contentType.value.startsWith('multipart/') && boundary !== undefined && boundary.length > 0 && boundary.length <= 200) {
+  const { headerEnd, bodyStart } = enterEntity(text, budget, depth);
+  const entity: MimeEntity = { raw, ...describeEntity(text.slice(0, headerEnd)), body: raw.subarray(bodyStart), children: [], depth };
+  const boundary = multipartBoundary(entity);
+  if (boundary !== undefined) {
     // Stop splitting as soon as the part budget is spent: a mail of a million empty parts must not
     // cost a million ranges first.
     const remaining = limits.maxParts - budget.parts;
@@ -90,6 +87,40 @@ function parseEntity(raw: Uint8Array, text: string, budget: ParseBudget, depth: 
     }
   }
   return entity;
+}
+
+/**
+ * The checks and counts of one entity (depth, parts, header sizes) given the start of its text (at least
+ * maxHeaderBytes + 4 characters of it, or all of it); where its header block ends and its body starts.
+ */
+export function enterEntity(head: string, budget: ParseBudget, depth: number): { headerEnd: number; bodyStart: number } {
+  const { limits } = budget;
+  if (depth > limits.maxDepth) throw new SigillError('MALFORMED_MIME', { detail: `nested deeper than ${limits.maxDepth} levels` });
+  if (++budget.parts > limits.maxParts) throw new SigillError('MALFORMED_MIME', { detail: `more than ${limits.maxParts} parts` });
+  const split = splitHeaderBlock(head, limits.maxHeaderBytes);
+  budget.headerBytes += split.headerEnd;
+  if (budget.headerBytes > limits.maxTotalHeaderBytes) {
+    throw new SigillError('MALFORMED_MIME', { detail: `headers larger than ${limits.maxTotalHeaderBytes} bytes in all` });
+  }
+  return split;
+}
+
+/** Header fields, Content-Type and Content-Disposition of an entity from its header block. */
+export function describeEntity(headerBlock: string): Pick<MimeEntity, 'headers' | 'contentType' | 'disposition'> {
+  const headers = parseHeaderBlock(headerBlock);
+  let contentType = parseParameterized(headerValue(headers, 'content-type'));
+  if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(contentType.value)) {
+    // RFC 2045 §5.2: a missing or unreadable Content-Type is text/plain (us-ascii).
+    contentType = { value: 'text/plain', params: { charset: contentType.params.charset ?? 'us-ascii' } };
+  }
+  const dispositionRaw = headerValue(headers, 'content-disposition');
+  return { headers, contentType, disposition: dispositionRaw === undefined ? undefined : parseParameterized(dispositionRaw) };
+}
+
+/** The boundary of a multipart entity that is split into parts; undefined for a leaf. */
+export function multipartBoundary(entity: Pick<MimeEntity, 'contentType'>): string | undefined {
+  const boundary = entity.contentType.params.boundary;
+  return entity.contentType.value.startsWith('multipart/') && boundary !== undefined && boundary.length > 0 && boundary.length <= 200 ? boundary : undefined;
 }
 
 /** Where the header block ends (before the empty line) and the body starts (after it). */

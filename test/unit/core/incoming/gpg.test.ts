@@ -57,7 +57,7 @@ describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'read: mail made
     expect(view.signature).toBe('signed');
     expect(view.parts.map((part) => part.content)).toEqual([`PGP/MIME body ${secret}${CRLF}`]);
     expect(view.attachments).toEqual([expect.objectContaining({ name: 'table.bin', size: 5000, encrypted: true, signed: true })]);
-    expect(Buffer.compare(Buffer.from(view.attachments[0]?.data ?? []), file)).toBe(0);
+    expect(Buffer.compare(Buffer.from((view.attachments[0]?.data as Uint8Array | undefined) ?? []), file)).toBe(0);
   });
 
   it("PGP/MIME with protected headers as Thunderbird's own OpenPGP sends it: real subject, body, attachment, Carol's key inside", async () => {
@@ -106,7 +106,7 @@ describeWithTools([{ command: 'gpg', debianPackage: 'gnupg' }], 'read: mail made
     const view = await read(mail, options);
     expect(view.errors).toEqual([]);
     expect(view.attachments).toEqual([expect.objectContaining({ name: 'archive.tar', size: file.length, encrypted: true, signed: true })]);
-    expect(Buffer.compare(Buffer.from(view.attachments[0]?.data ?? []), file)).toBe(0);
+    expect(Buffer.compare(Buffer.from((view.attachments[0]?.data as Uint8Array | undefined) ?? []), file)).toBe(0);
     expect(view.encryption).toBe('encrypted');
   });
 

@@ -66,7 +66,7 @@ describe('read: PGP/MIME', () => {
     expect(view.parts.map((part) => part.content)).toEqual([`Body ${secret}\r\n`]);
     expect(view.parts[0]).toMatchObject({ encrypted: true, signed: true, source: 'pgp-mime' });
     expect(view.attachments).toEqual([expect.objectContaining({ name: 'data.bin', size: 4, encrypted: true, signed: true })]);
-    expect(Array.from(view.attachments[0]?.data ?? [])).toEqual([1, 2, 3, 250]);
+    expect(Array.from((view.attachments[0]?.data as Uint8Array | undefined) ?? [])).toEqual([1, 2, 3, 250]);
     expect(view.encryption).toBe('encrypted');
     expect(view.signature).toBe('signed');
   });
@@ -191,7 +191,7 @@ describe('read: attachments', () => {
       ['photo.png', 'image/png', 70_000, true, true],
       ['report.txt', 'text/plain', `report ${secret}`.length, true, true],
     ]);
-    expect(Buffer.compare(Buffer.from(view.attachments[0]?.data ?? []), Buffer.from(file))).toBe(0);
+    expect(Buffer.compare(Buffer.from((view.attachments[0]?.data as Uint8Array | undefined) ?? []), Buffer.from(file))).toBe(0);
   });
 
   it('a plain attachment next to an encrypted body makes the mail partially encrypted', async () => {
@@ -419,7 +419,7 @@ describe('read: deferred attachments', () => {
     const opened = await readAttachment(mail, 1, bobKeyring());
     expect(opened).toMatchObject({ name: 'small.txt', encrypted: true, signed: true });
     expect(opened?.deferred).toBeUndefined();
-    expect(new TextDecoder().decode(opened?.data)).toBe(new TextDecoder().decode(second));
+    expect(new TextDecoder().decode(opened?.data as Uint8Array | undefined)).toBe(new TextDecoder().decode(second));
     expect(await readAttachment(mail, 7, bobKeyring())).toBeUndefined();
   });
 });

@@ -123,7 +123,7 @@ describe('wrapPgpMime: encrypt and sign', () => {
     expect(view.parts.map((part) => part.content).join('\n')).toContain(mail.secret);
     expect(view.attachments).toHaveLength(1);
     expect(view.attachments[0]).toMatchObject({ name: mail.attachmentName, contentType: 'application/pdf', encrypted: true });
-    expect(Buffer.from(view.attachments[0]?.data ?? []).equals(Buffer.from(mail.attachment))).toBe(true);
+    expect(Buffer.from((view.attachments[0]?.data as Uint8Array | undefined) ?? []).equals(Buffer.from(mail.attachment))).toBe(true);
   });
 
   it('the sender can read her Sent copy (encrypted to self)', async () => {

@@ -175,7 +175,7 @@ describe('drafts: what is saved', () => {
     expect(result.encryption).toBe('encrypted');
     expect(result.protectedSubject).toBe(`Plans ${secret}`);
     expect(result.parts.map((part) => part.content).join()).toContain(`Dear Bob, ${secret}`);
-    expect(result.attachments.map((file) => [file.name, Buffer.from(file.data ?? []).equals(attachment)])).toEqual([[`${secret}.txt`, true]]);
+    expect(result.attachments.map((file) => [file.name, Buffer.from((file.data as Uint8Array | undefined) ?? []).equals(attachment)])).toEqual([[`${secret}.txt`, true]]);
     // Encrypted to one key, alice's encryption subkey: bob cannot read it.
     const bob = await loadSecretKey('bob', { unlocked: true });
     const asBob = await read(Buffer.from(stored, 'latin1'), { decryptionKeys: async () => [bob] });

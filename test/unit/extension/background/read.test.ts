@@ -7,7 +7,7 @@ import { armor, enums } from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../../../src/core/index.ts';
 import { startBackground } from '../../../../extension/background/main.ts';
-import { mayHoldOpenpgp, mayHoldOpenpgpBytes } from '../../../../extension/background/read.ts';
+import { mayHoldOpenpgp, mayHoldOpenpgpBlob, mayHoldOpenpgpBytes } from '../../../../extension/background/read.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../../extension/shared/messages.ts';
 import type { DisplayContent } from '../../../../extension/shared/read-view.ts';
 import { fixturePassphrase, readFixture } from '../../../../keys-fixtures/index.ts';
@@ -125,6 +125,25 @@ describe('the read path in the background', () => {
       }
       // Without a base64 part before it, the same letters are just text.
       expect(mayHoldOpenpgpBytes(bytes(`Subject: hi\r\n\r\n${encoded}`), 64)).toBe(false);
+    }
+  });
+
+  it('gives the same answers over the File of messages.getRaw, read a window at a time (never whole)', async () => {
+    const filler = 'x'.repeat(1000);
+    const encoded = Buffer.from('-----BEGIN PGP MESSAGE-----\n').toString('base64').replace(/(.{10})/g, '$1\r\n');
+    const cases = [
+      `Subject: hi\r\n\r\n${filler}hello`,
+      `${filler}\r\n-----BEGIN PGP MESSAGE-----\r\n${filler}`,
+      ...Array.from({ length: 6 }, (_, shift) => `Content-Transfer-Encoding: base64\r\n\r\n${'QUJD'.repeat(20 + shift * 7)}\r\n${encoded}`),
+      `Subject: hi\r\n\r\n${encoded}`,
+    ];
+    for (const text of cases) {
+      const raw = new TextEncoder().encode(text);
+      const read: number[] = [];
+      const file = new Blob([raw]);
+      const spy = { size: file.size, slice: (start: number, end: number) => (read.push(end - start), file.slice(start, end)) } as unknown as Blob;
+      expect(await mayHoldOpenpgpBlob(spy, 64), text.slice(0, 30)).toBe(mayHoldOpenpgpBytes(raw, 64));
+      expect(Math.max(...read)).toBeLessThanOrEqual(64);
     }
   });
 

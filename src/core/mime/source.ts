@@ -1,0 +1,147 @@
+/**
+ * Random-access bytes for reading large mail without holding it: a raw message (Thunderbird's
+ * `messages.getRaw` File) or a decrypted MIME entity (a Blob assembled from plaintext chunks) is read a
+ * window at a time. The core never reaches for the platform here: `Blob` is the web platform's own type,
+ * present in Thunderbird and Node alike.
+ */
+import { SigillError } from '../errors.ts';
+import { nativeBase64Decoder, type Base64Decoder } from '../messages/native-armor.ts';
+
+export interface ByteSource {
+  readonly size: number;
+  /** The bytes from `offset`, at most `length` of them (fewer only at the end). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** A range of a source: [start, end). */
+export interface SourceRange {
+  source: ByteSource;
+  start: number;
+  end: number;
+}
+
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    read: async (offset, length) => bytes.subarray(offset, Math.min(bytes.length, offset + length)),
+  };
+}
+
+export function blobSource(blob: Blob): ByteSource {
+  return {
+    size: blob.size,
+    read: async (offset, length) => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer()),
+  };
+}
+
+/** A whole range in memory (for ranges known to be small, or where nothing better is possible). */
+export async function readRange({ source, start, end }: SourceRange): Promise<Uint8Array> {
+  return source.read(start, end - start);
+}
+
+/** How much is read at once when a range is streamed. */
+export const STREAM_CHUNK = 1 << 20;
+
+/** The range as a stream of chunks of at most `chunkSize` bytes, read as they are pulled. */
+export function rangeStream({ source, start, end }: SourceRange, chunkSize = STREAM_CHUNK): ReadableStream<Uint8Array> {
+  let offset = start;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (offset >= end) {
+        controller.close();
+        return;
+      }
+      const chunk = await source.read(offset, Math.min(chunkSize, end - offset));
+      if (chunk.length === 0) {
+        // The source is shorter than it said (a File changed underneath): an error, never a silent cut.
+        controller.error(new SigillError('MALFORMED_MIME', { detail: 'the message ended early' }));
+        return;
+      }
+      offset += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+const latin1 = new TextDecoder('latin1');
+
+/** `Uint8Array.prototype.setFromBase64` (Thunderbird 140+), stopping before a partial final group. */
+export type Base64Setter = (target: Uint8Array, text: string) => { read: number; written: number };
+
+function nativeBase64Setter(): Base64Setter | undefined {
+  type WithSetter = { setFromBase64?: (text: string, options: { lastChunkHandling: string }) => { read: number; written: number } };
+  const setFromBase64 = (Uint8Array.prototype as unknown as WithSetter).setFromBase64;
+  return typeof setFromBase64 === 'function' ? (target, text) => setFromBase64.call(target, text, { lastChunkHandling: 'stop-before-partial' }) : undefined;
+}
+
+/**
+ * Base64 (RFC 2045 §6.8) decoded a chunk at a time; the output equals decoding the whole body at once.
+ * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is decoded straight from its text (the
+ * decoder skips line breaks itself and says how far it read; the rest of a group waits for the next
+ * chunk): no cleaned copy of the text is made. Otherwise, and for a chunk that decoder refuses (characters
+ * outside the alphabet, data after the padding), the chunk's alphabet characters are cut at a 4-character
+ * boundary and decoded with `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored
+ * as §6.8 says; data after the padding ends the body.
+ */
+export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | undefined; setFromBase64?: Base64Setter | undefined } = { fromBase64: nativeBase64Decoder(), setFromBase64: nativeBase64Setter() }): TransformStream<Uint8Array, Uint8Array> {
+  const { fromBase64, setFromBase64 } = decoders;
+  let carry = '';
+  let ended = false;
+  const decode = (clean: string): Uint8Array => {
+    if (fromBase64 !== undefined) return fromBase64(clean);
+    const binary = atob(clean);
+    const out = new Uint8Array(binary.length);
+    for (let index = 0; index < binary.length; index++) out[index] = binary.charCodeAt(index);
+    return out;
+  };
+  const lenient = (text: string, final: boolean, controller: TransformStreamDefaultController<Uint8Array>): void => {
+    let clean = carry + text.replace(/[^A-Za-z0-9+/=]+/g, '');
+    const pad = clean.indexOf('=');
+    if (pad >= 0) {
+      // Padding ends the data (RFC 2045 §6.8: "=" only at the end); anything after it is ignored.
+      clean = clean.slice(0, pad);
+      ended = true;
+      final = true;
+    }
+    const whole = final ? clean.length : clean.length - (clean.length % 4);
+    carry = clean.slice(whole);
+    let data = clean.slice(0, whole);
+    if (final) {
+      if (data.length % 4 === 1) throw new SigillError('MALFORMED_MIME', { detail: 'a base64 body ends in the middle of a character group' });
+      data += '='.repeat((4 - (data.length % 4)) % 4);
+      carry = '';
+    }
+    if (data.length === 0) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = decode(data);
+    } catch (error) {
+      throw new SigillError('MALFORMED_MIME', { cause: error, detail: 'a base64 body that cannot be decoded' });
+    }
+    if (bytes.length > 0) controller.enqueue(bytes);
+  };
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      if (ended) return;
+      const text = latin1.decode(chunk);
+      if (setFromBase64 !== undefined) {
+        const joined = carry + text;
+        const target = new Uint8Array(Math.ceil((joined.length * 3) / 4));
+        try {
+          const { read, written } = setFromBase64(target, joined);
+          carry = joined.slice(read).replace(/[^A-Za-z0-9+/=]+/g, '');
+          if (written > 0) controller.enqueue(target.subarray(0, written));
+          // Padding read: the data ended (anything after it would have been refused above).
+          if (/=/.test(joined.slice(Math.max(0, read - 2), read))) ended = true;
+          return;
+        } catch {
+          /* not clean base64: the lenient way below, from this chunk on */
+        }
+      }
+      lenient(text, false, controller);
+    },
+    flush(controller) {
+      if (!ended) lenient('', true, controller);
+    },
+  });
+}

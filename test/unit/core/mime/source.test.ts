@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { base64DecodeStream, blobSource, type Base64Setter, bytesSource, isSigillError, rangeStream, readAll } from '../../../../src/core/index.ts';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+/** Feeds `encoded` to the base64 stream in pieces of the given sizes (cycled), returns the decoded bytes. */
+async function decodeInPieces(encoded: Uint8Array, sizes: number[], decoders?: Parameters<typeof base64DecodeStream>[0]): Promise<Uint8Array> {
+  let offset = 0;
+  let turn = 0;
+  const input = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= encoded.length) return controller.close();
+      const size = sizes[turn++ % sizes.length] as number;
+      controller.enqueue(encoded.subarray(offset, offset + size));
+      offset += size;
+    },
+  });
+  return readAll(input.pipeThrough(base64DecodeStream(decoders)));
+}
+
+describe('base64DecodeStream (RFC 2045 §6.8, a chunk at a time)', () => {
+  const data = new Uint8Array(randomBytes(10_000));
+  const wrapped = bytes(Buffer.from(data).toString('base64').replace(/.{76}/g, '$&\r\n'));
+
+  it('decodes the same whatever the chunks: quartets and line breaks split across them', async () => {
+    for (const sizes of [[1], [2, 3], [5, 77, 1], [4096], [wrapped.length]]) {
+      expect(Buffer.from(await decodeInPieces(wrapped, sizes)).equals(Buffer.from(data))).toBe(true);
+    }
+  });
+
+  it('decodes with atob where the engine has no Uint8Array.fromBase64', async () => {
+    const viaAtob = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+    expect(Buffer.from(await decodeInPieces(wrapped, [3, 100], { fromBase64: viaAtob })).equals(Buffer.from(data))).toBe(true);
+  });
+
+  /**
+   * A stand-in for `Uint8Array.prototype.setFromBase64` with lastChunkHandling 'stop-before-partial' (Node 20
+   * has none; Thunderbird 153 has it, exercised by the e2e scenarios): skips ASCII whitespace, refuses other
+   * characters, stops before a partial group, reads padding as the end.
+   */
+  const standIn: Base64Setter = (target, text) => {
+    let groups = 0;
+    let inGroup = 0;
+    let read = 0;
+    for (let index = 0; index < text.length; index++) {
+      const char = text[index] as string;
+      if (/[\t\n\f\r ]/.test(char)) continue;
+      if (!/[A-Za-z0-9+/=]/.test(char)) throw new SyntaxError('not base64');
+      inGroup++;
+      if (inGroup === 4) {
+        groups++;
+        inGroup = 0;
+        read = index + 1;
+        if (char === '=') break;
+      }
+    }
+    const clean = text.slice(0, read).replace(/\s+/g, '');
+    const bytes = Buffer.from(clean, 'base64');
+    target.set(bytes);
+    return { read, written: groups > 0 ? bytes.length : 0 };
+  };
+
+  it('decodes straight from the text with setFromBase64 (a stand-in here): the same bytes, odd characters taken the lenient way', async () => {
+    for (const sizes of [[1], [5, 77, 1], [4096]]) {
+      expect(Buffer.from(await decodeInPieces(wrapped, sizes, { setFromBase64: standIn })).equals(Buffer.from(data)), String(sizes)).toBe(true);
+    }
+    expect(Buffer.from(await decodeInPieces(bytes('aGVs*bG8g\r\nd29y bGQ=\r\nignored garbage'), [3], { setFromBase64: standIn })).toString()).toBe('hello world');
+    expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8=\r\n'), [100], { setFromBase64: standIn })).toString()).toBe('hello');
+  });
+
+  it('ignores characters outside the alphabet and anything after the padding', async () => {
+    expect(Buffer.from(await decodeInPieces(bytes('aGVs*bG8g\r\nd29y bGQ=\r\nignored garbage'), [3])).toString()).toBe('hello world');
+    expect(Buffer.from(await decodeInPieces(bytes('aGk'), [1])).toString()).toBe('hi');
+  });
+
+  it('refuses a body that ends inside a character group with MALFORMED_MIME', async () => {
+    const failure = await decodeInPieces(bytes('aGVsbG8gd'), [2]).catch((error: unknown) => error);
+    expect(isSigillError(failure) && failure.code).toBe('MALFORMED_MIME');
+  });
+});
+
+describe('byte sources', () => {
+  const data = new Uint8Array(randomBytes(5000));
+
+  it('bytes and Blob sources read the same windows, shorter at the end', async () => {
+    for (const source of [bytesSource(data), blobSource(new Blob([data]))]) {
+      expect(source.size).toBe(5000);
+      expect(Buffer.from(await source.read(4990, 100)).equals(Buffer.from(data.subarray(4990)))).toBe(true);
+      expect(Buffer.from(await source.read(10, 20)).equals(Buffer.from(data.subarray(10, 30)))).toBe(true);
+    }
+  });
+
+  it('streams a range in chunks of the given size', async () => {
+    const chunks: number[] = [];
+    const reader = rangeStream({ source: blobSource(new Blob([data])), start: 100, end: 4100 }, 1024).getReader();
+    const collected: Uint8Array[] = [];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      chunks.push(next.value.length);
+      collected.push(next.value);
+    }
+    expect(chunks).toEqual([1024, 1024, 1024, 928]);
+    expect(Buffer.concat(collected).equals(Buffer.from(data.subarray(100, 4100)))).toBe(true);
+  });
+
+  it('a source shorter than it said is an error, never a silent cut', async () => {
+    const liar = { size: 100, read: async (offset: number, length: number) => data.subarray(offset, Math.min(50, offset + length)) };
+    const failure = await readAll(rangeStream({ source: liar, start: 0, end: 100 }, 10)).catch((error: unknown) => error);
+    expect(isSigillError(failure) && failure.code).toBe('MALFORMED_MIME');
+  });
+});
