@@ -13,14 +13,7 @@ import * as openpgp from 'openpgp';
 import { readFixture, fixturePath } from '../keys-fixtures/index.ts';
 import { argon2Bomb, iteratedS2kBomb, wildcardPkeskBomb } from '../test/support/bombs.ts';
 import { runMeasured, sigillSop, tempDir, type MeasuredResult, type SopBinary } from '../test/support/sop.ts';
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const inline = args.find((a) => a.startsWith(`--${name}=`));
-  if (inline) return inline.slice(name.length + 3);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? (args[at + 1] as string) : fallback;
-}
+import { option } from './args.ts';
 
 const timeoutMs = Number(option('timeout', '300')) * 1000;
 const password = 'bench-bomb-password';

@@ -30,23 +30,9 @@ import { createGpgHome, ok, runSop, sigillSop } from '../test/support/sop.ts';
 import { tempDir } from '../test/support/temp.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { measureMemory } from './thunderbird-memory.ts';
+import { option, parseSize } from './args.ts';
 
 const MiB = 1024 * 1024;
-
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
-  if (!match) throw new Error(`bad size '${text}' (e.g. 1M, 10M)`);
-  const unit = { '': 1, K: 1024, M: MiB, G: 1024 * MiB }[(match[2] ?? '').toUpperCase()] ?? 1;
-  return Math.round(Number(match[1]) * unit);
-}
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const inline = args.find((arg) => arg.startsWith(`--${name}=`));
-  if (inline) return inline.slice(name.length + 3);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
-}
 
 const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 

@@ -24,21 +24,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { option, parseSize } from './args.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? (args[at + 1] as string) : fallback;
-}
-
-function parseSize(text: string): number {
-  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
-  if (!match) throw new Error(`bad size '${text}' (e.g. 100M)`);
-  return Number(match[1]) * ({ '': 1, K: 1024, M: MiB, G: 1024 * MiB }[(match[2] ?? '').toUpperCase()] ?? 1);
-}
 
 /**
  * The minimal programs, run with `node -e`. MODE: 'encrypt' (cipher), 'decrypt' (decipher), or

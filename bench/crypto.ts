@@ -23,24 +23,10 @@ import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { option, parseSize } from './args.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
-
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?$/i.exec(text.trim());
-  if (!match) throw new Error(`bad size '${text}' (e.g. 100M, 1G, 0)`);
-  const unit = { '': 1, K: 1024, M: MiB, G: 1024 * MiB, T: 1024 * 1024 * MiB }[(match[2] ?? '').toUpperCase()] ?? 1;
-  return Math.round(Number(match[1]) * unit);
-}
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const inline = args.find((a) => a.startsWith(`--${name}=`));
-  if (inline) return inline.slice(name.length + 3);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
-}
 
 const human = (bytes: number) => (bytes >= 1024 * MiB ? `${+(bytes / 1024 / MiB).toFixed(2)} GiB` : `${+(bytes / MiB).toFixed(1)} MiB`);
 

@@ -21,17 +21,10 @@ import { World, type Client } from '../test/e2e/harness/index.ts';
 import { sigillId } from '../test/e2e/harness/paths.ts';
 import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { benchCertificates } from './keyring-certificates.ts';
+import { countOption } from './args.ts';
 
-function option(name: string, fallback: number): number {
-  const args = process.argv.slice(2);
-  const at = args.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(args[at + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${name} needs a positive whole number`);
-  return value;
-}
-
-const keyCount = option('keys', 10_000);
-const runs = option('runs', 3);
+const keyCount = countOption('keys', 10_000);
+const runs = countOption('runs', 3);
 const QUERY = 'person42';
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;

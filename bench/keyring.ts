@@ -14,17 +14,10 @@
 import { performance } from 'node:perf_hooks';
 import { Keyring, KEYRING_INDEX_KEY, MemoryStorage, type KeyValueStorage } from '../src/core/index.ts';
 import { addressOf, benchCertificates } from './keyring-certificates.ts';
+import { countOption } from './args.ts';
 
-function option(name: string, fallback: number): number {
-  const args = process.argv.slice(2);
-  const at = args.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(args[at + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${name} needs a positive whole number`);
-  return value;
-}
-
-const keyCount = option('keys', 10_000);
-const lookupCount = option('lookups', 10_000);
+const keyCount = countOption('keys', 10_000);
+const lookupCount = countOption('lookups', 10_000);
 const BATCH = 500;
 
 function stats(samples: number[]): string {

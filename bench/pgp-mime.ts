@@ -11,19 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadCertificate, loadSecretKey } from '../keys-fixtures/index.ts';
 import { planOutgoing, transformOutgoing, wrapPgpMime, type OutgoingPlan } from '../src/core/index.ts';
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? (args[at + 1] as string) : fallback;
-}
-
-function parseSize(text: string): number {
-  const match = /^(\d+)([KMG]?)$/i.exec(text);
-  if (!match) throw new Error(`not a size: ${text}`);
-  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(match[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G'];
-  return Number(match[1]) * unit;
-}
+import { option, parseSize } from './args.ts';
 
 const size = parseSize(option('size', '10M'));
 const runs = Number(option('runs', '3'));
