@@ -125,6 +125,12 @@ const commands = {
     return null;
   },
 
+  /** A full GC in the parent process, and one requested of every child process. */
+  async collectGarbage() {
+    await messenger.sigillTest.collectGarbage();
+    return null;
+  },
+
   /** The main window drawn into a PNG data URL (the screenshot used with --headless). */
   async screenshot() {
     return messenger.sigillTest.screenshot();
@@ -132,7 +138,9 @@ const commands = {
 
   /** Opens a message in a tab (so message display scripts run). */
   async open({ messageId }) {
+    console.log('sigill-timing', 'driver open', Date.now() % 1000000);
     const tab = await messenger.messageDisplay.open({ messageId, location: 'tab' });
+    console.log('sigill-timing', 'driver opened', Date.now() % 1000000);
     if (tab.id === undefined) throw new Error(`messageDisplay.open(${messageId}) opened no tab`);
     return { tabId: tab.id };
   },
