@@ -138,9 +138,7 @@ const commands = {
 
   /** Opens a message in a tab (so message display scripts run). */
   async open({ messageId }) {
-    console.log('sigill-timing', 'driver open', Date.now() % 1000000);
     const tab = await messenger.messageDisplay.open({ messageId, location: 'tab' });
-    console.log('sigill-timing', 'driver opened', Date.now() % 1000000);
     if (tab.id === undefined) throw new Error(`messageDisplay.open(${messageId}) opened no tab`);
     return { tabId: tab.id };
   },
