@@ -2,6 +2,7 @@
  * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
  *
  *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
+ *     [--gc-every-ms N]
  *
  * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
  * extension process where Sigill's background runs, the content, socket and utility processes), every
@@ -24,7 +25,10 @@
  * default prefs (no baseline JIT) and with `javascript.options.baselinejit` on. `--background-idle-ms`
  * sets `extensions.background.idle.timeout` (Thunderbird suspends an idle MV3 background after 30 s by
  * default; up to 300000), to tell whether a failure comes from that suspension. Figures are printed,
- * never asserted; everything started is stopped at the end.
+ * never asserted; everything started is stopped at the end. `--gc-every-ms N` asks every process of bob's
+ * Thunderbird for a full garbage collection every N ms while bob reads the encrypted message (the driver's
+ * collectGarbage: Gecko's "child-gc-request"): a peak that drops then was garbage not yet collected, one
+ * that stays is memory held.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -219,9 +223,22 @@ async function round(name: string, prefs: Record<string, string | number | boole
           await new Promise((resolve) => setTimeout(resolve, REFERENCE_MS));
         }));
         const header = await receiveLarge(bob, `read ${label(size)} ${marker}`);
-        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)`, await measure(bob, async () => {
-          await bob.open(header.id);
-          await untilShown(bob, marker, 'shown');
+        const gcEvery = Number(option('gc-every-ms', '0'));
+        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, await measure(bob, async () => {
+          let reading = true;
+          const collecting = (async () => {
+            while (reading && gcEvery > 0) {
+              await bob.call('collectGarbage', {});
+              await new Promise((resolve) => setTimeout(resolve, gcEvery));
+            }
+          })();
+          try {
+            await bob.open(header.id);
+            await untilShown(bob, marker, 'shown');
+          } finally {
+            reading = false;
+            await collecting;
+          }
         }));
       }
     }

@@ -3,6 +3,7 @@
  * messages, and what Sigill adds to showing a plain message.
  *
  *   npx tsx bench/read-in-thunderbird.ts [--size 10M] [--body 100K] [--small 10K] [--plain 5] [--give-up 120]
+ *     [--rounds debian-default,baseline-jit]
  *
  * gpg (carol's fixture key) encrypts and signs PGP/MIME messages to bob and dave at once, and each is
  * submitted once to both mailboxes: a SMALL text, a BODY text, and a short text with a SIZE attachment (all
@@ -12,6 +13,10 @@
  * side's first-use cost is counted. The time is from opening the message (the driver's
  * messageDisplay.open) until its decrypted text is in the message pane (polled through the driver, about
  * every 50 ms).
+ *
+ * The same text and SIZE attachment unencrypted ("plain, text + SIZE attachment") is opened in both
+ * Thunderbirds too: what Thunderbird itself needs to show such a message, against which the encrypted row
+ * reads (bob: Sigill has looked at it and left it alone; dave: no add-on).
  *
  * Plain messages: PLAIN messages of BODY text, each opened in both Thunderbirds (alternating which goes
  * first). Printed are the medians of the time until the text is in the pane, with Sigill (bob) and
@@ -118,6 +123,8 @@ interface Case {
   raw: string;
   marker: string;
   subject: string;
+  /** Not encrypted: Sigill (bob) is done when it has looked at the message and left it untouched. */
+  plain?: boolean;
 }
 
 interface Row {
@@ -190,7 +197,8 @@ async function round(label: string, prefs: Record<string, boolean>, encrypted: (
       await submitRaw(world, 'carol', 'bob', item.raw);
       await submitRaw(world, 'carol', 'dave', item.raw);
       const [forBob, forDave] = [await bob.receive({ subject: item.subject }, 120_000), await dave.receive({ subject: item.subject }, 120_000)];
-      const sigill = await timeToShown(bob, forBob.id, (pane) => pane.sigill === 'shown' && pane.text.includes(item.marker));
+      const mark = item.plain === true ? 'untouched' : 'shown';
+      const sigill = await timeToShown(bob, forBob.id, (pane) => pane.sigill === mark && pane.text.includes(item.marker));
       const builtin = await timeToShown(dave, forDave.id, (pane) => pane.text.includes(item.marker));
       rows.push({ label: item.label, sigill, builtin });
     }
@@ -238,7 +246,10 @@ async function main(): Promise<void> {
     const body = `marker-${randomBytes(6).toString('hex')}`;
     const withFile = `marker-${randomBytes(6).toString('hex')}`;
     const file = randomBytes(attachmentSize).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-    const inner = `Content-Type: multipart/mixed; boundary="in"${CRLF}${CRLF}--in${CRLF}Content-Type: text/plain${CRLF}${CRLF}See the file. ${withFile}${CRLF}--in${CRLF}Content-Type: application/octet-stream; name="data.bin"${CRLF}Content-Disposition: attachment; filename="data.bin"${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${file}${CRLF}--in--${CRLF}`;
+    const withAttachment = (marker: string): string =>
+      `--in${CRLF}Content-Type: text/plain${CRLF}${CRLF}See the file. ${marker}${CRLF}--in${CRLF}Content-Type: application/octet-stream; name="data.bin"${CRLF}Content-Disposition: attachment; filename="data.bin"${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${file}${CRLF}--in--${CRLF}`;
+    const inner = `Content-Type: multipart/mixed; boundary="in"${CRLF}${CRLF}${withAttachment(withFile)}`;
+    const plainFile = `marker-${randomBytes(6).toString('hex')}`;
     const small = `marker-${randomBytes(6).toString('hex')}`;
     return [
       {
@@ -254,17 +265,25 @@ async function main(): Promise<void> {
         raw: pgpMime(gpg, `bench body ${body}`, `Content-Type: text/plain; charset=us-ascii${CRLF}${CRLF}${text(bodySize, body)}`),
       },
       { label: `PGP/MIME, text + ${sizeLabel(attachmentSize)} attachment`, marker: withFile, subject: `bench file ${withFile}`, raw: pgpMime(gpg, `bench file ${withFile}`, inner) },
+      {
+        label: `plain, text + ${sizeLabel(attachmentSize)} attachment`,
+        marker: plainFile,
+        subject: `bench plain file ${plainFile}`,
+        raw: `${headers(`bench plain file ${plainFile}`, 'multipart/mixed; boundary="in"')}${CRLF}${CRLF}${withAttachment(plainFile)}`,
+        plain: true,
+      },
     ];
   };
-  const rounds: Array<[string, Record<string, boolean>]> = [
+  const wanted = option('rounds', 'debian-default,baseline-jit').split(',');
+  const rounds = ([
     ['debian-default', {}],
     ['baseline-jit', { 'javascript.options.baselinejit': true }],
-  ];
+  ] satisfies Array<[string, Record<string, boolean>]>).filter(([label]) => wanted.includes(label));
   console.log("Time from opening a message to its text in the message pane (ms): Sigill (bob) and Thunderbird's own OpenPGP (dave)");
   for (const [label, prefs] of rounds) {
     const { rows, plain } = await round(label, prefs, cases, plainCount, bodySize);
     console.log(`\n${label === 'debian-default' ? "Debian's default prefs (no baseline JIT)" : 'javascript.options.baselinejit on'}`);
-    console.log(`${'encrypted and signed (gpg)'.padEnd(40)} ${'Sigill'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
+    console.log(`${'encrypted and signed (gpg); plain'.padEnd(40)} ${'Sigill'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
     for (const row of rows) {
       const ratio = row.sigill === undefined || row.builtin === undefined ? '-' : (row.sigill / row.builtin).toFixed(2);
       console.log(`${row.label.padEnd(40)} ${ms(row.sigill).padStart(10)} ${ms(row.builtin).padStart(10)} ${ratio.padStart(8)}`);

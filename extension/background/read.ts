@@ -12,6 +12,7 @@ import {
   attachedKeyCandidates,
   autocryptCandidates,
   autocryptFieldValues,
+  decodeAttachment,
   formatFingerprint,
   isSigillError,
   quoteForReply,
@@ -299,7 +300,8 @@ export class ReadService {
       attachment = (await readAttachment(await this.#raw(messageId), index, this.#readOptions())) ?? listed;
     }
     if (attachment.error !== undefined) throw new SigillError(attachment.error.code, { detail: attachment.name });
-    const data = attachment.data;
+    // A large attachment of the decrypted body is decoded only now, when it is saved (read() left it encoded).
+    const data = attachment.data ?? (attachment.encoded === undefined ? undefined : await decodeAttachment(attachment.encoded));
     if (data === undefined) throw new SigillError('NOT_COMMITTED', { detail: attachment.name });
     const size = data instanceof Blob ? data.size : data.byteLength;
     this.#decryptedSizes.set(`${messageId}/${index}`, size);

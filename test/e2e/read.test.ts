@@ -128,6 +128,48 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     await bob.screenshot('gpg-reply');
   });
 
+  it('saves the 6 MB attachment of a PGP/MIME message byte-identical (left base64 while the body is shown, decoded when saved)', async () => {
+    const secret = `secret-canary-${randomBytes(6).toString('hex')}`;
+    const attachment = randomBytes(6 * 1024 * 1024);
+    const inner = [
+      'Content-Type: multipart/mixed; boundary="inner"',
+      '',
+      '--inner',
+      'Content-Type: text/plain; charset=us-ascii',
+      '',
+      `The archive is attached. ${secret}`,
+      '--inner',
+      'Content-Type: application/octet-stream; name="archive.bin"',
+      'Content-Disposition: attachment; filename="archive.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      base64Lines(attachment),
+      '--inner--',
+      '',
+    ].join(CRLF);
+    const ciphertext = gpg.encryptSign(inner, { to: 'bob@sigill.test', from: 'carol@sigill.test', armor: true }).toString('latin1').trimEnd();
+    const subject = `archive ${randomBytes(4).toString('hex')}`;
+    const raw = mail(
+      envelope(subject, 'multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"'),
+      ['--enc', 'Content-Type: application/pgp-encrypted', '', 'Version: 1', '--enc', 'Content-Type: application/octet-stream; name="encrypted.asc"', '', ciphertext, '--enc--', ''].join(CRLF),
+    );
+    await submitRaw(world, 'carol', 'bob', raw);
+    const header = await bob.receive({ subject }, 120_000);
+    const pane = await openMessage(bob, header.id, fixturePassphrase('bob'));
+    expect(pane.sigill).toBe('shown');
+    expect(pane.text).toContain(secret);
+    const status = await openStatus(bob);
+    expect(await status.text('#headline')).toBe('Encrypted and signed');
+    expect(await status.text('.attachment .name')).toBe('archive.bin');
+    await bob.screenshot('pgpmime-attachment-status');
+    await status.click('.attachment .save');
+    const saved = join(downloads, 'archive.bin');
+    await eventually(() => existsSync(saved) && readFileSync(saved).length === attachment.length, 180_000, 'the attachment in the download folder');
+    expect(createHash('sha256').update(readFileSync(saved)).digest('hex')).toBe(createHash('sha256').update(attachment).digest('hex'));
+    await status.waitFor('.attachment .status', (state) => (state.text ?? '').includes('archive.bin'));
+    await bob.screenshot('pgpmime-attachment-saved');
+  });
+
   it('says which keys a message was encrypted to when bob has none of them', async () => {
     const secret = `secret-canary-${randomBytes(6).toString('hex')}`;
     const onlyForCarol = gpg.encryptSign(`not for bob ${secret}`, { to: 'carol@sigill.test', from: 'carol@sigill.test', armor: true }).toString('latin1');

@@ -2,7 +2,7 @@
  * Reading received mail: `read()` turns a raw mail into the view model the display renders; the HTML
  * policy and the reply quote builder go with it.
  */
-export { read, readAttachment, guessType, type RawMail } from './read.ts';
+export { read, readAttachment, decodeAttachment, guessType, type RawMail } from './read.ts';
 export { blobSink, type BlobSink, type BlobSinkOptions } from './blob-sink.ts';
 export { sanitizeHtml, htmlSanitizer, cssCanLoad, cssCanOverlay } from './html.ts';
 export { quoteForReply, type ReplyQuote } from './reply.ts';

@@ -22,10 +22,10 @@ import { SigillError, errorMessages, isSigillError, type SigillErrorCode } from 
 import { readCertificates } from '../keys/index.ts';
 import type { Verification } from '../messages/index.ts';
 import { findArmorBlocks, htmlToArmorText, startsWithArmor, MAX_ARMOR_BLOCKS, type ArmorBlock } from '../mime/armor.ts';
-import { bodySize, decodeBase64Native, decodeBody, decodeCharset, decodedBodyPrefix, decodedBodyStream, entityBytes, partFilename } from '../mime/decode.ts';
+import { bodySize, decodeBase64Native, decodeBody, decodeCharset, decodedBodyPrefix, decodedBodyStream, entityBytes, partFilename, transferEncoding } from '../mime/decode.ts';
 import { canonicalCrlf, isAttachment, parseBudget, parseMime, type MimeEntity, type ParseBudget } from '../mime/entity.ts';
 import { parseMimeSource } from '../mime/source-entity.ts';
-import { blobSource, bytesSource, type ByteSource } from '../mime/source.ts';
+import { base64DecodeStream, blobSource, bytesSource, type ByteSource } from '../mime/source.ts';
 import { bytesOf, collect, sizeOf } from './blob-sink.ts';
 import { sanitizeFilename } from '../mime/filename.ts';
 import { decodeFlowed } from '../mime/flowed.ts';
@@ -101,6 +101,16 @@ export async function read(raw: RawMail, options: ReadOptions = {}): Promise<Rea
  * that view's `attachments`: the same walk, decrypting only that attachment. Returns undefined when the
  * index names no attachment.
  */
+/**
+ * The bytes of an attachment `read()` left encoded (`AttachmentView.encoded`, attachments: 'defer'):
+ * base64 decoded a chunk at a time into a Blob (or bytes when small), as `read()` would have decoded it.
+ */
+export function decodeAttachment(encoded: NonNullable<AttachmentView['encoded']>, options: Pick<ReadOptions, 'maxPlaintextSize' | 'streaming'> = {}): Promise<Uint8Array | Blob> {
+  const inMemoryBelow = options.streaming?.inMemoryBelow;
+  const text = encoded.data.stream() as ReadableStream<Uint8Array>;
+  return collect(text.pipeThrough(base64DecodeStream()), { limit: options.maxPlaintextSize ?? 256 * 1024 * 1024, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
+}
+
 export async function readAttachment(raw: RawMail, index: number, options: ReadOptions = {}): Promise<AttachmentView | undefined> {
   const reader = new MailReader({ ...options, attachments: 'defer' }, index);
   const view = await reader.run(sourceOf(raw));
@@ -246,6 +256,17 @@ class MailReader {
     return parseMimeSource(blobSource(plaintext), this.budget, depth, this.options.streaming);
   }
 
+  /**
+   * A large base64 attachment's text as a Blob slice, left for decodeAttachment (attachments: 'defer',
+   * unless readAttachment asks for this one); undefined when it is to be decoded now.
+   */
+  private leftEncoded(entity: MimeEntity): AttachmentView['encoded'] {
+    const blob = entity.stored?.source.blob;
+    if (this.options.attachments !== 'defer' || this.onlyAttachment === this.attachments.length || blob === undefined || entity.stored === undefined) return undefined;
+    if (transferEncoding(entity) !== 'base64') return undefined;
+    return { data: blob.slice(entity.stored.bodyStart, entity.stored.end), transferEncoding: 'base64' };
+  }
+
   /** Small attachments stay bytes; large ones are decoded into a Blob a chunk at a time. */
   private collectBody(entity: MimeEntity): Promise<Uint8Array | Blob> {
     const inMemoryBelow = this.options.streaming?.inMemoryBelow;
@@ -388,6 +409,25 @@ class MailReader {
     if (/\.(?:pgp|gpg)$/.test(lower) || (lower.endsWith('.asc') && armoredMessage) || (type === 'application/pgp-encrypted' && (armoredMessage || looksBinaryOpenpgp(head)))) {
       return this.encryptedAttachment(entity, originalName, stored ? () => decodedBodyStream(entity) : head, armoredMessage, context);
     }
+    const encoded = stored ? this.leftEncoded(entity) : undefined;
+    if (encoded !== undefined) {
+      this.attachments.push({
+        name: sanitizeFilename(originalName),
+        originalName,
+        contentType: type,
+        size: encodedSize(entity),
+        data: undefined,
+        encoded,
+        encrypted: context.encryption !== undefined,
+        signed: false,
+        protection: { encryption: context.encryption, signatureGroup: context.signatureGroups[context.signatureGroups.length - 1] },
+        detachedSignature: undefined,
+        error: undefined,
+        context,
+        received: () => decodedBodyStream(entity),
+      });
+      return;
+    }
     const data = stored ? await this.collectBody(entity) : head;
     this.attachments.push({
       name: sanitizeFilename(originalName),
@@ -464,9 +504,9 @@ class MailReader {
     for (const pending of this.pendingSignatures) {
       const target = pending.name.replace(/\.(?:sig|asc)$/i, '');
       const attachment = this.attachments.find(
-        (candidate) => candidate.data !== undefined && (candidate.originalName === target || candidate.originalName?.replace(/\.(?:pgp|gpg|asc)$/i, '') === target),
+        (candidate) => (candidate.data !== undefined || candidate.encoded !== undefined) && (candidate.originalName === target || candidate.originalName?.replace(/\.(?:pgp|gpg|asc)$/i, '') === target),
       );
-      if (!attachment?.data) {
+      if (attachment === undefined || (attachment.data === undefined && attachment.encoded === undefined)) {
         // No partner: shown as the file it is.
         this.attachments.push({
           name: sanitizeFilename(pending.name),
@@ -487,7 +527,7 @@ class MailReader {
       try {
         const signature = startsWithArmor(pending.bytes, 'signature') ? utf8.decode(pending.bytes) : pending.bytes;
         // `name.pgp.sig` signs the encrypted file as sent; `name.sig` next to `name.pgp` signs its plaintext.
-        const signed = attachment.encrypted && attachment.originalName === target ? attachment.received : attachment.data;
+        const signed = (attachment.encrypted && attachment.originalName === target) || attachment.data === undefined ? attachment.received : attachment.data;
         const verified = await verifySignature(signed, signature, this.lookup);
         const groups = this.addGroup(verified, attachment.context.signatureGroups);
         attachment.context = { ...attachment.context, signatureGroups: groups };
@@ -635,7 +675,7 @@ class MailReader {
     // An attachment that could not be decrypted is shown as an error, not as content of either kind.
     const shownContexts: Context[] = [
       ...this.contents.map((content) => content.context),
-      ...this.attachments.filter((attachment) => attachment.data !== undefined).map((attachment) => attachment.context),
+      ...this.attachments.filter((attachment) => attachment.data !== undefined || attachment.encoded !== undefined).map((attachment) => attachment.context),
     ];
     const encryption: EncryptionState = !this.encryptedSeen
       ? 'not-encrypted'

@@ -47,7 +47,8 @@ export interface ReadOptions {
    * 'decrypt' (default): separately encrypted attachments (.pgp, name.ext.asc) are decrypted now.
    * 'defer': they are listed (`deferred`, no data) and decrypted on request with `readAttachment`, so
    * the body shows without waiting for large files. PGP/MIME attachments are always decrypted with
-   * the body (they are one encrypted entity).
+   * the body (they are one encrypted entity), but a large base64 one is not decoded yet: it comes as
+   * `encoded` (a Blob slice of the checked plaintext), decoded on request with `decodeAttachment`.
    */
   attachments?: 'decrypt' | 'defer';
   /** The time signatures and keys are judged at; default now. */
@@ -152,6 +153,14 @@ export interface AttachmentView {
   data: Uint8Array | Blob | undefined;
   /** Listed but not decrypted yet (attachments: 'defer'): `size` is the encrypted size; see readAttachment. */
   deferred?: boolean;
+  /**
+   * With attachments: 'defer', a large base64 attachment whose bytes are there (decrypted and checked
+   * with the body, or not encrypted) but not yet decoded: its base64 text as a Blob slice of the mail or
+   * of the plaintext (no copy), `data` undefined and `size` estimated. `decodeAttachment` gives the bytes;
+   * decoding tens of megabytes while the body is shown would only delay it and leave the garbage of the
+   * decoding in memory.
+   */
+  encoded?: { data: Blob; transferEncoding: 'base64' };
   encrypted: boolean;
   signed: boolean;
   protection: Protection;

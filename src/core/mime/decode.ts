@@ -56,7 +56,7 @@ export async function decodeBody(entity: MimeEntity): Promise<Uint8Array> {
 }
 
 /** The Content-Transfer-Encoding (RFC 2045 §6): 'identity' for 7bit, 8bit, binary and anything unreadable. */
-function transferEncoding(entity: MimeEntity): string {
+export function transferEncoding(entity: MimeEntity): string {
   const encoding = (headerValue(entity.headers, 'content-transfer-encoding') ?? '7bit').trim().toLowerCase();
   return encoding === '7bit' || encoding === '8bit' || encoding === 'binary' || !/^[a-z0-9-]+$/.test(encoding) ? 'identity' : encoding;
 }

@@ -9,6 +9,8 @@ import { nativeBase64Decoder, type Base64Decoder } from '../messages/native-armo
 
 export interface ByteSource {
   readonly size: number;
+  /** The Blob the bytes are read from, when they are (a range of it is then a Blob slice: no copy). */
+  readonly blob?: Blob;
   /** The bytes from `offset`, at most `length` of them (fewer only at the end). */
   read(offset: number, length: number): Promise<Uint8Array>;
 }
@@ -30,6 +32,7 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
 export function blobSource(blob: Blob): ByteSource {
   return {
     size: blob.size,
+    blob,
     read: async (offset, length) => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer()),
   };
 }

@@ -125,6 +125,12 @@ const commands = {
     return null;
   },
 
+  /** A full GC in the parent process, and one requested of every child process. */
+  async collectGarbage() {
+    await messenger.sigillTest.collectGarbage();
+    return null;
+  },
+
   /** The main window drawn into a PNG data URL (the screenshot used with --headless). */
   async screenshot() {
     return messenger.sigillTest.screenshot();

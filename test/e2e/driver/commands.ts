@@ -121,6 +121,8 @@ export interface DriverCommands {
   getRaw: { args: { messageId: number }; result: string };
   addonInfo: { args: { addonId: string }; result: AddonInfo | null };
   openAddonsManager: { args: { addonId: string }; result: null };
+  /** A full GC in the parent process and a request for one to every child process (the memory bench). */
+  collectGarbage: { args: Record<string, never>; result: null };
   /** The main window as a PNG data URL (headless screenshots). */
   screenshot: { args: Record<string, never>; result: string };
   /** Opens a message in a tab, so message display scripts run. */

@@ -13,6 +13,7 @@ declare global {
       function startupState(): Promise<string>;
       function addonInfo(addonId: string): Promise<AddonInfo | null>;
       function screenshot(): Promise<string>;
+      function collectGarbage(): Promise<void>;
       function openAddonsManager(addonId: string): Promise<void>;
       function openAddonPage(addonId: string, path: string): Promise<void>;
       function closeAddonPage(addonId: string, path: string): Promise<void>;

@@ -1,6 +1,6 @@
 // Test-only Experiment API (never shipped). There is no WebExtension API to fetch mail now, nor to look
 // at another add-on's state: these call Thunderbird's own services, the way its buttons do.
-/* global ChromeUtils, Ci, ExtensionCommon, Services, WebExtensionPolicy */
+/* global ChromeUtils, Ci, Cu, ExtensionCommon, Services, WebExtensionPolicy */
 
 // Operating extension pages (Sigill's options page and passphrase prompt) as a person would: a window
 // actor inside the extension process (page-child.sys.mjs) clicks, types with real key events and reads.
@@ -184,6 +184,16 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
           if (!addon) throw new Error(`no add-on ${addonId}`);
           await addon.disable();
           await addon.enable();
+        },
+
+        /**
+         * Collects garbage now in every process: the parent here, the child processes (the extension process
+         * among them) through Gecko's "child-gc-request" (each child runs a full GC when it gets it). Used by
+         * the memory bench to tell garbage not yet collected from memory held.
+         */
+        async collectGarbage() {
+          Services.obs.notifyObservers(null, 'child-gc-request');
+          Cu.forceGC();
         },
 
         /** Sets a preference (test set-up: dark colour scheme for screenshots, the download folder). */

@@ -3,6 +3,7 @@
 // included) → the view for the display script, the popup and the badge; attachments saved on request,
 // offered keys imported as undecided; plain mail left alone.
 import { SigillError } from '../../../../src/core/index.ts';
+import { randomBytes } from 'node:crypto';
 import { armor, enums } from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../../../src/core/index.ts';
@@ -253,6 +254,26 @@ describe('the read path in the background', () => {
     expect(download).toMatchObject({ filename: listed!.name, conflictAction: 'uniquify', saveAs: false });
     expect(download!.url).toMatch(/^blob:/);
     expect(new Uint8Array(await blobs.get(download!.url)!.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('a large attachment of a PGP/MIME message is shown without being decoded, and saved decoded with its exact bytes', async () => {
+    const { api, deliver, display, page, blobs } = await setUp();
+    // Larger than what read() holds in memory (4 MiB): the decrypted MIME is a Blob, the attachment a slice of it.
+    const bytes = new Uint8Array(randomBytes(5 * 1024 * 1024));
+    const secret = canary();
+    const inner = entity({ 'Content-Type': 'multipart/mixed; boundary="inner"' }, multipart('inner', [text(`Body ${secret}`), attachmentPart('data.bin', bytes)]));
+    const armored = await encryptArmored(inner, { to: [await certificate('bob')], signer: await secretKey('alice'), format: 'binary' });
+    const id = deliver(pgpMime(envelope(ALICE, 'large file'), armored));
+    api.display(7, id);
+    const shown = display(7);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await shown).parts.map((part) => part.content)).toEqual([`Body ${secret}`]);
+    const [listed] = (await page('read.status', { tabId: 7 }))!.attachments;
+    expect(listed).toMatchObject({ name: 'data.bin', encrypted: true, signed: true, deferred: false, sizeOfCiphertext: false });
+    const saved = await page('read.saveAttachment', { messageId: id, index: 0 });
+    expect(saved).toEqual({ fileName: 'data.bin', size: bytes.byteLength });
+    const [download] = api.downloaded;
+    expect(Buffer.from(await blobs.get(download!.url)!.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
   });
 
   it('a different key for a sender with an accepted key: shown with both fingerprints as a key-change warning, stays undecided, the accepted key stays in use (KEY-SWAP)', async () => {
