@@ -42,30 +42,13 @@ import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { measureMemory, type Peaks } from './thunderbird-memory.ts';
+import { option, parseSize } from './args.ts';
 
 const KiB = 1024;
 /** How long the reference (an encrypted message opened without Sigill) is sampled. */
 const REFERENCE_MS = 30_000;
 const MiB = 1024 * KiB;
 const CRLF = '\r\n';
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const inline = args.find((arg) => arg.startsWith(`--${name}=`));
-  if (inline) return inline.slice(name.length + 3);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
-}
-
-/** "50M" → bytes; "200MB" means decimal megabytes (the issue's 200 MB), "50M"/"50MiB" binary. */
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
-  if (!match) throw new Error(`bad size '${text}' (e.g. 50M, 200MB)`);
-  const decimal = match[3]?.toUpperCase() === 'B';
-  const base = decimal ? 1000 : 1024;
-  const unit = { '': 1, K: base, M: base * base, G: base * base * base }[(match[2] ?? '').toUpperCase()] ?? 1;
-  return Math.round(Number(match[1]) * unit);
-}
 
 const sizes = (text: string): number[] => (text === '' || text === 'none' ? [] : text.split(',').map(parseSize));
 const label = (bytes: number): string => (bytes % (1000 * 1000) === 0 && bytes % MiB !== 0 ? `${bytes / 1e6} MB` : `${(bytes / MiB).toFixed(0)} MiB`);

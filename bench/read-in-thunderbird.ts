@@ -45,21 +45,10 @@ import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
+import { option, parseSize } from './args.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-function option(name: string, fallback: string): string {
-  const args = process.argv.slice(2);
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
-}
-
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)([KM]?)$/i.exec(text.trim());
-  if (!match) throw new Error(`bad size ${text} (e.g. 100K, 10M)`);
-  return Math.round(Number(match[1]) * ({ '': 1, K: KiB, M: MiB }[(match[2] ?? '').toUpperCase()] ?? 1));
-}
 
 const CRLF = '\r\n';
 

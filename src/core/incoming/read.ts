@@ -409,38 +409,28 @@ class MailReader {
     if (/\.(?:pgp|gpg)$/.test(lower) || (lower.endsWith('.asc') && armoredMessage) || (type === 'application/pgp-encrypted' && (armoredMessage || looksBinaryOpenpgp(head)))) {
       return this.encryptedAttachment(entity, originalName, stored ? () => decodedBodyStream(entity) : head, armoredMessage, context);
     }
-    const encoded = stored ? this.leftEncoded(entity) : undefined;
-    if (encoded !== undefined) {
-      this.attachments.push({
-        name: sanitizeFilename(originalName),
-        originalName,
-        contentType: type,
-        size: encodedSize(entity),
-        data: undefined,
-        encoded,
-        encrypted: context.encryption !== undefined,
-        signed: false,
-        protection: { encryption: context.encryption, signatureGroup: context.signatureGroups[context.signatureGroups.length - 1] },
-        detachedSignature: undefined,
-        error: undefined,
-        context,
-        received: () => decodedBodyStream(entity),
-      });
-      return;
-    }
-    const data = stored ? await this.collectBody(entity) : head;
-    this.attachments.push({
+    // What a plain attachment is, whether its bytes are decoded now or left encoded until saved.
+    const listed = {
       name: sanitizeFilename(originalName),
       originalName,
       contentType: type,
-      size: sizeOf(data),
-      data,
       encrypted: context.encryption !== undefined,
       signed: false,
       protection: { encryption: context.encryption, signatureGroup: context.signatureGroups[context.signatureGroups.length - 1] },
       detachedSignature: undefined,
       error: undefined,
       context,
+    };
+    const encoded = stored ? this.leftEncoded(entity) : undefined;
+    if (encoded !== undefined) {
+      this.attachments.push({ ...listed, size: encodedSize(entity), data: undefined, encoded, received: () => decodedBodyStream(entity) });
+      return;
+    }
+    const data = stored ? await this.collectBody(entity) : head;
+    this.attachments.push({
+      ...listed,
+      size: sizeOf(data),
+      data,
       received: data instanceof Uint8Array ? data : () => data.stream() as ReadableStream<Uint8Array>,
     });
   }
