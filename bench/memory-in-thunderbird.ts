@@ -43,6 +43,7 @@ import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { measureMemory, type Peaks } from './thunderbird-memory.ts';
 import { option, parseSize } from './args.ts';
+import { pgpMimeBody, pgpMimeContentType } from './pgp-mime-envelope.ts';
 
 const KiB = 1024;
 /** How long the reference (an encrypted message opened without Sigill) is sampled. */
@@ -85,18 +86,9 @@ function pgpMime(gpg: Gpg, subject: string, inner: string): string {
     `Date: ${new Date().toUTCString()}`,
     `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
     'MIME-Version: 1.0',
-    'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"',
+    `Content-Type: ${pgpMimeContentType}`,
     '',
-    '--enc',
-    'Content-Type: application/pgp-encrypted',
-    '',
-    'Version: 1',
-    '--enc',
-    'Content-Type: application/octet-stream; name="encrypted.asc"',
-    '',
-    armored.trimEnd(),
-    '--enc--',
-    '',
+    pgpMimeBody(armored),
   ].join(CRLF);
 }
 

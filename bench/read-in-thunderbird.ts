@@ -46,6 +46,7 @@ import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { option, parseSize } from './args.ts';
+import { pgpMimeBody, pgpMimeContentType } from './pgp-mime-envelope.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -76,18 +77,7 @@ function text(size: number, marker: string): string {
 
 function pgpMime(gpg: Gpg, subject: string, inner: string): string {
   const armored = gpg.run(['--encrypt', '--sign', '--armor', '-r', 'bob@sigill.test', '-r', 'dave@sigill.test', '-u', 'carol@sigill.test'], inner).toString('latin1');
-  return `${headers(subject, 'multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"')}${CRLF}${CRLF}${[
-    '--enc',
-    'Content-Type: application/pgp-encrypted',
-    '',
-    'Version: 1',
-    '--enc',
-    'Content-Type: application/octet-stream; name="encrypted.asc"',
-    '',
-    armored.trimEnd(),
-    '--enc--',
-    '',
-  ].join(CRLF)}`;
+  return `${headers(subject, pgpMimeContentType)}${CRLF}${CRLF}${pgpMimeBody(armored)}`;
 }
 
 /** Give up on one message after this long (printed as "not shown"); a busy machine may need more. */
