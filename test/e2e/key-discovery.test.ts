@@ -24,7 +24,7 @@ import { fixtureAddress, fixturePassphrase, fixtureUserID, loadCertificate, read
 import { createTestCA, startKeyServer, startTunnel, TEST_KEY_HOSTS, type KeyServer, type TestCA, type Tunnel } from '../support/key-servers.ts';
 import { describeWithTools } from '../support/tools.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
-import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
+import { e2eTools, eventually, sigillConsoleProblems, World } from './harness/index.ts';
 import { sigillId } from './harness/paths.ts';
 import { readSigillStorage, SigillPage } from './harness/sigill.ts';
 
@@ -80,23 +80,6 @@ describeWithTools(
       await eventually(async () => (await world!.relay.messages(address)).length >= count, 120_000, `message ${count} in ${address}'s mailbox`);
       const messages = await world!.relay.messages(address);
       return world!.relay.raw(address, messages.at(-1)!.id);
-    }
-
-    /**
-     * Opens Sigill's compose popup with a click on its button. Under load the first click can come before
-     * the compose window's toolbar is wired up (the popup then never opens): a person would click again.
-     */
-    async function openComposePopup(client: Client): Promise<SigillPage> {
-      const popup = new SigillPage(client, 'compose/compose.html');
-      for (let attempt = 1; ; attempt += 1) {
-        await client.call('clickComposeAction', { addonId: sigillId });
-        try {
-          await popup.waitFor('#summary', (state) => (state.text ?? '') !== '', 60_000);
-          return popup;
-        } catch (error) {
-          if (attempt >= 3) throw error;
-        }
-      }
     }
 
     /** A Thunderbird whose HTTPS goes through the tunnel to the loopback key server, trusting the test CA. */
@@ -208,7 +191,7 @@ describeWithTools(
       // 1. A message to bob, who has no key: the automatic lookup finds his key on the WKD and the popup
       //    shows it; alice accepts it there and the message goes encrypted to it.
       const first = await alice.call('composeBegin', { to: [`Bob <${BOB}>`], subject: 'Found you', body: 'Hello Bob, now encrypted.\n' });
-      let popup = await openComposePopup(alice);
+      let popup = await SigillPage.openCompose(alice);
       const card = `#recipients li[data-address="${BOB}"] .found-key[data-fingerprint="${bob.getFingerprint()}"]`;
       const shown = await popup.waitFor(card, undefined, 90_000);
       expect(shown.text).toContain(formatFingerprint(bob.getFingerprint()).replace(/\s+/g, ' '));
@@ -234,7 +217,7 @@ describeWithTools(
       const { publicKey: changed } = await generateKey({ userIDs: [fixtureUserID('bob')] });
       server.publishWkd(BOB, changed.armor());
       const second = await alice.call('composeBegin', { to: [`Bob <${BOB}>`], subject: 'Still you?', body: 'Hello Bob, to the key I know.\n' });
-      popup = await openComposePopup(alice);
+      popup = await SigillPage.openCompose(alice);
       const warning = await popup.waitFor(`#key-warnings .key-change[data-offered="${changed.getFingerprint()}"]`, undefined, 90_000);
       expect(warning.text).toContain(formatFingerprint(bob.getFingerprint()).replace(/\s+/g, ' '));
       expect(warning.text).toContain(formatFingerprint(changed.getFingerprint()).replace(/\s+/g, ' '));

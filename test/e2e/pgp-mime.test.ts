@@ -19,9 +19,8 @@ import { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { fixtureAddress, fixturePassphrase, fixturePath, loadSecretKey } from '../../keys-fixtures/index.ts';
+import { fixturePassphrase, fixturePath } from '../../keys-fixtures/index.ts';
 import { parseMime, decodeBody } from '../../src/core/index.ts';
-import type { OpenPgpKey } from '../../src/testbed/openpgp.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
 import { createGpgHome, ok, run, tempDir } from '../support/sop.ts';
 import { describeWithTools } from '../support/tools.ts';
@@ -29,6 +28,7 @@ import type { ComposeSnapshot, MessageSecurity } from './driver/commands.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
 import { fileServer, mimeLeaves, sha256 } from './harness/attachments.ts';
 import { sigillId } from './harness/paths.ts';
+import { fixtureBuiltinKey } from './harness/reading.ts';
 import { readSigillStorage, SigillPage } from './harness/sigill.ts';
 
 const MiB = 1024 * 1024;
@@ -38,19 +38,6 @@ const attachmentName = `Årsrapport ${secret}.pdf`;
 const attachment = Buffer.concat([Buffer.from(`%PDF-1.4 ${secret} `.repeat(200)), randomBytes(20_000)]);
 /** Larger than the relay takes in this scenario (1 MiB): the relay refuses the message. */
 const tooLarge = randomBytes(2 * MiB);
-/** A persona's fixture key in the shape the harness gives Thunderbird's own OpenPGP (still passphrase-protected). */
-async function fixtureOpenPgpKey(name: 'alice' | 'carol'): Promise<OpenPgpKey> {
-  const key = await loadSecretKey(name, { unlocked: false });
-  return {
-    address: fixtureAddress(name),
-    fingerprint: key.getFingerprint().toUpperCase(),
-    keyId: key.getKeyID().toHex().toUpperCase(),
-    publicKey: Buffer.from(key.toPublic().write()),
-    secretKey: Buffer.from(key.write()),
-    passphrase: fixturePassphrase(name),
-  };
-}
-
 /** Every attachment name in a messages.getFull part tree. */
 function partNames(part: unknown): string[] {
   const node = part as { name?: string; parts?: unknown[] };
@@ -70,7 +57,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     world = await World.start('pgp-mime', { relayMessageSize: MiB });
     files = await fileServer({ [attachmentName]: attachment, 'large.bin': tooLarge, 'notes.txt': Buffer.from('Notes for alice\n') });
     base = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    const [aliceKey, carolKey] = await Promise.all([fixtureOpenPgpKey('alice'), fixtureOpenPgpKey('carol')]);
+    const [aliceKey, carolKey] = await Promise.all([fixtureBuiltinKey('alice'), fixtureBuiltinKey('carol')]);
     [alice, carol, bob] = await Promise.all([
       world.launch('alice', {
         sigill: { ownKey: 'alice', correspondents: ['carol', 'dave'], settings: { unlockMinutes: 30, inlineOnlyCorrespondents: ['dave@sigill.test'] } },
@@ -98,25 +85,8 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
     return world.relay.raw(address, messages.at(-1)!.id);
   }
 
-  /**
-   * Opens Sigill's compose popup with a click on its button. Under load the first click can come before
-   * the compose window's toolbar is wired up (the popup then never opens): a person would click again.
-   */
-  async function openComposePopup(client: Client): Promise<SigillPage> {
-    const popup = new SigillPage(client, 'compose/compose.html');
-    for (let attempt = 1; ; attempt += 1) {
-      await client.call('clickComposeAction', { addonId: sigillId });
-      try {
-        await popup.waitFor('#summary', (state) => (state.text ?? '') !== '', 60_000);
-        return popup;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
-  }
-
   async function popupFormat(client: Client, accept: (text: string) => boolean): Promise<string> {
-    const popup = await openComposePopup(client);
+    const popup = await SigillPage.openCompose(client);
     return (await popup.waitFor('#format', (state) => accept(state.text ?? ''))).text ?? '';
   }
 
@@ -203,7 +173,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }, { comman
   it("sign only (Encrypt off in the popup): multipart/signed that gpg verifies and carol's Thunderbird shows as signed", async () => {
     const note = `signed-note-${randomBytes(6).toString('hex')}`;
     const { tabId } = await alice.call('composeBegin', { to: ['carol@sigill.test'], subject: 'Signed for carol', body: `Grüße, a public note ${note}\nFrom here on, signed.\n` });
-    const popup = await openComposePopup(alice);
+    const popup = await SigillPage.openCompose(alice);
     await popup.waitFor('#encrypt', (state) => state.checked === true);
     await popup.click('#encrypt');
     await popup.waitFor('#summary', (state) => /signed, NOT encrypted/.test(state.text ?? ''));

@@ -5,27 +5,14 @@
 // popup): its cleartext signature verifies there too.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { fixtureAddress, fixturePassphrase, loadSecretKey } from '../../keys-fixtures/index.ts';
-import type { OpenPgpKey } from '../../src/testbed/openpgp.ts';
+import { fixturePassphrase } from '../../keys-fixtures/index.ts';
 import { extensionUuids } from '../../src/testbed/profile.ts';
 import { describeWithTools } from '../support/tools.ts';
 import type { MessageSecurity } from './driver/commands.ts';
 import { e2eTools, eventually, sigillConsoleProblems, World, type Client } from './harness/index.ts';
 import { sigillId } from './harness/paths.ts';
+import { fixtureBuiltinKey } from './harness/reading.ts';
 import { SigillPage } from './harness/sigill.ts';
-
-/** A persona's fixture key in the shape the harness gives Thunderbird's own OpenPGP (still passphrase-protected). */
-async function fixtureOpenPgpKey(name: 'alice' | 'carol'): Promise<OpenPgpKey> {
-  const secret = await loadSecretKey(name, { unlocked: false });
-  return {
-    address: fixtureAddress(name),
-    fingerprint: secret.getFingerprint().toUpperCase(),
-    keyId: secret.getKeyID().toHex().toUpperCase(),
-    publicKey: Buffer.from(secret.toPublic().write()),
-    secretKey: Buffer.from(secret.write()),
-    passphrase: fixturePassphrase(name),
-  };
-}
 
 describeWithTools(e2eTools(), "e2e: Sigill's mail read by Thunderbird's own OpenPGP", () => {
   let world: World;
@@ -34,7 +21,7 @@ describeWithTools(e2eTools(), "e2e: Sigill's mail read by Thunderbird's own Open
 
   beforeAll(async () => {
     world = await World.start('send-builtin');
-    const [aliceKey, carolKey] = await Promise.all([fixtureOpenPgpKey('alice'), fixtureOpenPgpKey('carol')]);
+    const [aliceKey, carolKey] = await Promise.all([fixtureBuiltinKey('alice'), fixtureBuiltinKey('carol')]);
     [alice, carol] = await Promise.all([
       world.launch('alice', { sigill: { ownKey: 'alice', correspondents: ['carol'], settings: { unlockMinutes: 5, sendFormat: 'inline' } } }),
       world.launch('carol', { sigill: false, openpgp: { own: carolKey, correspondents: [aliceKey] } }),

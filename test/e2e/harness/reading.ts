@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { fixturePassphrase, fixturePath, type FixtureName } from '../../../keys-fixtures/index.ts';
+import { fixtureAddress, fixturePassphrase, fixturePath, loadSecretKey, type FixtureName } from '../../../keys-fixtures/index.ts';
 import type { OpenPgpKey } from '../../../src/testbed/openpgp.ts';
 import { MARKER_VARIABLE } from '../../../src/testbed/processes.ts';
 import type { MessagePane } from '../driver/commands.ts';
@@ -74,6 +74,22 @@ export class Gpg {
   stop(): void {
     execFileSync('gpgconf', ['--kill', 'all'], { env: this.env, stdio: 'ignore' });
   }
+}
+
+/**
+ * A fixture persona as Thunderbird's own OpenPGP takes it (test-bed `OpenPgpKey`), straight from the fixture
+ * files: the secret key still protected with the fixture passphrase.
+ */
+export async function fixtureBuiltinKey(name: Persona & FixtureName): Promise<OpenPgpKey> {
+  const key = await loadSecretKey(name, { unlocked: false });
+  return {
+    address: fixtureAddress(name),
+    fingerprint: key.getFingerprint().toUpperCase(),
+    keyId: key.getKeyID().toHex().toUpperCase(),
+    publicKey: Buffer.from(key.toPublic().write()),
+    secretKey: Buffer.from(key.write()),
+    passphrase: fixturePassphrase(name),
+  };
 }
 
 /** Submits a complete raw message to the relay as `from` would with another mail client (nodemailer, AUTH PLAIN). */

@@ -111,6 +111,24 @@ export class SigillPage {
     return page;
   }
 
+  /**
+   * Opens Sigill's compose popup with a click on its button in the front compose window. Under load the
+   * first click can come before the compose window's toolbar is wired up (the popup then never opens): a
+   * person would click again, and so does this, up to three times.
+   */
+  static async openCompose(client: Client): Promise<SigillPage> {
+    const popup = new SigillPage(client, 'compose/compose.html');
+    for (let attempt = 1; ; attempt += 1) {
+      await client.call('clickComposeAction', { addonId: sigillId });
+      try {
+        await popup.waitFor('#summary', (state) => (state.text ?? '') !== '', 60_000);
+        return popup;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  }
+
   /** The passphrase prompt window, once Sigill has opened it. */
   static async prompt(client: Client): Promise<SigillPage> {
     const page = new SigillPage(client, 'prompt/prompt.html');
