@@ -23,7 +23,7 @@ import { iteratorStream, peek, readAll, toStream } from '../messages/streams.ts'
 import { armorEncryptedForMime, type Base64Encoder } from './mime-armor.ts';
 import type { DataInput } from '../messages/types.ts';
 import { parseParameterized } from '../mime/headers.ts';
-import type { OutgoingPlan } from './plan.ts';
+import { assertPlanReady, type OutgoingPlan } from './plan.ts';
 
 export interface PgpMimeRequest {
   plan: OutgoingPlan;
@@ -79,7 +79,7 @@ const ARMOR_LINES = ['-----BEGIN PGP MESSAGE-----', '-----END PGP MESSAGE-----']
 
 export async function wrapPgpMime(request: PgpMimeRequest): Promise<PgpMimeResult> {
   const { plan } = request;
-  assertReady(plan);
+  assertPlanReady(plan);
   if (request.headers.length > MAX_HEADERS_BYTES) throw new SigillError('TOO_LARGE', { detail: 'the header fields are larger than 1 MiB' });
   const boundary = request.boundary ?? randomBoundary();
   if (!/^[0-9A-Za-z'()+_,\-./:=?]{1,69}[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary)) {
@@ -89,17 +89,6 @@ export async function wrapPgpMime(request: PgpMimeRequest): Promise<PgpMimeResul
   if (plan.encrypt) return encrypted(request, boundary);
   if (plan.sign) return signed(request, boundary);
   throw new SigillError('BAD_INPUT', { detail: 'PGP/MIME is for a message that is encrypted or signed' });
-}
-
-function assertReady(plan: OutgoingPlan): void {
-  if (!plan.ready) {
-    const first = plan.problems[0];
-    throw new SigillError(first?.code ?? 'INTERNAL', { detail: plan.problems.map((problem) => problem.message).join('; ') || 'the plan is not ready' });
-  }
-  if (plan.sign) {
-    if (plan.signingKey === undefined) throw new SigillError('NO_SIGNING_KEY', { detail: `no own key for ${plan.from}` });
-    if (!plan.signingKey.isDecrypted()) throw new SigillError('KEY_LOCKED', { detail: plan.signingKey.getFingerprint() });
-  }
 }
 
 /** 128 random bits: a boundary the content cannot have been written to contain. */
@@ -247,7 +236,7 @@ function base64(bytes: Uint8Array): string {
 
 async function signed(request: PgpMimeRequest, boundary: string): Promise<PgpMimeResult> {
   const { plan } = request;
-  const signingKey = plan.signingKey as openpgp.PrivateKey; // assertReady checked it
+  const signingKey = plan.signingKey as openpgp.PrivateKey; // assertPlanReady checked it
   const when = request.date ? { date: request.date } : {};
   // First pass: the signature (its hash algorithm goes into the header, before the content).
   const signature = await readAll(

@@ -88,6 +88,21 @@ export interface OutgoingPlan {
   signingKey?: PrivateKey;
 }
 
+/**
+ * Only a ready plan may be transformed: a plan with problems throws its first problem's code, and a signing
+ * plan needs the sender's secret key unlocked (KEY_LOCKED otherwise). Both transforms check this first.
+ */
+export function assertPlanReady(plan: OutgoingPlan): void {
+  if (!plan.ready) {
+    const first = plan.problems[0];
+    throw new SigillError(first?.code ?? 'INTERNAL', { detail: plan.problems.map((problem) => problem.message).join('; ') || 'the plan is not ready' });
+  }
+  if (plan.sign) {
+    if (plan.signingKey === undefined) throw new SigillError('NO_SIGNING_KEY', { detail: `no own key for ${plan.from}` });
+    if (!plan.signingKey.isDecrypted()) throw new SigillError('KEY_LOCKED', { detail: plan.signingKey.getFingerprint() });
+  }
+}
+
 const stateProblems: Partial<Record<RecipientKeyState, SigillErrorCode>> = {
   undecided: 'KEY_NOT_ACCEPTED',
   rejected: 'KEY_REJECTED',

@@ -14,13 +14,12 @@
  * Attachments are produced by `open()`, one stream at a time, so a caller can keep memory bounded by
  * the chunk size whatever the attachment's size. Nothing here decides policy: an unready plan is refused.
  */
-import { SigillError } from '../errors.ts';
 import { encrypt } from '../messages/encrypt.ts';
 import { sign } from '../messages/sign.ts';
 import { readAll } from '../messages/streams.ts';
 import type { DataInput } from '../messages/types.ts';
 import { armorEncryptedForMime } from './mime-armor.ts';
-import type { OutgoingPlan } from './plan.ts';
+import { assertPlanReady, type OutgoingPlan } from './plan.ts';
 import { dashEscapeForTransport, prepareTextForSigning } from './plain-text.ts';
 
 export interface OutgoingAttachment {
@@ -53,24 +52,13 @@ export interface TransformResult {
 /** Bodies are read whole (they are the text a person wrote); this bounds a runaway one. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-function assertReady(plan: OutgoingPlan): void {
-  if (!plan.ready) {
-    const first = plan.problems[0];
-    throw new SigillError(first?.code ?? 'INTERNAL', { detail: plan.problems.map((problem) => problem.message).join('; ') || 'the plan is not ready' });
-  }
-  if (plan.sign) {
-    if (plan.signingKey === undefined) throw new SigillError('NO_SIGNING_KEY', { detail: `no own key for ${plan.from}` });
-    if (!plan.signingKey.isDecrypted()) throw new SigillError('KEY_LOCKED', { detail: plan.signingKey.getFingerprint() });
-  }
-}
-
 async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
   return new TextDecoder().decode(await readAll(stream, MAX_BODY_BYTES));
 }
 
 export async function transformOutgoing(request: TransformRequest): Promise<TransformResult> {
   const { plan, date } = request;
-  assertReady(plan);
+  assertPlanReady(plan);
   const signingKeys = plan.sign && plan.signingKey ? [plan.signingKey] : [];
   const attachments = request.attachments ?? [];
   const when = date ? { date } : {};
