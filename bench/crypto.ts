@@ -18,7 +18,7 @@
  *
  * `--extra-ca-certs drop` runs every tool without NODE_EXTRA_CA_CERTS: Node reads and parses that file at
  * each start, before any JavaScript (node::crypto::UseExtraCaCerts, seen with perf), which costs every
- * Node process ~30 ms of CPU on a machine where it is set (for a TLS proxy); gpg never reads it. The
+ * Node process ~30 ms of CPU where it was measured (docs/architecture.md); gpg never reads it. The
  * default keeps the environment as it is; the report says which.
  */
 import { spawn } from 'node:child_process';
