@@ -13,6 +13,9 @@
  *   checked, as sigill does when stdout is a regular file (an unlinked file beside it, then copied).
  * - `sigill sop version` (start-up with OpenPGP.js loaded), `sigill sop encrypt` / `decrypt`, gpg.
  *
+ * `--extra-ca-certs drop`: every process without NODE_EXTRA_CA_CERTS, as in bench/crypto.ts (Node
+ * parses that file at each start: ~30 ms of CPU per process where it is set).
+ *
  * Figures are printed, never asserted. The gap between "sigill" and the floor rows is what is left
  * to optimise in sigill itself; the gap between the floor and gpg is Node's start-up and OpenSSL's
  * serial CFB (libgcrypt decrypts CFB several blocks at a time).
@@ -66,6 +69,11 @@ if (held !== undefined) {
 }
 `;
 
+const extraCaCerts = option('extra-ca-certs', 'keep');
+if (extraCaCerts !== 'keep' && extraCaCerts !== 'drop') throw new Error('--extra-ca-certs is keep or drop');
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+if (extraCaCerts === 'drop') delete childEnv.NODE_EXTRA_CA_CERTS;
+
 interface Measured {
   cpu: number;
   wall: number;
@@ -77,7 +85,7 @@ async function timed(command: string, args: string[], stdin: string | undefined,
   const output = stdout ? openSync(stdout, 'w') : 'ignore';
   try {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], { stdio: [input, output, 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], { stdio: [input, output, 'pipe'], env: childEnv });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number>((done) => child.on('close', (c) => done(c ?? -1)));
@@ -146,6 +154,7 @@ async function main(): Promise<void> {
     }
     console.log(`sigill crypto floor — ${size / MiB} MiB of random data, medians of ${rounds} rounds (CPU = user + system)`);
     console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+    console.log(`NODE_EXTRA_CA_CERTS: ${process.env.NODE_EXTRA_CA_CERTS === undefined ? 'not set' : extraCaCerts === 'drop' ? 'set here, dropped for the measured processes' : 'set here and kept (--extra-ca-certs drop)'}`);
     const gpgOf = (label: string): number => median((figures[rows.findIndex((row) => row.label === label)] as Measured[]).map((m) => m.cpu));
     const width = Math.max(...rows.map((row) => row.label.length));
     console.log(`\n| ${'run'.padEnd(width)} | cpu s | wall s | cpu vs gpg |`);

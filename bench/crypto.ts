@@ -15,6 +15,11 @@
  *
  * Everything streams through files in a temporary directory (removed at the end): the bench process never
  * holds an input. Figures are printed, never asserted; targets are reported as met / not met.
+ *
+ * `--extra-ca-certs drop` runs every tool without NODE_EXTRA_CA_CERTS: Node reads and parses that file at
+ * each start, before any JavaScript (node::crypto::UseExtraCaCerts, seen with perf), which costs every
+ * Node process ~30 ms of CPU where it was measured (docs/architecture.md); gpg never reads it. The
+ * default keeps the environment as it is; the report says which.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -82,6 +87,13 @@ function encryptionPacket(path: string): string {
   return '?';
 }
 
+/** The environment of every measured process (see `--extra-ca-certs` above). */
+const extraCaCerts = option('extra-ca-certs', 'keep');
+if (extraCaCerts !== 'keep' && extraCaCerts !== 'drop') throw new Error('--extra-ca-certs is keep or drop');
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+if (extraCaCerts === 'drop') delete childEnv.NODE_EXTRA_CA_CERTS;
+const extraCaNote = process.env.NODE_EXTRA_CA_CERTS === undefined ? 'not set' : extraCaCerts === 'drop' ? 'set here, dropped for the measured processes' : 'set here and kept (each Node process pays for reading it; --extra-ca-certs drop)';
+
 interface Measured {
   seconds: number;
   /** User + system CPU seconds (from time -v): steadier than wall time on a shared machine. */
@@ -100,7 +112,7 @@ async function timed(command: string, args: string[], io: { stdin?: string; stdo
     const started = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], {
       stdio: [stdin, stdout, 'pipe'],
-      env: { ...process.env, ...io.env },
+      env: { ...childEnv, ...io.env },
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -313,6 +325,7 @@ async function main(): Promise<void> {
   console.log(`sigill crypto bench — recipient Cv25519 v4 (keys-fixtures/alice, unlocked key), random data, best of ${repeat} at ${human(size)}`);
   console.log(`tools: ${versions.join(' · ')}`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (figures on a loaded machine are pessimistic)`);
+  console.log(`NODE_EXTRA_CA_CERTS: ${extraCaNote}`);
   const runs = [...new Set(rows.map((r) => r.run.split(' ')[0] + ' ' + r.run.split(' ')[1]))];
   for (const r of runs) printRows(`${r}:`, rows.filter((row) => row.run.startsWith(r)));
 

@@ -34,7 +34,9 @@ const pointer = join(cacheDir, 'current.json');
 const entries = { main: join(root, 'src', 'cli', 'main.ts'), sop: join(root, 'src', 'cli', 'sop', 'main.ts') };
 // Not imported, but read by esbuild (tsconfig) or affecting the result: a change rebuilds too.
 const extraInputs = ['tsconfig.json', 'tsconfig.base.json', 'package.json', 'package-lock.json', 'node_modules/.package-lock.json', 'scripts/cli-bundle.mjs'];
-const FORMAT = 2;
+// 3: inputs recorded relative to the root whatever the working directory of the build (2 recorded
+// them relative to it, so a bundle built elsewhere named no real file and never went stale).
+const FORMAT = 3;
 
 
 /** A file's path, mtime and size; -1, -1 for a file that does not exist (a lock file an install lacks). */
@@ -137,6 +139,8 @@ export async function buildBundle() {
   try {
     const result = await esbuild.build({
       entryPoints: entries,
+      // The metafile's input paths are relative to this: the root, not wherever `sigill` was run from.
+      absWorkingDir: root,
       bundle: true,
       format: 'cjs',
       platform: 'node',

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without type declarations
 import { buildBundle, bundleEntry, freshBundle } from '../../scripts/cli-bundle.mjs';
@@ -58,5 +59,19 @@ describe('the bundle bin/sigill runs', () => {
     writeFileSync(cachePath, 'garbage');
     expect(execFileSync(node, [...rest, 'version'], { encoding: 'utf8' })).toMatch(/^sigill \d+\.\d+\.\d+/);
     expect(readFileSync(cachePath).toString()).not.toBe('garbage');
+  });
+
+  it('records its sources relative to the repository when built from another working directory, so editing one makes it stale', () => {
+    const script = `const { buildBundle } = await import(${JSON.stringify(loader)}); await buildBundle();`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: directory, encoding: 'utf8' });
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const pointer = JSON.parse(readFileSync(join(root, 'node_modules', '.cache', 'sigill-cli', 'current.json'), 'utf8')) as { inputs: [string, number, number][] };
+    const sources = pointer.inputs.filter(([path]) => path.endsWith('.ts'));
+    expect(sources.map(([path]) => path)).toContain('src/cli/sop/main.ts');
+    // Every recorded source is a real file (a wrong base would record "missing", which never changes).
+    for (const [path, , size] of sources) {
+      expect(path.startsWith('..')).toBe(false);
+      expect(size).toBeGreaterThan(0);
+    }
   });
 });

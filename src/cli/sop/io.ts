@@ -5,7 +5,7 @@
  * only) or `@FD:N`.
  */
 import { once } from 'node:events';
-import { createReadStream, existsSync, fstatSync, readSync, write as writeFd } from 'node:fs';
+import { createReadStream, existsSync, fstatSync, readSync, write as writeFd, writeSync, writevSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
@@ -67,24 +67,31 @@ let stdinReleased = false;
  * A regular file read with synchronous calls, one STDIN_FILE_CHUNK per pull (so back-pressure is
  * exact). A one-shot command has nothing else to do while it waits, and the thread-pool round trip
  * of every asynchronous read left the process idle for about a tenth of `sop encrypt`'s time
- * (profiled with bench/crypto.ts). Each chunk is a fresh buffer: consumers may keep views of it.
+ * (profiled with bench/crypto.ts). A readable byte stream: a default reader gets a fresh buffer per
+ * chunk (consumers may keep views of it); a BYOB reader (the core's SEIPDv1 writer, with
+ * reuseInputBuffer) has the file read into its own buffer, so no buffer is allocated per chunk.
  */
 function regularFileStream(fd: number): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
+  return new ReadableStream(
     {
+      type: 'bytes',
+      autoAllocateChunkSize: STDIN_FILE_CHUNK,
       pull(controller) {
-        if (stdinReleased) {
-          controller.close();
-          return;
-        }
-        const chunk = Buffer.allocUnsafe(STDIN_FILE_CHUNK);
-        const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
+        // Always set: a BYOB read's buffer, or one of autoAllocateChunkSize for a default read.
+        const request = controller.byobRequest as ReadableStreamBYOBRequest;
+        const view = request.view as Uint8Array;
+        const bytesRead = stdinReleased ? 0 : readSync(fd, view, 0, view.byteLength, null);
         if (bytesRead === 0) controller.close();
-        else controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, bytesRead));
+        request.respond(bytesRead);
       },
     },
     { highWaterMark: 0 },
   );
+}
+
+/** Whether stdin is a regular file (`< file`), read by regularFileStream as a byte stream. */
+export function stdinIsFile(): boolean {
+  return isRegularFile(0);
 }
 
 /** Stops reading stdin, so a command that failed half-way exits without waiting for its writer. */
@@ -112,7 +119,62 @@ export async function writeStdout(data: ReadableStream<Uint8Array> | Uint8Array 
     if (!process.stdout.write(data)) await once(process.stdout, 'drain');
     return;
   }
-  await pipeToNode(data, process.stdout);
+  if (isRegularFile(1)) await writeStreamToFile(data, 1);
+  else await pipeToNode(data, process.stdout);
+}
+
+/**
+ * Pieces smaller than this are gathered into one vectored write (writev) with what follows: the
+ * SEIPDv1 writer hands out one-octet partial length headers between its ciphertext pieces. Writes
+ * stay at about this size: on ext4 here, writes of several MiB cost several times more per octet
+ * (bench/crypto.ts; see also unnamed-file-sink.ts).
+ */
+const WRITE_GATHER = 256 * 1024;
+
+/**
+ * A stream to a regular file, synchronously (process.stdout writes to a file synchronously too,
+ * through a Writable per chunk): a one-shot command has nothing else to do while it writes. The
+ * pieces gathered are the stream's own chunks, which a producer does not reuse once handed out.
+ */
+async function writeStreamToFile(stream: ReadableStream<Uint8Array>, fd: number): Promise<void> {
+  const reader = stream.getReader();
+  let gathered: Uint8Array[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (gathered.length === 1) writeAllSync(fd, gathered[0] as Uint8Array);
+    else if (gathered.length > 1) {
+      const written = writevSync(fd, gathered);
+      // A short writev (a full disk, a signal): the rest one piece at a time, which throws if it cannot.
+      if (written < size) {
+        let skip = written;
+        for (const piece of gathered) {
+          if (skip >= piece.length) skip -= piece.length;
+          else {
+            writeAllSync(fd, piece.subarray(skip));
+            skip = 0;
+          }
+        }
+      }
+    }
+    gathered = [];
+    size = 0;
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      gathered.push(value);
+      size += value.length;
+      if (size >= WRITE_GATHER || gathered.length >= 64) flush();
+    }
+    flush();
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 /** Reads a whole (small) stream: keys, certificates, signatures. */

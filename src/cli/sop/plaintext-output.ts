@@ -43,6 +43,24 @@ export function regularFileDirectory(fd: number): string | undefined {
   }
 }
 
+/** Plaintext held in memory before it goes to the temporary file (spillingSink's default). */
+const MEMORY_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * How much plaintext to hold in memory: none when stdin is a regular file larger than MEMORY_LIMIT
+ * (a message's plaintext is about as large as the message, or larger if compressed), so a large
+ * message goes to the file from its first octet rather than being copied into memory and then
+ * written there (at 100 MiB, 16 MiB copied for nothing and held until the end).
+ */
+function memoryLimit(): number {
+  try {
+    const input = fstatSync(0);
+    return input.isFile() && input.size > MEMORY_LIMIT ? 0 : MEMORY_LIMIT;
+  } catch {
+    return MEMORY_LIMIT;
+  }
+}
+
 export async function openPlaintextOutput(): Promise<PlaintextOutput> {
   const directory = regularFileDirectory(1);
   const spill = async (): Promise<SpillFile> => {
@@ -55,7 +73,7 @@ export async function openPlaintextOutput(): Promise<PlaintextOutput> {
     }
     return fileSink();
   };
-  const sink = spillingSink({ spill });
+  const sink = spillingSink({ spill, memoryLimit: memoryLimit() });
   return {
     sink,
     cfb: nodeCfb,

@@ -42,6 +42,12 @@ export interface EncryptOptions {
    * the signed message inside. SEIPDv2 stays OpenPGP.js's (WebCrypto's AES-GCM).
    */
   cfb?: CfbEncryptorFactory;
+  /**
+   * When `input` is a readable byte stream and the platform's CFB writes the message (unsigned
+   * binary data): read it into one reused buffer (BYOB) instead of taking a new buffer per chunk
+   * (seipd-v1-write.ts). The CLI sets it for a file on stdin.
+   */
+  reuseInputBuffer?: boolean;
 }
 
 /**
@@ -193,7 +199,7 @@ async function writeWithPlatform(write: PlatformWrite): Promise<ReadableStream<U
   const before = concatBytes(esks);
   const common = { algorithm: sessionKey.algorithm, key: sessionKey.data, cfb, before };
   if (signingKeys.length === 0 && format === 'binary') {
-    return writeSeipdV1({ ...common, data: toStream(options.input), filename: options.filename ?? '', date });
+    return writeSeipdV1({ ...common, data: toStream(options.input), filename: options.filename ?? '', date, reuseInputBuffer: options.reuseInputBuffer === true });
   }
   const packets = async (): Promise<ReadableStream<Uint8Array>> => {
     const message = await createLiteralMessage(options.input, format, options.filename, options.date);

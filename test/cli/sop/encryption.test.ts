@@ -59,7 +59,7 @@ describe('sigill sop encrypt / decrypt', () => {
   });
 
   it('past 16 MiB with stdout a regular file: the plaintext waits in an unnamed file beside it, released only if the MDC matches', () => {
-    // Past the CLI's 16 MiB held in memory, so the plaintext spills to a file (plaintext-output.ts).
+    // Past the CLI's 16 MiB held in memory, so the plaintext goes to a file (plaintext-output.ts).
     const data = randomBytes(17 * 1024 * 1024 + 3);
     const outputs = temporaryDirectory('decrypt-to-file');
     try {
@@ -82,15 +82,18 @@ describe('sigill sop encrypt / decrypt', () => {
       const decrypted = join(outputs.path, 'spill.out');
       expect(run(['decrypt', fixture('alice', 'unprotected')], encrypted, decrypted)).toBe(0);
       expect(Buffer.compare(readFileSync(decrypted), data)).toBe(0);
-      // One flipped octet near the end (inside the last plaintext, long after the spill): exit 29,
-      // the output file stays empty and nothing is left beside it.
-      const tampered = readFileSync(encrypted);
-      tampered[tampered.length - 1000]! ^= 0x01;
-      const tamperedPath = file('spill-tampered.pgp', tampered);
-      const refused = join(outputs.path, 'tampered.out');
-      expect(run(['decrypt', fixture('alice', 'unprotected')], tamperedPath, refused)).toBe(29);
-      expect(readFileSync(refused).length).toBe(0);
-      expect(readdirSync(outputs.path).sort()).toEqual(['spill.out', 'tampered.out']);
+      // One flipped octet near the end (inside the last plaintext, long after the spill) or near the
+      // start (a message this large goes to the file from its first octet): exit 29, the output file
+      // stays empty and nothing is left beside it.
+      for (const [name, fromEnd] of [['tampered-end', 1000], ['tampered-start', data.length - 300]] as const) {
+        const tampered = readFileSync(encrypted);
+        tampered[tampered.length - fromEnd]! ^= 0x01;
+        const tamperedPath = file(`${name}.pgp`, tampered);
+        const refused = join(outputs.path, `${name}.out`);
+        expect(run(['decrypt', fixture('alice', 'unprotected')], tamperedPath, refused)).toBe(29);
+        expect(readFileSync(refused).length).toBe(0);
+      }
+      expect(readdirSync(outputs.path).sort()).toEqual(['spill.out', 'tampered-end.out', 'tampered-start.out']);
     } finally {
       outputs.remove();
     }

@@ -10,7 +10,7 @@ import { choiceOption, optionValue, optionValues } from '../args.ts';
 import { keyPasswordOption, noArmorOption, type SopCommand } from '../command.ts';
 import { ExitCodeOverride, sopExitCodes } from '../exit-codes.ts';
 import { formatSessionKey, formatVerifications, parseSessionKey, parseSopDate, passwordForNewMaterial } from '../formats.ts';
-import { assertOutputWritable, readIndirectInput, stdinStream, writeIndirectOutput, writeStdout } from '../io.ts';
+import { assertOutputWritable, readIndirectInput, stdinIsFile, stdinStream, writeIndirectOutput, writeStdout } from '../io.ts';
 import { clearKeys, loadCertificates, loadSecretKeys, signingKeys, unlockKeys, unlockPasswords } from '../key-inputs.ts';
 import { openPlaintextOutput } from '../plaintext-output.ts';
 import { nodeCfbEncryptor } from '../../../platform/node/index.ts';
@@ -42,7 +42,17 @@ export const encryptCommand: SopCommand = {
     const signers = await signingKeys(optionValues(args, 'sign-with'), await unlockPasswords(args, 'with-key-password'));
     try {
       // --as=text: the core checks the input is UTF-8 (EXPECTED_TEXT, 53).
-      const encrypted = await encryptWithSessionKey({ input: stdinStream(), recipients, signingKeys: signers, passwords, armor: !args.flags.has('no-armor'), format, cfb: nodeCfbEncryptor });
+      // A file on stdin is read into the writer's own reused buffer (reuseInputBuffer, io.ts).
+      const encrypted = await encryptWithSessionKey({
+        input: stdinStream(),
+        recipients,
+        signingKeys: signers,
+        passwords,
+        armor: !args.flags.has('no-armor'),
+        format,
+        cfb: nodeCfbEncryptor,
+        reuseInputBuffer: stdinIsFile(),
+      });
       await writeStdout(encrypted.data);
       // Section "encrypt": --session-key-out, written once the message is complete.
       if (sessionKeyOut !== undefined) await writeIndirectOutput(sessionKeyOut, formatSessionKey(encrypted.sessionKey));

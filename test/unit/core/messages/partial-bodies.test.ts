@@ -119,8 +119,8 @@ async function run(bytes: Uint8Array, seed: number): Promise<Uint8Array> {
 }
 
 describe('coalescePartialBodies', () => {
-  it('re-frames a SEIPD body into 256 KiB partial chunks, keeping every packet and body intact', async () => {
-    for (const [size, power] of [[0, 9], [511, 9], [512, 9], [8192, 13], [300_000, 13], [1_000_003, 13], [2 ** 19, 18], [2 ** 18 + 1, 10], [700_000, 20]] as const) {
+  it('re-frames a SEIPD body: small parts gathered into 256 KiB partial chunks, large ones passed on, every packet and body intact', async () => {
+    for (const [size, power] of [[0, 9], [511, 9], [512, 9], [8192, 13], [300_000, 13], [1_000_003, 13], [2 ** 19, 18], [2 ** 18 + 1, 10], [700_000, 20], [3 * 2 ** 20 + 5, 20], [2 ** 20 + 2 ** 19 + 7, 19]] as const) {
       for (const seed of [0, 1, 4]) {
         const message = concat(legacyPkesk(randomBytes(94, 1)), newPkesk(randomBytes(300, 2)), partialPacket(18, randomBytes(size, 3), power));
         const out = await run(message, seed);
@@ -128,11 +128,32 @@ describe('coalescePartialBodies', () => {
         const after = parse(out);
         expect(after.map((p) => p.tag)).toEqual(before.map((p) => p.tag));
         after.forEach((packet, i) => expect(sameBytes(packet.body, before[i]!.body)).toBe(true));
-        // 256 KiB partial chunks only (an RFC-valid first chunk of at least 512 octets), then the rest.
-        expect(after[2]!.partialSizes.every((length) => length === 2 ** 18)).toBe(true);
+        const sizes = after[2]!.partialSizes;
+        // Parts of at least 256 KiB (an RFC-valid first chunk of at least 512 octets): small parts
+        // gathered into 256 KiB, larger ones kept as they came; then a rest shorter than 256 KiB.
+        if (power <= 18) expect(sizes.every((length) => length === 2 ** 18)).toBe(true);
+        else expect(sizes, `${size} ${power} ${seed}`).toEqual(before[2]!.partialSizes);
         // (A body that fits its first chunk had a regular length to begin with: left as it was.)
-        expect(after[2]!.partialSizes.length, `${size} ${power} ${seed}`).toBe(size > 2 ** power ? Math.floor(size / 2 ** 18) : 0);
+        if (power <= 18) expect(sizes.length, `${size} ${power} ${seed}`).toBe(size > 2 ** power ? Math.floor(size / 2 ** 18) : 0);
       }
+    }
+  });
+
+  it('mixed part sizes: large parts after small ones are passed on once the gathered chunk is full', async () => {
+    const body = randomBytes(2 ** 13 + 2 ** 20 + 2 ** 9 + 2 ** 19 + 1000, 11);
+    const parts: Uint8Array[] = [Uint8Array.of(0xc0 | 18)];
+    let at = 0;
+    for (const power of [13, 20, 9, 19]) {
+      parts.push(Uint8Array.of(0xe0 | power), body.subarray(at, at + 2 ** power));
+      at += 2 ** power;
+    }
+    parts.push(Uint8Array.from(regular(body.length - at)), body.subarray(at));
+    for (const seed of [0, 3, 5]) {
+      const after = parse(await run(concat(legacyPkesk(randomBytes(94, 1)), ...parts), seed));
+      expect(sameBytes(after[1]!.body, body)).toBe(true);
+      const sizes = after[1]!.partialSizes;
+      expect(sizes.every((length) => length >= 2 ** 18 && Number.isInteger(Math.log2(length)))).toBe(true);
+      expect(body.length - sizes.reduce((sum, length) => sum + length, 0)).toBeLessThan(2 ** 18);
     }
   });
 
@@ -154,6 +175,13 @@ describe('coalescePartialBodies', () => {
     for (const cut of [95, 97, 98, 5000, 300_000, whole.length - 1]) {
       expect(() => parse(whole.subarray(0, cut))).toThrow('truncated');
       const out = await run(whole.subarray(0, cut), 3);
+      expect(() => parse(out)).toThrow('truncated');
+    }
+    // Cut inside a large part passed on as it came (after its header, or in its body).
+    const large = concat(legacyPkesk(randomBytes(94, 1)), partialPacket(18, randomBytes(3 * 2 ** 20, 10), 20));
+    for (const cut of [97, 98, 200_000, 2 ** 20 + 97, large.length - 1]) {
+      expect(() => parse(large.subarray(0, cut))).toThrow('truncated');
+      const out = await run(large.subarray(0, cut), 3);
       expect(() => parse(out)).toThrow('truncated');
     }
     const trailing = concat(whole, newPkesk(randomBytes(20, 9)));

@@ -248,3 +248,73 @@ describe('signed and text SEIPDv1 written with the platform CFB (OpenPGP.js sign
     expect(closed).toBe(2);
   });
 });
+
+/** The body part lengths of the one packet in `packet` (RFC 9580 §4.2.1): partial ones, then the regular last. */
+function partLengths(packet: Uint8Array): { partial: number[]; last: number } {
+  const partial: number[] = [];
+  let at = 1; // the tag octet
+  for (;;) {
+    const first = packet[at++]!;
+    if (first >= 224 && first < 255) {
+      partial.push(2 ** (first & 0x1f));
+      at += 2 ** (first & 0x1f);
+      continue;
+    }
+    const last = first < 192 ? first : first < 224 ? ((first - 192) << 8) + packet[at]! + 192 : new DataView(packet.buffer, packet.byteOffset + at, 4).getUint32(0);
+    expect(at + (first < 192 ? 0 : first < 224 ? 1 : 4) + last).toBe(packet.length);
+    return { partial, last };
+  }
+}
+
+/**
+ * A readable byte stream of `data` that answers every read with at most `sizes[i]` octets in turn,
+ * recording the size of each buffer it was asked to fill.
+ */
+function byteStream(data: Uint8Array, sizes: number[]): { stream: ReadableStream<Uint8Array>; buffers: number[] } {
+  const buffers: number[] = [];
+  let at = 0;
+  let turn = 0;
+  const stream = new ReadableStream({
+    type: 'bytes',
+    pull(controller) {
+      const request = controller.byobRequest!; // no autoAllocateChunkSize: only BYOB reads ask
+      const view = request.view!;
+      buffers.push(view.buffer.byteLength);
+      const n = Math.min(view.byteLength, sizes[turn++ % sizes.length]!, data.length - at);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(data.subarray(at, at + n));
+      at += n;
+      if (n === 0) controller.close();
+      request.respond(n);
+    },
+  });
+  return { stream, buffers };
+}
+
+describe('literal data framed as it arrives (LiteralFramer) and read into a reused buffer (reuseInputBuffer)', () => {
+  it('every literal part is a power of two of at least 512 octets, whatever the input chunking; OpenPGP.js and the core read it', async () => {
+    for (const [size, chunk] of [[0, 1000], [300, 1000], [511 - 6, 1000], [512 - 6, 1000], [100_000, 1000], [100_000, 65_536], [3 * MiB + 7, 524_288], [MiB, 99_999]] as const) {
+      const data = randomBytes(size, 21);
+      const capture = capturing();
+      const message = await bytes(await encrypt({ input: chunked(data, chunk), recipients: [bob.toPublic()], armor: false, cfb: capture.cfb }));
+      const { partial, last } = partLengths(capture.innerPackets());
+      for (const length of partial) expect(length >= 512 && Number.isInteger(Math.log2(length)), `${size} ${chunk}: ${length}`).toBe(true);
+      expect(last).toBeLessThan(512);
+      expect(sameBytes((await openpgpDecrypt(message, bob)).data, data)).toBe(true);
+      const sink = memorySink();
+      await decrypt({ input: message, sink, decryptionKeys: [bob], cfb: nodeCfb });
+      expect(sameBytes(sink.bytes(), data)).toBe(true);
+    }
+  });
+
+  it('with reuseInputBuffer, a byte stream is read into the writer\'s own 512 KiB buffer, reads of any length', async () => {
+    const data = randomBytes(2 * MiB + 5, 22);
+    const input = byteStream(data, [524_288, 1000, 7, 300_000]);
+    const message = await bytes(await encrypt({ input: input.stream, recipients: [bob.toPublic()], armor: false, cfb: nodeCfbEncryptor, reuseInputBuffer: true }));
+    expect(input.buffers.length).toBeGreaterThan(4);
+    expect(input.buffers.every((length) => length === 512 * 1024)).toBe(true);
+    expect(sameBytes((await openpgpDecrypt(message, bob)).data, data)).toBe(true);
+    // Without the option, or when the input is not a byte stream, the input's own chunks are taken.
+    const plain = await bytes(await encrypt({ input: chunked(data, 70_000), recipients: [bob.toPublic()], armor: false, cfb: nodeCfbEncryptor, reuseInputBuffer: true }));
+    expect(sameBytes((await openpgpDecrypt(plain, bob)).data, data)).toBe(true);
+  });
+});
