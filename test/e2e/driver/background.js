@@ -143,6 +143,27 @@ const commands = {
     return { tabId: tab.id };
   },
 
+  /**
+   * Selects a message in the first mail tab's message list, as a click there does (the tab is brought to the
+   * front and shows the message's folder); the message pane of that tab then shows it.
+   */
+  async select({ messageId }) {
+    const [mailTab] = await messenger.mailTabs.query({});
+    if (mailTab?.id === undefined) throw new Error('no mail tab');
+    const message = await messenger.messages.get(messageId);
+    if (message.folder?.id === undefined) throw new Error(`message ${messageId} has no folder`);
+    await messenger.tabs.update(mailTab.id, { active: true });
+    // A MailFolder (the MV2 form this driver uses; MailFolderId in MV3).
+    if (mailTab.displayedFolder?.id !== message.folder.id) await messenger.mailTabs.update(mailTab.id, { displayedFolder: message.folder });
+    await messenger.mailTabs.setSelectedMessages(mailTab.id, [messageId]);
+    return { tabId: mailTab.id };
+  },
+
+  async closeTab({ tabId }) {
+    await messenger.tabs.remove(tabId);
+    return null;
+  },
+
   /** Opens a page of an add-on (e.g. Sigill's options/options.html) in a tab. */
   async openAddonPage({ addonId, path }) {
     await messenger.sigillTest.openAddonPage(addonId, path);
@@ -187,6 +208,15 @@ const commands = {
   async composeBody({ tabId }) {
     const details = await messenger.compose.getComposeDetails(tabId);
     return { isPlainText: Boolean(details.isPlainText), plainTextBody: details.plainTextBody ?? '', body: details.body ?? '' };
+  },
+
+  async pgpMimeDecryptor({ mode }) {
+    await messenger.sigillTest.pgpMimeDecryptor(mode);
+    return null;
+  },
+
+  async pgpMimeDecryptorStats() {
+    return JSON.parse(await messenger.sigillTest.pgpMimeDecryptorStats());
   },
 
   async messagePane() {
