@@ -128,7 +128,7 @@ export interface DriverCommands {
   /** Opens a message in a tab, so message display scripts run. */
   open: { args: { messageId: number }; result: { tabId: number } };
   /** Selects a message in the first mail tab's list, as a click does (mailTabs.setSelectedMessages); that tab's id. */
-  select: { args: { messageId: number }; result: { tabId: number } };
+  select: { args: { messageId: number; untilLoaded?: boolean }; result: { tabId: number } };
   closeTab: { args: { tabId: number }; result: null };
   getFull: { args: { messageId: number; decrypt?: boolean }; result: FullMessage };
   /** Hands a request to the core probe extension installed beside the driver (test/e2e/core-probe). */
