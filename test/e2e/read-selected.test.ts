@@ -4,6 +4,8 @@
 // selected message asks once and then shows its text; quick selections through three messages show the last
 // one's decrypted text and nothing of the others; a message with a 4 MiB attachment shows decrypted when
 // selected (the time from the selection and from opening a copy in a tab is printed, not asserted).
+// Thunderbird's own OpenPGP, which holds no key in bob's profile, is spared its decryption attempt there (no
+// OpenPGP status in its header); in dave's profile, where it has his key, it decrypts as always.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../keys-fixtures/index.ts';
@@ -18,10 +20,11 @@ const CRLF = '\r\n';
 describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: Sigill reads a message as it is selected in the list', () => {
   let world: World;
   let bob: Client;
+  let dave: Client;
   let gpg: Gpg;
 
-  /** gpg's PGP/MIME (RFC 3156 §4) to bob, signed by carol: a text and, when asked, an attachment of `attachment` bytes. */
-  async function deliver(subject: string, text: string, attachment = 0): Promise<number> {
+  /** gpg's PGP/MIME (RFC 3156 §4) to `to` (bob), signed by carol: a text and, when asked, an attachment of `attachment` bytes. */
+  async function deliver(subject: string, text: string, attachment = 0, to: { name: 'bob' | 'dave'; client: Client } = { name: 'bob', client: bob }): Promise<number> {
     const file = attachment === 0 ? '' : randomBytes(attachment).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
     const inner =
       attachment === 0
@@ -42,10 +45,10 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
             '--in--',
             '',
           ].join(CRLF);
-    const armored = gpg.encryptSign(inner, { to: 'bob@sigill.test', from: 'carol@sigill.test', armor: true }).toString('latin1');
+    const armored = gpg.encryptSign(inner, { to: `${to.name}@sigill.test`, from: 'carol@sigill.test', armor: true }).toString('latin1');
     const raw = [
       'From: Carol <carol@sigill.test>',
-      'To: Bob <bob@sigill.test>',
+      `To: ${to.name} <${to.name}@sigill.test>`,
       `Subject: ${subject}`,
       `Date: ${new Date().toUTCString()}`,
       `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
@@ -63,16 +66,16 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
       '--enc--',
       '',
     ].join(CRLF);
-    await submitRaw(world, 'carol', 'bob', raw);
-    return (await bob.receive({ subject }, 120_000)).id;
+    await submitRaw(world, 'carol', to.name, raw);
+    return (await to.client.receive({ subject }, 120_000)).id;
   }
 
   /** The pane once Sigill has drawn the message whose text holds `marker`. */
-  async function shown(marker: string): Promise<MessagePane> {
+  async function shown(marker: string, client: Client = bob): Promise<MessagePane> {
     let pane: MessagePane | undefined;
     await eventually(
       async () => {
-        pane = await bob.call('messagePane', {}).catch(() => undefined);
+        pane = await client.call('messagePane', {}).catch(() => undefined);
         return pane?.sigill === 'shown' && pane.text.includes(marker);
       },
       180_000,
@@ -83,8 +86,13 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
 
   beforeAll(async () => {
     world = await World.start('read-selected');
-    bob = await world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['carol'] } });
     gpg = Gpg.create(world, { secret: ['carol'], public: ['bob'] });
+    // dave has Sigill and Thunderbird's own OpenPGP with his key pair: Thunderbird's decryption must go on there.
+    const [daveKey, carolKey] = [gpg.builtinKey('dave'), gpg.builtinKey('carol')];
+    [bob, dave] = await Promise.all([
+      world.launch('bob', { sigill: { ownKey: 'bob', correspondents: ['carol'] } }),
+      world.launch('dave', { sigill: { ownKey: 'dave', correspondents: ['carol'] }, openpgp: { own: daveKey, correspondents: [carolKey] } }),
+    ]);
   });
 
   afterAll(async () => {
@@ -101,6 +109,9 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     const pane = await shown(secret);
     expect(pane.text).toContain(`The first message. ${secret}`);
     expect(await promptOpen(bob)).toBe(false);
+    // Thunderbird's own OpenPGP holds no key here: it was spared its attempt, so its header shows no OpenPGP
+    // status and no "secret key … not available" bar (Sigill's button says what Sigill found).
+    expect((await bob.call('messageSecurity', {})).tech).toBe('');
     await bob.screenshot('selected-first');
   });
 
@@ -137,6 +148,19 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     const fromTab = performance.now() - started;
     await bob.call('closeTab', { tabId });
     console.log(`4 MiB attachment, decrypted text shown: ${fromSelection.toFixed(0)} ms after selecting it in the list, ${fromTab.toFixed(0)} ms after opening a copy in a tab`);
+  });
+
+  it("where Thunderbird's own OpenPGP has a key, it still decrypts as always, and Sigill shows the text too", async () => {
+    const secret = `secret-canary-${randomBytes(6).toString('hex')}`;
+    const id = await deliver('for dave', `For Thunderbird and Sigill. ${secret}`, 0, { name: 'dave', client: dave });
+    await dave.call('select', { messageId: id });
+    await eventually(() => promptOpen(dave), 120_000, "Sigill's passphrase prompt in dave's Thunderbird");
+    await (await SigillPage.prompt(dave)).type('#passphrase', fixturePassphrase('dave'), ['Enter']);
+    expect((await shown(secret, dave)).text).toContain(`For Thunderbird and Sigill. ${secret}`);
+    const security = await dave.call('messageSecurity', {});
+    expect(security.tech).toBe('OpenPGP');
+    expect(security.encrypted.hidden).toBe(false);
+    await dave.screenshot('builtin-key');
   });
 
   it('leaves nothing running', async () => {
