@@ -510,6 +510,34 @@ describe('reading a message when it is selected, while Thunderbird loads it', ()
     expect(JSON.stringify(third)).not.toContain(secrets[1]);
   });
 
+  it('a tab that moves on to another message while the first is read is given nothing of the first', async () => {
+    const setup = await setUp();
+    const { api, deliver, display } = setup;
+    await unlocked(setup);
+    const [first, second] = [canary(), canary()];
+    const [a, b] = [deliver(await encryptedSignedMail(first)), deliver(await encryptedSignedMail(second))];
+    // The first message's raw bytes arrive only once the tab shows the second one.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const getRaw = api.messages.getRaw.bind(api.messages);
+    let askedForA = false;
+    api.messages.getRaw = async (id) => {
+      if (id === a) {
+        askedForA = true;
+        await held;
+      }
+      return getRaw(id);
+    };
+    api.display(7, a);
+    const forA = display(7);
+    await expect.poll(() => askedForA).toBe(true);
+    api.display(7, b);
+    release();
+    expect(await forA).toEqual({ parts: [], protectedSubject: undefined });
+    expect((await display(7)).parts[0]!.content).toContain(second);
+    expect(JSON.stringify(await display(7))).not.toContain(first);
+  });
+
   it('a selection of several messages, or with the message pane closed, is not read', async () => {
     const { api, deliver, background } = await setUp();
     const [a, b] = [deliver(await encryptedSignedMail(canary())), deliver(await encryptedSignedMail(canary()))];
