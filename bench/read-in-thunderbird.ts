@@ -3,7 +3,7 @@
  * messages, and what Sigill adds to showing a plain message.
  *
  *   npx tsx bench/read-in-thunderbird.ts [--size 10M] [--body 100K] [--small 10K] [--plain 5] [--give-up 120]
- *     [--rounds debian-default,baseline-jit]
+ *     [--rounds debian-default,baseline-jit] [--repeat 1]
  *
  * gpg (carol's fixture key) encrypts and signs PGP/MIME messages to bob and dave at once, and each is
  * submitted once to both mailboxes: a SMALL text, a BODY text, and a short text with a SIZE attachment (all
@@ -12,7 +12,13 @@
  * OpenPGP (dave's key, carol's accepted) and no Sigill, and opens the warm-up message too, so neither
  * side's first-use cost is counted. The time is from opening the message (the driver's
  * messageDisplay.open) until its decrypted text is in the message pane (polled through the driver, about
- * every 50 ms).
+ * every 50 ms); "TB loaded" is when Thunderbird had loaded it into bob's pane (open resolved, or the selected
+ * message's onMessagesDisplayed), before which no display script runs. Several openings print "each" as
+ * Sigill/TB loaded/built-in.
+ *
+ * The message with the SIZE attachment is opened --repeat times (fresh copies; medians printed), and as often
+ * selected in the message list of the mail tab (a fresh copy each), as a click there does: Sigill then starts reading it when it is selected (`mailTabs.onSelectedMessagesChanged`),
+ * while Thunderbird is still loading it into the pane.
  *
  * The same text and SIZE attachment unencrypted ("plain, text + SIZE attachment") is opened in both
  * Thunderbirds too: what Thunderbird itself needs to show such a message, against which the encrypted row
@@ -45,7 +51,7 @@ import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
-import { option, parseSize } from './args.ts';
+import { countOption, option, parseSize } from './args.ts';
 import { pgpMimeBody, pgpMimeContentType } from './pgp-mime-envelope.ts';
 
 const KiB = 1024;
@@ -83,10 +89,23 @@ function pgpMime(gpg: Gpg, subject: string, inner: string): string {
 /** Give up on one message after this long (printed as "not shown"); a busy machine may need more. */
 const GIVE_UP_MS = Number(option('give-up', '120')) * 1000;
 
-/** Milliseconds from opening the message until `shown` says the pane shows it; undefined when it never did. */
-async function timeToShown(client: Client, messageId: number, shown: (pane: { sigill: string | null; text: string }) => boolean): Promise<number | undefined> {
+/**
+ * Milliseconds from opening the message until `shown` says the pane shows it; undefined when it never did.
+ * `how`: in a tab of its own (messageDisplay.open), or selected in the message list of the mail tab, as a click
+ * there does (Sigill then starts reading it when it is selected, before Thunderbird has loaded it).
+ */
+async function timeToShown(
+  client: Client,
+  messageId: number,
+  shown: (pane: { sigill: string | null; text: string }) => boolean,
+  how: 'tab' | 'list' = 'tab',
+  loaded?: (ms: number) => void,
+): Promise<number | undefined> {
   const started = performance.now();
-  await client.open(messageId);
+  // Both resolve when Thunderbird has loaded the message into the pane (before any display script runs).
+  if (how === 'list') await client.call('select', { messageId, untilLoaded: true }, GIVE_UP_MS + 30_000);
+  else await client.open(messageId);
+  loaded?.(performance.now() - started);
   for (;;) {
     const pane = await client.call('messagePane', {}).catch(() => undefined);
     if (pane !== undefined && shown(pane)) return performance.now() - started;
@@ -104,11 +123,15 @@ interface Case {
   subject: string;
   /** Not encrypted: Sigill (bob) is done when it has looked at the message and left it untouched. */
   plain?: boolean;
+  /** Selected in the message list instead of opened in a tab. */
+  how?: 'tab' | 'list';
 }
 
 interface Row {
   label: string;
   sigill: number | undefined;
+  /** When Thunderbird had loaded the message in bob's pane (Sigill's display script runs after that). */
+  loaded: number | undefined;
   builtin: number | undefined;
 }
 
@@ -177,9 +200,10 @@ async function round(label: string, prefs: Record<string, boolean>, encrypted: (
       await submitRaw(world, 'carol', 'dave', item.raw);
       const [forBob, forDave] = [await bob.receive({ subject: item.subject }, 120_000), await dave.receive({ subject: item.subject }, 120_000)];
       const mark = item.plain === true ? 'untouched' : 'shown';
-      const sigill = await timeToShown(bob, forBob.id, (pane) => pane.sigill === mark && pane.text.includes(item.marker));
-      const builtin = await timeToShown(dave, forDave.id, (pane) => pane.text.includes(item.marker));
-      rows.push({ label: item.label, sigill, builtin });
+      let loaded: number | undefined;
+      const sigill = await timeToShown(bob, forBob.id, (pane) => pane.sigill === mark && pane.text.includes(item.marker), item.how, (ms) => (loaded = ms));
+      const builtin = await timeToShown(dave, forDave.id, (pane) => pane.text.includes(item.marker), item.how);
+      rows.push({ label: item.label, sigill, loaded, builtin });
     }
 
     const plain: PlainRow = { withSigill: [], without: [], sigillDone: [] };
@@ -221,13 +245,12 @@ async function main(): Promise<void> {
   const attachmentSize = parseSize(option('size', '10M'));
   const plainCount = Number(option('plain', '5'));
   const smallSize = parseSize(option('small', '10K'));
+  const repeat = countOption('repeat', 1);
   const cases = (gpg: Gpg): Case[] => {
     const body = `marker-${randomBytes(6).toString('hex')}`;
-    const withFile = `marker-${randomBytes(6).toString('hex')}`;
     const file = randomBytes(attachmentSize).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
     const withAttachment = (marker: string): string =>
       `--in${CRLF}Content-Type: text/plain${CRLF}${CRLF}See the file. ${marker}${CRLF}--in${CRLF}Content-Type: application/octet-stream; name="data.bin"${CRLF}Content-Disposition: attachment; filename="data.bin"${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${file}${CRLF}--in--${CRLF}`;
-    const inner = `Content-Type: multipart/mixed; boundary="in"${CRLF}${CRLF}${withAttachment(withFile)}`;
     const plainFile = `marker-${randomBytes(6).toString('hex')}`;
     const small = `marker-${randomBytes(6).toString('hex')}`;
     return [
@@ -243,7 +266,15 @@ async function main(): Promise<void> {
         subject: `bench body ${body}`,
         raw: pgpMime(gpg, `bench body ${body}`, `Content-Type: text/plain; charset=us-ascii${CRLF}${CRLF}${text(bodySize, body)}`),
       },
-      { label: `PGP/MIME, text + ${sizeLabel(attachmentSize)} attachment`, marker: withFile, subject: `bench file ${withFile}`, raw: pgpMime(gpg, `bench file ${withFile}`, inner) },
+      // The large message --repeat times, each a fresh copy opened in a tab and one selected in the list, in turn.
+      ...Array.from({ length: repeat }, (): Case[] => {
+        const [inTab, inList] = [`marker-${randomBytes(6).toString('hex')}`, `marker-${randomBytes(6).toString('hex')}`];
+        const large = (marker: string, subject: string): string => pgpMime(gpg, subject, `Content-Type: multipart/mixed; boundary="in"${CRLF}${CRLF}${withAttachment(marker)}`);
+        return [
+          { label: `PGP/MIME, text + ${sizeLabel(attachmentSize)} attachment`, marker: inTab, subject: `bench file ${inTab}`, raw: large(inTab, `bench file ${inTab}`) },
+          { label: '  the same, selected in the list', marker: inList, subject: `bench listed ${inList}`, raw: large(inList, `bench listed ${inList}`), how: 'list' },
+        ];
+      }).flat(),
       {
         label: `plain, text + ${sizeLabel(attachmentSize)} attachment`,
         marker: plainFile,
@@ -262,10 +293,17 @@ async function main(): Promise<void> {
   for (const [label, prefs] of rounds) {
     const { rows, plain } = await round(label, prefs, cases, plainCount, bodySize);
     console.log(`\n${label === 'debian-default' ? "Debian's default prefs (no baseline JIT)" : 'javascript.options.baselinejit on'}`);
-    console.log(`${'encrypted and signed (gpg); plain'.padEnd(40)} ${'Sigill'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
-    for (const row of rows) {
+    console.log(`${'encrypted and signed (gpg); plain'.padEnd(40)} ${'Sigill'.padStart(10)} ${'TB loaded'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
+    // Rows opened more than once (--repeat) print their medians and each value.
+    const labels = [...new Set(rows.map((row) => row.label))];
+    for (const rowLabel of labels) {
+      const same = rows.filter((row) => row.label === rowLabel);
+      const middle = (values: Array<number | undefined>): number | undefined => (values.some((value) => value === undefined) ? undefined : median(values as number[]));
+      const row = { sigill: middle(same.map((one) => one.sigill)), builtin: middle(same.map((one) => one.builtin)) };
       const ratio = row.sigill === undefined || row.builtin === undefined ? '-' : (row.sigill / row.builtin).toFixed(2);
-      console.log(`${row.label.padEnd(40)} ${ms(row.sigill).padStart(10)} ${ms(row.builtin).padStart(10)} ${ratio.padStart(8)}`);
+      const each = same.length === 1 ? '' : `  (each: ${same.map((one) => `${ms(one.sigill)}/${ms(one.loaded)}/${ms(one.builtin)}`).join('  ')})`;
+      const loaded = middle(same.map((one) => one.loaded));
+      console.log(`${rowLabel.padEnd(40)} ${ms(row.sigill).padStart(10)} ${ms(loaded).padStart(10)} ${ms(row.builtin).padStart(10)} ${ratio.padStart(8)}${each}`);
     }
     const [withSigill, without, done] = [median(plain.withSigill), median(plain.without), median(plain.sigillDone)];
     const added = withSigill === undefined || without === undefined ? '-' : `${(withSigill - without).toFixed(0)} ms`;

@@ -5,6 +5,7 @@
  */
 import DOMPurify from 'dompurify';
 import { htmlSanitizer, openpgpEngine } from '../../src/core/index.ts';
+import { spareBuiltinDecryption } from '../experiments/builtin-decryption/api.ts';
 import { pgpMimeAvailability, pgpMimeExperiment } from '../experiments/pgpmime/api.ts';
 import { browserApi } from '../platform/browser.ts';
 import { startBackground } from './main.ts';
@@ -17,3 +18,8 @@ console.info(`sigill: background started (version ${api.runtime.getManifest().ve
 // Loads the PGP/MIME Experiment and says whether this Thunderbird can send PGP/MIME (the send path
 // falls back to inline with a notice when it cannot).
 void pgpMimeAvailability(pgpMime).then((state) => console.info(`sigill: PGP/MIME ${state.available ? 'available' : `not available: ${state.reason ?? 'unknown reason'}`}`));
+// Thunderbird's own OpenPGP, when it holds no secret key, is spared a PGP/MIME decryption that can only fail
+// (seconds for a large message before it shows; docs/reading-mail.md, "Thunderbird's own load").
+void spareBuiltinDecryption().then((state) =>
+  console.info(`sigill: Thunderbird's own PGP/MIME decryption ${state.installed ? 'is skipped while it holds no secret key' : `is left as it is: ${state.reason ?? 'unknown reason'}`}`),
+);

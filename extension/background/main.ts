@@ -169,6 +169,10 @@ export function startBackground(api: BrowserApi, options: BackgroundOptions = {}
   // The display script and the listener for displayed messages are registered at once (Manifest V3 wakes the background for them).
   api.replyCompose.onComposeStateChanged.addListener((tab) => void reading.then((reader) => reader.composeOpened(tab)).catch((error: unknown) => console.error('sigill: the reply could not be prepared', error)));
   api.messageDisplay.onMessagesDisplayed.addListener((tab, messages) => void reading.then((reader) => reader.displayed(tab, messages), () => undefined));
+  // A message selected in a list is read while Thunderbird loads it into the pane (never prompting before it is shown).
+  api.mailTabs.onSelectedMessagesChanged.addListener(
+    (tab, messages) => void reading.then((reader) => reader.selected(tab, messages)).catch((error: unknown) => console.warn('sigill: a selected message could not be read ahead', error)),
+  );
   void reading.then((reader) => reader.start()).catch((error: unknown) => console.error('sigill: the message display could not be set up', error));
 
   api.runtime.onMessage.addListener((message, sender) => {

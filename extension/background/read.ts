@@ -140,14 +140,33 @@ class OpenpgpScan {
   }
 }
 
+/**
+ * One message's read, made once and kept. A read started when the message was only selected (before
+ * Thunderbird has loaded it into the pane) may not ask for a passphrase: where it would, it stops, and the
+ * message is read again when it is displayed.
+ */
+interface ReadEntry {
+  made: Promise<ReadResult | undefined | typeof STOPPED_AT_PROMPT>;
+  /** The message is displayed (or one of Sigill's pages asks about it): from then on its read may prompt. */
+  displayed: boolean;
+  /** Set when a read of a message not displayed needed a locked key. */
+  stopped: boolean;
+}
+
+const STOPPED_AT_PROMPT = Symbol('stopped at the passphrase prompt');
+
 function latin1(bytes: Uint8Array): string {
   return new TextDecoder('latin1').decode(bytes);
 }
 
 export class ReadService {
   readonly #deps: ReadDependencies;
-  /** messageId → the view being made or made (in insertion order: the oldest is dropped first). */
-  readonly #views = new Map<number, Promise<ReadResult | undefined>>();
+  /** messageId → the read being made or made (in insertion order: the oldest is dropped first). */
+  readonly #views = new Map<number, ReadEntry>();
+  /** The message last selected alone in a mail tab whose message pane shows it, not read yet. */
+  #selected: number | undefined;
+  /** A read of a selected message is running (one at a time: quick selections do not pile up decryptions). */
+  #reading = false;
   /** Own key fingerprint → every key ID of it (primary and subkeys), upper case. */
   readonly #ownKeyIDs = new Map<string, string[]>();
   /** Messages shown decrypted (remembered after their view left the cache, for replies). */
@@ -234,6 +253,34 @@ export class ReadService {
   }
 
   /**
+   * `mailTabs.onSelectedMessagesChanged`: one message selected in a list whose message pane is shown. It fires
+   * before Thunderbird loads the message into the pane, which for a large PGP/MIME message takes it seconds
+   * (docs/reading-mail.md, "Thunderbird's own load"); reading it now lets Sigill's work overlap that load. Such a
+   * read never asks for a passphrase (the message is not displayed yet): with the key locked it stops there and
+   * the message is read again, prompting, when it is displayed. One such read runs at a time; while it runs,
+   * only the last selection waits for its turn.
+   */
+  async selected(tab: { id?: number }, messages: Array<{ id: number }>): Promise<void> {
+    const [message] = messages;
+    this.#selected = undefined;
+    if (tab.id === undefined || message === undefined || messages.length !== 1 || this.#views.get(message.id)?.stopped === false) return;
+    const paneShown = await this.#deps.api.mailTabs.get(tab.id).then((mailTab) => mailTab.messagePaneVisible !== false, () => false);
+    if (!paneShown) return;
+    this.#selected = message.id;
+    if (this.#reading) return;
+    this.#reading = true;
+    try {
+      while (this.#selected !== undefined) {
+        const messageId = this.#selected;
+        this.#selected = undefined;
+        if (this.#views.get(messageId)?.stopped !== false) await this.#entry(messageId, { displayed: false }).made;
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /**
    * A composer opened (its first `compose.onComposeStateChanged`): a reply to or forward of mail that was encrypted gets as its
    * quote only the decrypted text that was shown, and only from the mail's one root encryption (REPLY,
    * "Re: What's up Johnny?"); Thunderbird's own quote of such mail (ciphertext, or attacker parts around it)
@@ -260,6 +307,8 @@ export class ReadService {
     const messageId = await this.#displayedMessage(tabId);
     if (messageId === undefined) return { parts: [], protectedSubject: undefined };
     const result = await this.#result(messageId);
+    // The tab may have moved on to another message while this one was read: its content is not for that one.
+    if ((await this.#displayedMessage(tabId)) !== messageId) return { parts: [], protectedSubject: undefined };
     void this.#badge(tabId, messageId);
     // Only what came out of OpenPGP replaces the body: decrypted content, or a verified signed text.
     if (result === undefined || !result.parts.some((part) => part.encrypted || part.source !== 'plain')) {
@@ -361,8 +410,8 @@ export class ReadService {
   async wasEncrypted(messageId: number): Promise<boolean> {
     if (this.#shownEncrypted.has(messageId)) return true;
     const cached = this.#views.get(messageId);
-    const result = cached === undefined ? undefined : await cached;
-    return result !== undefined && result.encryption !== 'not-encrypted';
+    const result = cached === undefined ? undefined : await cached.made;
+    return result !== undefined && result !== STOPPED_AT_PROMPT && result.encryption !== 'not-encrypted';
   }
 
   // ---- keys arriving in mail ----
@@ -452,18 +501,32 @@ export class ReadService {
     return raw;
   }
 
-  /** The core's view of a message, made once and kept; undefined for mail without OpenPGP content. */
-  #result(messageId: number): Promise<ReadResult | undefined> {
-    const cached = this.#views.get(messageId);
-    if (cached !== undefined) return cached;
-    const made = this.#read(messageId);
-    this.#views.set(messageId, made);
-    // A view that failed for a passing reason (prompt cancelled) is kept, so that the popup can show why and offer to retry.
-    while (this.#views.size > CACHED_VIEWS) this.#views.delete(this.#views.keys().next().value as number);
-    return made;
+  /**
+   * The core's view of a message the user has displayed (or asks about in Sigill's pages), made once and kept;
+   * undefined for mail without OpenPGP content. May ask for the passphrase. A read begun on selection is
+   * taken over: from now on it may prompt, and if it had stopped at the prompt already, it is made again.
+   */
+  async #result(messageId: number): Promise<ReadResult | undefined> {
+    for (;;) {
+      const entry = this.#views.get(messageId) ?? this.#entry(messageId, { displayed: true });
+      entry.displayed = true;
+      const result = await entry.made;
+      if (result !== STOPPED_AT_PROMPT) return result;
+      if (this.#views.get(messageId) === entry) this.#views.delete(messageId);
+    }
   }
 
-  async #read(messageId: number): Promise<ReadResult | undefined> {
+  /** Starts a read of the message and keeps it (the oldest of more than CACHED_VIEWS is dropped). */
+  #entry(messageId: number, { displayed }: { displayed: boolean }): ReadEntry {
+    const entry: ReadEntry = { made: Promise.resolve(undefined), displayed, stopped: false };
+    entry.made = this.#read(messageId, entry).then((result) => (entry.stopped ? STOPPED_AT_PROMPT : result));
+    this.#views.set(messageId, entry);
+    // A view that failed for a passing reason (prompt cancelled) is kept, so that the popup can show why and offer to retry.
+    while (this.#views.size > CACHED_VIEWS) this.#views.delete(this.#views.keys().next().value as number);
+    return entry;
+  }
+
+  async #read(messageId: number, entry: ReadEntry): Promise<ReadResult | undefined> {
     let raw: Blob;
     try {
       raw = await this.#raw(messageId);
@@ -474,12 +537,13 @@ export class ReadService {
     this.#headers.set(messageId, headerSectionOf(latin1(new Uint8Array(await raw.slice(0, HEADER_LIMIT).arrayBuffer()))));
     while (this.#headers.size > CACHED_VIEWS) this.#headers.delete(this.#headers.keys().next().value as number);
     if (!(await mayHoldOpenpgpBlob(raw))) return undefined;
-    return read(raw, { ...this.#readOptions(), attachments: 'defer' });
+    return read(raw, { ...this.#readOptions(entry), attachments: 'defer' });
   }
 
-  #readOptions(): ReadOptions {
+  /** `entry`: the read of a message that may not be displayed yet (it prompts only once it is). */
+  #readOptions(entry?: ReadEntry): ReadOptions {
     return {
-      decryptionKeys: (request) => this.#decryptionKeys(request),
+      decryptionKeys: (request) => this.#decryptionKeys(request, entry),
       verificationKeys: (request) => this.#verificationKeys(request),
       ...(this.#deps.sanitizeHtml === undefined ? {} : { sanitizeHtml: this.#deps.sanitizeHtml }),
     };
@@ -495,8 +559,11 @@ export class ReadService {
     return ids;
   }
 
-  /** The own key the message was encrypted to, unlocked (through the prompt when it is locked). */
-  async #decryptionKeys({ keyIDs }: DecryptionKeyRequest): Promise<SecretKey[]> {
+  /**
+   * The own key the message was encrypted to, unlocked (through the prompt when it is locked, and only for
+   * a message that is displayed: a read of a message only selected stops there).
+   */
+  async #decryptionKeys({ keyIDs }: DecryptionKeyRequest, entry?: ReadEntry): Promise<SecretKey[]> {
     const wanted = new Set(keyIDs.map((id) => id.toUpperCase()));
     const { keyring } = this.#deps.keys;
     const matching: string[] = [];
@@ -517,6 +584,10 @@ export class ReadService {
     // One that is unlocked already, else ask for the first one's passphrase (one prompt, not one per key).
     const unlocked = matching.map((fingerprint) => keyring.unlockedKey(fingerprint)).filter((key) => key !== undefined);
     if (unlocked.length > 0) return unlocked;
+    if (entry !== undefined && !entry.displayed) {
+      entry.stopped = true;
+      throw new SigillError('KEY_LOCKED', { detail: 'the message is not displayed yet' });
+    }
     return [await this.#deps.keys.unlockedKey(matching[0] as string, 'decrypt')];
   }
 

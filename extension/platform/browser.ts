@@ -109,6 +109,12 @@ export interface ReadBrowserApi {
     getDisplayedMessages(tabId: number): Promise<MessageInfo[]>;
     onMessagesDisplayed: { addListener(listener: (tab: { id?: number }, messages: MessageInfo[]) => void): void };
   };
+  mailTabs: {
+    /** Whether the mail tab shows its message pane (a selected message is then loaded into it). */
+    get(tabId: number): Promise<{ messagePaneVisible?: boolean }>;
+    /** A selection in a mail tab's message list changed: fires before Thunderbird loads the message into the pane. */
+    onSelectedMessagesChanged: { addListener(listener: (tab: { id?: number }, messages: MessageInfo[]) => void): void };
+  };
   messageDisplayAction: {
     setBadgeText(details: { tabId: number; text: string }): Promise<void>;
     setBadgeBackgroundColor(details: { tabId: number; color: string }): Promise<void>;
@@ -239,6 +245,17 @@ function narrowRead(thunderbird: ThunderbirdBrowser): ReadBrowserApi {
         addListener: (listener) =>
           browser.messageDisplay.onMessagesDisplayed.addListener((tab, messages) => {
             const list = messages as unknown as MessageInfo[] | { messages: MessageInfo[] };
+            listener(tab, Array.isArray(list) ? list : list.messages);
+          }),
+      },
+    },
+    mailTabs: {
+      get: (tabId) => browser.mailTabs.get(tabId),
+      onSelectedMessagesChanged: {
+        addListener: (listener) =>
+          browser.mailTabs.onSelectedMessagesChanged.addListener((tab, selected) => {
+            // A MessageList; only its first page is given here, and Sigill reads only a selection of one message.
+            const list = selected as unknown as MessageInfo[] | { messages: MessageInfo[] };
             listener(tab, Array.isArray(list) ? list : list.messages);
           }),
       },

@@ -143,6 +143,41 @@ const commands = {
     return { tabId: tab.id };
   },
 
+  /**
+   * Selects a message in the first mail tab's message list, as a click there does (the tab is brought to the
+   * front and shows the message's folder); the message pane of that tab then shows it. `untilLoaded`: resolves
+   * only when Thunderbird has loaded the message into the pane (messageDisplay.onMessagesDisplayed).
+   */
+  async select({ messageId, untilLoaded = false }) {
+    const [mailTab] = await messenger.mailTabs.query({});
+    if (mailTab?.id === undefined) throw new Error('no mail tab');
+    const message = await messenger.messages.get(messageId);
+    if (message.folder?.id === undefined) throw new Error(`message ${messageId} has no folder`);
+    await messenger.tabs.update(mailTab.id, { active: true });
+    // A MailFolder (the MV2 form this driver uses; MailFolderId in MV3).
+    if (mailTab.displayedFolder?.id !== message.folder.id) await messenger.mailTabs.update(mailTab.id, { displayedFolder: message.folder });
+    // Thunderbird fires onMessagesDisplayed when the pane has loaded the message (its MsgsLoaded event).
+    const loaded = new Promise((resolve) => {
+      /** @param {{ id?: number }} tab @param {unknown} displayed */
+      const listener = (tab, displayed) => {
+        const list = /** @type {{ messages?: Array<{ id: number }> } | Array<{ id: number }>} */ (displayed);
+        const messages = Array.isArray(list) ? list : (list.messages ?? []);
+        if (tab.id !== mailTab.id || !messages.some((shown) => shown.id === messageId)) return;
+        messenger.messageDisplay.onMessagesDisplayed.removeListener(listener);
+        resolve(null);
+      };
+      messenger.messageDisplay.onMessagesDisplayed.addListener(listener);
+    });
+    await messenger.mailTabs.setSelectedMessages(mailTab.id, [messageId]);
+    if (untilLoaded) await withTimeout(loaded, 300_000, 'the selected message loaded into the pane');
+    return { tabId: mailTab.id };
+  },
+
+  async closeTab({ tabId }) {
+    await messenger.tabs.remove(tabId);
+    return null;
+  },
+
   /** Opens a page of an add-on (e.g. Sigill's options/options.html) in a tab. */
   async openAddonPage({ addonId, path }) {
     await messenger.sigillTest.openAddonPage(addonId, path);
@@ -187,6 +222,15 @@ const commands = {
   async composeBody({ tabId }) {
     const details = await messenger.compose.getComposeDetails(tabId);
     return { isPlainText: Boolean(details.isPlainText), plainTextBody: details.plainTextBody ?? '', body: details.body ?? '' };
+  },
+
+  async pgpMimeDecryptor({ mode }) {
+    await messenger.sigillTest.pgpMimeDecryptor(mode);
+    return null;
+  },
+
+  async pgpMimeDecryptorStats() {
+    return JSON.parse(await messenger.sigillTest.pgpMimeDecryptorStats());
   },
 
   async messagePane() {

@@ -127,6 +127,9 @@ export interface DriverCommands {
   screenshot: { args: Record<string, never>; result: string };
   /** Opens a message in a tab, so message display scripts run. */
   open: { args: { messageId: number }; result: { tabId: number } };
+  /** Selects a message in the first mail tab's list, as a click does (mailTabs.setSelectedMessages); that tab's id. */
+  select: { args: { messageId: number; untilLoaded?: boolean }; result: { tabId: number } };
+  closeTab: { args: { tabId: number }; result: null };
   getFull: { args: { messageId: number; decrypt?: boolean }; result: FullMessage };
   /** Hands a request to the core probe extension installed beside the driver (test/e2e/core-probe). */
   probe: { args: ProbeRequest; result: ProbeResponse };
@@ -156,6 +159,13 @@ export interface DriverCommands {
   clickComposeAction: { args: { addonId: string }; result: null };
   /** What Thunderbird's own OpenPGP shows in the open message's header: technology, encrypted and signed icons. */
   messageSecurity: { args: Record<string, never>; result: MessageSecurity };
+  /**
+   * Which PGP/MIME decryptor Thunderbird's MIME parser gets for the messages opened from now on (test only,
+   * bench/thunderbird-load.ts): Thunderbird's own, the same counted, one doing nothing, or none.
+   */
+  pgpMimeDecryptor: { args: { mode: PgpMimeDecryptorMode }; result: null };
+  /** The counters since the last pgpMimeDecryptor ('counted' and 'noop' count). */
+  pgpMimeDecryptorStats: { args: Record<string, never>; result: PgpMimeDecryptorStats };
   /** What the message pane of the selected tab shows: `sigill` is Sigill's mark ('shown' / 'untouched'), `text` its innerText. */
   messagePane: { args: Record<string, never>; result: MessagePane };
   /** Clicks an add-on's message display action button in the selected tab (its popup opens). */
@@ -175,6 +185,24 @@ export interface DriverCommands {
 }
 
 export type ComposeSaveResult = { ok: true; messages: { id: number; headerMessageId: string; folder: string }[] } | { ok: false; error: string };
+
+export type PgpMimeDecryptorMode = 'shipped' | 'counted' | 'noop' | 'absent';
+
+export interface PgpMimeDecryptorStats {
+  /** Encrypted parts libmime asked a decryptor for. */
+  parts: number;
+  /** onDataAvailable calls (one per line of the part) and their bytes. */
+  calls: number;
+  bytes: number;
+  /** Milliseconds inside the decryptor's onStartRequest, onDataAvailable (all calls) and onStopRequest. */
+  startMs: number;
+  dataMs: number;
+  stopMs: number;
+  /** For each part, the JavaScript frames that led libmime to it (empty when none: a channel Thunderbird opened). */
+  callers: string[];
+  /** For each part ('counted', 'noop'), the query of the message URL libmime parsed it for. */
+  uris: string[];
+}
 
 export interface MessagePane {
   url: string;

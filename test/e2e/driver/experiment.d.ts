@@ -2,7 +2,7 @@
  * Types the driver's type check needs beyond @types/thunderbird-webext-browser: its test-only Experiment
  * API (experiment/schema.json), and a compose property newer than those typings.
  */
-import type { AddonInfo } from './commands.ts';
+import type { AddonInfo, PgpMimeDecryptorMode } from './commands.ts';
 
 declare global {
   namespace messenger {
@@ -27,6 +27,9 @@ declare global {
       function clickComposeAction(addonId: string): Promise<void>;
       function editDraft(messageId: number): Promise<void>;
       function messageSecurity(): Promise<string>;
+      function pgpMimeDecryptor(mode: PgpMimeDecryptorMode): Promise<void>;
+      /** JSON text of PgpMimeDecryptorStats (commands.ts). */
+      function pgpMimeDecryptorStats(): Promise<string>;
       /** JSON text of a MessagePane (commands.ts). */
       function messagePane(): Promise<string>;
       function clickMessageDisplayAction(addonId: string): Promise<void>;

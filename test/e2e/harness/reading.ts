@@ -124,7 +124,7 @@ export async function messagePane(client: Client): Promise<MessagePane> {
 }
 
 /** Whether Sigill's passphrase prompt is open now. */
-async function promptOpen(client: Client): Promise<boolean> {
+export async function promptOpen(client: Client): Promise<boolean> {
   try {
     const state = await client.call('pageAction', { addonId: sigillId, path: 'prompt/prompt.html', action: { op: 'query', selector: '#user-id' }, timeoutMs: 500 }, 20_000);
     return (state as { exists?: boolean; text?: string }).exists === true && (state as { text?: string }).text !== '';

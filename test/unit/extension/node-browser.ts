@@ -52,6 +52,11 @@ export interface NodeBrowser extends BrowserApi {
   openCompose(tabId: number, details: { type: string; relatedMessageId?: number; isPlainText: boolean }): void;
   /** Shows a message in a tab, as a click in the message list does (fires onMessagesDisplayed). */
   display(tabId: number, messageId: number): void;
+  /**
+   * Selects a message in a mail tab's list (fires mailTabs.onSelectedMessagesChanged), before it is displayed:
+   * Thunderbird loads it into the pane afterwards (`display`). `paneHidden`: the tab's message pane is closed.
+   */
+  select(tabId: number, messageIds: number[], options?: { paneHidden?: boolean }): void;
   /** Sends `message` as the message display script in `tabId` would. */
   sendFromDisplay(tabId: number, message: unknown): Promise<unknown>;
 }
@@ -67,6 +72,8 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
   let nextWindowId = 1;
   const createdListeners: Array<(tab: { id?: number; type?: string }) => void> = [];
   const displayedListeners: Array<(tab: { id?: number }, messages: Array<{ id: number }>) => void> = [];
+  const selectedListeners: Array<(tab: { id?: number }, messages: Array<{ id: number }>) => void> = [];
+  const hiddenPanes = new Set<number>();
   const composer = nodeComposer();
 
   async function dispatch(message: unknown, url: string, tab?: { id: number }): Promise<unknown> {
@@ -100,6 +107,15 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     display: (tabId, messageId) => {
       api.displayedIn.set(tabId, messageId);
       for (const listener of displayedListeners) listener({ id: tabId }, [{ id: messageId }]);
+    },
+    select: (tabId, messageIds, { paneHidden = false } = {}) => {
+      if (paneHidden) hiddenPanes.add(tabId);
+      else hiddenPanes.delete(tabId);
+      for (const listener of selectedListeners) listener({ id: tabId }, messageIds.map((id) => ({ id })));
+    },
+    mailTabs: {
+      get: async (tabId) => ({ messagePaneVisible: !hiddenPanes.has(tabId) }),
+      onSelectedMessagesChanged: { addListener: (listener) => void selectedListeners.push(listener) },
     },
     sendFromDisplay: (tabId, message) => dispatch(message, 'mailbox:///message', { id: tabId }),
     messages: {

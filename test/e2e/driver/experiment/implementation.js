@@ -1,6 +1,6 @@
 // Test-only Experiment API (never shipped). There is no WebExtension API to fetch mail now, nor to look
 // at another add-on's state: these call Thunderbird's own services, the way its buttons do.
-/* global ChromeUtils, Ci, Cu, ExtensionCommon, Services, WebExtensionPolicy */
+/* global ChromeUtils, Ci, Components, Cu, ExtensionCommon, Services, WebExtensionPolicy */
 
 // Operating extension pages (Sigill's options page and passphrase prompt) as a person would: a window
 // actor inside the extension process (page-child.sys.mjs) clicks, types with real key events and reads.
@@ -102,9 +102,96 @@ async function extensionStorage(addonId) {
   return ExtensionStorageIDB.open(ExtensionStorageIDB.getStoragePrincipal(extension), extension.hasPermission('unlimitedStorage'));
 }
 
+/**
+ * Thunderbird's PGP/MIME decryptor under test (bench/thunderbird-load.ts): libmime's `multipart/encrypted`
+ * class (nsPgpMimeProxy.cpp) creates the JavaScript object registered as PGP_MIME_DECRYPTOR for every
+ * encrypted part it parses and hands it each line of the part (MimeMessage_parse_line passes its body one
+ * line at a time) through `onDataAvailable`. The modes, each for the messages opened after it is set:
+ * 'shipped' Thunderbird's own (PgpMimeHandler.sys.mjs), 'counted' the same wrapped to count the calls and the
+ * time spent inside them, 'noop' a decryptor that takes the lines and does nothing (what crossing into
+ * JavaScript per line costs), 'absent' none at all (creating it fails: libmime parses the part and shows its
+ * "needs an add-on" text, no JavaScript per line).
+ */
+const PGP_MIME_DECRYPTOR = '@mozilla.org/mime/pgp-mime-js-decrypt;1';
+const TEST_DECRYPTOR_CID = Components.ID('{5b0e7a1c-4f1d-4d8e-9d3a-2f6c1e0a7b11}');
+const decryptorStats = { parts: 0, calls: 0, bytes: 0, startMs: 0, dataMs: 0, stopMs: 0, callers: [], uris: [] };
+/** Milliseconds with sub-millisecond resolution (Cu.now is gone; ChromeUtils.now replaced it). */
+const preciseNow = () => (typeof ChromeUtils.now === 'function' ? ChromeUtils.now() : Date.now());
+let shippedDecryptorCid = null;
+let testDecryptorFactory = null;
+
+function registrar() {
+  return Components.manager.QueryInterface(Ci.nsIComponentRegistrar);
+}
+
+function restoreShippedDecryptor() {
+  if (testDecryptorFactory === null) return;
+  registrar().unregisterFactory(TEST_DECRYPTOR_CID, testDecryptorFactory);
+  registrar().registerFactory(shippedDecryptorCid, null, PGP_MIME_DECRYPTOR, null);
+  testDecryptorFactory = null;
+}
+
+function setPgpMimeDecryptor(mode) {
+  shippedDecryptorCid ??= registrar().contractIDToCID(PGP_MIME_DECRYPTOR);
+  restoreShippedDecryptor();
+  Object.assign(decryptorStats, { parts: 0, calls: 0, bytes: 0, startMs: 0, dataMs: 0, stopMs: 0, callers: [], uris: [] });
+  if (mode === 'shipped') return;
+  const { PgpMimeHandler } = ChromeUtils.importESModule('resource:///modules/PgpMimeHandler.sys.mjs');
+  const timed = (field, run) => {
+    const started = preciseNow();
+    try {
+      return run();
+    } finally {
+      decryptorStats[field] += preciseNow() - started;
+    }
+  };
+  // The URL libmime parses the message for (its query says why: display, headers, a part ...).
+  const noteUri = (request) => {
+    const uri = request.QueryInterface(Ci.nsIPgpMimeProxy).messageURI?.spec ?? '';
+    decryptorStats.uris.push(uri.replace(/^[^?]*/, ''));
+  };
+  const make = () => {
+    decryptorStats.parts += 1;
+    // Who asked libmime to parse the message (the JavaScript frames above it, when a script did).
+    decryptorStats.callers.push(new Error().stack?.split('\n').slice(2, 8).join(' < ') ?? '');
+    if (mode === 'absent') throw Components.Exception('test: no PGP/MIME decryptor', Components.results.NS_ERROR_FACTORY_NOT_REGISTERED);
+    if (mode === 'noop') {
+      return {
+        QueryInterface: ChromeUtils.generateQI(['nsIStreamListener']),
+        onStartRequest: noteUri,
+        onDataAvailable(_request, _stream, _offset, count) {
+          decryptorStats.calls += 1;
+          decryptorStats.bytes += count;
+        },
+        onStopRequest() {},
+      };
+    }
+    const inner = new PgpMimeHandler();
+    return {
+      QueryInterface: ChromeUtils.generateQI(['nsIStreamListener']),
+      onStartRequest: (request) => {
+        noteUri(request);
+        timed('startMs', () => inner.onStartRequest(request));
+      },
+      onDataAvailable: (request, stream, offset, count) => {
+        decryptorStats.calls += 1;
+        decryptorStats.bytes += count;
+        timed('dataMs', () => inner.onDataAvailable(request, stream, offset, count));
+      },
+      onStopRequest: (request, status) => timed('stopMs', () => inner.onStopRequest(request, status)),
+    };
+  };
+  testDecryptorFactory = {
+    QueryInterface: ChromeUtils.generateQI(['nsIFactory']),
+    createInstance: (iid) => make().QueryInterface(iid),
+  };
+  registrar().registerFactory(TEST_DECRYPTOR_CID, 'Sigill e2e test PGP/MIME decryptor', PGP_MIME_DECRYPTOR, testDecryptorFactory);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- Thunderbird looks the API class up by this global name
 var sigillTest = class extends ExtensionCommon.ExtensionAPI {
   onShutdown() {
+    restoreShippedDecryptor();
     if (!pageActorRegistered) return;
     ChromeUtils.unregisterWindowActor(PAGE_ACTOR);
     Services.io.getProtocolHandler('resource').QueryInterface(Ci.nsISubstitutingProtocolHandler).setSubstitution(RESOURCE_HOST, null);
@@ -275,6 +362,16 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
         },
 
         /** What the message pane of the selected tab shows (after display scripts ran). */
+        /** Which PGP/MIME decryptor libmime gets from now on (see setPgpMimeDecryptor); its counters start at zero. */
+        async pgpMimeDecryptor(mode) {
+          setPgpMimeDecryptor(mode);
+        },
+
+        /** JSON text of the counters since the last pgpMimeDecryptor: parts, calls, bytes, ms inside each method. */
+        async pgpMimeDecryptorStats() {
+          return JSON.stringify(decryptorStats);
+        },
+
         async messagePane() {
           const aboutMessage = currentAboutMessage();
           const browser = aboutMessage.document.getElementById('messagepane');

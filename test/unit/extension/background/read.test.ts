@@ -422,3 +422,129 @@ describe('the read path in the background', () => {
     expect((refused as RequestError).code).toBe('BAD_INPUT');
   });
 });
+
+describe('reading a message when it is selected, while Thunderbird loads it', () => {
+  /** Counts the prompt windows opened (each passphrase prompt is one window). */
+  function countPrompts(api: NodeBrowser): () => number {
+    let opened = 0;
+    const create = api.windows.create.bind(api.windows);
+    api.windows.create = (data) => ((opened += 1), create(data));
+    return () => opened;
+  }
+
+  /** bob's key unlocked, as after the first encrypted message of a session. */
+  async function unlocked(setup: Awaited<ReturnType<typeof setUp>>): Promise<void> {
+    const { api, deliver, display, page } = setup;
+    api.display(1, deliver(await encryptedSignedMail(canary())));
+    const shown = display(1);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await shown).parts).toHaveLength(1);
+  }
+
+  it('with the key unlocked: the read made on selection is what the display shows (the message is read once)', async () => {
+    const setup = await setUp();
+    const { api, deliver, display, background } = setup;
+    await unlocked(setup);
+    const prompts = countPrompts(api);
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    const reads = api.rawReads;
+    await (await background.reading).selected({ id: 2 }, [{ id }]);
+    expect(api.rawReads).toBe(reads + 1);
+    api.display(2, id);
+    expect((await display(2)).parts[0]!.content).toContain(secret);
+    expect(api.rawReads).toBe(reads + 1);
+    expect(prompts()).toBe(0);
+  });
+
+  it('with the key locked: no prompt for a message only selected; when it is displayed, the prompt asks and it shows', async () => {
+    const { api, deliver, display, page, background } = await setUp();
+    const prompts = countPrompts(api);
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    await (await background.reading).selected({ id: 3 }, [{ id }]);
+    expect(prompts()).toBe(0);
+    expect(api.openWindows.size).toBe(0);
+    api.display(3, id);
+    const shown = display(3);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await shown).parts[0]!.content).toContain(secret);
+    expect(prompts()).toBe(1);
+    expect(await page('read.status', { tabId: 3 })).toMatchObject({ encryption: 'encrypted', signature: 'signed', errors: [] });
+  });
+
+  it('a message displayed while its selected read is still running: that read may then ask, once', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const prompts = countPrompts(api);
+    const secret = canary();
+    const id = deliver(await encryptedSignedMail(secret));
+    api.select(4, [id]);
+    api.display(4, id);
+    const shown = display(4);
+    await answerPrompt(api, page, fixturePassphrase('bob'));
+    expect((await shown).parts[0]!.content).toContain(secret);
+    expect(prompts()).toBe(1);
+  });
+
+  it('quick selections: one read at a time, only the last selection waits; each tab is shown its own message only', async () => {
+    const setup = await setUp();
+    const { api, deliver, display, background } = setup;
+    await unlocked(setup);
+    const secrets = [canary(), canary(), canary()];
+    const ids: number[] = [];
+    for (const secret of secrets) ids.push(deliver(await encryptedSignedMail(secret)));
+    const reader = await background.reading;
+    const reads = api.rawReads;
+    await Promise.all(ids.map((id) => reader.selected({ id: 5 }, [{ id }])));
+    // The first selection's read ran; the second was passed over by the third, which was read after it.
+    expect(api.rawReads).toBe(reads + 2);
+    // The tab moves on from the second message to the third while the second is read for it: the answer
+    // carries nothing of the second (it is not shown there any more), and the third shows its own content.
+    api.display(5, ids[1]!);
+    const second = display(5);
+    api.display(5, ids[2]!);
+    expect(JSON.stringify(await second)).not.toContain(secrets[1]);
+    const third = await display(5);
+    expect(third.parts[0]!.content).toContain(secrets[2]);
+    expect(JSON.stringify(third)).not.toContain(secrets[0]);
+    expect(JSON.stringify(third)).not.toContain(secrets[1]);
+  });
+
+  it('a tab that moves on to another message while the first is read is given nothing of the first', async () => {
+    const setup = await setUp();
+    const { api, deliver, display } = setup;
+    await unlocked(setup);
+    const [first, second] = [canary(), canary()];
+    const [a, b] = [deliver(await encryptedSignedMail(first)), deliver(await encryptedSignedMail(second))];
+    // The first message's raw bytes arrive only once the tab shows the second one.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const getRaw = api.messages.getRaw.bind(api.messages);
+    let askedForA = false;
+    api.messages.getRaw = async (id) => {
+      if (id === a) {
+        askedForA = true;
+        await held;
+      }
+      return getRaw(id);
+    };
+    api.display(7, a);
+    const forA = display(7);
+    await expect.poll(() => askedForA).toBe(true);
+    api.display(7, b);
+    release();
+    expect(await forA).toEqual({ parts: [], protectedSubject: undefined });
+    expect((await display(7)).parts[0]!.content).toContain(second);
+    expect(JSON.stringify(await display(7))).not.toContain(first);
+  });
+
+  it('a selection of several messages, or with the message pane closed, is not read', async () => {
+    const { api, deliver, background } = await setUp();
+    const [a, b] = [deliver(await encryptedSignedMail(canary())), deliver(await encryptedSignedMail(canary()))];
+    const reader = await background.reading;
+    await reader.selected({ id: 6 }, [{ id: a }, { id: b }]);
+    api.select(6, [a], { paneHidden: true });
+    await reader.selected({ id: 6 }, [{ id: a }]);
+    expect(api.rawReads).toBe(0);
+  });
+});
