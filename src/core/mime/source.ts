@@ -5,7 +5,9 @@
  * present in Thunderbird and Node alike.
  */
 import { SigillError } from '../errors.ts';
-import { nativeBase64Decoder, type Base64Decoder } from '../messages/native-armor.ts';
+import { Base64Pieces, nativeBase64Decoders, type Base64Decoders } from '../messages/native-armor.ts';
+
+export type { Base64Setter } from '../messages/native-armor.ts';
 
 export interface ByteSource {
   readonly size: number;
@@ -68,26 +70,19 @@ export function rangeStream({ source, start, end }: SourceRange, chunkSize = STR
 
 const latin1 = new TextDecoder('latin1');
 
-/** `Uint8Array.prototype.setFromBase64` (Thunderbird 140+), stopping before a partial final group. */
-export type Base64Setter = (target: Uint8Array, text: string) => { read: number; written: number };
-
-function nativeBase64Setter(): Base64Setter | undefined {
-  type WithSetter = { setFromBase64?: (text: string, options: { lastChunkHandling: string }) => { read: number; written: number } };
-  const setFromBase64 = (Uint8Array.prototype as unknown as WithSetter).setFromBase64;
-  return typeof setFromBase64 === 'function' ? (target, text) => setFromBase64.call(target, text, { lastChunkHandling: 'stop-before-partial' }) : undefined;
-}
-
 /**
  * Base64 (RFC 2045 §6.8) decoded a chunk at a time; the output equals decoding the whole body at once.
- * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is decoded straight from its text (the
- * decoder skips line breaks itself and says how far it read; the rest of a group waits for the next
- * chunk): no cleaned copy of the text is made. Otherwise, and for a chunk that decoder refuses (characters
- * outside the alphabet, data after the padding), the chunk's alphabet characters are cut at a 4-character
- * boundary and decoded with `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored
- * as §6.8 says; data after the padding ends the body.
+ * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is decoded straight from its text
+ * into one fresh array (Base64Pieces: the decoder skips line breaks itself, a group split between chunks
+ * is completed on its own), so a chunk makes one string and one array and no joined or cleaned copy.
+ * Otherwise, and from a chunk that decoder refuses (characters outside the alphabet, data after the
+ * padding) on, the chunk's alphabet characters are cut at a 4-character boundary and decoded with
+ * `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored as §6.8 says; data
+ * after the padding ends the body. Every output array is new: a consumer may keep it.
  */
-export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | undefined; setFromBase64?: Base64Setter | undefined } = { fromBase64: nativeBase64Decoder(), setFromBase64: nativeBase64Setter() }): TransformStream<Uint8Array, Uint8Array> {
+export function base64DecodeStream(decoders: Base64Decoders = nativeBase64Decoders()): TransformStream<Uint8Array, Uint8Array> {
   const { fromBase64, setFromBase64 } = decoders;
+  let pieces = setFromBase64 !== undefined ? new Base64Pieces(setFromBase64) : undefined;
   let carry = '';
   let ended = false;
   const decode = (clean: string): Uint8Array => {
@@ -98,7 +93,7 @@ export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | unde
     return out;
   };
   const lenient = (text: string, final: boolean, controller: TransformStreamDefaultController<Uint8Array>): void => {
-    let clean = carry + text.replace(/[^A-Za-z0-9+/=]+/g, '');
+    let clean = (carry + text).replace(/[^A-Za-z0-9+/=]+/g, '');
     const pad = clean.indexOf('=');
     if (pad >= 0) {
       // Padding ends the data (RFC 2045 §6.8: "=" only at the end); anything after it is ignored.
@@ -127,24 +122,25 @@ export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | unde
     transform(chunk, controller) {
       if (ended) return;
       const text = latin1.decode(chunk);
-      if (setFromBase64 !== undefined) {
-        const joined = carry + text;
-        const target = new Uint8Array(Math.ceil((joined.length * 3) / 4));
+      if (pieces !== undefined) {
         try {
-          const { read, written } = setFromBase64(target, joined);
-          carry = joined.slice(read).replace(/[^A-Za-z0-9+/=]+/g, '');
-          if (written > 0) controller.enqueue(target.subarray(0, written));
+          const bytes = pieces.decode(text);
+          if (bytes.length > 0) controller.enqueue(bytes);
           // Padding read: the data ended (anything after it would have been refused above).
-          if (/=/.test(joined.slice(Math.max(0, read - 2), read))) ended = true;
+          if (pieces.padded) ended = true;
           return;
         } catch {
-          /* not clean base64: the lenient way below, from this chunk on */
+          // Not clean base64: the lenient way below, from this chunk on, with what is carried.
+          carry = pieces.leftover();
+          pieces = undefined;
         }
       }
       lenient(text, false, controller);
     },
     flush(controller) {
-      if (!ended) lenient('', true, controller);
+      if (ended) return;
+      if (pieces !== undefined) carry = pieces.leftover();
+      lenient('', true, controller);
     },
   });
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { base64DecodeStream, blobSource, type Base64Setter, bytesSource, isSigillError, rangeStream, readAll } from '../../../../src/core/index.ts';
+import { setFromBase64StandIn } from '../../../support/base64.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -67,6 +68,29 @@ describe('base64DecodeStream (RFC 2045 §6.8, a chunk at a time)', () => {
     }
     expect(Buffer.from(await decodeInPieces(bytes('aGVs*bG8g\r\nd29y bGQ=\r\nignored garbage'), [3], { setFromBase64: standIn })).toString()).toBe('hello world');
     expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8=\r\n'), [100], { setFromBase64: standIn })).toString()).toBe('hello');
+  });
+
+  it('with setFromBase64 as the proposal defines it: the same bytes at every split, each output a new array, nothing after the padding', async () => {
+    const decoders = { setFromBase64: setFromBase64StandIn };
+    for (const sizes of [[1], [2, 3], [5, 77, 1], [78], [79], [80], [4096]]) {
+      const outputs: Uint8Array[] = [];
+      const input = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let offset = 0, turn = 0; offset < wrapped.length; turn++) {
+            const size = sizes[turn % sizes.length] as number;
+            controller.enqueue(wrapped.slice(offset, offset + size));
+            offset += size;
+          }
+          controller.close();
+        },
+      });
+      const reader = input.pipeThrough(base64DecodeStream(decoders)).getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read()) outputs.push(next.value);
+      expect(Buffer.concat(outputs).equals(Buffer.from(data)), String(sizes)).toBe(true);
+      expect(new Set(outputs.map((output) => output.buffer)).size, 'no output array is reused').toBe(outputs.length);
+    }
+    expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8=\r\n\r\nd29ybGQ=\r\n'), [10], decoders)).toString()).toBe('hello');
+    expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8gd29y\r\nbGQ'), [13, 1], decoders)).toString()).toBe('hello world');
   });
 
   it('ignores characters outside the alphabet and anything after the padding', async () => {
