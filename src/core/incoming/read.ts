@@ -108,7 +108,8 @@ export async function read(raw: RawMail, options: ReadOptions = {}): Promise<Rea
 export function decodeAttachment(encoded: NonNullable<AttachmentView['encoded']>, options: Pick<ReadOptions, 'maxPlaintextSize' | 'streaming'> = {}): Promise<Uint8Array | Blob> {
   const inMemoryBelow = options.streaming?.inMemoryBelow;
   const text = encoded.data.stream() as ReadableStream<Uint8Array>;
-  return collect(text.pipeThrough(base64DecodeStream()), { limit: options.maxPlaintextSize ?? 256 * 1024 * 1024, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
+  // The decoder makes a new array for every chunk, so the sink keeps them without a copy.
+  return collect(text.pipeThrough(base64DecodeStream()), { limit: options.maxPlaintextSize ?? 256 * 1024 * 1024, handsOver: true, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
 }
 
 export async function readAttachment(raw: RawMail, index: number, options: ReadOptions = {}): Promise<AttachmentView | undefined> {
