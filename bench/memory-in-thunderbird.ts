@@ -2,7 +2,7 @@
  * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
  *
  *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
- *     [--gc-every-ms N]
+ *     [--gc-every-ms N] [--timeline]
  *
  * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
  * extension process where Sigill's background runs, the content, socket and utility processes), every
@@ -28,7 +28,8 @@
  * never asserted; everything started is stopped at the end. `--gc-every-ms N` asks every process of bob's
  * Thunderbird for a full garbage collection every N ms while bob reads the encrypted message (the driver's
  * collectGarbage: Gecko's "child-gc-request"): a peak that drops then was garbage not yet collected, one
- * that stays is memory held.
+ * that stays is memory held. `--timeline` prints the extension process's resident memory through the
+ * encrypted read, one figure per second (the highest of its samples), to see which step a peak belongs to.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,6 +58,17 @@ const mib = (kb: number): string => `${(kb / 1024).toFixed(0)}`;
 
 /** Samples the client's Thunderbird (all its processes) while `operation` runs. */
 const measure = (client: Client, operation: () => Promise<void>): Promise<Peaks> => measureMemory(client.thunderbird.process.child.pid ?? 0, operation);
+
+/** The extension process's resident memory, the highest sample of each second (MiB). */
+function printTimeline(peaks: Peaks): void {
+  const seconds: number[] = [];
+  for (const { ms, roles } of peaks.timeline) {
+    const second = Math.floor(ms / 1000);
+    seconds[second] = Math.max(seconds[second] ?? 0, roles.WebExtensions ?? 0);
+  }
+  const figures = Array.from(seconds, (kb) => (kb === undefined ? '-' : mib(kb)));
+  for (let at = 0; at < figures.length; at += 20) console.log(`  ${''.padEnd(46)} ${`${at} s:`.padStart(8)}   ${figures.slice(at, at + 20).join(' ')}`);
+}
 
 function printPeaks(title: string, peaks: Peaks): void {
   const grown = (before: number, peak: number): string => `${mib(before).padStart(5)} → ${mib(peak).padStart(5)} MiB (+${mib(peak - before)})`;
@@ -199,7 +211,7 @@ async function round(name: string, prefs: Record<string, string | number | boole
         }));
         const header = await receiveLarge(bob, `read ${label(size)} ${marker}`);
         const gcEvery = Number(option('gc-every-ms', '0'));
-        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, await measure(bob, async () => {
+        const peaks = await measure(bob, async () => {
           let reading = true;
           const collecting = (async () => {
             while (reading && gcEvery > 0) {
@@ -214,7 +226,9 @@ async function round(name: string, prefs: Record<string, string | number | boole
             reading = false;
             await collecting;
           }
-        }));
+        });
+        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, peaks);
+        if (process.argv.includes('--timeline')) printTimeline(peaks);
       }
     }
   } finally {
