@@ -89,8 +89,18 @@ export class Base64Pieces {
    * same text.
    */
   decode(text: string, final = false): Uint8Array {
-    const target = new Uint8Array(Math.ceil(((this.carried + text.length) * 3) / 4) + 3);
-    let written = 0;
+    const target = new Uint8Array(this.room(text.length));
+    return target.subarray(0, this.decodeInto(target, 0, text, final));
+  }
+
+  /** How many octets the next `length` characters can decode to at most (what is carried included). */
+  room(length: number): number {
+    return Math.ceil(((this.carried + length) * 3) / 4) + 3;
+  }
+
+  /** As decode, into `target` from `offset` (room(text.length) octets free there); returns how many were written. */
+  decodeInto(target: Uint8Array, offset: number, text: string, final = false): number {
+    let written = offset;
     let padded = this.padded;
     let rest = text;
     let carry = this.carry;
@@ -134,7 +144,7 @@ export class Base64Pieces {
     this.carry = carry;
     this.carried = carried;
     this.padded = padded;
-    return target.subarray(0, written);
+    return written - offset;
   }
 }
 
@@ -158,6 +168,18 @@ const ARMOR_HEADER = /^([^\s:]|[^\s:][^:]*[^\s:]): .+$/;
 const BLANK = /^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/;
 /** Characters between base64 quartets that carry nothing (line breaks, trailing spaces). */
 const WHITESPACE = /[ \t\r\n\f]/g;
+
+/** Bytes turned into text a piece at a time, few enough to pass as the arguments of one call. */
+export const TEXT_PIECE = 16 * 1024;
+
+/**
+ * The bytes as text, one character per byte (ISO 8859-1). `String.fromCharCode` makes a one-byte
+ * (Latin-1) string in SpiderMonkey; TextDecoder's result is a UTF-16 string there, twice the size, and
+ * base64 text is all the armor is. At most TEXT_PIECE bytes (arguments of one call).
+ */
+export function latin1Text(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
 
 /** Where the first line starting with '=' or '-' begins, after a line break in `text`; -1 if none does. */
 function lineEnd(text: string): number {
@@ -242,14 +264,17 @@ export async function unarmorNatively(input: ReadableStream<Uint8Array>, decoder
 
   const pieces = setFromBase64 !== undefined ? new Base64Pieces(setFromBase64) : undefined;
   let quartetRest = ''; // without setFromBase64: base64 characters short of a whole quartet
-  /** Decodes the data text of one chunk (`last`: the data ends with it). */
-  const decode = (data: string, last: boolean): Uint8Array => {
+  /** Decodes the data text of a piece into `out` at `offset` (`last`: the data ends with it); returns the octets written. */
+  const decodeInto = (out: Uint8Array, offset: number, data: string, last: boolean): number => {
     try {
-      if (pieces !== undefined) return pieces.decode(data, last);
+      if (pieces !== undefined) return pieces.decodeInto(out, offset, data, last);
       const characters = quartetRest + data.replace(WHITESPACE, '');
       const whole = last ? characters.length : characters.length - (characters.length % 4);
       quartetRest = characters.slice(whole);
-      return whole === 0 ? new Uint8Array(0) : (fromBase64 as Base64Decoder)(characters.slice(0, whole));
+      if (whole === 0) return 0;
+      const bytes = (fromBase64 as Base64Decoder)(characters.slice(0, whole));
+      out.set(bytes, offset);
+      return bytes.length;
     } catch (error) {
       throw new SigillError('MALFORMED_ARMOR', { detail: 'invalid base64 in the armor data', cause: error });
     }
@@ -272,26 +297,38 @@ export async function unarmorNatively(input: ReadableStream<Uint8Array>, decoder
     if (!ARMOR_LINE.test(tail)) throw malformed('unexpected text after the armor data');
     return true;
   };
-  /** The packet octets of the next chunk of armor (empty when it holds none); `final`: the input ended. */
+  /**
+   * The packet octets of the next chunk of armor (empty when it holds none); `final`: the input ended.
+   * With setFromBase64 the chunk is read as text a piece at a time (latin1Text) and decoded into one
+   * array; otherwise as one text, decoded with fromBase64.
+   */
   const take = (chunk: Uint8Array, final: boolean): Uint8Array => {
     if (trailer !== undefined) {
       trailer = concat(trailer, chunk);
       ended = trailerDone(final);
       return new Uint8Array(0);
     }
-    const text = bytewise.decode(chunk);
-    // The first line that starts with '=' or '-' ends the data: the checksum or the tail line.
-    const opensLine = text.length > 0 && atLineStart && (text.charCodeAt(0) === 0x3d || text.charCodeAt(0) === 0x2d);
-    const end = opensLine ? 0 : lineEnd(text);
-    if (text.length > 0) atLineStart = text.charCodeAt(text.length - 1) === 0x0a;
-    if (end < 0) {
-      if (final) throw malformed('the armor tail line is missing');
-      return decode(text, false);
+    const out = new Uint8Array(Math.ceil(((chunk.length + 4) * 3) / 4) + 3);
+    let written = 0;
+    const pieceSize = pieces !== undefined ? TEXT_PIECE : Math.max(chunk.length, 1);
+    for (let at = 0; at < chunk.length; at += pieceSize) {
+      const piece = chunk.subarray(at, at + pieceSize);
+      const text = pieces !== undefined ? latin1Text(piece) : bytewise.decode(piece);
+      // The first line that starts with '=' or '-' ends the data: the checksum or the tail line.
+      const opensLine = atLineStart && (text.charCodeAt(0) === 0x3d || text.charCodeAt(0) === 0x2d);
+      const end = opensLine ? 0 : lineEnd(text);
+      atLineStart = text.charCodeAt(text.length - 1) === 0x0a;
+      if (end < 0) {
+        written += decodeInto(out, written, text, false);
+        continue;
+      }
+      written += decodeInto(out, written, end === text.length ? text : text.slice(0, end), true);
+      trailer = chunk.subarray(at + end);
+      ended = trailerDone(final);
+      return out.subarray(0, written);
     }
-    const bytes = decode(end === text.length ? text : text.slice(0, end), true);
-    trailer = chunk.subarray(end);
-    ended = trailerDone(final);
-    return bytes;
+    if (final) throw malformed('the armor tail line is missing');
+    return out.subarray(0, written);
   };
 
   let first: Uint8Array | undefined = headBytes.subarray(bodyStart);

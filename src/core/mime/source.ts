@@ -5,7 +5,7 @@
  * present in Thunderbird and Node alike.
  */
 import { SigillError } from '../errors.ts';
-import { Base64Pieces, nativeBase64Decoders, type Base64Decoders } from '../messages/native-armor.ts';
+import { Base64Pieces, latin1Text, nativeBase64Decoders, TEXT_PIECE, type Base64Decoders } from '../messages/native-armor.ts';
 
 export type { Base64Setter } from '../messages/native-armor.ts';
 
@@ -121,21 +121,24 @@ export function base64DecodeStream(decoders: Base64Decoders = nativeBase64Decode
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       if (ended) return;
-      const text = latin1.decode(chunk);
+      let at = 0;
       if (pieces !== undefined) {
+        const out = new Uint8Array(pieces.room(chunk.length));
+        let written = 0;
         try {
-          const bytes = pieces.decode(text);
-          if (bytes.length > 0) controller.enqueue(bytes);
-          // Padding read: the data ended (anything after it would have been refused above).
-          if (pieces.padded) ended = true;
-          return;
+          // A piece at a time as one-byte text (latin1Text), decoded into one array for the chunk.
+          for (; at < chunk.length && !pieces.padded; at += TEXT_PIECE) written += pieces.decodeInto(out, written, latin1Text(chunk.subarray(at, at + TEXT_PIECE)));
         } catch {
-          // Not clean base64: the lenient way below, from this chunk on, with what is carried.
+          // Not clean base64: the lenient way below, from this piece on, with what is carried.
           carry = pieces.leftover();
           pieces = undefined;
         }
+        if (written > 0) controller.enqueue(out.subarray(0, written));
+        // Padding read: the data ended (anything after it would have been refused above).
+        if (pieces?.padded === true) ended = true;
+        if (pieces !== undefined) return;
       }
-      lenient(text, false, controller);
+      lenient(latin1.decode(chunk.subarray(at)), false, controller);
     },
     flush(controller) {
       if (ended) return;
