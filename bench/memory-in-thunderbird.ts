@@ -2,7 +2,7 @@
  * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
  *
  *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
- *     [--gc-every-ms N] [--timeline]
+ *     [--gc-every-ms N] [--timeline] [--encrypted-only]
  *
  * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
  * extension process where Sigill's background runs, the content, socket and utility processes), every
@@ -30,6 +30,7 @@
  * collectGarbage: Gecko's "child-gc-request"): a peak that drops then was garbage not yet collected, one
  * that stays is memory held. `--timeline` prints the extension process's resident memory through the
  * encrypted read, one figure per second (the highest of its samples), to see which step a peak belongs to.
+ * `--encrypted-only` leaves out the two references of the read (to compare builds, with SIGILL_E2E_XPI).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -192,23 +193,29 @@ async function round(name: string, prefs: Record<string, string | number | boole
       gpg.stop();
       await openMessage(bob, (await bob.receive({ subject: `warm-up ${warmMarker}` })).id, fixturePassphrase('bob'));
       for (const { size, marker, encrypted } of messages) {
-        const clearSubject = `clear ${label(size)} ${marker}`;
-        await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', mixed(marker, size)].join(CRLF));
-        const clear = await receiveLarge(bob, clearSubject);
-        printPeaks(`read ${label(size)} in clear (bob, Sigill looks)`, await measure(bob, async () => {
-          await bob.open(clear.id);
-          await untilShown(bob, marker, 'untouched');
-        }));
+        // The references (skipped with --encrypted-only, when only Sigill's read is compared between builds).
+        const references = !process.argv.includes('--encrypted-only');
+        if (references) {
+          const clearSubject = `clear ${label(size)} ${marker}`;
+          await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', mixed(marker, size)].join(CRLF));
+          const clear = await receiveLarge(bob, clearSubject);
+          printPeaks(`read ${label(size)} in clear (bob, Sigill looks)`, await measure(bob, async () => {
+            await bob.open(clear.id);
+            await untilShown(bob, marker, 'untouched');
+          }));
+        }
         await submitRaw(world, 'carol', 'bob', encrypted);
-        // The reference: the same message opened where Sigill is not installed (Thunderbird's own OpenPGP has
-        // no key for it and shows that it cannot decrypt it). There is no decrypted text to wait for, so
-        // memory is sampled for a fixed REFERENCE_MS after opening.
-        await submitRaw(world, 'carol', 'carol', encrypted);
-        const forCarol = await receiveLarge(carol, `read ${label(size)} ${marker}`);
-        printPeaks(`read ${label(size)} PGP/MIME, no Sigill (carol), ${REFERENCE_MS / 1000} s`, await measure(carol, async () => {
-          await carol.open(forCarol.id);
-          await new Promise((resolve) => setTimeout(resolve, REFERENCE_MS));
-        }));
+        if (references) {
+          // The reference: the same message opened where Sigill is not installed (Thunderbird's own OpenPGP has
+          // no key for it and shows that it cannot decrypt it). There is no decrypted text to wait for, so
+          // memory is sampled for a fixed REFERENCE_MS after opening.
+          await submitRaw(world, 'carol', 'carol', encrypted);
+          const forCarol = await receiveLarge(carol, `read ${label(size)} ${marker}`);
+          printPeaks(`read ${label(size)} PGP/MIME, no Sigill (carol), ${REFERENCE_MS / 1000} s`, await measure(carol, async () => {
+            await carol.open(forCarol.id);
+            await new Promise((resolve) => setTimeout(resolve, REFERENCE_MS));
+          }));
+        }
         const header = await receiveLarge(bob, `read ${label(size)} ${marker}`);
         const gcEvery = Number(option('gc-every-ms', '0'));
         const peaks = await measure(bob, async () => {
