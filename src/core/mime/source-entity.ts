@@ -67,6 +67,8 @@ export class WindowedText {
   readonly length: number;
   private windowStart = 0;
   private window: Uint8Array = new Uint8Array(0);
+  /** The memory the windows are read into, again and again (ByteSource.readInto). */
+  private scratch: ArrayBuffer | undefined;
 
   constructor(
     private readonly source: ByteSource,
@@ -79,7 +81,18 @@ export class WindowedText {
 
   private async load(position: number, atLeast: number): Promise<void> {
     const size = Math.min(this.length - position, Math.max(this.windowSize, atLeast));
-    this.window = await this.source.read(this.start + position, size);
+    this.window = new Uint8Array(0);
+    if (this.source.readInto === undefined) {
+      this.window = await this.source.read(this.start + position, size);
+    } else {
+      // A window is only searched, never handed on: one buffer serves every window of the scan.
+      if (this.scratch === undefined || this.scratch.byteLength < size) this.scratch = new ArrayBuffer(Math.max(size, this.windowSize));
+      const scratch = this.scratch;
+      this.scratch = undefined; // in use until the read answers (a byte stream detaches it meanwhile)
+      const window = await this.source.readInto(this.start + position, new Uint8Array(scratch, 0, size));
+      this.window = window;
+      if (window.buffer instanceof ArrayBuffer && window.byteOffset === 0 && window.buffer.byteLength >= size) this.scratch = window.buffer;
+    }
     this.windowStart = position;
   }
 

@@ -13,8 +13,15 @@ export interface ByteSource {
   readonly size: number;
   /** The Blob the bytes are read from, when they are (a range of it is then a Blob slice: no copy). */
   readonly blob?: Blob;
-  /** The bytes from `offset`, at most `length` of them (fewer only at the end). */
+  /** The bytes from `offset`, at most `length` of them (fewer only at the end). A new array (or a view of bytes that never change). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The bytes from `offset`, at most `into.length` of them, put into `into`'s memory where the source can
+   * (a scan that reads window after window then makes no new array per window). The answer is a view of
+   * that memory (whose ArrayBuffer may be a new object: a byte stream transfers the buffer it fills) or a
+   * new array; `into` itself must not be used afterwards, nor the answer once the next readInto began.
+   */
+  readInto?(offset: number, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
 }
 
 /** A range of a source: [start, end). */
@@ -32,10 +39,35 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
 }
 
 export function blobSource(blob: Blob): ByteSource {
+  const read = async (offset: number, length: number): Promise<Uint8Array> => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
   return {
     size: blob.size,
     blob,
-    read: async (offset, length) => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer()),
+    read,
+    // Blob.stream() is a byte stream (File API): a BYOB reader fills the caller's buffer. Where it is not
+    // (an engine without byte streams), a new array as `read` makes.
+    async readInto(offset, into) {
+      const length = Math.max(0, Math.min(blob.size, offset + into.length) - offset);
+      let reader: ReadableStreamBYOBReader;
+      try {
+        reader = (blob.slice(offset, offset + length).stream() as ReadableStream<Uint8Array<ArrayBuffer>>).getReader({ mode: 'byob' });
+      } catch {
+        return read(offset, length);
+      }
+      let buffer = into.buffer;
+      let filled = 0;
+      try {
+        while (filled < length) {
+          const { done, value } = await reader.read(new Uint8Array(buffer, into.byteOffset + filled, length - filled));
+          if (value !== undefined) buffer = value.buffer;
+          if (done || value === undefined) break;
+          filled += value.length;
+        }
+      } finally {
+        reader.releaseLock();
+      }
+      return new Uint8Array(buffer, into.byteOffset, filled);
+    },
   };
 }
 
