@@ -1,6 +1,7 @@
 /**
- * Removing the ASCII armor of a message (RFC 9580 §6.2) with the engine's native base64 decoder
- * (`Uint8Array.fromBase64`, Thunderbird 140+ / Firefox 133+), where it exists. OpenPGP.js decodes armor
+ * Removing the ASCII armor of a message (RFC 9580 §6.2) with the engine's native base64 decoders
+ * (`Uint8Array.prototype.setFromBase64`, else `Uint8Array.fromBase64`: Thunderbird 140+ / Firefox 133+),
+ * where they exist. OpenPGP.js decodes armor
  * in JavaScript (a character loop per octet), which costs most of a second per 10 MiB where JavaScript
  * runs without a JIT (Debian's Thunderbird); the native decoder takes milliseconds.
  *
@@ -15,16 +16,16 @@
  * does not check it either); text after the tail line is ignored. Invalid base64, a missing tail line
  * or anything after the checksum line is MALFORMED_ARMOR, as a stream error.
  *
- * Memory: the armored text comes in as bytes (1 MiB reads of the mail) and each chunk becomes one
- * string and one fresh output array, nothing else of its size: where the engine has
- * `Uint8Array.prototype.setFromBase64`, the chunk's text is decoded straight into the output (the
- * decoder skips line breaks itself, the few characters of a group split between chunks are decoded on
- * their own, Base64Pieces), so no whitespace-stripped copy and no joined or flattened string is made.
- * Before, a TextDecoderStream, the joining of what was left over with the next chunk, the stripping of
- * line breaks and the cut at a group boundary made four strings per chunk (UTF-16 in Gecko: eight
- * times the armor in short-lived garbage, the largest share of a 50 MiB read's peak). The output is
- * not reused: the packet parser downstream keeps views of it (the session key packets) and the SEIPD
- * reader holds several chunks across reads.
+ * Memory: the armored text comes in as bytes (1 MiB reads of the mail) and each chunk becomes one fresh
+ * output array and its text once, in one-byte strings: where the engine has
+ * `Uint8Array.prototype.setFromBase64`, the chunk is read as text 16 KiB at a time (latin1Text: a Latin-1
+ * string in SpiderMonkey, where TextDecoder's is UTF-16) and decoded straight into the output (the decoder
+ * skips line breaks itself; the few characters of a group split between pieces are decoded on their own,
+ * Base64Pieces), so no whitespace-stripped copy and no joined or flattened string is made. Before, a
+ * TextDecoderStream, the joining of what was left over with the next chunk, the stripping of line breaks
+ * and the cut at a group boundary made four UTF-16 strings per chunk, eight times the armor in short-lived
+ * garbage. The output is not reused: the packet parser downstream keeps views of it (the session key
+ * packets) and the SEIPD reader holds several chunks across reads.
  */
 import { SigillError } from '../errors.ts';
 

@@ -104,9 +104,9 @@ const latin1 = new TextDecoder('latin1');
 
 /**
  * Base64 (RFC 2045 §6.8) decoded a chunk at a time; the output equals decoding the whole body at once.
- * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is decoded straight from its text
- * into one fresh array (Base64Pieces: the decoder skips line breaks itself, a group split between chunks
- * is completed on its own), so a chunk makes one string and one array and no joined or cleaned copy.
+ * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is read as one-byte text 16 KiB at a
+ * time (latin1Text) and decoded straight into one fresh array (Base64Pieces: the decoder skips line breaks
+ * itself, a group split between pieces is completed on its own), so no joined or cleaned copy is made.
  * Otherwise, and from a chunk that decoder refuses (characters outside the alphabet, data after the
  * padding) on, the chunk's alphabet characters are cut at a 4-character boundary and decoded with
  * `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored as §6.8 says; data
