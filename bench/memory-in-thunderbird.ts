@@ -2,7 +2,7 @@
  * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
  *
  *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
- *     [--gc-every-ms N] [--timeline] [--encrypted-only]
+ *     [--gc-every-ms N] [--timeline] [--encrypted-only] [--pref name=value ...]
  *
  * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
  * extension process where Sigill's background runs, the content, socket and utility processes), every
@@ -31,6 +31,7 @@
  * that stays is memory held. `--timeline` prints the extension process's resident memory through the
  * encrypted read, one figure per second (the highest of its samples), to see which step a peak belongs to.
  * `--encrypted-only` leaves out the two references of the read (to compare builds, with SIGILL_E2E_XPI).
+ * `--pref name=value` sets a pref in every Thunderbird of the run (to see what a pref changes).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -244,6 +245,20 @@ async function round(name: string, prefs: Record<string, string | number | boole
   }
 }
 
+/** `--pref name=value` (repeatable): a pref for every Thunderbird of the run, to try what a pref changes (numbers and booleans as such). */
+function extraPrefs(): Record<string, string | number | boolean> {
+  const prefs: Record<string, string | number | boolean> = {};
+  process.argv.forEach((arg, index) => {
+    const text = arg === '--pref' ? process.argv[index + 1] : arg.startsWith('--pref=') ? arg.slice(7) : undefined;
+    if (text === undefined) return;
+    const at = text.indexOf('=');
+    if (at <= 0) throw new Error(`--pref takes name=value, not ${text}`);
+    const value = text.slice(at + 1);
+    prefs[text.slice(0, at)] = value === 'true' ? true : value === 'false' ? false : /^-?\d+$/.test(value) ? Number(value) : value;
+  });
+  return prefs;
+}
+
 async function main(): Promise<void> {
   const missing = missingTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]));
   if (missing.length > 0) {
@@ -273,7 +288,7 @@ async function main(): Promise<void> {
     console.log(`Thunderbird's processes, resident memory before → peak (MiB), while sending ${sendSizes.map(label).join(', ') || 'nothing'} and reading ${readSizes.map(label).join(', ') || 'nothing'}`);
     for (const name of rounds) {
       if (name !== 'default' && name !== 'jit') throw new Error(`--prefs takes default and/or jit, not ${name}`);
-      await round(name, name === 'jit' ? { 'javascript.options.baselinejit': true } : {}, sendSizes, readSizes, base, privateTmp);
+      await round(name, { ...(name === 'jit' ? { 'javascript.options.baselinejit': true } : {}), ...extraPrefs() }, sendSizes, readSizes, base, privateTmp);
     }
   } finally {
     server.close();
