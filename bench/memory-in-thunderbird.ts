@@ -2,7 +2,7 @@
  * Peak memory of Thunderbird's processes while Sigill sends and reads large attachments, in one run:
  *
  *   npx tsx bench/memory-in-thunderbird.ts [--send 50M,200M] [--read 50M] [--prefs default,jit] [--background-idle-ms N]
- *     [--gc-every-ms N]
+ *     [--gc-every-ms N] [--timeline] [--encrypted-only] [--pref name=value ...]
  *
  * Every process of the Thunderbird under test is sampled (its process group: the parent process, the
  * extension process where Sigill's background runs, the content, socket and utility processes), every
@@ -28,7 +28,10 @@
  * never asserted; everything started is stopped at the end. `--gc-every-ms N` asks every process of bob's
  * Thunderbird for a full garbage collection every N ms while bob reads the encrypted message (the driver's
  * collectGarbage: Gecko's "child-gc-request"): a peak that drops then was garbage not yet collected, one
- * that stays is memory held.
+ * that stays is memory held. `--timeline` prints the extension process's resident memory through the
+ * encrypted read, one figure per second (the highest of its samples), to see which step a peak belongs to.
+ * `--encrypted-only` leaves out the two references of the read (to compare builds, with SIGILL_E2E_XPI).
+ * `--pref name=value` sets a pref in every Thunderbird of the run (to see what a pref changes).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,6 +60,17 @@ const mib = (kb: number): string => `${(kb / 1024).toFixed(0)}`;
 
 /** Samples the client's Thunderbird (all its processes) while `operation` runs. */
 const measure = (client: Client, operation: () => Promise<void>): Promise<Peaks> => measureMemory(client.thunderbird.process.child.pid ?? 0, operation);
+
+/** The extension process's resident memory, the highest sample of each second (MiB). */
+function printTimeline(peaks: Peaks): void {
+  const seconds: number[] = [];
+  for (const { ms, roles } of peaks.timeline) {
+    const second = Math.floor(ms / 1000);
+    seconds[second] = Math.max(seconds[second] ?? 0, roles.WebExtensions ?? 0);
+  }
+  const figures = Array.from(seconds, (kb) => (kb === undefined ? '-' : mib(kb)));
+  for (let at = 0; at < figures.length; at += 20) console.log(`  ${''.padEnd(46)} ${`${at} s:`.padStart(8)}   ${figures.slice(at, at + 20).join(' ')}`);
+}
 
 function printPeaks(title: string, peaks: Peaks): void {
   const grown = (before: number, peak: number): string => `${mib(before).padStart(5)} → ${mib(peak).padStart(5)} MiB (+${mib(peak - before)})`;
@@ -180,26 +194,32 @@ async function round(name: string, prefs: Record<string, string | number | boole
       gpg.stop();
       await openMessage(bob, (await bob.receive({ subject: `warm-up ${warmMarker}` })).id, fixturePassphrase('bob'));
       for (const { size, marker, encrypted } of messages) {
-        const clearSubject = `clear ${label(size)} ${marker}`;
-        await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', mixed(marker, size)].join(CRLF));
-        const clear = await receiveLarge(bob, clearSubject);
-        printPeaks(`read ${label(size)} in clear (bob, Sigill looks)`, await measure(bob, async () => {
-          await bob.open(clear.id);
-          await untilShown(bob, marker, 'untouched');
-        }));
+        // The references (skipped with --encrypted-only, when only Sigill's read is compared between builds).
+        const references = !process.argv.includes('--encrypted-only');
+        if (references) {
+          const clearSubject = `clear ${label(size)} ${marker}`;
+          await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', mixed(marker, size)].join(CRLF));
+          const clear = await receiveLarge(bob, clearSubject);
+          printPeaks(`read ${label(size)} in clear (bob, Sigill looks)`, await measure(bob, async () => {
+            await bob.open(clear.id);
+            await untilShown(bob, marker, 'untouched');
+          }));
+        }
         await submitRaw(world, 'carol', 'bob', encrypted);
-        // The reference: the same message opened where Sigill is not installed (Thunderbird's own OpenPGP has
-        // no key for it and shows that it cannot decrypt it). There is no decrypted text to wait for, so
-        // memory is sampled for a fixed REFERENCE_MS after opening.
-        await submitRaw(world, 'carol', 'carol', encrypted);
-        const forCarol = await receiveLarge(carol, `read ${label(size)} ${marker}`);
-        printPeaks(`read ${label(size)} PGP/MIME, no Sigill (carol), ${REFERENCE_MS / 1000} s`, await measure(carol, async () => {
-          await carol.open(forCarol.id);
-          await new Promise((resolve) => setTimeout(resolve, REFERENCE_MS));
-        }));
+        if (references) {
+          // The reference: the same message opened where Sigill is not installed (Thunderbird's own OpenPGP has
+          // no key for it and shows that it cannot decrypt it). There is no decrypted text to wait for, so
+          // memory is sampled for a fixed REFERENCE_MS after opening.
+          await submitRaw(world, 'carol', 'carol', encrypted);
+          const forCarol = await receiveLarge(carol, `read ${label(size)} ${marker}`);
+          printPeaks(`read ${label(size)} PGP/MIME, no Sigill (carol), ${REFERENCE_MS / 1000} s`, await measure(carol, async () => {
+            await carol.open(forCarol.id);
+            await new Promise((resolve) => setTimeout(resolve, REFERENCE_MS));
+          }));
+        }
         const header = await receiveLarge(bob, `read ${label(size)} ${marker}`);
         const gcEvery = Number(option('gc-every-ms', '0'));
-        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, await measure(bob, async () => {
+        const peaks = await measure(bob, async () => {
           let reading = true;
           const collecting = (async () => {
             while (reading && gcEvery > 0) {
@@ -214,13 +234,29 @@ async function round(name: string, prefs: Record<string, string | number | boole
             reading = false;
             await collecting;
           }
-        }));
+        });
+        printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, peaks);
+        if (process.argv.includes('--timeline')) printTimeline(peaks);
       }
     }
   } finally {
     const left = await world.stop();
     if (left.length > 0) console.log(`WARNING: processes left running: ${left.join(' ')}`);
   }
+}
+
+/** `--pref name=value` (repeatable): a pref for every Thunderbird of the run, to try what a pref changes (numbers and booleans as such). */
+function extraPrefs(): Record<string, string | number | boolean> {
+  const prefs: Record<string, string | number | boolean> = {};
+  process.argv.forEach((arg, index) => {
+    const text = arg === '--pref' ? process.argv[index + 1] : arg.startsWith('--pref=') ? arg.slice(7) : undefined;
+    if (text === undefined) return;
+    const at = text.indexOf('=');
+    if (at <= 0) throw new Error(`--pref takes name=value, not ${text}`);
+    const value = text.slice(at + 1);
+    prefs[text.slice(0, at)] = value === 'true' ? true : value === 'false' ? false : /^-?\d+$/.test(value) ? Number(value) : value;
+  });
+  return prefs;
 }
 
 async function main(): Promise<void> {
@@ -252,7 +288,7 @@ async function main(): Promise<void> {
     console.log(`Thunderbird's processes, resident memory before → peak (MiB), while sending ${sendSizes.map(label).join(', ') || 'nothing'} and reading ${readSizes.map(label).join(', ') || 'nothing'}`);
     for (const name of rounds) {
       if (name !== 'default' && name !== 'jit') throw new Error(`--prefs takes default and/or jit, not ${name}`);
-      await round(name, name === 'jit' ? { 'javascript.options.baselinejit': true } : {}, sendSizes, readSizes, base, privateTmp);
+      await round(name, { ...(name === 'jit' ? { 'javascript.options.baselinejit': true } : {}), ...extraPrefs() }, sendSizes, readSizes, base, privateTmp);
     }
   } finally {
     server.close();

@@ -50,6 +50,8 @@ export interface Peaks {
   /** Per role: resident memory before and at its own peak (roles with several processes are summed). */
   roles: Record<string, { beforeKb: number; peakKb: number; hwmKb: number }>;
   ms: number;
+  /** Every sample: milliseconds since the start and resident memory per role, to see when a peak comes. */
+  timeline: Array<{ ms: number; roles: Record<string, number> }>;
 }
 
 /** Samples the Thunderbird whose main process is `pgid` every 100 ms while `operation` runs. */
@@ -64,21 +66,25 @@ export async function measureMemory(pgid: number, operation: () => Promise<void>
     return out;
   };
   const first = sampleGroup(pgid);
-  const peaks: Peaks = { beforeTotalKb: 0, peakTotalKb: 0, roles: {}, ms: 0 };
+  const peaks: Peaks = { beforeTotalKb: 0, peakTotalKb: 0, roles: {}, ms: 0, timeline: [] };
+  let started = performance.now();
   for (const [role, { rssKb, hwmKb }] of Object.entries(byRole(first))) peaks.roles[role] = { beforeKb: rssKb, peakKb: rssKb, hwmKb };
   peaks.beforeTotalKb = first.reduce((sum, sample) => sum + sample.rssKb, 0);
   peaks.peakTotalKb = peaks.beforeTotalKb;
   const sample = (): void => {
     const now = sampleGroup(pgid);
     peaks.peakTotalKb = Math.max(peaks.peakTotalKb, now.reduce((sum, item) => sum + item.rssKb, 0));
+    const roles: Record<string, number> = {};
+    peaks.timeline.push({ ms: performance.now() - started, roles });
     for (const [role, { rssKb, hwmKb }] of Object.entries(byRole(now))) {
+      roles[role] = rssKb;
       const entry = (peaks.roles[role] ??= { beforeKb: 0, peakKb: 0, hwmKb: 0 });
       entry.peakKb = Math.max(entry.peakKb, rssKb);
       entry.hwmKb = Math.max(entry.hwmKb, hwmKb);
     }
   };
   const timer = setInterval(sample, 100);
-  const started = performance.now();
+  started = performance.now();
   try {
     await operation();
   } finally {

@@ -12,6 +12,12 @@ export interface BlobSinkOptions {
   limit: number;
   /** Plaintext of at most this many bytes is kept as one Uint8Array (default 4 MiB); more becomes a Blob. */
   inMemoryBelow?: number;
+  /**
+   * The writer hands every chunk over: a new array each time, never changed after the write (the
+   * base64 decoder's output). The sink then keeps it as it is; otherwise it copies each chunk, since a
+   * producer may reuse its buffer while the chunk still waits in the Blob's queue.
+   */
+  handsOver?: boolean;
 }
 
 export interface BlobSink extends PlaintextSink {
@@ -83,8 +89,8 @@ export function blobSink(options: BlobSinkOptions): BlobSink {
       if (state !== 'open') throw new SigillError('INTERNAL', { detail: `write to a ${state} sink` });
       length += chunk.length;
       if (length > options.limit) throw new SigillError('TOO_LARGE', { detail: `more than ${options.limit} bytes of plaintext` });
-      // Copy: producers may reuse their buffers.
-      const copy = chunk.slice();
+      // Copy unless handed over: producers may reuse their buffers.
+      const copy = options.handsOver === true ? chunk : chunk.slice();
       if (spill !== undefined) return spill.write(copy);
       pending.push(copy);
       if (length > inMemoryBelow) {

@@ -108,7 +108,8 @@ export async function read(raw: RawMail, options: ReadOptions = {}): Promise<Rea
 export function decodeAttachment(encoded: NonNullable<AttachmentView['encoded']>, options: Pick<ReadOptions, 'maxPlaintextSize' | 'streaming'> = {}): Promise<Uint8Array | Blob> {
   const inMemoryBelow = options.streaming?.inMemoryBelow;
   const text = encoded.data.stream() as ReadableStream<Uint8Array>;
-  return collect(text.pipeThrough(base64DecodeStream()), { limit: options.maxPlaintextSize ?? 256 * 1024 * 1024, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
+  // The decoder makes a new array for every chunk, so the sink keeps them without a copy.
+  return collect(text.pipeThrough(base64DecodeStream()), { limit: options.maxPlaintextSize ?? 256 * 1024 * 1024, handsOver: true, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
 }
 
 export async function readAttachment(raw: RawMail, index: number, options: ReadOptions = {}): Promise<AttachmentView | undefined> {
@@ -270,7 +271,9 @@ class MailReader {
   /** Small attachments stay bytes; large ones are decoded into a Blob a chunk at a time. */
   private collectBody(entity: MimeEntity): Promise<Uint8Array | Blob> {
     const inMemoryBelow = this.options.streaming?.inMemoryBelow;
-    return collect(decodedBodyStream(entity), { limit: this.options.maxPlaintextSize ?? 256 * 1024 * 1024, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
+    // A stored base64 body comes out of the decoder as new arrays: the sink keeps them without a copy.
+    const handsOver = entity.stored !== undefined && transferEncoding(entity) === 'base64';
+    return collect(decodedBodyStream(entity), { limit: this.options.maxPlaintextSize ?? 256 * 1024 * 1024, handsOver, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) });
   }
 
   /** RFC 3156 §5: the signature covers the first body part's exact bytes, lines ending in CRLF. */

@@ -23,7 +23,7 @@ import { coalescePartialBodies } from './partial-bodies.ts';
 import { ChunkReader, isLiteralDataHeader, streamLiteralData } from './literal-data.ts';
 import { unarmorNatively } from './native-armor.ts';
 import { cipherNames, defaultDecryptLimits, noCandidateError, passwordCandidates, publicKeyCandidates, type CandidateResult, type DecryptLimits } from './session-keys.ts';
-import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream, utf8Decoder } from './streams.ts';
+import { notOpenpgp, peek, pumpToSink, sniffArmor, toStream } from './streams.ts';
 import type { CfbDecryptorFactory, DataInput, DecryptResult, PlaintextSink, SessionKey } from './types.ts';
 
 export interface DecryptOptions {
@@ -63,7 +63,7 @@ export async function readMessageStream(input: DataInput, config: Partial<openpg
   try {
     if (!sniffed.armored) return await openpgp.readMessage({ binaryMessage: coalescePartialBodies(sniffed.stream), config }); // speed only: see partial-bodies.ts
     // The engine's native base64 where it has one and the armor has the common form (native-armor.ts).
-    const unarmored = await unarmorNatively(sniffed.stream.pipeThrough(utf8Decoder()));
+    const unarmored = await unarmorNatively(sniffed.stream);
     return 'packets' in unarmored
       ? await openpgp.readMessage({ binaryMessage: coalescePartialBodies(unarmored.packets), config })
       : await openpgp.readMessage({ armoredMessage: unarmored.text, config });

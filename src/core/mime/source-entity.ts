@@ -58,12 +58,17 @@ async function parseRange(source: ByteSource, start: number, end: number, budget
 
 /**
  * A latin1 view (one character per byte) of a range of a source, one window in memory at a time.
- * Positions are relative to the range's start.
+ * Positions are relative to the range's start. The window stays bytes: searching it with the engine's
+ * native `indexOf` makes no string, where a latin1-decoded window doubled (UTF-16 in Gecko) every
+ * window of a large mail in short-lived strings (the whole decrypted MIME of a 50 MiB attachment is
+ * scanned so).
  */
 export class WindowedText {
   readonly length: number;
   private windowStart = 0;
-  private window = '';
+  private window: Uint8Array = new Uint8Array(0);
+  /** The memory the windows are read into, again and again (ByteSource.readInto). */
+  private scratch: ArrayBuffer | undefined;
 
   constructor(
     private readonly source: ByteSource,
@@ -76,7 +81,18 @@ export class WindowedText {
 
   private async load(position: number, atLeast: number): Promise<void> {
     const size = Math.min(this.length - position, Math.max(this.windowSize, atLeast));
-    this.window = latin1.decode(await this.source.read(this.start + position, size));
+    this.window = new Uint8Array(0);
+    if (this.source.readInto === undefined) {
+      this.window = await this.source.read(this.start + position, size);
+    } else {
+      // A window is only searched, never handed on: one buffer serves every window of the scan.
+      if (this.scratch === undefined || this.scratch.byteLength < size) this.scratch = new ArrayBuffer(Math.max(size, this.windowSize));
+      const scratch = this.scratch;
+      this.scratch = undefined; // in use until the read answers (a byte stream detaches it meanwhile)
+      const window = await this.source.readInto(this.start + position, new Uint8Array(scratch, 0, size));
+      this.window = window;
+      if (window.buffer instanceof ArrayBuffer && window.byteOffset === 0 && window.buffer.byteLength >= size) this.scratch = window.buffer;
+    }
     this.windowStart = position;
   }
 
@@ -84,34 +100,62 @@ export class WindowedText {
     return position >= this.windowStart && position + count <= this.windowStart + this.window.length;
   }
 
-  /** Like String.prototype.indexOf; windows overlap by the needle's length, so nothing is missed at their edges. */
+  /** Like String.prototype.indexOf (`needle` is latin1); windows overlap by the needle's length, so nothing is missed at their edges. */
   async indexOf(needle: string, from: number): Promise<number> {
+    const bytes = latin1Bytes(needle);
     let position = from;
     for (;;) {
-      if (position + needle.length > this.length) return -1;
-      if (!this.holds(position, needle.length)) await this.load(position, needle.length);
-      const found = this.window.indexOf(needle, position - this.windowStart);
+      if (position + bytes.length > this.length) return -1;
+      if (!this.holds(position, bytes.length)) await this.load(position, bytes.length);
+      const found = indexOfBytes(this.window, bytes, position - this.windowStart);
       if (found >= 0) return this.windowStart + found;
       const windowEnd = this.windowStart + this.window.length;
       if (windowEnd >= this.length) return -1;
-      position = windowEnd - needle.length + 1;
-      await this.load(position, needle.length);
+      position = windowEnd - bytes.length + 1;
+      await this.load(position, bytes.length);
     }
   }
 
   /** The character at `position` ('' past the end). Reading backwards costs one small read; forwards moves the window. */
   async charAt(position: number): Promise<string> {
     if (position < 0 || position >= this.length) return '';
-    if (this.holds(position, 1)) return this.window.charAt(position - this.windowStart);
-    if (position < this.windowStart) return latin1.decode(await this.source.read(this.start + position, 1));
+    if (this.holds(position, 1)) return String.fromCharCode(this.window[position - this.windowStart] as number);
+    if (position < this.windowStart) return String.fromCharCode((await this.source.read(this.start + position, 1))[0] as number);
     await this.load(position, 1);
-    return this.window.charAt(0);
+    return String.fromCharCode(this.window[0] as number);
   }
 
   async startsWith(text: string, position: number): Promise<boolean> {
     for (let index = 0; index < text.length; index++) if ((await this.charAt(position + index)) !== text[index]) return false;
     return true;
   }
+}
+
+/** Each character of the `latin1` decoder's output (WHATWG: windows-1252) back to its byte. */
+let latin1Table: Map<string, number> | undefined;
+
+/** A string decoded with `latin1` back to its bytes (a boundary taken from a header decoded so). */
+function latin1Bytes(text: string): number[] {
+  if (latin1Table === undefined) {
+    const all = Uint8Array.from({ length: 256 }, (_, byte) => byte);
+    latin1Table = new Map([...latin1.decode(all)].map((char, byte) => [char, byte]));
+  }
+  const table = latin1Table;
+  // A character no byte decodes to cannot be in the window: no byte will match it (0x100 is none).
+  return Array.from(text, (char) => table.get(char) ?? 0x100);
+}
+
+/** The first index of `needle` in `haystack` from `from`, or -1: the engine's native search for its first byte, then a compare. */
+function indexOfBytes(haystack: Uint8Array, needle: readonly number[], from: number): number {
+  if (needle.length === 0) return Math.min(Math.max(from, 0), haystack.length);
+  const first = needle[0] as number;
+  const last = haystack.length - needle.length;
+  for (let at = haystack.indexOf(first, from); at >= 0 && at <= last; at = haystack.indexOf(first, at + 1)) {
+    let index = 1;
+    while (index < needle.length && haystack[at + index] === needle[index]) index++;
+    if (index === needle.length) return at;
+  }
+  return -1;
 }
 
 /**

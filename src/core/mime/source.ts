@@ -5,14 +5,23 @@
  * present in Thunderbird and Node alike.
  */
 import { SigillError } from '../errors.ts';
-import { nativeBase64Decoder, type Base64Decoder } from '../messages/native-armor.ts';
+import { Base64Pieces, latin1Text, nativeBase64Decoders, TEXT_PIECE, type Base64Decoders } from '../messages/native-armor.ts';
+
+export type { Base64Setter } from '../messages/native-armor.ts';
 
 export interface ByteSource {
   readonly size: number;
   /** The Blob the bytes are read from, when they are (a range of it is then a Blob slice: no copy). */
   readonly blob?: Blob;
-  /** The bytes from `offset`, at most `length` of them (fewer only at the end). */
+  /** The bytes from `offset`, at most `length` of them (fewer only at the end). A new array (or a view of bytes that never change). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The bytes from `offset`, at most `into.length` of them, put into `into`'s memory where the source can
+   * (a scan that reads window after window then makes no new array per window). The answer is a view of
+   * that memory (whose ArrayBuffer may be a new object: a byte stream transfers the buffer it fills) or a
+   * new array; `into` itself must not be used afterwards, nor the answer once the next readInto began.
+   */
+  readInto?(offset: number, into: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
 }
 
 /** A range of a source: [start, end). */
@@ -30,10 +39,35 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
 }
 
 export function blobSource(blob: Blob): ByteSource {
+  const read = async (offset: number, length: number): Promise<Uint8Array> => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer());
   return {
     size: blob.size,
     blob,
-    read: async (offset, length) => new Uint8Array(await blob.slice(offset, Math.min(blob.size, offset + length)).arrayBuffer()),
+    read,
+    // Blob.stream() is a byte stream (File API): a BYOB reader fills the caller's buffer. Where it is not
+    // (an engine without byte streams), a new array as `read` makes.
+    async readInto(offset, into) {
+      const length = Math.max(0, Math.min(blob.size, offset + into.length) - offset);
+      let reader: ReadableStreamBYOBReader;
+      try {
+        reader = (blob.slice(offset, offset + length).stream() as ReadableStream<Uint8Array<ArrayBuffer>>).getReader({ mode: 'byob' });
+      } catch {
+        return read(offset, length);
+      }
+      let buffer = into.buffer;
+      let filled = 0;
+      try {
+        while (filled < length) {
+          const { done, value } = await reader.read(new Uint8Array(buffer, into.byteOffset + filled, length - filled));
+          if (value !== undefined) buffer = value.buffer;
+          if (done || value === undefined) break;
+          filled += value.length;
+        }
+      } finally {
+        reader.releaseLock();
+      }
+      return new Uint8Array(buffer, into.byteOffset, filled);
+    },
   };
 }
 
@@ -68,26 +102,19 @@ export function rangeStream({ source, start, end }: SourceRange, chunkSize = STR
 
 const latin1 = new TextDecoder('latin1');
 
-/** `Uint8Array.prototype.setFromBase64` (Thunderbird 140+), stopping before a partial final group. */
-export type Base64Setter = (target: Uint8Array, text: string) => { read: number; written: number };
-
-function nativeBase64Setter(): Base64Setter | undefined {
-  type WithSetter = { setFromBase64?: (text: string, options: { lastChunkHandling: string }) => { read: number; written: number } };
-  const setFromBase64 = (Uint8Array.prototype as unknown as WithSetter).setFromBase64;
-  return typeof setFromBase64 === 'function' ? (target, text) => setFromBase64.call(target, text, { lastChunkHandling: 'stop-before-partial' }) : undefined;
-}
-
 /**
  * Base64 (RFC 2045 §6.8) decoded a chunk at a time; the output equals decoding the whole body at once.
- * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is decoded straight from its text (the
- * decoder skips line breaks itself and says how far it read; the rest of a group waits for the next
- * chunk): no cleaned copy of the text is made. Otherwise, and for a chunk that decoder refuses (characters
- * outside the alphabet, data after the padding), the chunk's alphabet characters are cut at a 4-character
- * boundary and decoded with `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored
- * as §6.8 says; data after the padding ends the body.
+ * Where the engine has `setFromBase64` (Thunderbird 140+), a chunk is read as one-byte text 16 KiB at a
+ * time (latin1Text) and decoded straight into one fresh array (Base64Pieces: the decoder skips line breaks
+ * itself, a group split between pieces is completed on its own), so no joined or cleaned copy is made.
+ * Otherwise, and from a chunk that decoder refuses (characters outside the alphabet, data after the
+ * padding) on, the chunk's alphabet characters are cut at a 4-character boundary and decoded with
+ * `Uint8Array.fromBase64` or `atob`. Characters outside the alphabet are ignored as §6.8 says; data
+ * after the padding ends the body. Every output array is new: a consumer may keep it.
  */
-export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | undefined; setFromBase64?: Base64Setter | undefined } = { fromBase64: nativeBase64Decoder(), setFromBase64: nativeBase64Setter() }): TransformStream<Uint8Array, Uint8Array> {
+export function base64DecodeStream(decoders: Base64Decoders = nativeBase64Decoders()): TransformStream<Uint8Array, Uint8Array> {
   const { fromBase64, setFromBase64 } = decoders;
+  let pieces = setFromBase64 !== undefined ? new Base64Pieces(setFromBase64) : undefined;
   let carry = '';
   let ended = false;
   const decode = (clean: string): Uint8Array => {
@@ -98,7 +125,7 @@ export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | unde
     return out;
   };
   const lenient = (text: string, final: boolean, controller: TransformStreamDefaultController<Uint8Array>): void => {
-    let clean = carry + text.replace(/[^A-Za-z0-9+/=]+/g, '');
+    let clean = (carry + text).replace(/[^A-Za-z0-9+/=]+/g, '');
     const pad = clean.indexOf('=');
     if (pad >= 0) {
       // Padding ends the data (RFC 2045 §6.8: "=" only at the end); anything after it is ignored.
@@ -126,25 +153,29 @@ export function base64DecodeStream(decoders: { fromBase64?: Base64Decoder | unde
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       if (ended) return;
-      const text = latin1.decode(chunk);
-      if (setFromBase64 !== undefined) {
-        const joined = carry + text;
-        const target = new Uint8Array(Math.ceil((joined.length * 3) / 4));
+      let at = 0;
+      if (pieces !== undefined) {
+        const out = new Uint8Array(pieces.room(chunk.length));
+        let written = 0;
         try {
-          const { read, written } = setFromBase64(target, joined);
-          carry = joined.slice(read).replace(/[^A-Za-z0-9+/=]+/g, '');
-          if (written > 0) controller.enqueue(target.subarray(0, written));
-          // Padding read: the data ended (anything after it would have been refused above).
-          if (/=/.test(joined.slice(Math.max(0, read - 2), read))) ended = true;
-          return;
+          // A piece at a time as one-byte text (latin1Text), decoded into one array for the chunk.
+          for (; at < chunk.length && !pieces.padded; at += TEXT_PIECE) written += pieces.decodeInto(out, written, latin1Text(chunk.subarray(at, at + TEXT_PIECE)));
         } catch {
-          /* not clean base64: the lenient way below, from this chunk on */
+          // Not clean base64: the lenient way below, from this piece on, with what is carried.
+          carry = pieces.leftover();
+          pieces = undefined;
         }
+        if (written > 0) controller.enqueue(out.subarray(0, written));
+        // Padding read: the data ended (anything after it would have been refused above).
+        if (pieces?.padded === true) ended = true;
+        if (pieces !== undefined) return;
       }
-      lenient(text, false, controller);
+      lenient(latin1.decode(chunk.subarray(at)), false, controller);
     },
     flush(controller) {
-      if (!ended) lenient('', true, controller);
+      if (ended) return;
+      if (pieces !== undefined) carry = pieces.leftover();
+      lenient('', true, controller);
     },
   });
 }

@@ -15,6 +15,19 @@ describe('blobSink (the PlaintextSink contract of platform.ts)', () => {
     expect(Array.from(sink.result() as Uint8Array)).toEqual([...Array(10).fill(1), ...Array(5).fill(2)]);
   });
 
+  it('keeps chunks handed over without a copy (handsOver), and copies them otherwise', async () => {
+    for (const handsOver of [true, false]) {
+      const sink = blobSink({ limit: 64 << 20, inMemoryBelow: 1024, handsOver });
+      const chunks = Array.from({ length: 6 }, (_, index) => chunk(300 * 1024, index));
+      for (const part of chunks) await sink.write(part);
+      // A producer that reuses its buffer (not allowed with handsOver): only the copy is safe from it.
+      if (!handsOver) for (const part of chunks) part.fill(0xee);
+      await sink.commit();
+      const bytes = new Uint8Array(await (sink.result() as Blob).arrayBuffer());
+      for (let index = 0; index < 6; index++) expect(bytes[index * 300 * 1024 + 5], `handsOver ${handsOver}`).toBe(index);
+    }
+  });
+
   it('large plaintext becomes a Blob with the same bytes in order', async () => {
     const sink = blobSink({ limit: 64 << 20, inMemoryBelow: 1024 });
     for (let index = 0; index < 12; index++) await sink.write(chunk(1 << 20, index));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { base64DecodeStream, blobSource, type Base64Setter, bytesSource, isSigillError, rangeStream, readAll } from '../../../../src/core/index.ts';
+import { base64DecodeStream, blobSource, type Base64Setter, bytesSource, isSigillError, rangeStream, readAll, WindowedText, type ByteSource } from '../../../../src/core/index.ts';
+import { setFromBase64StandIn } from '../../../support/base64.ts';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -69,6 +70,29 @@ describe('base64DecodeStream (RFC 2045 §6.8, a chunk at a time)', () => {
     expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8=\r\n'), [100], { setFromBase64: standIn })).toString()).toBe('hello');
   });
 
+  it('with setFromBase64 as the proposal defines it: the same bytes at every split, each output a new array, nothing after the padding', async () => {
+    const decoders = { setFromBase64: setFromBase64StandIn };
+    for (const sizes of [[1], [2, 3], [5, 77, 1], [78], [79], [80], [4096]]) {
+      const outputs: Uint8Array[] = [];
+      const input = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let offset = 0, turn = 0; offset < wrapped.length; turn++) {
+            const size = sizes[turn % sizes.length] as number;
+            controller.enqueue(wrapped.slice(offset, offset + size));
+            offset += size;
+          }
+          controller.close();
+        },
+      });
+      const reader = input.pipeThrough(base64DecodeStream(decoders)).getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read()) outputs.push(next.value);
+      expect(Buffer.concat(outputs).equals(Buffer.from(data)), String(sizes)).toBe(true);
+      expect(new Set(outputs.map((output) => output.buffer)).size, 'no output array is reused').toBe(outputs.length);
+    }
+    expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8=\r\n\r\nd29ybGQ=\r\n'), [10], decoders)).toString()).toBe('hello');
+    expect(Buffer.from(await decodeInPieces(bytes('aGVsbG8gd29y\r\nbGQ'), [13, 1], decoders)).toString()).toBe('hello world');
+  });
+
   it('ignores characters outside the alphabet and anything after the padding', async () => {
     expect(Buffer.from(await decodeInPieces(bytes('aGVs*bG8g\r\nd29y bGQ=\r\nignored garbage'), [3])).toString()).toBe('hello world');
     expect(Buffer.from(await decodeInPieces(bytes('aGk'), [1])).toString()).toBe('hi');
@@ -89,6 +113,51 @@ describe('byte sources', () => {
       expect(Buffer.from(await source.read(4990, 100)).equals(Buffer.from(data.subarray(4990)))).toBe(true);
       expect(Buffer.from(await source.read(10, 20)).equals(Buffer.from(data.subarray(10, 30)))).toBe(true);
     }
+  });
+
+  it("a Blob source reads into the caller's memory (a BYOB reader), or into a new array where Blob.stream() is no byte stream", async () => {
+    const source = blobSource(new Blob([data]));
+    const memory = new ArrayBuffer(1000);
+    const window = await source.readInto!(4500, new Uint8Array(memory, 0, 1000));
+    expect(Buffer.from(window).equals(Buffer.from(data.subarray(4500)))).toBe(true);
+    expect(window.buffer.byteLength).toBe(1000); // the same memory, handed back (transferred)
+    expect(memory.byteLength).toBe(0); // detached: the caller's old handle is not to be used
+    const again = await source.readInto!(10, new Uint8Array(window.buffer as ArrayBuffer, 0, 1000));
+    expect(Buffer.from(again).equals(Buffer.from(data.subarray(10, 1010)))).toBe(true);
+    class PlainStreamBlob extends Blob {
+      override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+        const bytes = this.arrayBuffer();
+        return new ReadableStream({ async start(controller) { controller.enqueue(new Uint8Array(await bytes)); controller.close(); } });
+      }
+    }
+    const plain = blobSource(new PlainStreamBlob([data]));
+    expect(Buffer.from(await plain.readInto!(100, new Uint8Array(200))).equals(Buffer.from(data.subarray(100, 300)))).toBe(true);
+  });
+
+  it('a windowed scan reads every window into the same memory, and finds what a string search finds', async () => {
+    const text = new TextEncoder().encode(`${'x'.repeat(3000)}\r\n--b\r\n${'y'.repeat(3000)}--b--`);
+    const blob = blobSource(new Blob([text]));
+    // A byte stream hands the memory back as a new ArrayBuffer object (a transfer, no copy): the next window
+    // must be read into exactly that buffer, never into a new one.
+    let reads = 0;
+    let reused = 0;
+    let last: ArrayBufferLike | undefined;
+    const counting: ByteSource = {
+      size: blob.size,
+      read: (offset, length) => blob.read(offset, length),
+      readInto: async (offset, into) => {
+        reads++;
+        if (into.buffer === last) reused++;
+        const window = await blob.readInto!(offset, into);
+        last = window.buffer;
+        return window;
+      },
+    };
+    const scan = new WindowedText(counting, 0, text.length, 256);
+    const latin1 = new TextDecoder('latin1').decode(text);
+    for (const [needle, from] of [['--b', 0], ['--b--', 0], ['--b', 3010], ['zz', 0]] as const) expect(await scan.indexOf(needle, from)).toBe(latin1.indexOf(needle, from));
+    expect(reads).toBeGreaterThan(20);
+    expect(reused).toBe(reads - 1);
   });
 
   it('streams a range in chunks of the given size', async () => {
