@@ -32,6 +32,12 @@
  * encrypted read, one figure per second (the highest of its samples), to see which step a peak belongs to.
  * `--encrypted-only` leaves out the two references of the read (to compare builds, with SIGILL_E2E_XPI).
  * `--pref name=value` sets a pref in every Thunderbird of the run (to see what a pref changes).
+ * `--memory-report-ms N` takes an about:memory report of the extension process (the driver's memoryReport:
+ * nsIMemoryReporterManager, test-only) just before the encrypted read, every N ms during it (each report
+ * starts N ms after the last one answered) and after it, and prints what the memory consists of before, at
+ * the report with the highest resident memory and after: JS GC heap, JS malloc, ArrayBuffer contents,
+ * string characters, WebAssembly, Blob memory, heap-unclassified, and the largest paths at that peak.
+ * Reporting walks the process's heap and allocates itself, so it perturbs the read a little.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +46,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePassphrase } from '../keys-fixtures/index.ts';
+import type { MemoryReport } from '../test/e2e/driver/commands.ts';
 import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { SigillPage } from '../test/e2e/harness/sigill.ts';
@@ -81,6 +88,31 @@ function printPeaks(title: string, peaks: Peaks): void {
   for (const [role, entry] of interesting) {
     console.log(`  ${''.padEnd(46)} ${''.padStart(8)}   ${role.padEnd(16)} ${grown(entry.beforeKb, entry.peakKb)}, VmHWM ${mib(entry.hwmKb)} MiB`);
   }
+}
+
+/** An about:memory report of the client's extension process, stamped with when it was asked for. */
+async function extensionReport(client: Client, startedAt: number): Promise<MemoryReport & { atMs: number }> {
+  const atMs = performance.now() - startedAt;
+  return { ...(await client.call('memoryReport', { processKind: 'extension' }, 600_000)), atMs };
+}
+
+/** Before, at the report with the highest resident memory, after: by kind, then the largest paths at that peak. */
+function printReports(before: MemoryReport, during: Array<MemoryReport & { atMs: number }>, after: MemoryReport): void {
+  const peak = during.reduce<(MemoryReport & { atMs: number }) | undefined>((best, report) => (best === undefined || report.resident > best.resident ? report : best), undefined);
+  const columns: Array<[string, MemoryReport]> = [['before', before], ...(peak === undefined ? [] : [[`peak report (${(peak.atMs / 1000).toFixed(1)} s)`, peak] as [string, MemoryReport]]), ['after', after]];
+  const m = (bytes: number | undefined): string => ((bytes ?? 0) / MiB).toFixed(1).padStart(22);
+  console.log(`  about:memory of the extension process (${before.processes.join(', ') || `none of ${before.seen.map((name) => JSON.stringify(name)).join(', ')}`}), MiB; ${during.length} reports during the read (${during.map((report) => `${(report.atMs / 1000).toFixed(1)} s: ${(report.resident / MiB).toFixed(0)}`).join(', ')})`);
+  console.log(`  ${''.padEnd(44)}${columns.map(([name]) => name.padStart(22)).join('')}`);
+  const row = (name: string, pick: (report: MemoryReport) => number | undefined): void => console.log(`  ${name.padEnd(name.length > 44 ? 70 : 44)}${columns.map(([, report]) => m(pick(report))).join('')}`);
+  row('resident', (report) => report.resident);
+  row('heap-allocated (malloc)', (report) => report.heapAllocated);
+  row('explicit', (report) => report.explicit);
+  const kinds = new Set(columns.flatMap(([, report]) => Object.keys(report.categories)));
+  for (const kind of [...kinds].sort((a, b) => (peak ?? after).categories[b]! - (peak ?? after).categories[a]! || a.localeCompare(b))) row(`  ${kind}`, (report) => report.categories[kind]);
+  const others = new Set(columns.flatMap(([, report]) => Object.keys(report.other)));
+  for (const name of [...others].sort()) row(name, (report) => report.other[name]);
+  console.log(`  the largest explicit paths at the ${peak === undefined ? 'end' : 'peak report'}:`);
+  for (const [path, bytes] of Object.entries((peak ?? after).top).slice(0, 20)) console.log(`  ${m(bytes)}  ${path}`);
 }
 
 async function composeAndSend(client: Client, base: string, name: string, subject: string, size: number): Promise<Peaks> {
@@ -219,7 +251,13 @@ async function round(name: string, prefs: Record<string, string | number | boole
         }
         const header = await receiveLarge(bob, `read ${label(size)} ${marker}`);
         const gcEvery = Number(option('gc-every-ms', '0'));
+        const reportEvery = Number(option('memory-report-ms', '0'));
+        let readStarted = performance.now();
+        const reportBefore = reportEvery > 0 ? await extensionReport(bob, readStarted) : undefined;
+        const reports: Array<MemoryReport & { atMs: number }> = [];
         const peaks = await measure(bob, async () => {
+          // The reports' times count from here, as the timeline's do.
+          readStarted = performance.now();
           let reading = true;
           const collecting = (async () => {
             while (reading && gcEvery > 0) {
@@ -227,16 +265,23 @@ async function round(name: string, prefs: Record<string, string | number | boole
               await new Promise((resolve) => setTimeout(resolve, gcEvery));
             }
           })();
+          const reporting = (async () => {
+            while (reading && reportEvery > 0) {
+              await new Promise((resolve) => setTimeout(resolve, reportEvery));
+              if (reading) reports.push(await extensionReport(bob, readStarted));
+            }
+          })();
           try {
             await bob.open(header.id);
             await untilShown(bob, marker, 'shown');
           } finally {
             reading = false;
-            await collecting;
+            await Promise.all([collecting, reporting]);
           }
         });
         printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, peaks);
         if (process.argv.includes('--timeline')) printTimeline(peaks);
+        if (reportBefore !== undefined) printReports(reportBefore, reports, await extensionReport(bob, readStarted));
       }
     }
   } finally {

@@ -131,6 +131,11 @@ const commands = {
     return null;
   },
 
+  /** An about:memory report of the extension process (or the parent), summed. */
+  async memoryReport({ processKind }) {
+    return JSON.parse(await messenger.sigillTest.memoryReport(processKind));
+  },
+
   /** The main window drawn into a PNG data URL (the screenshot used with --headless). */
   async screenshot() {
     return messenger.sigillTest.screenshot();

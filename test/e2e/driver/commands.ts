@@ -108,6 +108,30 @@ export interface MessageSecurity {
   signed: { hidden: boolean; src: string };
 }
 
+/**
+ * An about:memory report of one kind of process (nsIMemoryReporterManager.getReports), in bytes. `explicit`
+ * is what the process's reporters account for; `heapUnclassified` the malloc heap none of them claims
+ * (heap-allocated minus the explicit heap reports, as about:memory computes it).
+ */
+export interface MemoryReport {
+  /** The processes that answered, as the manager names them ("extension (pid 1234)"). */
+  processes: string[];
+  /** Every process that answered (to see what a kind is called). */
+  seen: string[];
+  explicit: number;
+  heapAllocated: number;
+  heapUnclassified: number;
+  resident: number;
+  /** Explicit memory by kind: JS GC heap, JS malloc, ArrayBuffer contents, string characters, WebAssembly, Blob memory, heap-unclassified, other subtrees. */
+  categories: Record<string, number>;
+  /** Other summaries ≥ 1 MiB (js-main-runtime-gc-heap-committed/..., top-level counters). */
+  other: Record<string, number>;
+  /** The 30 largest explicit paths, addresses and URLs left out so like paths add up. */
+  top: Record<string, number>;
+  /** How long the report took. */
+  ms: number;
+}
+
 /** Every command: its arguments and what it resolves with. */
 export interface DriverCommands {
   /** Whether Thunderbird's main window can take a scenario's actions yet, and its temporary directory. */
@@ -123,6 +147,8 @@ export interface DriverCommands {
   openAddonsManager: { args: { addonId: string }; result: null };
   /** A full GC in the parent process and a request for one to every child process (the memory bench). */
   collectGarbage: { args: Record<string, never>; result: null };
+  /** An about:memory report of the extension process (or the parent), summed (the memory bench). */
+  memoryReport: { args: { processKind: 'extension' | 'parent' }; result: MemoryReport };
   /** The main window as a PNG data URL (headless screenshots). */
   screenshot: { args: Record<string, never>; result: string };
   /** Opens a message in a tab, so message display scripts run. */

@@ -14,6 +14,8 @@ declare global {
       function addonInfo(addonId: string): Promise<AddonInfo | null>;
       function screenshot(): Promise<string>;
       function collectGarbage(): Promise<void>;
+      /** JSON text of a MemoryReport (commands.ts). */
+      function memoryReport(processKind: 'extension' | 'parent'): Promise<string>;
       function openAddonsManager(addonId: string): Promise<void>;
       function openAddonPage(addonId: string, path: string): Promise<void>;
       function closeAddonPage(addonId: string, path: string): Promise<void>;

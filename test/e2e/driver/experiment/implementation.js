@@ -27,6 +27,29 @@ function addonURL(addonId, path) {
   return policy.getURL(path);
 }
 
+/**
+ * The bench's coarse kinds of the extension process's memory, from an about:memory path (explicit/...):
+ * the order matters, the first that matches wins.
+ */
+function memoryCategory(path) {
+  if (/wasm/.test(path)) return 'WebAssembly';
+  // SpiderMonkey counts an ArrayBuffer's contents as its class's elements (malloc-heap or non-heap, mapped).
+  if (/class\((Shared)?ArrayBuffer\)\/objects\/(malloc-heap|non-heap)/.test(path)) return 'ArrayBuffer contents';
+  if (/memory-file-data|memory-blob|\/blob/i.test(path)) return 'Blob memory';
+  if (/\/strings\/.*malloc-heap/.test(path)) return 'string characters (malloc)';
+  if (/gc-heap/.test(path)) return 'JS GC heap (objects, strings, shapes, ...)';
+  if (/\/js-|^explicit\/js-non-window/.test(path)) return 'JS malloc (slots, elements, tables, ...)';
+  return path.split('/').slice(0, 2).join('/');
+}
+
+/** An about:memory path without the addresses and URLs in parentheses, so like paths add up. */
+function shortMemoryPath(path) {
+  return path
+    .split('/')
+    .map((part) => part.replace(/\((?:0x[0-9a-f]+|[^)]{40,})\)?.*$/, '(…)'))
+    .join('/');
+}
+
 /** Timers for the privileged side (an Experiment's scope has no setTimeout of its own). */
 function lazyTimer() {
   return ChromeUtils.importESModule('resource://gre/modules/Timer.sys.mjs');
@@ -281,6 +304,56 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
         async collectGarbage() {
           Services.obs.notifyObservers(null, 'child-gc-request');
           Cu.forceGC();
+        },
+
+        /**
+         * An about:memory report of one kind of process (`extension`: the extension process, "extension (pid N)" in its reports; `parent`),
+         * summed as the memory bench prints it (JSON text of a MemoryReport, commands.ts). The reporter
+         * manager asks every child process and calls back per report; heap-unclassified is computed the way
+         * about:memory does it (heap-allocated minus the explicit reports of kind HEAP).
+         */
+        async memoryReport(processKind) {
+          const manager = Components.classes['@mozilla.org/memory-reporter-manager;1'].getService(Ci.nsIMemoryReporterManager);
+          const wanted = (process) => (processKind === 'parent' ? process === '' : process.startsWith(`${processKind} (`));
+          const report = { processes: [], explicit: 0, heapAllocated: 0, heapUnclassified: 0, resident: 0, categories: {}, other: {}, top: {} };
+          let explicitHeap = 0;
+          const seen = new Set();
+          const started = Date.now();
+          await new Promise((resolve) => {
+            manager.getReports(
+              (process, path, kind, units, amount) => {
+                seen.add(process);
+                if (!wanted(process)) return;
+                if (!report.processes.includes(process)) report.processes.push(process);
+                if (units !== Ci.nsIMemoryReporter.UNITS_BYTES) return;
+                if (path.startsWith('explicit/')) {
+                  report.explicit += amount;
+                  if (kind === Ci.nsIMemoryReporter.KIND_HEAP) explicitHeap += amount;
+                  const category = memoryCategory(path);
+                  report.categories[category] = (report.categories[category] ?? 0) + amount;
+                  const short = shortMemoryPath(path);
+                  report.top[short] = (report.top[short] ?? 0) + amount;
+                } else if (path === 'heap-allocated') report.heapAllocated = amount;
+                else if (path === 'resident') report.resident = amount;
+                else if (path !== 'vsize' && path !== 'wasm-guard-pages' && (!path.includes('/') || path.startsWith('js-main-runtime-gc-heap-committed/') || path.startsWith('js-main-runtime/'))) {
+                  const short = shortMemoryPath(path);
+                  report.other[short] = (report.other[short] ?? 0) + amount;
+                }
+              },
+              null,
+              () => resolve(),
+              null,
+              false,
+            );
+          });
+          report.heapUnclassified = report.heapAllocated - explicitHeap;
+          report.categories['heap-unclassified'] = report.heapUnclassified;
+          report.ms = Date.now() - started;
+          report.seen = [...seen];
+          // Only the largest paths: the rest is in the categories.
+          report.top = Object.fromEntries(Object.entries(report.top).sort((a, b) => b[1] - a[1]).slice(0, 30));
+          report.other = Object.fromEntries(Object.entries(report.other).filter(([, amount]) => amount >= 1024 * 1024));
+          return JSON.stringify(report);
         },
 
         /** Sets a preference (test set-up: dark colour scheme for screenshots, the download folder). */
