@@ -34,8 +34,8 @@
  * `--pref name=value` sets a pref in every Thunderbird of the run (to see what a pref changes).
  * `--memory-report-ms N` takes an about:memory report of the extension process (the driver's memoryReport:
  * nsIMemoryReporterManager, test-only) just before the encrypted read, every N ms during it (each report
- * starts N ms after the last one answered) and after it, and prints what the memory consists of before, at
- * the report with the highest resident memory and after: JS GC heap, JS malloc, ArrayBuffer contents,
+ * starts N ms after the last one answered), after it and after a full GC, and prints what the memory consists
+ * of before, at the report with the highest resident memory, after and once the garbage is collected: JS GC heap, JS malloc, ArrayBuffer contents,
  * string characters, WebAssembly, Blob memory, heap-unclassified, and the largest paths at that peak.
  * Reporting walks the process's heap and allocates itself, so it perturbs the read a little.
  */
@@ -96,10 +96,10 @@ async function extensionReport(client: Client, startedAt: number): Promise<Memor
   return { ...(await client.call('memoryReport', { processKind: 'extension' }, 600_000)), atMs };
 }
 
-/** Before, at the report with the highest resident memory, after: by kind, then the largest paths at that peak. */
-function printReports(before: MemoryReport, during: Array<MemoryReport & { atMs: number }>, after: MemoryReport): void {
+/** Before, at the report with the highest resident memory, after, after a full GC: by kind, then the largest paths at that peak. */
+function printReports(before: MemoryReport, during: Array<MemoryReport & { atMs: number }>, after: MemoryReport, collected: MemoryReport): void {
   const peak = during.reduce<(MemoryReport & { atMs: number }) | undefined>((best, report) => (best === undefined || report.resident > best.resident ? report : best), undefined);
-  const columns: Array<[string, MemoryReport]> = [['before', before], ...(peak === undefined ? [] : [[`peak report (${(peak.atMs / 1000).toFixed(1)} s)`, peak] as [string, MemoryReport]]), ['after', after]];
+  const columns: Array<[string, MemoryReport]> = [['before', before], ...(peak === undefined ? [] : [[`peak report (${(peak.atMs / 1000).toFixed(1)} s)`, peak] as [string, MemoryReport]]), ['after', after], ['after a full GC', collected]];
   const m = (bytes: number | undefined): string => ((bytes ?? 0) / MiB).toFixed(1).padStart(22);
   console.log(`  about:memory of the extension process (${before.processes.join(', ') || `none of ${before.seen.map((name) => JSON.stringify(name)).join(', ')}`}), MiB; ${during.length} reports during the read (${during.map((report) => `${(report.atMs / 1000).toFixed(1)} s: ${(report.resident / MiB).toFixed(0)}`).join(', ')})`);
   console.log(`  ${''.padEnd(44)}${columns.map(([name]) => name.padStart(22)).join('')}`);
@@ -281,7 +281,15 @@ async function round(name: string, prefs: Record<string, string | number | boole
         });
         printPeaks(`read ${label(size)}, gpg SEIPDv1 PGP/MIME (bob)${gcEvery > 0 ? `, GC every ${gcEvery} ms` : ''}`, peaks);
         if (process.argv.includes('--timeline')) printTimeline(peaks);
-        if (reportBefore !== undefined) printReports(reportBefore, reports, await extensionReport(bob, readStarted));
+        if (reportBefore !== undefined) {
+          const after = await extensionReport(bob, readStarted);
+          // What is still held once the garbage is gone: a full GC (twice, for what the first only finalized), then a report.
+          for (let gc = 0; gc < 2; gc++) {
+            await bob.call('collectGarbage', {});
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
+          printReports(reportBefore, reports, after, await extensionReport(bob, readStarted));
+        }
       }
     }
   } finally {
