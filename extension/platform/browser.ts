@@ -99,11 +99,19 @@ export interface DownloadRequest {
   saveAs: boolean;
 }
 
+/** How `messages.getRaw` hands over the message (its `data_format`). */
+export type RawFormat = 'File' | 'BinaryString';
+
 /** The read path's Thunderbird APIs (messages, display, display action, scripting, downloads, tabs). */
 export interface ReadBrowserApi {
   messages: {
-    /** MV3: a File with the message as stored; never decrypted by Thunderbird's own OpenPGP (`decrypt: false`). */
-    getRaw(messageId: number): Promise<Blob | string>;
+    /**
+     * The message as stored, never decrypted by Thunderbird's own OpenPGP (`decrypt: false`): a File (MV3's default), or
+     * with `format: 'BinaryString'` a string of one char per octet (see read.ts, `#raw`, for why and when).
+     */
+    getRaw(messageId: number, options?: { format?: RawFormat }): Promise<Blob | string>;
+    /** The message's header as Thunderbird's database has it: `size` is the stored message's size in octets. */
+    get(messageId: number): Promise<{ size?: number }>;
   };
   messageDisplay: {
     getDisplayedMessages(tabId: number): Promise<MessageInfo[]>;
@@ -225,7 +233,7 @@ type ThunderbirdBrowser = typeof globalThis.browser;
  */
 interface Mv3Extras {
   scripting: { messageDisplay: ReadBrowserApi['scriptingMessageDisplay'] };
-  messages: { getRaw(messageId: number, options: { decrypt: boolean; data_format: 'File' }): Promise<Blob | string> };
+  messages: { getRaw(messageId: number, options: { decrypt: boolean; data_format: RawFormat }): Promise<Blob | string> };
   messageDisplay: { getDisplayedMessages(tabId: number): Promise<MessageInfo[] | { messages: MessageInfo[] }> };
 }
 
@@ -234,7 +242,12 @@ function narrowRead(thunderbird: ThunderbirdBrowser): ReadBrowserApi {
   const browser = thunderbird as ThunderbirdBrowser & Pick<Mv3Extras, 'scripting'>;
   return {
     messages: {
-      getRaw: (messageId) => (browser.messages as unknown as Mv3Extras['messages']).getRaw(messageId, { decrypt: false, data_format: 'File' }),
+      getRaw: (messageId, options) =>
+        (browser.messages as unknown as Mv3Extras['messages']).getRaw(messageId, { decrypt: false, data_format: options?.format ?? 'File' }),
+      get: async (messageId) => {
+        const header = (await browser.messages.get(messageId)) as { size?: number } | null;
+        return header ?? {};
+      },
     },
     messageDisplay: {
       getDisplayedMessages: async (tabId) => {

@@ -119,11 +119,19 @@ export function nodeBrowser(options: { accounts?: AccountInfo[]; locale?: string
     },
     sendFromDisplay: (tabId, message) => dispatch(message, 'mailbox:///message', { id: tabId }),
     messages: {
-      getRaw: async (messageId) => {
+      getRaw: async (messageId, options) => {
         api.rawReads += 1;
         const raw = api.rawMessages.get(messageId);
         if (raw === undefined) throw new Error(`no message ${messageId}`);
-        return new File([raw as Uint8Array<ArrayBuffer> | string], `${messageId}.eml`);
+        const bytes = typeof raw === 'string' ? new TextEncoder().encode(raw) : raw;
+        // BinaryString: one char per octet, as Thunderbird streams the stored message.
+        if (options?.format === 'BinaryString') return Buffer.from(bytes).toString('latin1');
+        return new File([bytes as Uint8Array<ArrayBuffer>], `${messageId}.eml`);
+      },
+      get: async (messageId) => {
+        const raw = api.rawMessages.get(messageId);
+        if (raw === undefined) throw new Error(`no message ${messageId}`);
+        return { size: typeof raw === 'string' ? new TextEncoder().encode(raw).length : raw.length };
       },
     },
     messageDisplay: {
