@@ -84,9 +84,10 @@ const CACHED_VIEWS = 16;
 const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 /**
  * Mail up to this size (as Thunderbird stored it) is fetched as a binary string (see `#raw`): the string and its
- * bytes are in the background at once for a moment, which is bounded here; larger mail comes as a File.
+ * bytes are in the background at once for a moment, which is bounded here (the message with a 10 MiB attachment
+ * is 14 MiB); larger mail comes as a File and is read in windows.
  */
-const BINARY_STRING_UP_TO = 32 * 1024 * 1024;
+const BINARY_STRING_UP_TO = 16 * 1024 * 1024;
 /** Chars of a binary string turned into bytes per native step (a multiple of 3: no base64 padding inside). */
 const BINARY_STRING_WINDOW = 3 * 256 * 1024;
 /** How much of a raw message is searched for its header section (Autocrypt, From). */

@@ -447,7 +447,7 @@ describe('the raw message from messages.getRaw', () => {
     expect(Buffer.from(binaryStringBytes(text)).equals(expected)).toBe(true);
   });
 
-  it('asks for a binary string up to 32 MiB and for the File above, reading the message the same either way', async () => {
+  it('asks for a binary string up to 16 MiB and for the File above, reading the message the same either way', async () => {
     const { api, deliver, display, page } = await setUp();
     const formats: Array<string | undefined> = [];
     const getRaw = api.messages.getRaw.bind(api.messages);
@@ -461,7 +461,7 @@ describe('the raw message from messages.getRaw', () => {
     // Thunderbird's database says the next one is large: it comes as the File, read in windows.
     const large = deliver(await encryptedSignedMail(second));
     const get = api.messages.get.bind(api.messages);
-    api.messages.get = async (id) => (id === large ? { size: 40 * 1024 * 1024 } : get(id));
+    api.messages.get = async (id) => (id === large ? { size: 17 * 1024 * 1024 } : get(id));
     api.display(8, large);
     expect((await display(8)).protectedSubject).toBe(`Plans ${second}`);
     expect(formats).toEqual(['BinaryString', 'File']);
