@@ -163,6 +163,44 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
     await dave.screenshot('builtin-key');
   });
 
+  it("a signed message (multipart/signed) is left to Thunderbird's own handler: its text shows though Thunderbird holds no secret key", async () => {
+    // dave is no correspondent of bob's Sigill, so Sigill cannot verify and leaves the body to Thunderbird;
+    // the spared-decryption Experiment must pass signed parts on (only encrypted ones may be spared).
+    const signer = Gpg.create(world, { secret: ['dave'] });
+    try {
+      const marker = `signed-only-${randomBytes(6).toString('hex')}`;
+      const inner = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 7bit', '', `Signed, not secret. ${marker}`, ''].join(CRLF);
+      const signature = signer.run(['--armor', '--detach-sign', '--digest-algo', 'SHA256', '--local-user', 'dave@sigill.test'], inner).toString('latin1');
+      const raw = [
+        'From: dave@sigill.test',
+        'To: bob@sigill.test',
+        `Subject: signed ${marker}`,
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; boundary="sig"',
+        '',
+        '--sig',
+        inner.replace(/\r\n$/, ''),
+        '--sig',
+        'Content-Type: application/pgp-signature; name="signature.asc"',
+        '',
+        signature.trimEnd(),
+        '--sig--',
+        '',
+      ].join(CRLF);
+      await submitRaw(world, 'carol', 'bob', raw);
+      const id = (await bob.receive({ subject: `signed ${marker}` }, 120_000)).id;
+      await bob.call('select', { messageId: id });
+      await eventually(
+        async () => ((await bob.call('messagePane', {}).catch(() => undefined))?.text ?? '').includes(`Signed, not secret. ${marker}`),
+        120_000,
+        "the signed message's text in Thunderbird's pane",
+      );
+      await bob.screenshot('signed-unknown');
+    } finally {
+      signer.stop();
+    }
+  });
+
   it('leaves nothing running', async () => {
     gpg.stop();
     expect(await world.stop()).toEqual([]);

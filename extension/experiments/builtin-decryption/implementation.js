@@ -44,7 +44,16 @@ function thunderbirdMayDecrypt() {
   }
 }
 
-/** One encrypted part: Thunderbird's own decryptor gets it, unless Thunderbird's OpenPGP cannot decrypt at all. */
+/** Whether the part is PGP/MIME `multipart/encrypted` (RFC 3156 §4); false when that cannot be told. */
+function isEncryptedPart(request) {
+  try {
+    return /^multipart\/encrypted\b/i.test(request.QueryInterface(Ci.nsIPgpMimeProxy).contentType);
+  } catch {
+    return false;
+  }
+}
+
+/** One part for the contract: Thunderbird's own handler gets it, unless it is encrypted and Thunderbird's OpenPGP cannot decrypt at all. */
 class Decryptor {
   QueryInterface = ChromeUtils.generateQI(['nsIStreamListener']);
 
@@ -54,7 +63,9 @@ class Decryptor {
   }
 
   onStartRequest(request) {
-    if (!thunderbirdMayDecrypt()) {
+    // The same contract also verifies multipart/signed (OpenPGP and S/MIME) and passes their content on:
+    // only an encrypted part, which Thunderbird could not decrypt anyway, is ever spared.
+    if (isEncryptedPart(request) && !thunderbirdMayDecrypt()) {
       counts.spared += 1;
       return;
     }
