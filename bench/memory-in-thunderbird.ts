@@ -53,7 +53,7 @@ import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { measureMemory, type Peaks } from './thunderbird-memory.ts';
 import { option, parseSize } from './args.ts';
-import { pgpMimeBody, pgpMimeContentType } from './pgp-mime-envelope.ts';
+import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
 
 const KiB = 1024;
 /** How long the reference (an encrypted message opened without Sigill) is sampled. */
@@ -138,27 +138,6 @@ function pgpMime(gpg: Gpg, subject: string, inner: string): string {
   ].join(CRLF);
 }
 
-/** A text with a marker and one base64 attachment of `size` random bytes, as a MIME entity. */
-function mixed(marker: string, size: number): string {
-  const file = randomBytes(size).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-  return [
-    'Content-Type: multipart/mixed; boundary="in"',
-    '',
-    '--in',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    `See the file. ${marker}`,
-    '--in',
-    'Content-Type: application/octet-stream; name="data.bin"',
-    'Content-Disposition: attachment; filename="data.bin"',
-    'Content-Transfer-Encoding: base64',
-    '',
-    file,
-    '--in--',
-    '',
-  ].join(CRLF);
-}
-
 /**
  * Fetches mail until the message is in the inbox. A large message can take longer to download on a loaded
  * machine than the driver waits for one fetch ("getNewMessages: no answer"): then it fetches again.
@@ -220,7 +199,7 @@ async function round(name: string, prefs: Record<string, string | number | boole
       const warmMarker = `warm-${randomBytes(4).toString('hex')}`;
       const messages = readSizes.map((size) => {
         const marker = `marker-${randomBytes(6).toString('hex')}`;
-        return { size, marker, encrypted: pgpMime(gpg, `read ${label(size)} ${marker}`, mixed(marker, size)) };
+        return { size, marker, encrypted: pgpMime(gpg, `read ${label(size)} ${marker}`, textWithAttachment(`See the file. ${marker}`, randomBase64Lines(size))) };
       });
       await submitRaw(world, 'carol', 'bob', pgpMime(gpg, `warm-up ${warmMarker}`, `Content-Type: text/plain${CRLF}${CRLF}${warmMarker}${CRLF}`));
       gpg.stop();
@@ -230,7 +209,7 @@ async function round(name: string, prefs: Record<string, string | number | boole
         const references = !process.argv.includes('--encrypted-only');
         if (references) {
           const clearSubject = `clear ${label(size)} ${marker}`;
-          await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', mixed(marker, size)].join(CRLF));
+          await submitRaw(world, 'carol', 'bob', [`From: Carol <carol@sigill.test>`, 'To: Bob <bob@sigill.test>', `Subject: ${clearSubject}`, 'MIME-Version: 1.0', textWithAttachment(`See the file. ${marker}`, randomBase64Lines(size))].join(CRLF));
           const clear = await receiveLarge(bob, clearSubject);
           printPeaks(`read ${label(size)} in clear (bob, Sigill looks)`, await measure(bob, async () => {
             await bob.open(clear.id);

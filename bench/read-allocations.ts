@@ -14,11 +14,11 @@
  * storage) and strings made by joining or replacing. Figures are printed, never asserted.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { option, parseSize } from './args.ts';
 
@@ -33,13 +33,10 @@ function gpgMessage(size: number): string {
     execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--trust-model', 'always', ...args], { input, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'pipe'] });
   try {
     gpg(['--import', join(root, 'keys-fixtures', 'carol.unprotected.sec.asc'), join(root, 'keys-fixtures', 'bob.pub.asc')]);
-    const file = randomBytes(size).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-    const inner = ['Content-Type: multipart/mixed; boundary="in"', '', '--in', 'Content-Type: text/plain', '', 'See the file.', '--in',
-      'Content-Type: application/octet-stream; name="data.bin"', 'Content-Disposition: attachment; filename="data.bin"', 'Content-Transfer-Encoding: base64', '', file, '--in--', ''].join(CRLF);
+    const inner = textWithAttachment('See the file.', randomBase64Lines(size));
     const armored = gpg(['--encrypt', '--sign', '--armor', '-u', 'carol@sigill.test', '-r', 'bob@sigill.test'], inner).toString('latin1');
     return ['From: Carol <carol@sigill.test>', 'To: Bob <bob@sigill.test>', 'Subject: allocations', 'MIME-Version: 1.0',
-      'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b"', '', '--b', 'Content-Type: application/pgp-encrypted', '', 'Version: 1', '--b',
-      'Content-Type: application/octet-stream', '', armored, '--b--', ''].join(CRLF);
+      `Content-Type: ${pgpMimeContentType}`, '', pgpMimeBody(armored)].join(CRLF);
   } finally {
     try {
       execFileSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });

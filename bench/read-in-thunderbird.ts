@@ -52,7 +52,7 @@ import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { countOption, option, parseSize } from './args.ts';
-import { pgpMimeBody, pgpMimeContentType } from './pgp-mime-envelope.ts';
+import { mixedContentType, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachmentBody } from '../test/support/mail-bodies.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -248,9 +248,8 @@ async function main(): Promise<void> {
   const repeat = countOption('repeat', 1);
   const cases = (gpg: Gpg): Case[] => {
     const body = `marker-${randomBytes(6).toString('hex')}`;
-    const file = randomBytes(attachmentSize).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-    const withAttachment = (marker: string): string =>
-      `--in${CRLF}Content-Type: text/plain${CRLF}${CRLF}See the file. ${marker}${CRLF}--in${CRLF}Content-Type: application/octet-stream; name="data.bin"${CRLF}Content-Disposition: attachment; filename="data.bin"${CRLF}Content-Transfer-Encoding: base64${CRLF}${CRLF}${file}${CRLF}--in--${CRLF}`;
+    const file = randomBase64Lines(attachmentSize);
+    const withAttachment = (marker: string): string => textWithAttachmentBody(`See the file. ${marker}`, file);
     const plainFile = `marker-${randomBytes(6).toString('hex')}`;
     const small = `marker-${randomBytes(6).toString('hex')}`;
     return [
@@ -269,7 +268,7 @@ async function main(): Promise<void> {
       // The large message --repeat times, each a fresh copy opened in a tab and one selected in the list, in turn.
       ...Array.from({ length: repeat }, (): Case[] => {
         const [inTab, inList] = [`marker-${randomBytes(6).toString('hex')}`, `marker-${randomBytes(6).toString('hex')}`];
-        const large = (marker: string, subject: string): string => pgpMime(gpg, subject, `Content-Type: multipart/mixed; boundary="in"${CRLF}${CRLF}${withAttachment(marker)}`);
+        const large = (marker: string, subject: string): string => pgpMime(gpg, subject, `Content-Type: ${mixedContentType}${CRLF}${CRLF}${withAttachment(marker)}`);
         return [
           { label: `PGP/MIME, text + ${sizeLabel(attachmentSize)} attachment`, marker: inTab, subject: `bench file ${inTab}`, raw: large(inTab, `bench file ${inTab}`) },
           { label: '  the same, selected in the list', marker: inList, subject: `bench listed ${inList}`, raw: large(inList, `bench listed ${inList}`), how: 'list' },
@@ -279,7 +278,7 @@ async function main(): Promise<void> {
         label: `plain, text + ${sizeLabel(attachmentSize)} attachment`,
         marker: plainFile,
         subject: `bench plain file ${plainFile}`,
-        raw: `${headers(`bench plain file ${plainFile}`, 'multipart/mixed; boundary="in"')}${CRLF}${CRLF}${withAttachment(plainFile)}`,
+        raw: `${headers(`bench plain file ${plainFile}`, mixedContentType)}${CRLF}${CRLF}${withAttachment(plainFile)}`,
         plain: true,
       },
     ];

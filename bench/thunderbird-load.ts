@@ -25,7 +25,7 @@ import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, submitRaw } from '../test/e2e/harness/reading.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { countOption, option, parseSize } from './args.ts';
-import { pgpMimeBody, pgpMimeContentType } from './pgp-mime-envelope.ts';
+import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
 
 const CRLF = '\r\n';
 const MiB = 1024 * 1024;
@@ -97,23 +97,8 @@ async function round(label: string, prefs: Record<string, boolean>, size: number
   const world = await World.start(`bench-load-${label}`);
   try {
     const gpg = Gpg.create(world, { secret: ['carol'], public: ['bob'] });
-    const file = randomBytes(size).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-    const inner = [
-      `Content-Type: multipart/mixed; boundary="in"`,
-      '',
-      '--in',
-      'Content-Type: text/plain',
-      '',
-      'See the file.',
-      '--in',
-      'Content-Type: application/octet-stream; name="data.bin"',
-      'Content-Disposition: attachment; filename="data.bin"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      file,
-      '--in--',
-      '',
-    ].join(CRLF);
+    const file = randomBase64Lines(size);
+    const inner = textWithAttachment('See the file.', file);
     const encrypt = (data: string): string => gpg.encryptSign(data, { to: 'bob@sigill.test', from: 'carol@sigill.test', armor: true }).toString('latin1');
     const armored = encrypt(inner);
     const smallArmored = encrypt(`Content-Type: text/plain${CRLF}${CRLF}${'The quick brown fox jumps over the lazy dog.\r\n'.repeat(230)}`);

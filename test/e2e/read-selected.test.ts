@@ -13,6 +13,7 @@ import { describeWithTools } from '../support/tools.ts';
 import type { MessagePane } from './driver/commands.ts';
 import { e2eTools, eventually, type Client, World } from './harness/index.ts';
 import { Gpg, promptOpen, submitRaw } from './harness/reading.ts';
+import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../support/mail-bodies.ts';
 import { SigillPage } from './harness/sigill.ts';
 
 const CRLF = '\r\n';
@@ -25,26 +26,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
 
   /** gpg's PGP/MIME (RFC 3156 §4) to `to` (bob), signed by carol: a text and, when asked, an attachment of `attachment` bytes. */
   async function deliver(subject: string, text: string, attachment = 0, to: { name: 'bob' | 'dave'; client: Client } = { name: 'bob', client: bob }): Promise<number> {
-    const file = attachment === 0 ? '' : randomBytes(attachment).toString('base64').replace(/.{76}/g, `$&${CRLF}`);
-    const inner =
-      attachment === 0
-        ? `Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${text}${CRLF}`
-        : [
-            'Content-Type: multipart/mixed; boundary="in"',
-            '',
-            '--in',
-            'Content-Type: text/plain; charset=utf-8',
-            '',
-            text,
-            '--in',
-            'Content-Type: application/octet-stream; name="data.bin"',
-            'Content-Disposition: attachment; filename="data.bin"',
-            'Content-Transfer-Encoding: base64',
-            '',
-            file,
-            '--in--',
-            '',
-          ].join(CRLF);
+    const inner = attachment === 0 ? `Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${text}${CRLF}` : textWithAttachment(text, randomBase64Lines(attachment));
     const armored = gpg.encryptSign(inner, { to: `${to.name}@sigill.test`, from: 'carol@sigill.test', armor: true }).toString('latin1');
     const raw = [
       'From: Carol <carol@sigill.test>',
@@ -53,18 +35,9 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
       `Date: ${new Date().toUTCString()}`,
       `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
       'MIME-Version: 1.0',
-      'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"',
+      `Content-Type: ${pgpMimeContentType}`,
       '',
-      '--enc',
-      'Content-Type: application/pgp-encrypted',
-      '',
-      'Version: 1',
-      '--enc',
-      'Content-Type: application/octet-stream; name="encrypted.asc"',
-      '',
-      armored.trimEnd(),
-      '--enc--',
-      '',
+      pgpMimeBody(armored),
     ].join(CRLF);
     await submitRaw(world, 'carol', to.name, raw);
     return (await to.client.receive({ subject }, 120_000)).id;
