@@ -145,7 +145,8 @@ async function main(): Promise<void> {
   phase = 'read';
   const view = await core.read(mail, { decryptionKeys: async () => [bob], verificationKeys: async () => [carol], attachments: 'defer' });
   const attachment = view.attachments[0];
-  if (view.errors.length > 0 || attachment?.encoded === undefined) throw new Error(`the read failed: ${JSON.stringify(view.errors)}`);
+  if (view.errors.length > 0) throw new Error(`the read failed: ${JSON.stringify(view.errors)}`);
+  if (attachment?.encoded === undefined) throw new Error(`the ${option('size', '20M')} attachment was decoded while reading (only large ones are left encoded): give a larger --size`);
   phase = 'decodeAttachment';
   const saved = await core.decodeAttachment(attachment.encoded);
   // The decrypted MIME is the attachment's base64 and a few hundred octets of headers and text.
