@@ -53,7 +53,7 @@ import { SigillPage } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { measureMemory, type Peaks } from './thunderbird-memory.ts';
 import { option, parseSize } from './args.ts';
-import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
+import { mailHeaders, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
 
 const KiB = 1024;
 /** How long the reference (an encrypted message opened without Sigill) is sampled. */
@@ -125,17 +125,7 @@ async function composeAndSend(client: Client, base: string, name: string, subjec
 
 function pgpMime(gpg: Gpg, subject: string, inner: string): string {
   const armored = gpg.run(['--encrypt', '--sign', '--armor', '-r', 'bob@sigill.test', '-u', 'carol@sigill.test'], inner).toString('latin1');
-  return [
-    'From: Carol <carol@sigill.test>',
-    'To: Bob <bob@sigill.test>',
-    `Subject: ${subject}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
-    'MIME-Version: 1.0',
-    `Content-Type: ${pgpMimeContentType}`,
-    '',
-    pgpMimeBody(armored),
-  ].join(CRLF);
+  return `${mailHeaders({ subject, contentType: pgpMimeContentType })}${CRLF}${CRLF}${pgpMimeBody(armored)}`;
 }
 
 /**

@@ -52,7 +52,7 @@ import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { countOption, option, parseSize } from './args.ts';
-import { mixedContentType, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachmentBody } from '../test/support/mail-bodies.ts';
+import { mailHeaders, mixedContentType, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachmentBody } from '../test/support/mail-bodies.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -64,15 +64,7 @@ const sizeLabel = (bytes: number): string =>
   bytes >= MiB && bytes % MiB === 0 ? `${bytes / MiB} MiB` : bytes >= KiB && bytes % KiB === 0 ? `${bytes / KiB} KiB` : `${bytes} B`;
 
 function headers(subject: string, contentType: string): string {
-  return [
-    'From: Carol <carol@sigill.test>',
-    'To: Bob <bob@sigill.test>, Dave <dave@sigill.test>',
-    `Subject: ${subject}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
-    'MIME-Version: 1.0',
-    `Content-Type: ${contentType}`,
-  ].join(CRLF);
+  return mailHeaders({ to: 'Bob <bob@sigill.test>, Dave <dave@sigill.test>', subject, contentType });
 }
 
 /** Readable filler text of about `size` bytes, with the marker at its end. */

@@ -25,22 +25,13 @@ import { e2eTools, World, type Client } from '../test/e2e/harness/index.ts';
 import { Gpg, submitRaw } from '../test/e2e/harness/reading.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { countOption, option, parseSize } from './args.ts';
-import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
+import { mailHeaders, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../test/support/mail-bodies.ts';
 
 const CRLF = '\r\n';
 const MiB = 1024 * 1024;
 
 function headers(subject: string, contentType: string, extra: string[] = []): string {
-  return [
-    'From: Carol <carol@sigill.test>',
-    'To: Bob <bob@sigill.test>',
-    `Subject: ${subject}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
-    'MIME-Version: 1.0',
-    `Content-Type: ${contentType}`,
-    ...extra,
-  ].join(CRLF);
+  return mailHeaders({ subject, contentType, extra });
 }
 
 /** The armored message with its base64 body in lines of `width` characters (headers, checksum and end line kept). */

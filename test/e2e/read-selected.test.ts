@@ -13,7 +13,7 @@ import { describeWithTools } from '../support/tools.ts';
 import type { MessagePane } from './driver/commands.ts';
 import { e2eTools, eventually, type Client, World } from './harness/index.ts';
 import { Gpg, promptOpen, submitRaw } from './harness/reading.ts';
-import { pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../support/mail-bodies.ts';
+import { mailHeaders, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../support/mail-bodies.ts';
 import { SigillPage } from './harness/sigill.ts';
 
 const CRLF = '\r\n';
@@ -28,17 +28,7 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
   async function deliver(subject: string, text: string, attachment = 0, to: { name: 'bob' | 'dave'; client: Client } = { name: 'bob', client: bob }): Promise<number> {
     const inner = attachment === 0 ? `Content-Type: text/plain; charset=utf-8${CRLF}${CRLF}${text}${CRLF}` : textWithAttachment(text, randomBase64Lines(attachment));
     const armored = gpg.encryptSign(inner, { to: `${to.name}@sigill.test`, from: 'carol@sigill.test', armor: true }).toString('latin1');
-    const raw = [
-      'From: Carol <carol@sigill.test>',
-      `To: ${to.name} <${to.name}@sigill.test>`,
-      `Subject: ${subject}`,
-      `Date: ${new Date().toUTCString()}`,
-      `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
-      'MIME-Version: 1.0',
-      `Content-Type: ${pgpMimeContentType}`,
-      '',
-      pgpMimeBody(armored),
-    ].join(CRLF);
+    const raw = `${mailHeaders({ to: `${to.name} <${to.name}@sigill.test>`, subject, contentType: pgpMimeContentType })}${CRLF}${CRLF}${pgpMimeBody(armored)}`;
     await submitRaw(world, 'carol', to.name, raw);
     return (await to.client.receive({ subject }, 120_000)).id;
   }

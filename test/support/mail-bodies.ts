@@ -1,10 +1,24 @@
 /**
- * MIME bodies the benches and the reading scenarios build around GnuPG's output: the RFC 3156 §4
+ * Mail the benches and the reading scenarios build around GnuPG's output: a header section, the RFC 3156 §4
  * `multipart/encrypted` envelope and a text with one base64 attachment. CRLF lines throughout.
  */
 import { randomBytes } from 'node:crypto';
 
 const CRLF = '\r\n';
+
+/** A message's header section (without the blank line after it), from carol to bob unless told, with a fresh Date and Message-ID. */
+export function mailHeaders(options: { subject: string; contentType: string; from?: string; to?: string; extra?: string[] }): string {
+  return [
+    `From: ${options.from ?? 'Carol <carol@sigill.test>'}`,
+    `To: ${options.to ?? 'Bob <bob@sigill.test>'}`,
+    `Subject: ${options.subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${randomBytes(8).toString('hex')}@sigill.test>`,
+    'MIME-Version: 1.0',
+    `Content-Type: ${options.contentType}`,
+    ...(options.extra ?? []),
+  ].join(CRLF);
+}
 
 /** The Content-Type of the PGP/MIME envelope (boundary "enc"). */
 export const pgpMimeContentType = 'multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"';
