@@ -298,9 +298,13 @@ export class ReadService {
   async selected(tab: { id?: number }, messages: Array<{ id: number }>): Promise<void> {
     const [message] = messages;
     this.#selected = undefined;
-    if (tab.id === undefined || message === undefined || messages.length !== 1 || this.#views.get(message.id)?.stopped === false) return;
+    if (tab.id === undefined || message === undefined || messages.length !== 1) return;
     const paneShown = await this.#deps.api.mailTabs.get(tab.id).then((mailTab) => mailTab.messagePaneVisible !== false, () => false);
     if (!paneShown) return;
+    // The button still carries the previous message's status until this one is displayed and read: never
+    // let it vouch for the wrong message (the display sets this one's badge, #badge).
+    void this.#badgeReading(tab.id, message.id);
+    if (this.#views.get(message.id)?.stopped === false) return;
     this.#selected = message.id;
     if (this.#reading) return;
     this.#reading = true;
@@ -750,12 +754,28 @@ export class ReadService {
     const { api, translate } = this.#deps;
     try {
       const view = await this.view(messageId);
+      // Read to the end after the tab moved on: its status belongs to that other message's badge.
+      if ((await this.#displayedMessage(tabId)) !== messageId) return;
       const { text, color, title } = badgeOf(view, translate);
       await api.messageDisplayAction.setBadgeText({ tabId, text });
       if (color !== undefined) await api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color });
       await api.messageDisplayAction.setTitle({ tabId, title });
     } catch (error) {
       // The tab may be gone by now; the popup still reads the status on demand.
+      console.warn('sigill: the status of a message could not be shown', error);
+    }
+  }
+
+  /** While a selected message is loaded and read: a neutral badge, no status yet. */
+  async #badgeReading(tabId: number, messageId: number): Promise<void> {
+    const { api, translate } = this.#deps;
+    try {
+      // Already displayed (a quick load): the display has set, or is setting, its own badge.
+      if ((await this.#displayedMessage(tabId)) === messageId) return;
+      await api.messageDisplayAction.setBadgeText({ tabId, text: '…' });
+      await api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color: '#5b5b66' });
+      await api.messageDisplayAction.setTitle({ tabId, title: translate('statusTitle_reading') });
+    } catch (error) {
       console.warn('sigill: the status of a message could not be shown', error);
     }
   }

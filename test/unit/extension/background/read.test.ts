@@ -583,6 +583,49 @@ describe('reading a message when it is selected, while Thunderbird loads it', ()
     expect(JSON.stringify(await display(7))).not.toContain(first);
   });
 
+  it("the badge never vouches for another message: '…' from the selection until the message is read", async () => {
+    const setup = await setUp();
+    const { api, deliver, display, background } = setup;
+    await unlocked(setup);
+    await expect.poll(() => api.badges.get(1)?.text).toBe('✔');
+    const id = deliver(entity(envelope(ALICE, 'lunch'), 'Shall we have lunch?'));
+    await (await background.reading).selected({ id: 1 }, [{ id }]);
+    expect(api.badges.get(1)).toMatchObject({ text: '…', title: 'Sigill: reading this message…' });
+    api.display(1, id);
+    await display(1);
+    await expect.poll(() => api.badges.get(1)?.title).toBe('Sigill: no OpenPGP in this message (not encrypted, not signed)');
+    expect(api.badges.get(1)?.text).toBe('');
+  });
+
+  it('a read that ends after its tab moved on leaves that tab\'s badge to the message shown there', async () => {
+    const setup = await setUp();
+    const { api, deliver, display, background } = setup;
+    await unlocked(setup);
+    const a = deliver(await encryptedSignedMail(canary()));
+    const b = deliver(entity(envelope(ALICE, 'lunch'), 'Shall we have lunch?'));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const getRaw = api.messages.getRaw.bind(api.messages);
+    let askedForA = false;
+    api.messages.getRaw = async (id, options) => {
+      if (id === a) {
+        askedForA = true;
+        await held;
+      }
+      return getRaw(id, options);
+    };
+    api.display(8, a);
+    const forA = display(8);
+    await expect.poll(() => askedForA).toBe(true);
+    api.display(8, b);
+    await expect.poll(() => api.badges.get(8)?.title).toBe('Sigill: no OpenPGP in this message (not encrypted, not signed)');
+    release();
+    await forA;
+    await (await background.reading).view(a);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(api.badges.get(8)).toMatchObject({ text: '', title: 'Sigill: no OpenPGP in this message (not encrypted, not signed)' });
+  });
+
   it('a selection of several messages, or with the message pane closed, is not read', async () => {
     const { api, deliver, background } = await setUp();
     const [a, b] = [deliver(await encryptedSignedMail(canary())), deliver(await encryptedSignedMail(canary()))];
