@@ -757,9 +757,12 @@ export class ReadService {
       // Read to the end after the tab moved on: its status belongs to that other message's badge.
       if ((await this.#displayedMessage(tabId)) !== messageId) return;
       const { text, color, title } = badgeOf(view, translate);
-      await api.messageDisplayAction.setBadgeText({ tabId, text });
-      if (color !== undefined) await api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color });
-      await api.messageDisplayAction.setTitle({ tabId, title });
+      // Together, so the button never shows one message's text with another's colour or title.
+      await Promise.all([
+        api.messageDisplayAction.setBadgeText({ tabId, text }),
+        color === undefined ? undefined : api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color }),
+        api.messageDisplayAction.setTitle({ tabId, title }),
+      ]);
     } catch (error) {
       // The tab may be gone by now; the popup still reads the status on demand.
       console.warn('sigill: the status of a message could not be shown', error);
@@ -772,9 +775,11 @@ export class ReadService {
     try {
       // Already displayed (a quick load): the display has set, or is setting, its own badge.
       if ((await this.#displayedMessage(tabId)) === messageId) return;
-      await api.messageDisplayAction.setBadgeText({ tabId, text: '…' });
-      await api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color: '#5b5b66' });
-      await api.messageDisplayAction.setTitle({ tabId, title: translate('statusTitle_reading') });
+      await Promise.all([
+        api.messageDisplayAction.setBadgeText({ tabId, text: '…' }),
+        api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color: '#5b5b66' }),
+        api.messageDisplayAction.setTitle({ tabId, title: translate('statusTitle_reading') }),
+      ]);
     } catch (error) {
       console.warn('sigill: the status of a message could not be shown', error);
     }
@@ -792,6 +797,10 @@ export function badgeOf(view: MessageView, t: ReadDependencies['translate']): { 
   if (encrypted && view.signature === 'unverified') return { text: '🔒', color: '#0061e0', title: t('statusTitle_encryptedUnverified') };
   if (encrypted) return { text: '🔒', color: '#0061e0', title: t('statusTitle_encrypted') };
   if (signed) return { text: '✔', color: '#017a40', title: t('statusTitle_signed') };
+  // Signed only, with a signature that could not be checked (no key for it) or by someone other than the
+  // sender: nothing of it is vouched for, yet it is not "partly protected" either.
+  if (view.encryption === 'not-encrypted' && view.signature === 'unverified') return { text: '?', color: '#b35d00', title: t('statusTitle_signedUnverified') };
+  if (view.encryption === 'not-encrypted' && view.signature === 'signed') return { text: '?', color: '#b35d00', title: t('statusTitle_signerNotFrom') };
   return { text: '?', color: '#b35d00', title: t('statusTitle_partial') };
 }
 

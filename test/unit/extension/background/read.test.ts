@@ -23,6 +23,7 @@ import {
   encryptBinary,
   entity,
   envelope,
+  mimeSigned,
   multipart,
   nodeSanitizer,
   pgpMime,
@@ -357,6 +358,21 @@ describe('the read path in the background', () => {
     expect(after).toMatchObject({ encryption: 'encrypted', signature: 'signed', signers: [{ status: 'good', userID: 'Carol <carol@sigill.test>', acceptance: 'accepted' }] });
     expect(after!.offeredKeys[0]!.acceptance).toBe('accepted');
     await expect.poll(() => api.badges.get(11)?.title).toBe('Sigill: encrypted and signed');
+  });
+
+  it('a signed-only message says what its signature is worth: unknown key, or a signer who is not the sender', async () => {
+    const { api, deliver, display, page } = await setUp();
+    const [carol, alice] = await Promise.all([secretKey('carol'), secretKey('alice')]);
+    const unknown = deliver(await mimeSigned(envelope('Carol <carol@sigill.test>', 'signed'), text('Signed, not secret.'), carol));
+    api.display(12, unknown);
+    await display(12);
+    expect(await page('read.status', { tabId: 12 })).toMatchObject({ encryption: 'not-encrypted', signature: 'unverified' });
+    await expect.poll(() => api.badges.get(12)).toMatchObject({ text: '?', title: 'Sigill: signed, but the signature could not be checked (no key for it); not encrypted' });
+    const notFrom = deliver(await mimeSigned(envelope('Mallory <mallory@sigill.test>', 'signed'), text('Signed, not secret.'), alice));
+    api.display(12, notFrom);
+    await display(12);
+    expect((await page('read.status', { tabId: 12 }))?.warnings).toMatchObject([{ code: 'SIGNER_NOT_FROM' }]);
+    await expect.poll(() => api.badges.get(12)).toMatchObject({ text: '?', title: 'Sigill: signed by someone other than the sender; not encrypted' });
   });
 
   it('collects the key of an Autocrypt header as undecided on display, also from plain mail, never accepted; a different key for an accepted sender is a warning', async () => {
