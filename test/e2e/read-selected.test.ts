@@ -12,6 +12,7 @@ import { fixturePassphrase } from '../../keys-fixtures/index.ts';
 import { describeWithTools } from '../support/tools.ts';
 import type { MessagePane } from './driver/commands.ts';
 import { e2eTools, eventually, type Client, World } from './harness/index.ts';
+import { sigillId } from './harness/paths.ts';
 import { Gpg, promptOpen, submitRaw } from './harness/reading.ts';
 import { mailHeaders, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachment } from '../support/mail-bodies.ts';
 import { SigillPage } from './harness/sigill.ts';
@@ -158,6 +159,11 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
         120_000,
         "the signed message's text in Thunderbird's pane",
       );
+      // Sigill's button says what the signature is worth — never the status of the message shown before it
+      // (an encrypted and signed one).
+      const button = async () => bob.call('messageDisplayActionButton', { addonId: sigillId });
+      await eventually(async () => (await button()).label.includes('unknown key'), 60_000, "Sigill's button: signed, not checked");
+      expect(await button()).toEqual({ label: 'Sigill: signed by an unknown key', badge: '?' });
       await bob.screenshot('signed-unknown');
     } finally {
       signer.stop();

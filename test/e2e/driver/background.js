@@ -242,6 +242,10 @@ const commands = {
     return JSON.parse(await messenger.sigillTest.messagePane());
   },
 
+  async messageDisplayActionButton({ addonId }) {
+    return JSON.parse(await messenger.sigillTest.messageDisplayActionButton(addonId));
+  },
+
   async clickMessageDisplayAction({ addonId }) {
     await messenger.sigillTest.clickMessageDisplayAction(addonId);
     return null;

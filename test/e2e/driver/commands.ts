@@ -194,6 +194,8 @@ export interface DriverCommands {
   pgpMimeDecryptorStats: { args: Record<string, never>; result: PgpMimeDecryptorStats };
   /** What the message pane of the selected tab shows: `sigill` is Sigill's mark ('shown' / 'untouched'), `text` its innerText. */
   messagePane: { args: Record<string, never>; result: MessagePane };
+  /** An add-on's message display action button above the message in the selected tab: its label (title) and badge text. */
+  messageDisplayActionButton: { args: { addonId: string }; result: { label: string; badge: string } };
   /** Clicks an add-on's message display action button in the selected tab (its popup opens). */
   clickMessageDisplayAction: { args: { addonId: string }; result: null };
   /** Replies to (compose.beginReply) or forwards (beginForward inline) a message, as the buttons do; the composer's tab. */

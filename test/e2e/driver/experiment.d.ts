@@ -34,6 +34,8 @@ declare global {
       function pgpMimeDecryptorStats(): Promise<string>;
       /** JSON text of a MessagePane (commands.ts). */
       function messagePane(): Promise<string>;
+      /** JSON text of `{ label, badge }`. */
+      function messageDisplayActionButton(addonId: string): Promise<string>;
       function clickMessageDisplayAction(addonId: string): Promise<void>;
     }
     namespace compose {

@@ -458,6 +458,15 @@ var sigillTest = class extends ExtensionCommon.ExtensionAPI {
           });
         },
 
+        /** An add-on's message display action button above the message: its label (the title) and badge. */
+        async messageDisplayActionButton(addonId) {
+          const aboutMessage = currentAboutMessage();
+          const widgetId = addonId.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+          const button = aboutMessage.document.getElementById(`${widgetId}-messageDisplayAction-toolbarbutton`);
+          if (!button) throw new Error(`no message display action button of ${addonId}`);
+          return JSON.stringify({ label: button.getAttribute('label') ?? '', badge: button.getAttribute('badge') ?? '' });
+        },
+
         /** Clicks an add-on's message display action button (above the message), as a person does. */
         async clickMessageDisplayAction(addonId) {
           ensurePageActor(context.extension);

@@ -367,12 +367,12 @@ describe('the read path in the background', () => {
     api.display(12, unknown);
     await display(12);
     expect(await page('read.status', { tabId: 12 })).toMatchObject({ encryption: 'not-encrypted', signature: 'unverified' });
-    await expect.poll(() => api.badges.get(12)).toMatchObject({ text: '?', title: 'Sigill: signed, but the signature could not be checked (no key for it); not encrypted' });
+    await expect.poll(() => api.badges.get(12)).toMatchObject({ text: '?', title: 'Sigill: signed by an unknown key' });
     const notFrom = deliver(await mimeSigned(envelope('Mallory <mallory@sigill.test>', 'signed'), text('Signed, not secret.'), alice));
     api.display(12, notFrom);
     await display(12);
     expect((await page('read.status', { tabId: 12 }))?.warnings).toMatchObject([{ code: 'SIGNER_NOT_FROM' }]);
-    await expect.poll(() => api.badges.get(12)).toMatchObject({ text: '?', title: 'Sigill: signed by someone other than the sender; not encrypted' });
+    await expect.poll(() => api.badges.get(12)).toMatchObject({ text: '?', title: 'Sigill: signed, not by the sender' });
   });
 
   it('collects the key of an Autocrypt header as undecided on display, also from plain mail, never accepted; a different key for an accepted sender is a warning', async () => {
@@ -606,10 +606,10 @@ describe('reading a message when it is selected, while Thunderbird loads it', ()
     await expect.poll(() => api.badges.get(1)?.text).toBe('✔');
     const id = deliver(entity(envelope(ALICE, 'lunch'), 'Shall we have lunch?'));
     await (await background.reading).selected({ id: 1 }, [{ id }]);
-    expect(api.badges.get(1)).toMatchObject({ text: '…', title: 'Sigill: reading this message…' });
+    expect(api.badges.get(1)).toMatchObject({ text: '…', title: 'Sigill: reading…' });
     api.display(1, id);
     await display(1);
-    await expect.poll(() => api.badges.get(1)?.title).toBe('Sigill: no OpenPGP in this message (not encrypted, not signed)');
+    await expect.poll(() => api.badges.get(1)?.title).toBe('Sigill: not encrypted, not signed');
     expect(api.badges.get(1)?.text).toBe('');
   });
 
@@ -634,12 +634,12 @@ describe('reading a message when it is selected, while Thunderbird loads it', ()
     const forA = display(8);
     await expect.poll(() => askedForA).toBe(true);
     api.display(8, b);
-    await expect.poll(() => api.badges.get(8)?.title).toBe('Sigill: no OpenPGP in this message (not encrypted, not signed)');
+    await expect.poll(() => api.badges.get(8)?.title).toBe('Sigill: not encrypted, not signed');
     release();
     await forA;
     await (await background.reading).view(a);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(api.badges.get(8)).toMatchObject({ text: '', title: 'Sigill: no OpenPGP in this message (not encrypted, not signed)' });
+    expect(api.badges.get(8)).toMatchObject({ text: '', title: 'Sigill: not encrypted, not signed' });
   });
 
   it('a selection of several messages, or with the message pane closed, is not read', async () => {
