@@ -22,9 +22,13 @@ export interface PlaintextSink {
 
 /** One running CFB decryption (RFC 9580 §5.13.1 uses plain CFB with a zero IV, no resync). */
 export interface CfbDecipher {
-  /** Decrypts the next ciphertext bytes of any length; may hold back bytes until a block is complete. */
+  /**
+   * Decrypts the next ciphertext bytes of any length; may hold back bytes until a block is complete.
+   * The answer is a new array (or a view of one) that the decipher never writes to again: the reader
+   * hands views of it on to the plaintext sink without a copy.
+   */
   update(chunk: Uint8Array): Uint8Array;
-  /** Returns the bytes still held back (a final partial block). */
+  /** Returns the bytes still held back (a final partial block); a new array, as `update`'s. */
   final(): Uint8Array;
 }
 
