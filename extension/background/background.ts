@@ -4,8 +4,9 @@
  * answers the message display script and the status popup.
  */
 import DOMPurify from 'dompurify';
-import { htmlSanitizer, openpgpEngine } from '../../src/core/index.ts';
+import { COLLECT_EVERY_BYTES, htmlSanitizer, openpgpEngine, useGarbageCollector } from '../../src/core/index.ts';
 import { spareBuiltinDecryption } from '../experiments/builtin-decryption/api.ts';
+import { experimentCollector } from '../experiments/gc/api.ts';
 import { pgpMimeAvailability, pgpMimeExperiment } from '../experiments/pgpmime/api.ts';
 import { browserApi } from '../platform/browser.ts';
 import { startBackground } from './main.ts';
@@ -23,3 +24,8 @@ void pgpMimeAvailability(pgpMime).then((state) => console.info(`sigill: PGP/MIME
 void spareBuiltinDecryption().then((state) =>
   console.info(`sigill: Thunderbird's own PGP/MIME decryption ${state.installed ? 'is skipped while it holds no secret key' : `is left as it is: ${state.reason ?? 'unknown reason'}`}`),
 );
+// A full garbage collection of this process every 16 MiB a large read streams (the gc Experiment), so the
+// short-lived arrays of its chunks never pile up to the size of the message (docs/architecture.md, "Memory in Thunderbird").
+const collector = experimentCollector();
+useGarbageCollector(collector);
+console.info(`sigill: garbage collection during large reads ${collector ? `every ${COLLECT_EVERY_BYTES >> 20} MiB` : 'left to the engine (the gc Experiment is not loaded)'}`);

@@ -22,9 +22,13 @@ export interface PlaintextSink {
 
 /** One running CFB decryption (RFC 9580 §5.13.1 uses plain CFB with a zero IV, no resync). */
 export interface CfbDecipher {
-  /** Decrypts the next ciphertext bytes of any length; may hold back bytes until a block is complete. */
+  /**
+   * Decrypts the next ciphertext bytes of any length; may hold back bytes until a block is complete.
+   * The answer is a new array (or a view of one) that the decipher never writes to again: the reader
+   * hands views of it on to the plaintext sink without a copy.
+   */
   update(chunk: Uint8Array): Uint8Array;
-  /** Returns the bytes still held back (a final partial block). */
+  /** Returns the bytes still held back (a final partial block); a new array, as `update`'s. */
   final(): Uint8Array;
 }
 
@@ -146,4 +150,44 @@ export function useActivityPulse(pulse: ActivityPulse | undefined): void {
 /** Long-running loops in the core call this once per chunk. */
 export function pulseActivity(): void {
   activityPulse?.();
+}
+
+/**
+ * A full garbage collection of the engine the core runs in, where the platform can ask for one
+ * (Thunderbird: the gc Experiment, extension/experiments/gc/; Node: none). Reading a large message makes
+ * a few short-lived arrays per chunk (window reads, armor output, AES-CFB output, decoded base64), and
+ * SpiderMonkey's own collections, paced by its heap growth, fall behind them: the extension process held
+ * 70–160 MiB of such garbage at the peak of a 50 MiB read (docs/architecture.md, "Memory in
+ * Thunderbird"). Collecting every few MiB of data keeps that bounded by the chunk size, not the message's.
+ * Must be synchronous and cheap against the data it follows; must never throw.
+ */
+export type GarbageCollector = () => void;
+
+/** How much streamed data (ciphertext read plus plaintext written) passes between two collections by default. */
+export const COLLECT_EVERY_BYTES = 16 << 20;
+
+let garbageCollection: { collect: GarbageCollector; every: number; counted: number } | undefined;
+
+/** Installs the platform's collector (undefined removes it), called once per `everyBytes` of streamed data. */
+export function useGarbageCollector(collect: GarbageCollector | undefined, options: { everyBytes?: number } = {}): void {
+  garbageCollection = collect === undefined ? undefined : { collect, every: Math.max(1, options.everyBytes ?? COLLECT_EVERY_BYTES), counted: 0 };
+}
+
+/**
+ * The core's streaming loops report here the bytes of each chunk they read or write (the mail's windows,
+ * the plaintext sink's writes); every `everyBytes` of them the installed collector runs once, never in
+ * between. Without a collector (Node, a Thunderbird without the Experiment) nothing happens.
+ */
+export function noteStreamedBytes(bytes: number): void {
+  const state = garbageCollection;
+  if (state === undefined) return;
+  state.counted += bytes;
+  if (state.counted < state.every) return;
+  // One collection however large the chunk was: what it left behind is one chunk's garbage.
+  state.counted %= state.every;
+  try {
+    state.collect();
+  } catch {
+    /* a failing collector costs memory, never the read */
+  }
 }

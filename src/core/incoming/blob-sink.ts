@@ -5,7 +5,7 @@
  * was written is out of reach until `commit()`, and `abort()` drops it.
  */
 import { SigillError } from '../errors.ts';
-import type { PlaintextSink } from '../platform.ts';
+import { noteStreamedBytes, type PlaintextSink } from '../platform.ts';
 
 export interface BlobSinkOptions {
   /** Refuse (TOO_LARGE) more plaintext than this many bytes. */
@@ -89,6 +89,7 @@ export function blobSink(options: BlobSinkOptions): BlobSink {
       if (state !== 'open') throw new SigillError('INTERNAL', { detail: `write to a ${state} sink` });
       length += chunk.length;
       if (length > options.limit) throw new SigillError('TOO_LARGE', { detail: `more than ${options.limit} bytes of plaintext` });
+      noteStreamedBytes(chunk.length);
       // Copy unless handed over: producers may reuse their buffers.
       const copy = options.handsOver === true ? chunk : chunk.slice();
       if (spill !== undefined) return spill.write(copy);

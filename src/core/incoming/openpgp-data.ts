@@ -180,7 +180,11 @@ export async function decryptMessage(data: EncryptedInput, shape: MessageShape, 
   const limit = options.maxPlaintextSize ?? 256 * 1024 * 1024;
   const date = options.date ?? new Date();
   const inMemoryBelow = options.streaming?.inMemoryBelow;
-  const sinkOptions = { limit, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) };
+  // decrypt() writes only arrays that nobody writes to again, so the sink keeps them without a copy: the
+  // AES-CFB output (a new array per call, the CfbDecipher contract in platform.ts) and views of it, and
+  // OpenPGP.js's views of it or of its decompressors' output (DecompressionStream's; fflate's, which copies
+  // every output chunk out of its window; bzip2's, a new array per block).
+  const sinkOptions = { limit, handsOver: true, ...(inMemoryBelow === undefined ? {} : { inMemoryBelow }) };
   const first = blobSink(sinkOptions);
   let result: Awaited<ReturnType<typeof decrypt>>;
   try {

@@ -65,7 +65,7 @@ export async function readMessageStream(input: DataInput, config: Partial<openpg
     // The engine's native base64 where it has one and the armor has the common form (native-armor.ts).
     const unarmored = await unarmorNatively(sniffed.stream);
     return 'packets' in unarmored
-      ? await openpgp.readMessage({ binaryMessage: coalescePartialBodies(unarmored.packets), config })
+      ? await openpgp.readMessage({ binaryMessage: coalescePartialBodies(unarmored.packets, { ownsInput: true }), config }) // the decoder's arrays are new and handed over
       : await openpgp.readMessage({ armoredMessage: unarmored.text, config });
   } catch (error) {
     throw toSigillError(error, sniffed.armored ? 'MALFORMED_ARMOR' : 'MALFORMED_MESSAGE');

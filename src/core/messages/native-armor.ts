@@ -25,7 +25,9 @@
  * TextDecoderStream, the joining of what was left over with the next chunk, the stripping of line breaks
  * and the cut at a group boundary made four UTF-16 strings per chunk, eight times the armor in short-lived
  * garbage. The output is not reused: the packet parser downstream keeps views of it (the session key
- * packets) and the SEIPD reader holds several chunks across reads.
+ * packets) and the SEIPD reader holds several chunks across reads. It is given away instead: nothing here
+ * keeps or writes an output array once handed on, so the partial-body re-framing (partial-bodies.ts,
+ * ownsInput) moves the encrypted data's octets together inside it rather than copying them.
  */
 import { SigillError } from '../errors.ts';
 

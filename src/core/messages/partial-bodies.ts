@@ -29,7 +29,18 @@ const CHUNK = 1 << POWER;
 /** The largest partial body length (RFC 9580 §4.2.1.4: 2^30). */
 const MAX_POWER = 30;
 
-export function coalescePartialBodies(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+export interface CoalesceOptions {
+  /**
+   * The input's chunks are given away: new arrays that nobody else holds or writes (the native armor
+   * decoder's output, native-armor.ts). The SEIPD body's parts are then moved together inside each chunk
+   * (`copyWithin` over the length headers between them) and passed on as views in pieces of 64 KiB or more,
+   * instead of being copied into new 256 KiB arrays: only what is left of a chunk short of 64 KiB is copied
+   * (into the next piece). Octets already passed on, and everything before the body, are never written.
+   */
+  ownsInput?: boolean;
+}
+
+export function coalescePartialBodies(input: ReadableStream<Uint8Array>, options: CoalesceOptions = {}): ReadableStream<Uint8Array> {
   const reader = input.getReader();
   const queue: Uint8Array[] = [];
   let queued = 0;
@@ -142,6 +153,10 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
       }
     }
     yield take(1); // the tag octet
+    if (options.ownsInput === true) {
+      yield* compactedBody();
+      return;
+    }
     // The body: copied from the queued input straight into CHUNK-sized partial chunks (one copy of
     // each octet), its length headers parsed from what is queued, waiting for input only when
     // nothing queued can be used: an await per GnuPG 8 KiB chunk cost more than the copying
@@ -219,7 +234,128 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
     while (await fill(1)) yield* passThrough();
   }
 
+  /**
+   * The SEIPD body after its tag octet, from input chunks the caller gave away (ownsInput): each chunk's
+   * body octets moved together in place and passed on as views, under partial length headers of 2^16 to
+   * 2^30 octets; the rest of a chunk short of 64 KiB is copied into a 64 KiB piece of its own that the next
+   * octets fill (so the first partial length is at least 512 octets, RFC 9580 §4.2.1.4); the last octets
+   * go under one regular length. The body octets and their order are unchanged.
+   */
+  async function* compactedBody(): AsyncGenerator<Uint8Array> {
+    const newGather = (): Uint8Array => {
+      const chunk = new Uint8Array(1 + GATHER);
+      chunk[0] = 0xe0 | GATHER_POWER;
+      return chunk;
+    };
+    let gather = newGather();
+    let gathered = 0;
+    /** Body octets left in the current part, and whether more parts follow it. */
+    let left = 0;
+    let partial = true;
+    const consume = (n: number): void => {
+      const head = queue[0] as Uint8Array;
+      queued -= n;
+      if (n === head.length) queue.shift();
+      else queue[0] = head.subarray(n);
+    };
+    for (;;) {
+      if (left === 0) {
+        if (!partial) break; // the last part is read
+        const length = lengthAt(0);
+        if (length === 'more') {
+          if (await fill(queued + 1)) continue;
+          // Truncated in a length header: announce a piece and end short of it, so the parser still sees a
+          // truncated packet; the incomplete header follows as it came.
+          yield gathered > 0 ? gather.subarray(0, 1 + gathered) : Uint8Array.of(0xe0 | GATHER_POWER);
+          while (await fill(1)) yield* passThrough();
+          return;
+        }
+        take(length.octets);
+        left = length.length;
+        partial = length.kind === 'partial';
+        continue;
+      }
+      if (queued === 0 && !(await fill(1))) {
+        // Truncated inside a part: the same.
+        yield gathered > 0 ? gather.subarray(0, 1 + gathered) : Uint8Array.of(0xe0 | GATHER_POWER);
+        return;
+      }
+      const head = queue[0] as Uint8Array;
+      if (gathered > 0) {
+        // Fill the piece being gathered first (a copy of at most 64 KiB).
+        const use = Math.min(head.length, left, GATHER - gathered);
+        gather.set(head.subarray(0, use), 1 + gathered);
+        gathered += use;
+        left -= use;
+        consume(use);
+        if (gathered === GATHER) {
+          yield gather;
+          gather = newGather();
+          gathered = 0;
+        }
+        continue;
+      }
+      // Move this chunk's body octets together from its start, over the length headers between parts.
+      let write = 0;
+      let read = 0;
+      for (;;) {
+        if (left === 0) {
+          if (!partial || read === head.length) break;
+          const length = lengthIn(head, read);
+          if (length === undefined) break; // the header runs into the next chunk: read above
+          read += length.octets;
+          left = length.length;
+          partial = length.kind === 'partial';
+          continue;
+        }
+        if (read === head.length) break;
+        const use = Math.min(left, head.length - read);
+        if (write !== read) head.copyWithin(write, read, read + use);
+        write += use;
+        read += use;
+        left -= use;
+      }
+      consume(read);
+      const run = head.subarray(0, write);
+      if (!partial && left === 0) {
+        // The body ends in this chunk: the rest of it under one regular length.
+        yield regularLength(run.length);
+        if (run.length > 0) yield run;
+        while (await fill(1)) yield* passThrough();
+        return;
+      }
+      // Pieces of 2^30 down to 2^16 octets as views; what is left (under 64 KiB) starts the next gathered piece.
+      let at = 0;
+      for (let power = MAX_POWER; power >= GATHER_POWER; power--) {
+        if (run.length - at < 2 ** power) continue;
+        yield Uint8Array.of(0xe0 | power);
+        yield run.subarray(at, at + 2 ** power);
+        at += 2 ** power;
+      }
+      gather.set(run.subarray(at), 1);
+      gathered = run.length - at;
+    }
+    // The body ended with what was gathered (or exactly after a piece): its rest under a regular length.
+    yield regularLength(gathered);
+    if (gathered > 0) yield gather.subarray(1, 1 + gathered);
+    while (await fill(1)) yield* passThrough();
+  }
+
   return iteratorStream(frames(), (reason) => reader.cancel(reason));
+}
+
+/** Pieces gathered by copying when the input is given away (ownsInput): 2^16 = 64 KiB. */
+const GATHER_POWER = 16;
+const GATHER = 1 << GATHER_POWER;
+
+/** A new-format length header (RFC 9580 §4.2.1) at `at` in `bytes`; undefined if it does not end there. */
+function lengthIn(bytes: Uint8Array, at: number): { kind: 'regular' | 'partial'; length: number; octets: number } | undefined {
+  const first = bytes[at] as number;
+  if (first < 192) return { kind: 'regular', length: first, octets: 1 };
+  if (first < 224) return at + 2 > bytes.length ? undefined : { kind: 'regular', length: ((first - 192) << 8) + (bytes[at + 1] as number) + 192, octets: 2 };
+  if (first < 255) return { kind: 'partial', length: 2 ** (first & 0x1f), octets: 1 };
+  if (at + 5 > bytes.length) return undefined;
+  return { kind: 'regular', length: (bytes[at + 1] as number) * 2 ** 24 + (((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 8) | (bytes[at + 4] as number)), octets: 5 };
 }
 
 /** The shortest regular length header for `length` (RFC 9580 §4.2.1.1-3). */

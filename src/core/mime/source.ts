@@ -5,6 +5,7 @@
  * present in Thunderbird and Node alike.
  */
 import { SigillError } from '../errors.ts';
+import { noteStreamedBytes } from '../platform.ts';
 import { Base64Pieces, latin1Text, nativeBase64Decoders, TEXT_PIECE, type Base64Decoders } from '../messages/native-armor.ts';
 
 export type { Base64Setter } from '../messages/native-armor.ts';
@@ -95,6 +96,7 @@ export function rangeStream({ source, start, end }: SourceRange, chunkSize = STR
         return;
       }
       offset += chunk.length;
+      noteStreamedBytes(chunk.length);
       controller.enqueue(chunk);
     },
   });

@@ -22,7 +22,7 @@ beforeAll(() => {
 it('holds only the product: manifest, its pages and scripts, locales, icons, the PGP/MIME and builtin-decryption Experiments', () => {
   const names = Object.keys(unzip(xpi)).filter((name) => !name.endsWith('/'));
   expect(names).toEqual(expect.arrayContaining(['manifest.json', 'background/background.js']));
-  const unexpected = names.filter((name) => !/^(manifest\.json|(background|options|prompt|compose|display|shared)\/[\w.-]+\.(js|html|css)|_locales\/\w+\/messages\.json|icons\/[\w-]+\.png|experiments\/(pgpmime|builtin-decryption)\/(schema\.json|implementation\.js))$/.test(name));
+  const unexpected = names.filter((name) => !/^(manifest\.json|(background|options|prompt|compose|display|shared)\/[\w.-]+\.(js|html|css)|_locales\/\w+\/messages\.json|icons\/[\w-]+\.png|experiments\/(pgpmime|builtin-decryption|gc)\/(schema\.json|implementation\.js|child\.js))$/.test(name));
   expect(unexpected).toEqual([]);
 });
 

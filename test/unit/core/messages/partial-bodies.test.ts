@@ -4,7 +4,7 @@
  * any input chunking, and anything else must pass through byte for byte.
  */
 import { describe, expect, it } from 'vitest';
-import { coalescePartialBodies } from '../../../../src/core/messages/partial-bodies.ts';
+import { coalescePartialBodies, type CoalesceOptions } from '../../../../src/core/messages/partial-bodies.ts';
 import { readAll } from '../../../../src/core/index.ts';
 import { randomBytes, sameBytes } from './helpers.ts';
 
@@ -102,9 +102,8 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Feeds `bytes` in irregular chunks through the transform. */
-async function run(bytes: Uint8Array, seed: number): Promise<Uint8Array> {
-  const sizes = [1, 3, 8192, 100_000, 7, 65_536, 2];
+/** Feeds `bytes` in irregular chunks (new arrays each) through the transform. */
+async function run(bytes: Uint8Array, seed: number, options: CoalesceOptions = {}, sizes = [1, 3, 8192, 100_000, 7, 65_536, 2]): Promise<Uint8Array> {
   let at = 0;
   let i = seed;
   const input = new ReadableStream<Uint8Array>({
@@ -115,7 +114,7 @@ async function run(bytes: Uint8Array, seed: number): Promise<Uint8Array> {
       at += size;
     },
   });
-  return readAll(coalescePartialBodies(input));
+  return readAll(coalescePartialBodies(input, options));
 }
 
 describe('coalescePartialBodies', () => {
@@ -155,6 +154,73 @@ describe('coalescePartialBodies', () => {
       expect(sizes.every((length) => length >= 2 ** 18 && Number.isInteger(Math.log2(length)))).toBe(true);
       expect(body.length - sizes.reduce((sum, length) => sum + length, 0)).toBeLessThan(2 ** 18);
     }
+  });
+
+  describe('with the input given away (ownsInput: the native armor output)', () => {
+    // Chunkings as the armor decoder hands them over (about 750 KiB), and irregular ones.
+    const chunkings = [[768 * 1024], [1, 3, 8192, 100_000, 7, 65_536, 2], [700_001, 5, 300_000, 65_535]];
+
+    it('moves the parts together in place and passes them on as views: every packet and body intact, partial pieces of 64 KiB or more', async () => {
+      for (const [size, power] of [[0, 9], [511, 9], [512, 9], [8192, 13], [300_000, 13], [1_000_003, 13], [2 ** 19, 18], [2 ** 18 + 1, 10], [700_000, 20], [3 * 2 ** 20 + 5, 20], [2 ** 20 + 2 ** 19 + 7, 19]] as const) {
+        for (const sizes of chunkings) {
+          const message = concat(legacyPkesk(randomBytes(94, 1)), newPkesk(randomBytes(300, 2)), partialPacket(18, randomBytes(size, 3), power));
+          const before = parse(message);
+          const after = parse(await run(message, 0, { ownsInput: true }, sizes));
+          const what = `${size} ${power} ${sizes.join(',')}`;
+          expect(after.map((p) => p.tag), what).toEqual(before.map((p) => p.tag));
+          after.forEach((packet, i) => expect(sameBytes(packet.body, before[i]!.body), what).toBe(true));
+          // RFC 9580 §4.2.1.4: powers of two, the first at least 512 octets; here 64 KiB at least.
+          expect(after[2]!.partialSizes.every((length) => length >= 2 ** 16 && Number.isInteger(Math.log2(length))), what).toBe(true);
+        }
+      }
+    });
+
+    it('never writes an octet it passed on: what a consumer keeps (the parser keeps views of the session key packets) stays as it was', async () => {
+      const message = concat(legacyPkesk(randomBytes(94, 1)), newPkesk(randomBytes(300, 2)), partialPacket(18, randomBytes(3 * 2 ** 20 + 77, 3), 13), newPkesk(randomBytes(40, 4)));
+      for (const sizes of chunkings) {
+        let at = 0;
+        let index = 0;
+        const given = new Set<ArrayBufferLike>();
+        const input = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (at >= message.length) return controller.close();
+            const size = sizes[index++ % sizes.length]!;
+            const chunk = message.slice(at, at + size);
+            given.add(chunk.buffer);
+            controller.enqueue(chunk);
+            at += size;
+          },
+        });
+        const kept: { view: Uint8Array; copy: Uint8Array }[] = [];
+        const reader = coalescePartialBodies(input, { ownsInput: true }).getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read()) kept.push({ view: next.value, copy: next.value.slice() });
+        expect(kept.every(({ view, copy }) => sameBytes(view, copy)), sizes.join(',')).toBe(true);
+        // Views of the input, not copies: with the armor decoder's 768 KiB chunks over 90 % of the octets.
+        const viewed = kept.filter(({ view }) => given.has(view.buffer)).reduce((sum, { view }) => sum + view.length, 0);
+        if (sizes.length === 1) expect(viewed / message.length, sizes.join(',')).toBeGreaterThan(0.9);
+        const out = parse(concat(...kept.map(({ view }) => view)));
+        expect(out.map((p) => p.tag)).toEqual([1, 1, 18, 1]);
+        expect(sameBytes(out[2]!.body, randomBytes(3 * 2 ** 20 + 77, 3))).toBe(true);
+      }
+    });
+
+    it('keeps a truncated SEIPD packet truncated, and what follows the packet as it was', async () => {
+      const whole = concat(legacyPkesk(randomBytes(94, 1)), partialPacket(18, randomBytes(600_000, 8), 13));
+      for (const cut of [95, 97, 98, 5000, 70_000, 300_000, 8195 * 3, whole.length - 1]) {
+        for (const sizes of chunkings) {
+          expect(() => parse(whole.subarray(0, cut))).toThrow('truncated');
+          const out = await run(whole.subarray(0, cut), 0, { ownsInput: true }, sizes);
+          expect(() => parse(out), `${cut} ${sizes.join(',')}`).toThrow('truncated');
+        }
+      }
+      const trailing = concat(whole, newPkesk(randomBytes(20, 9)));
+      for (const sizes of chunkings) {
+        const out = parse(await run(trailing, 0, { ownsInput: true }, sizes));
+        expect(out.map((p) => p.tag)).toEqual([1, 18, 1]);
+        expect(sameBytes(out[1]!.body, randomBytes(600_000, 8))).toBe(true);
+        expect(sameBytes(out[2]!.body, randomBytes(20, 9))).toBe(true);
+      }
+    });
   });
 
   it('passes through byte for byte what it does not re-frame', async () => {
