@@ -1,5 +1,5 @@
 /**
- * Re-frames the body of a binary message's encrypted data packet (SEIPD, tag 18) from many small
+ * Re-frames the body of a binary message's encrypted data packet (SEIPD, tag 18; or another `tag`) from many small
  * partial body chunks into few large ones, before OpenPGP.js parses it. Parts of 256 KiB or more
  * (Sigill writes 1 MiB ones) are not gathered: they go on as views of the input under the same kind
  * of header, so only small parts are copied.
@@ -29,7 +29,12 @@ const CHUNK = 1 << POWER;
 /** The largest partial body length (RFC 9580 §4.2.1.4: 2^30). */
 const MAX_POWER = 30;
 
-export function coalescePartialBodies(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+/**
+ * `tag`: the packet whose partial body is re-framed, SEIPD (18) by default; literal data (11) for the
+ * decompressed contents of a compressed data packet (openpgp-internals.ts, useCoalescedInflate), where
+ * GnuPG writes its 8 KiB partials again.
+ */
+export function coalescePartialBodies(input: ReadableStream<Uint8Array>, tag: number = SEIPD): ReadableStream<Uint8Array> {
   const reader = input.getReader();
   const queue: Uint8Array[] = [];
   let queued = 0;
@@ -133,7 +138,7 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>): Readab
     }
     if (!(await fill(1))) return;
     const tagOctet = peek(0);
-    const first = (tagOctet & 0xc0) === 0xc0 && (tagOctet & 0x3f) === SEIPD ? await readLength(1) : undefined;
+    const first = (tagOctet & 0xc0) === 0xc0 && (tagOctet & 0x3f) === tag ? await readLength(1) : undefined;
     if (first?.kind !== 'partial') {
       // Whatever this is, OpenPGP.js judges it as it came.
       for (;;) {
