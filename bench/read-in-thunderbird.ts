@@ -268,8 +268,9 @@ const profilerEnv: Record<string, string> = {
 
 /**
  * Asks the running profiler for its profile of all processes and copies it to `file`: SIGUSR2 makes Gecko
- * write `profile_0_<pid>.json` into its HOME (Gecko's profiler signal handling; the child processes'
- * profiles are gathered into it), which is complete once it parses.
+ * write `profile_0_<pid>.json` into its HOME (Gecko's profiler signal handling). The child processes'
+ * profiles are gathered into it asynchronously: one run's file parsed once without them, so the file is
+ * taken when it holds the WebExtensions process, or, 60 s after it first parsed, as it is (said so).
  */
 async function dumpProfile(client: Client, file: string): Promise<void> {
   const pid = client.thunderbird.process.child.pid;
@@ -277,14 +278,22 @@ async function dumpProfile(client: Client, file: string): Promise<void> {
   const written = join(client.thunderbird.options.home, `profile_0_${pid}.json`);
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + 300_000;
+  let firstParsed: number | undefined;
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    let profile: { processes?: unknown[] } | undefined;
     try {
-      JSON.parse(readFileSync(written, 'utf8'));
-      copyFileSync(written, file);
-      return;
+      profile = JSON.parse(readFileSync(written, 'utf8')) as { processes?: unknown[] };
     } catch (error) {
       if (Date.now() > deadline) throw new Error(`no complete profile in ${written} within 300 s`, { cause: error });
+      continue;
+    }
+    firstParsed ??= Date.now();
+    const children = JSON.stringify(profile.processes ?? []);
+    if (children.includes('WebExtensions') || Date.now() - firstParsed > 60_000) {
+      if (!children.includes('WebExtensions')) console.log(`(the profile in ${written} holds no WebExtensions process)`);
+      copyFileSync(written, file);
+      return;
     }
   }
 }
