@@ -3,7 +3,7 @@
  * messages, and what Sigill adds to showing a plain message.
  *
  *   npx tsx bench/read-in-thunderbird.ts [--size 10M] [--body 100K] [--small 10K] [--plain 5] [--give-up 120]
- *     [--rounds debian-default,baseline-jit] [--repeat 1]
+ *     [--rounds debian-default,baseline-jit] [--repeat 1] [--profile DIR]
  *
  * gpg (carol's fixture key) encrypts and signs PGP/MIME messages to bob and dave at once, and each is
  * submitted once to both mailboxes: a SMALL text, a BODY text, and a short text with a SIZE attachment (all
@@ -33,6 +33,13 @@
  * `javascript.options.baselinejit` on. Figures and ratios are printed, nothing is asserted; a message not
  * shown within --give-up seconds (120) is printed as such.
  *
+ * --profile DIR runs bob's Thunderbird under Gecko's built-in profiler (1 ms samples of every process's main
+ * thread and workers, JS stacks and native stack walking), saves its profile of all processes as
+ * DIR/<round>-bob.json at the end of each round (load it in profiler.firefox.com) and prints a summary of bob's
+ * reads of the large encrypted message: for the parent and the WebExtensions process, CPU time by kind
+ * (JavaScript, WebAssembly, GC / CC, DOM, …) and the top functions by self and by running time
+ * (bench/gecko-profile.ts). The profiler slows Thunderbird down; time the reads without it.
+ *
  * dave's key pair is made by gpg for each run (Ed25519/Cv25519, like the other built-in OpenPGP scenarios).
  *
  * Known gap (Thunderbird 153.8, 2026-11-30): Thunderbird's own OpenPGP sometimes leaves one of these messages
@@ -44,6 +51,8 @@
  * ratio; why Thunderbird fails there is not found yet.
  */
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fixturePassphrase } from '../keys-fixtures/index.ts';
 import { writeExtensionStorageBeforeStart } from '../src/testbed/extension-storage.ts';
 import { sigillId } from '../src/testbed/paths.ts';
@@ -52,6 +61,7 @@ import { Gpg, openMessage, submitRaw } from '../test/e2e/harness/reading.ts';
 import { sigillStorageItems } from '../test/e2e/harness/sigill.ts';
 import { missingTools } from '../test/support/tools.ts';
 import { countOption, option, parseSize } from './args.ts';
+import { formatSummary, summarizeProfile, type ThreadSummary } from './gecko-profile.ts';
 import { mailHeaders, mixedContentType, pgpMimeBody, pgpMimeContentType, randomBase64Lines, textWithAttachmentBody } from '../test/support/mail-bodies.ts';
 
 const KiB = 1024;
@@ -121,6 +131,8 @@ interface Case {
 
 interface Row {
   label: string;
+  /** Wall-clock (Date.now) span of bob's reading of it: the window a --profile summary looks at. */
+  window: { start: number; end: number; how: 'tab' | 'list' };
   sigill: number | undefined;
   /** When Thunderbird had loaded the message in bob's pane (Sigill's display script runs after that). */
   loaded: number | undefined;
@@ -159,7 +171,14 @@ async function timePlain(client: Client, messageId: number, marker: string, sigi
   }
 }
 
-async function round(label: string, prefs: Record<string, boolean>, encrypted: (gpg: Gpg) => Case[], plainCount: number, bodySize: number): Promise<{ rows: Row[]; plain: PlainRow }> {
+async function round(
+  label: string,
+  prefs: Record<string, boolean>,
+  encrypted: (gpg: Gpg) => Case[],
+  plainCount: number,
+  bodySize: number,
+  profileFile: string | undefined,
+): Promise<{ rows: Row[]; plain: PlainRow }> {
   const world = await World.start(`bench-read-${label}`);
   try {
     const gpg = Gpg.create(world, { secret: ['carol'], public: ['bob'] });
@@ -171,7 +190,11 @@ async function round(label: string, prefs: Record<string, boolean>, encrypted: (
     // Sigill's keys go into bob's profile before Thunderbird starts: no add-on restart during the bench.
     const bobItems = await sigillStorageItems({ ownKey: 'bob', correspondents: ['carol'] });
     const [bob, dave] = await Promise.all([
-      world.launch('bob', { prefs, beforeStart: (profileDir) => void writeExtensionStorageBeforeStart({ profileDir, addonId: sigillId, items: bobItems }) }),
+      world.launch('bob', {
+        prefs,
+        ...(profileFile === undefined ? {} : { env: profilerEnv }),
+        beforeStart: (profileDir) => void writeExtensionStorageBeforeStart({ profileDir, addonId: sigillId, items: bobItems }),
+      }),
       world.launch('dave', { sigill: false, openpgp: { own: daveKey, correspondents: [carolKey] }, prefs }),
     ]);
     const all = encrypted(gpg);
@@ -193,9 +216,11 @@ async function round(label: string, prefs: Record<string, boolean>, encrypted: (
       const [forBob, forDave] = [await bob.receive({ subject: item.subject }, 120_000), await dave.receive({ subject: item.subject }, 120_000)];
       const mark = item.plain === true ? 'untouched' : 'shown';
       let loaded: number | undefined;
+      const windowStart = Date.now();
       const sigill = await timeToShown(bob, forBob.id, (pane) => pane.sigill === mark && pane.text.includes(item.marker), item.how, (ms) => (loaded = ms));
+      const window = { start: windowStart, end: Date.now(), how: item.how ?? 'tab' };
       const builtin = await timeToShown(dave, forDave.id, (pane) => pane.text.includes(item.marker), item.how);
-      rows.push({ label: item.label, sigill, loaded, builtin });
+      rows.push({ label: item.label, window, sigill, loaded, builtin });
     }
 
     const plain: PlainRow = { withSigill: [], without: [], sigillDone: [] };
@@ -221,10 +246,71 @@ async function round(label: string, prefs: Record<string, boolean>, encrypted: (
         await measureBob();
       }
     }
+    if (profileFile !== undefined) await dumpProfile(bob, profileFile);
     return { rows, plain };
   } finally {
     await world.stop();
   }
+}
+
+/**
+ * Gecko's built-in profiler from Thunderbird's start (`MOZ_PROFILER_HELP=1 thunderbird` lists what a build
+ * accepts): JS stacks and native stack walking, 1 ms samples of every process's main thread and workers.
+ * (MOZ_PROFILER_SHUTDOWN would write it on a clean quit, but the harness's SIGTERM is no clean quit in
+ * Thunderbird 153: no file; see dumpProfile.)
+ */
+const profilerEnv: Record<string, string> = {
+  MOZ_PROFILER_STARTUP: '1',
+  MOZ_PROFILER_STARTUP_FEATURES: 'js,stackwalk,cpu,processcpu',
+  MOZ_PROFILER_STARTUP_FILTERS: 'GeckoMain,DOM Worker',
+  MOZ_PROFILER_STARTUP_INTERVAL: '1',
+};
+
+/**
+ * Asks the running profiler for its profile of all processes and copies it to `file`: SIGUSR2 makes Gecko
+ * write `profile_0_<pid>.json` into its HOME (Gecko's profiler signal handling). The child processes'
+ * profiles are gathered into it asynchronously: one run's file parsed once without them, so the file is
+ * taken when it holds the WebExtensions process, or, 60 s after it first parsed, as it is (said so).
+ */
+async function dumpProfile(client: Client, file: string): Promise<void> {
+  const pid = client.thunderbird.process.child.pid;
+  if (pid === undefined) throw new Error('bob has no Thunderbird process to profile');
+  const written = join(client.thunderbird.options.home, `profile_0_${pid}.json`);
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 300_000;
+  let firstParsed: number | undefined;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    let profile: { processes?: unknown[] } | undefined;
+    try {
+      profile = JSON.parse(readFileSync(written, 'utf8')) as { processes?: unknown[] };
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`no complete profile in ${written} within 300 s`, { cause: error });
+      continue;
+    }
+    firstParsed ??= Date.now();
+    const children = JSON.stringify(profile.processes ?? []);
+    if (children.includes('WebExtensions') || Date.now() - firstParsed > 60_000) {
+      if (!children.includes('WebExtensions')) console.log(`(the profile in ${written} holds no WebExtensions process)`);
+      copyFileSync(written, file);
+      return;
+    }
+  }
+}
+
+/**
+ * The profile's summary for bob's reads of the large encrypted message (from opening or selecting it until
+ * its text showed), opened and selected together: per process, CPU by kind and the top functions. The
+ * windows are saved next to the profile (`-windows.json`) for `bench/gecko-profile.ts` or a look in
+ * profiler.firefox.com (load the JSON there).
+ */
+function printProfile(profileFile: string, rows: Row[]): void {
+  const windows = rows.filter((row) => /^PGP\/MIME, text \+|^ {2}the same/.test(row.label)).map((row) => row.window);
+  writeFileSync(`${profileFile.replace(/\.json$/, '')}-windows.json`, JSON.stringify(windows));
+  const summaries = summarizeProfile(profileFile, windows, 12);
+  const wanted = (summary: ThreadSummary): boolean =>
+    (summary.process === 'Parent Process' || summary.process === 'WebExtensions') && (summary.thread === 'GeckoMain' || summary.cpuMs >= 20);
+  console.log(`\nGecko profile (${profileFile}) of bob's ${windows.length} reads of the large encrypted message, 1 ms samples:${formatSummary(summaries, wanted)}`);
 }
 
 async function main(): Promise<void> {
@@ -281,8 +367,12 @@ async function main(): Promise<void> {
     ['baseline-jit', { 'javascript.options.baselinejit': true }],
   ] satisfies Array<[string, Record<string, boolean>]>).filter(([label]) => wanted.includes(label));
   console.log("Time from opening a message to its text in the message pane (ms): Sigill (bob) and Thunderbird's own OpenPGP (dave)");
+  const profileDir = option('profile', '');
+  if (profileDir !== '') mkdirSync(profileDir, { recursive: true });
   for (const [label, prefs] of rounds) {
-    const { rows, plain } = await round(label, prefs, cases, plainCount, bodySize);
+    const profileFile = profileDir === '' ? undefined : resolve(profileDir, `${label}-bob.json`);
+    const { rows, plain } = await round(label, prefs, cases, plainCount, bodySize, profileFile);
+    if (profileFile !== undefined) printProfile(profileFile, rows);
     console.log(`\n${label === 'debian-default' ? "Debian's default prefs (no baseline JIT)" : 'javascript.options.baselinejit on'}`);
     console.log(`${'encrypted and signed (gpg); plain'.padEnd(40)} ${'Sigill'.padStart(10)} ${'TB loaded'.padStart(10)} ${'built-in'.padStart(10)} ${'ratio'.padStart(8)}`);
     // Rows opened more than once (--repeat) print their medians and each value.

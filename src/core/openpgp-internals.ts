@@ -8,6 +8,7 @@
  */
 import * as openpgp from 'openpgp';
 import type { StreamHashAlgorithm, StreamHashFactory } from './platform.ts';
+import { coalescePartialBodies } from './messages/partial-bodies.ts';
 
 // ---- Messages and packet lists
 
@@ -253,4 +254,61 @@ export function useStreamHashes(factory: StreamHashFactory | undefined): void {
       );
     };
   }
+}
+
+// ---- Compressed data
+
+interface CompressedPacket {
+  algorithm: number;
+  compressed: unknown;
+  decompress(config?: openpgp.Config): Promise<void>;
+}
+
+let inflateInstalled = false;
+
+/**
+ * Inflates streamed ZIP and ZLIB Compressed Data packets (RFC 9580 §5.6) with the engine's
+ * `DecompressionStream`, as OpenPGP.js itself does where the engine has one, and re-frames the partial
+ * body of the literal data packet inside into 256 KiB chunks (partial-bodies.ts) before OpenPGP.js parses
+ * the inflated packets. Why: GnuPG writes that literal data packet in 8 KiB partial bodies, which OpenPGP.js
+ * cuts again wherever an inflated chunk ends, so a 10 MiB message reached the signature hash and the sink as
+ * about 3,000 pieces, half of them 39 octets or less; every piece costs a promise and a read in each web
+ * stream it passes, which profiled as the largest share of a read in Thunderbird (docs/architecture.md).
+ *
+ * OpenPGP.js has no option for it, and it inflates while it parses the packet (`read` calls
+ * `decompress`), so `CompressedDataPacket.prototype.decompress` is wrapped: for a ZIP or ZLIB body that is a
+ * stream, the wrapper hands OpenPGP.js's own `decompress` the inflated and re-framed stream marked as
+ * uncompressed (algorithm 0), so everything OpenPGP.js does after inflating still runs: the
+ * `maxDecompressedMessageSize` cap (compression bombs; it counts the inflated octets), the parse with the
+ * packets a compressed packet may hold and its grammar check. The algorithm is set back afterwards. Arrays,
+ * BZip2 and an engine without `DecompressionStream` (or without the format) go to OpenPGP.js unchanged.
+ * The inflated octets are the same and the literal data's body is the same concatenation, so signatures
+ * verify the same (tests: decrypt.test.ts, gpg's compressed messages).
+ */
+export function useCoalescedInflate(): void {
+  if (inflateInstalled) return;
+  inflateInstalled = true;
+  const prototype = openpgp.CompressedDataPacket.prototype as unknown as CompressedPacket;
+  const original = prototype.decompress;
+  const formats: Partial<Record<number, 'deflate-raw' | 'deflate'>> = { [openpgp.enums.compression.zip]: 'deflate-raw', [openpgp.enums.compression.zlib]: 'deflate' };
+  prototype.decompress = async function decompress(this: CompressedPacket, config?: openpgp.Config): Promise<void> {
+    const format = formats[this.algorithm];
+    if (format === undefined || !(this.compressed instanceof ReadableStream) || typeof DecompressionStream !== 'function') return original.call(this, config);
+    let inflater: DecompressionStream;
+    try {
+      inflater = new DecompressionStream(format);
+    } catch {
+      return original.call(this, config); // the engine lacks the format: OpenPGP.js's fallback
+    }
+    const algorithm = this.algorithm;
+    // The typings' DecompressionStream takes any BufferSource; the packet's body is bytes.
+    const inflated = (this.compressed as ReadableStream<BufferSource>).pipeThrough(inflater);
+    this.compressed = coalescePartialBodies(inflated, { tag: openpgp.enums.packet.literalData });
+    this.algorithm = openpgp.enums.compression.uncompressed;
+    try {
+      await original.call(this, config);
+    } finally {
+      this.algorithm = algorithm;
+    }
+  };
 }

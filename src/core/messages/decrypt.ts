@@ -18,7 +18,7 @@ import * as openpgp from 'openpgp';
 import { SigillError, isSigillError } from '../errors.ts';
 import { hex, pgpConfig, toSigillError, toVerifications } from './common.ts';
 import { QUICK_CHECK_LENGTH, decryptSeipdV1, isDecryptableCipher, quickCheck, streamingCiphers } from './seipd-v1.ts';
-import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, type SeipdFields } from '../openpgp-internals.ts';
+import { captureDecryptedMessage, literalData, literalFormat, packetStream, seipdFields, useCoalescedInflate, type SeipdFields } from '../openpgp-internals.ts';
 import { coalescePartialBodies } from './partial-bodies.ts';
 import { ChunkReader, isLiteralDataHeader, streamLiteralData } from './literal-data.ts';
 import { unarmorNatively } from './native-armor.ts';
@@ -44,6 +44,10 @@ export interface DecryptOptions {
 }
 
 const tags = openpgp.enums.packet;
+
+// A compressed message's literal data in 256 KiB pieces instead of GnuPG's 8 KiB ones cut again by the
+// inflater (openpgp-internals.ts says why and what stays OpenPGP.js's).
+useCoalescedInflate();
 
 export async function decrypt(options: DecryptOptions): Promise<DecryptResult> {
   const { sink } = options;

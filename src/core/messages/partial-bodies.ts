@@ -1,5 +1,5 @@
 /**
- * Re-frames the body of a binary message's encrypted data packet (SEIPD, tag 18) from many small
+ * Re-frames the body of a binary message's encrypted data packet (SEIPD, tag 18; or another `tag`) from many small
  * partial body chunks into few large ones, before OpenPGP.js parses it. Parts of 256 KiB or more
  * (Sigill writes 1 MiB ones) are not gathered: they go on as views of the input under the same kind
  * of header, so only small parts are copied.
@@ -31,8 +31,14 @@ const MAX_POWER = 30;
 
 export interface CoalesceOptions {
   /**
+   * The packet whose partial body is re-framed, SEIPD (18) by default; literal data (11) for the
+   * decompressed contents of a compressed data packet (openpgp-internals.ts, useCoalescedInflate), where
+   * GnuPG writes its 8 KiB partials again.
+   */
+  tag?: number;
+  /**
    * The input's chunks are given away: new arrays that nobody else holds or writes (the native armor
-   * decoder's output, native-armor.ts). The SEIPD body's parts are then moved together inside each chunk
+   * decoder's output, native-armor.ts). The body's parts are then moved together inside each chunk
    * (`copyWithin` over the length headers between them) and passed on as views in pieces of 64 KiB or more,
    * instead of being copied into new 256 KiB arrays: only what is left of a chunk short of 64 KiB is copied
    * (into the next piece). Octets already passed on, and everything before the body, are never written.
@@ -41,6 +47,7 @@ export interface CoalesceOptions {
 }
 
 export function coalescePartialBodies(input: ReadableStream<Uint8Array>, options: CoalesceOptions = {}): ReadableStream<Uint8Array> {
+  const tag = options.tag ?? SEIPD;
   const reader = input.getReader();
   const queue: Uint8Array[] = [];
   let queued = 0;
@@ -144,7 +151,7 @@ export function coalescePartialBodies(input: ReadableStream<Uint8Array>, options
     }
     if (!(await fill(1))) return;
     const tagOctet = peek(0);
-    const first = (tagOctet & 0xc0) === 0xc0 && (tagOctet & 0x3f) === SEIPD ? await readLength(1) : undefined;
+    const first = (tagOctet & 0xc0) === 0xc0 && (tagOctet & 0x3f) === tag ? await readLength(1) : undefined;
     if (first?.kind !== 'partial') {
       // Whatever this is, OpenPGP.js judges it as it came.
       for (;;) {

@@ -54,6 +54,8 @@ export interface LaunchOptions {
   beforeStart?: (profileDir: string) => void | Promise<void>;
   /** The incoming account is IMAP on this server (`world.startImap()`), Drafts, Templates and Sent there, instead of POP3 on the relay. */
   imap?: ImapServer;
+  /** Extra environment variables for this Thunderbird (e.g. the Gecko profiler's MOZ_PROFILER_*). */
+  env?: Record<string, string>;
 }
 
 export type SendRequest = SendArgs;
@@ -197,7 +199,7 @@ export class World {
     if (options.coreProbe === true) cpSync(buildCoreProbe(), join(profileDir, 'extensions', coreProbeId), { recursive: true });
     if (typeof options.sigill === 'object') await provisionSigillBeforeStart(profileDir, options.sigill);
     await options.beforeStart?.(profileDir);
-    const thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}.log`);
+    const thunderbird = await this.startThunderbird(name, profileDir, `thunderbird-${name}.log`, options.env);
     const client = new Client(user, thunderbird, this);
     this.clients.push(client);
     await waitForMainWindow(client);
@@ -217,11 +219,12 @@ export class World {
     return client;
   }
 
-  private async startThunderbird(name: Persona, profileDir: string, logName: string): Promise<Thunderbird> {
+  private async startThunderbird(name: Persona, profileDir: string, logName: string, env?: Record<string, string>): Promise<Thunderbird> {
     const thunderbird = await Thunderbird.launch(this.processes, {
       profileDir,
       home: join(this.scratch, 'home', name),
       logFile: join(this.artifacts, logName),
+      ...(env === undefined ? {} : { env }),
     });
     // Only a ready event from this start counts (a restarted profile has an earlier one).
     const earlier = new Set(this.sink.events);

@@ -50,6 +50,8 @@ export interface ThunderbirdOptions {
   /** stdout + stderr (the console, with devtools.console.stdout.*) go here. */
   logFile: string;
   binary?: string;
+  /** Extra environment variables for this Thunderbird (e.g. the Gecko profiler's MOZ_PROFILER_*); they win over the harness's own. */
+  env?: Record<string, string>;
 }
 
 export class Thunderbird {
@@ -77,6 +79,7 @@ export class Thunderbird {
       MOZ_DISABLE_AUTO_SAFE_MODE: '1',
       // No session bus: GTK would otherwise autolaunch a dbus-daemon that outlives Thunderbird.
       DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+      ...options.env,
     };
     if (display) env.DISPLAY = display.name;
     else {

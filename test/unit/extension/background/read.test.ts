@@ -8,7 +8,7 @@ import { armor, enums } from 'openpgp';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../../../src/core/index.ts';
 import { startBackground } from '../../../../extension/background/main.ts';
-import { binaryStringBytes, mayHoldOpenpgp, mayHoldOpenpgpBlob, mayHoldOpenpgpBytes } from '../../../../extension/background/read.ts';
+import { binaryStringBlob, binaryStringBytes, mayHoldOpenpgp, mayHoldOpenpgpBlob, mayHoldOpenpgpBytes } from '../../../../extension/background/read.ts';
 import { request, RequestError, type RequestName, type RequestOf, type ResponseOf } from '../../../../extension/shared/messages.ts';
 import type { DisplayContent } from '../../../../extension/shared/read-view.ts';
 import { fixturePassphrase, readFixture } from '../../../../keys-fixtures/index.ts';
@@ -461,6 +461,20 @@ describe('the raw message from messages.getRaw', () => {
     const expected = Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff);
     expect(Buffer.from(binaryStringBytes(text, nodeSetFromBase64)).equals(expected)).toBe(true);
     expect(Buffer.from(binaryStringBytes(text)).equals(expected)).toBe(true);
+  });
+
+  it('makes a Blob of the same octets from a 7-bit, an 8-bit and a not quite binary string', async () => {
+    const sevenBit = `Subject: x\r\n\r\n${'-----BEGIN PGP MESSAGE-----\r\n'.repeat(40_000)}`;
+    const eightBit = randomBytes(1_000_000).toString('latin1');
+    const wide = `abc\u20ACdef\u0141`;
+    for (const [name, text] of [
+      ['7-bit', sevenBit],
+      ['8-bit', eightBit],
+      ['chars above 0xFF', wide],
+    ] as const) {
+      const expected = Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff);
+      expect(Buffer.from(await binaryStringBlob(text).arrayBuffer()).equals(expected), name).toBe(true);
+    }
   });
 
   it('asks for a binary string up to 16 MiB and for the File above, reading the message the same either way', async () => {
